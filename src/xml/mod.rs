@@ -1,0 +1,35 @@
+//! The XML layer: an owned element tree ([`Element`]), a serializer, a
+//! Strophe-style [`Builder`] and an incremental [`StreamParser`] that cuts an
+//! XMPP stream (TCP, BOSH bodies or RFC 7395 WebSocket messages) into
+//! stanzas.
+//!
+//! Nothing here recurses on the depth of a tree: parsing, serializing,
+//! cloning, comparing and dropping all use explicit stacks, so a hostile or
+//! merely deep document cannot overflow the thread's stack.
+
+mod builder;
+mod element;
+mod escape;
+mod lexer;
+mod parser;
+mod serialize;
+
+#[cfg(test)]
+mod tests;
+
+pub use builder::{Builder, NO_ATTRS};
+pub use element::{Element, Node};
+pub use parser::{
+    parse_element, parse_element_bytes, parse_element_with_limits, Limits, StreamEvent,
+    StreamParser, XmlError,
+};
+pub use serialize::{escape_attr, escape_text};
+
+/// `jabber:client`, the default namespace of client streams.
+pub const NS_CLIENT: &str = "jabber:client";
+/// The namespace of `<stream:stream>` and `<stream:features>`.
+pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
+/// The namespace of BOSH `<body>` wrappers (XEP-0124).
+pub const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
+/// The namespace of RFC 7395 `<open/>` and `<close/>`.
+pub const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";

@@ -1,0 +1,681 @@
+//! The incremental stream parser.
+//!
+//! Bytes are held until they form complete tokens (see [`super::lexer`]);
+//! each complete token is then checked as UTF-8 and applied to a stack of
+//! open elements. quick-xml parses the attributes of start tags. Elements
+//! are built iteratively, so nesting depth costs heap, never stack, and is
+//! bounded by [`Limits::max_depth`] anyway.
+
+use super::element::{Element, Node};
+use super::escape::{unescape_into, Context};
+use super::lexer::{Lexer, Token};
+use super::{NS_FRAMING, NS_HTTPBIND, NS_STREAMS};
+use quick_xml::events::attributes::Attributes;
+use std::fmt;
+
+/// Why input was refused. Errors are sticky: a [`StreamParser`] keeps
+/// returning the same error until [`StreamParser::reset`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XmlError {
+    /// Not well-formed XML.
+    Syntax(String),
+    /// The input is not UTF-8.
+    InvalidUtf8,
+    /// A prefix with no namespace declaration in scope.
+    UndeclaredPrefix(String),
+    /// A document type declaration (or other DTD markup).
+    Doctype,
+    /// An entity other than the five predefined ones.
+    UnknownEntity(String),
+    /// An end tag that does not close the open element.
+    MismatchedEnd { expected: String, found: String },
+    /// Another element after the root (or wrapper) was closed.
+    SecondRoot,
+    /// A stanza larger than [`Limits::max_stanza_bytes`].
+    TooLarge { limit: usize },
+    /// Elements nested deeper than [`Limits::max_depth`].
+    TooDeep { limit: usize },
+    /// The input ended inside an element or a tag.
+    Incomplete,
+}
+
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            XmlError::Syntax(m) => write!(f, "XML syntax error: {m}"),
+            XmlError::InvalidUtf8 => f.write_str("XML input is not valid UTF-8"),
+            XmlError::UndeclaredPrefix(p) => write!(f, "undeclared namespace prefix '{p}'"),
+            XmlError::Doctype => f.write_str("DTDs (<!DOCTYPE ...>) are not allowed in XMPP"),
+            XmlError::UnknownEntity(e) => write!(f, "unknown entity '&{e};'"),
+            XmlError::MismatchedEnd { expected, found } => {
+                write!(
+                    f,
+                    "mismatched end tag: expected </{expected}>, found </{found}>"
+                )
+            }
+            XmlError::SecondRoot => f.write_str("another element after the root element ended"),
+            XmlError::TooLarge { limit } => write!(f, "stanza exceeds {limit} bytes"),
+            XmlError::TooDeep { limit } => write!(f, "elements nested deeper than {limit} levels"),
+            XmlError::Incomplete => f.write_str("incomplete XML: input ended inside an element"),
+        }
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+/// What the parser found, in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// A wrapper's start tag (`<stream:stream>`, BOSH `<body>`), without
+    /// children, or a complete RFC 7395 `<open/>`.
+    Open(Element),
+    /// A complete top-level stanza.
+    Stanza(Element),
+    /// The wrapper's end tag (`None`) or an RFC 7395 `<close/>` (`Some`).
+    Close(Option<Element>),
+}
+
+/// Bounds on what a peer can make the parser hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest stanza, start tag to end tag, in bytes as received.
+    pub max_stanza_bytes: usize,
+    /// Deepest element nesting, counting the wrapper.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_stanza_bytes: 8 * 1024 * 1024,
+            max_depth: 64,
+        }
+    }
+}
+
+/// Buffers larger than this are given back once a big stanza is done.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// Turns a byte stream into [`StreamEvent`]s, whatever the chunking.
+#[derive(Debug)]
+pub struct StreamParser {
+    limits: Limits,
+    /// Parsing a lone document for `parse_element`: no wrappers, one root.
+    document: bool,
+    /// Received bytes not yet part of a complete token.
+    buf: Vec<u8>,
+    lexer: Lexer,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// The stanza being built: its root first.
+    open: Vec<Element>,
+    /// The open `<stream:stream>` or `<body>`, attributes only.
+    wrapper: Option<Element>,
+    /// The wrapper (or a document's root) has ended.
+    closed: bool,
+    /// Markup was seen: an XML declaration is too late now.
+    started: bool,
+    /// Stream offset of the current stanza's `<`.
+    stanza_start: u64,
+    /// The current stanza uses the wrapper's default namespace.
+    borrowed_default: bool,
+    /// Prefixes the current stanza uses that only the wrapper declares.
+    borrowed_prefixes: Vec<String>,
+    error: Option<XmlError>,
+}
+
+impl Default for StreamParser {
+    fn default() -> StreamParser {
+        StreamParser::new()
+    }
+}
+
+impl StreamParser {
+    /// A parser with default [`Limits`].
+    pub fn new() -> StreamParser {
+        StreamParser::with_limits(Limits::default())
+    }
+
+    /// A parser with the given limits.
+    pub fn with_limits(limits: Limits) -> StreamParser {
+        StreamParser {
+            limits,
+            document: false,
+            buf: Vec::new(),
+            lexer: Lexer::default(),
+            base: 0,
+            open: Vec::new(),
+            wrapper: None,
+            closed: false,
+            started: false,
+            stanza_start: 0,
+            borrowed_default: false,
+            borrowed_prefixes: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Parses more input and returns the events it completed.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, XmlError> {
+        let mut out = Vec::new();
+        self.feed_into(bytes, &mut out).map(|()| out)
+    }
+
+    /// Like [`feed`](Self::feed), appending to `out`. On error, events
+    /// completed earlier in the same call are left in `out`.
+    pub fn feed_into(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        if let Some(err) = &self.error {
+            return Err(err.clone());
+        }
+        let result = self.feed_inner(bytes, out);
+        if let Err(err) = &result {
+            self.error = Some(err.clone());
+        }
+        result
+    }
+
+    /// Forgets everything, for a stream restart, the next WebSocket message
+    /// or the next BOSH body. Buffers keep their capacity.
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.lexer.reset();
+        self.base = 0;
+        self.open.clear();
+        self.wrapper = None;
+        self.closed = false;
+        self.started = false;
+        self.stanza_start = 0;
+        self.borrowed_default = false;
+        self.borrowed_prefixes.clear();
+        self.error = None;
+    }
+
+    /// Bytes received but not yet part of a complete token.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn feed_inner(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        if self.buf.is_empty() {
+            // Nothing held back: parse straight from the caller's bytes and
+            // keep only the incomplete tail.
+            let used = self.process(bytes, out)?;
+            self.buf
+                .extend_from_slice(bytes.get(used..).unwrap_or_default());
+            self.base += used as u64;
+        } else {
+            self.buf.extend_from_slice(bytes);
+            let buf = std::mem::take(&mut self.buf);
+            let result = self.process(&buf, out);
+            self.buf = buf;
+            let used = result?.min(self.buf.len());
+            self.buf.drain(..used);
+            self.base += used as u64;
+        }
+        if self.buf.capacity() > KEEP_CAPACITY && self.buf.len() < KEEP_CAPACITY / 4 {
+            self.buf.shrink_to(KEEP_CAPACITY / 4);
+        }
+        self.check_held()
+    }
+
+    /// Applies every complete token in `data`; returns the bytes used.
+    fn process(&mut self, data: &[u8], out: &mut Vec<StreamEvent>) -> Result<usize, XmlError> {
+        let mut pos = 0;
+        while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
+            let Some((kind, len)) = self.lexer.next(rest)? else {
+                return Ok(pos + self.skip_idle_space(rest));
+            };
+            let at = self.base + pos as u64;
+            self.token(kind, rest.get(..len).unwrap_or_default(), at, out)?;
+            pos += len;
+        }
+        Ok(pos)
+    }
+
+    /// Whitespace between stanzas (keepalives) is dropped as it arrives
+    /// rather than held until the next `<`.
+    fn skip_idle_space(&mut self, rest: &[u8]) -> usize {
+        if !self.open.is_empty() {
+            return 0;
+        }
+        let n = rest.iter().take_while(|&&b| is_space(b)).count();
+        self.lexer.skip(n);
+        n
+    }
+
+    /// Refuses a stanza that has grown past the limit while incomplete, so
+    /// a peer that never closes a tag cannot make us hold unbounded memory.
+    fn check_held(&self) -> Result<(), XmlError> {
+        let end = self.base + self.buf.len() as u64;
+        let start = if self.open.is_empty() {
+            self.base
+        } else {
+            self.stanza_start
+        };
+        self.check_size(end.saturating_sub(start))
+    }
+
+    fn check_size(&self, bytes: u64) -> Result<(), XmlError> {
+        let limit = self.limits.max_stanza_bytes;
+        if bytes > limit as u64 {
+            return Err(XmlError::TooLarge { limit });
+        }
+        Ok(())
+    }
+
+    /// Applies one complete token that starts at stream offset `at`.
+    fn token(
+        &mut self,
+        kind: Token,
+        raw: &[u8],
+        at: u64,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), XmlError> {
+        let end = at + raw.len() as u64;
+        if !self.open.is_empty() {
+            // Refuse a huge stanza early even when it arrives in one chunk.
+            self.check_size(end.saturating_sub(self.stanza_start))?;
+        }
+        let s = std::str::from_utf8(raw).map_err(|_| XmlError::InvalidUtf8)?;
+        // Token delimiters are ASCII, so these slices fall on char boundaries.
+        let inner = |head: usize, tail: usize| {
+            s.get(head..s.len().saturating_sub(tail))
+                .unwrap_or_default()
+        };
+        match kind {
+            Token::Text => self.text(s, Context::Text),
+            Token::CData => self.text(inner(9, 3), Context::CData),
+            Token::Comment => Ok(()),
+            Token::Pi => self.processing_instruction(inner(2, 2)),
+            Token::Start => self.start_tag(inner(1, 1), at, end, out),
+            Token::End => self.end_tag(inner(2, 1), end, out),
+        }
+    }
+
+    fn text(&mut self, raw: &str, ctx: Context) -> Result<(), XmlError> {
+        let Some(top) = self.open.last_mut() else {
+            return self.idle_text(raw);
+        };
+        if let Some(Node::Text(prev)) = top.children.last_mut() {
+            return unescape_into(raw, ctx, prev);
+        }
+        let mut text = String::with_capacity(raw.len());
+        unescape_into(raw, ctx, &mut text)?;
+        if !text.is_empty() {
+            top.children.push(Node::Text(text));
+        }
+        Ok(())
+    }
+
+    /// Text outside any stanza may only be whitespace (and a leading BOM).
+    fn idle_text(&self, raw: &str) -> Result<(), XmlError> {
+        let raw = match self.started {
+            false => raw.strip_prefix('\u{FEFF}').unwrap_or(raw),
+            true => raw,
+        };
+        if raw.bytes().all(is_space) {
+            return Ok(());
+        }
+        Err(XmlError::Syntax(format!(
+            "text outside of any stanza: '{}'",
+            shorten(raw.trim())
+        )))
+    }
+
+    /// Processing instructions are dropped; the XML declaration is allowed
+    /// only before any markup.
+    fn processing_instruction(&mut self, content: &str) -> Result<(), XmlError> {
+        let target = content.split(is_space_char).next().unwrap_or_default();
+        if !target.eq_ignore_ascii_case("xml") {
+            return Ok(());
+        }
+        if self.started {
+            return Err(XmlError::Syntax(
+                "XML declaration not at the start of the document".into(),
+            ));
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    fn start_tag(
+        &mut self,
+        body: &str,
+        at: u64,
+        end: u64,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), XmlError> {
+        let (body, empty) = match body.strip_suffix('/') {
+            Some(b) => (b, true),
+            None => (body, false),
+        };
+        let name_len = body.find(is_space_char).unwrap_or(body.len());
+        let name = body.get(..name_len).unwrap_or_default();
+        check_qname(name)?;
+        self.check_depth()?;
+        if self.open.is_empty() {
+            self.begin_stanza(at)?;
+        }
+        let elem = Element {
+            name: name.to_owned(),
+            attrs: parse_attrs(body, name_len)?,
+            children: Vec::new(),
+        };
+        self.resolve(&elem)?;
+        if self.open.is_empty() && self.wrapper.is_none() && !self.document && is_wrapper(&elem) {
+            self.open_wrapper(elem, empty, out);
+            return Ok(());
+        }
+        if empty {
+            return self.complete(elem, end, out);
+        }
+        self.open.push(elem);
+        Ok(())
+    }
+
+    fn check_depth(&self) -> Result<(), XmlError> {
+        let depth = usize::from(self.wrapper.is_some()) + self.open.len() + 1;
+        let limit = self.limits.max_depth;
+        if depth > limit {
+            return Err(XmlError::TooDeep { limit });
+        }
+        Ok(())
+    }
+
+    fn begin_stanza(&mut self, at: u64) -> Result<(), XmlError> {
+        if self.closed {
+            return Err(XmlError::SecondRoot);
+        }
+        self.started = true;
+        self.stanza_start = at;
+        self.borrowed_default = false;
+        self.borrowed_prefixes.clear();
+        Ok(())
+    }
+
+    fn open_wrapper(&mut self, elem: Element, empty: bool, out: &mut Vec<StreamEvent>) {
+        if empty {
+            // `<body .../>`: an empty BOSH response.
+            out.push(StreamEvent::Open(elem));
+            out.push(StreamEvent::Close(None));
+            self.closed = true;
+        } else {
+            out.push(StreamEvent::Open(elem.clone()));
+            self.wrapper = Some(elem);
+        }
+    }
+
+    fn end_tag(
+        &mut self,
+        content: &str,
+        end: u64,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), XmlError> {
+        // No name check: it must equal a start tag's name, which was checked.
+        let name = content.trim_end_matches(is_space_char);
+        match self.open.pop() {
+            Some(elem) if elem.name == name => self.complete(elem, end, out),
+            Some(mut elem) => Err(XmlError::MismatchedEnd {
+                expected: std::mem::take(&mut elem.name),
+                found: name.to_owned(),
+            }),
+            None => self.end_wrapper(name, out),
+        }
+    }
+
+    fn end_wrapper(&mut self, name: &str, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        match &self.wrapper {
+            Some(w) if w.name == name => {
+                self.wrapper = None;
+                self.closed = true;
+                out.push(StreamEvent::Close(None));
+                Ok(())
+            }
+            Some(w) => Err(XmlError::MismatchedEnd {
+                expected: w.name.clone(),
+                found: name.to_owned(),
+            }),
+            None => Err(XmlError::Syntax(format!(
+                "end tag </{}> without a start tag",
+                shorten(name)
+            ))),
+        }
+    }
+
+    /// A finished element goes into its parent, or out as a stanza.
+    fn complete(
+        &mut self,
+        elem: Element,
+        end: u64,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), XmlError> {
+        if let Some(parent) = self.open.last_mut() {
+            parent.children.push(Node::Element(elem));
+            return Ok(());
+        }
+        self.check_size(end.saturating_sub(self.stanza_start))?;
+        let event = if self.document {
+            self.closed = true;
+            StreamEvent::Stanza(elem)
+        } else if let Some(wrapper) = &self.wrapper {
+            let mut elem = elem;
+            adopt_namespaces(
+                &mut elem,
+                wrapper,
+                self.borrowed_default,
+                &self.borrowed_prefixes,
+            );
+            StreamEvent::Stanza(elem)
+        } else {
+            framed_event(elem)
+        };
+        out.push(event);
+        Ok(())
+    }
+
+    /// Checks that every prefix in use is declared, and notes which
+    /// declarations the stanza borrows from the wrapper.
+    fn resolve(&mut self, elem: &Element) -> Result<(), XmlError> {
+        match elem.prefix() {
+            Some(p) => self.resolve_prefix(elem, p)?,
+            None => self.note_default(elem),
+        }
+        for (key, _) in &elem.attrs {
+            if let Some((p, _)) = key.split_once(':') {
+                if p != "xmlns" {
+                    self.resolve_prefix(elem, p)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve_prefix(&mut self, elem: &Element, prefix: &str) -> Result<(), XmlError> {
+        let declares = |e: &Element| e.declared_namespace(Some(prefix)).is_some();
+        // `xml` is bound by definition.
+        if prefix == "xml" || declares(elem) || self.open.iter().any(declares) {
+            return Ok(());
+        }
+        match &self.wrapper {
+            Some(w) if declares(w) => {
+                if !self.borrowed_prefixes.iter().any(|p| p == prefix) {
+                    self.borrowed_prefixes.push(prefix.to_owned());
+                }
+                Ok(())
+            }
+            _ => Err(XmlError::UndeclaredPrefix(prefix.to_owned())),
+        }
+    }
+
+    /// An unprefixed element with no default namespace declared within the
+    /// stanza is in the wrapper's default namespace (`jabber:client`).
+    fn note_default(&mut self, elem: &Element) {
+        let Some(wrapper) = &self.wrapper else {
+            return;
+        };
+        let declares = |e: &Element| e.declared_namespace(None).is_some();
+        if self.borrowed_default || declares(elem) || self.open.iter().any(declares) {
+            return;
+        }
+        self.borrowed_default = wrapper
+            .declared_namespace(None)
+            .is_some_and(|ns| !ns.is_empty());
+    }
+
+    /// End of a lone document: trailing text must be whitespace and the
+    /// root must be complete.
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        let pending = std::mem::take(&mut self.buf);
+        match pending.first() {
+            None => {}
+            Some(b'<')
+                if self.closed && !matches!(pending.get(1), None | Some(b'/' | b'!' | b'?')) =>
+            {
+                return Err(XmlError::SecondRoot);
+            }
+            Some(b'<') => return Err(XmlError::Incomplete),
+            Some(_) => self.token(Token::Text, &pending, self.base, out)?,
+        }
+        if !self.open.is_empty() || !self.closed {
+            return Err(XmlError::Incomplete);
+        }
+        Ok(())
+    }
+}
+
+/// XML whitespace.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn is_space_char(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// Caps the length of input quoted in error messages.
+fn shorten(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => s.get(..i).unwrap_or(s),
+        None => s,
+    }
+}
+
+/// A name without a colon, as Namespaces in XML requires. Non-ASCII
+/// characters are accepted without consulting the full XML name tables.
+fn is_ncname(s: &str) -> bool {
+    match s.bytes().next() {
+        None => false,
+        Some(b) if b.is_ascii_digit() || b == b'-' || b == b'.' => false,
+        Some(_) => s
+            .bytes()
+            .all(|b| b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')),
+    }
+}
+
+/// `local` or `prefix:local`.
+fn check_qname(name: &str) -> Result<(), XmlError> {
+    let ok = match name.split_once(':') {
+        Some((prefix, local)) => is_ncname(prefix) && is_ncname(local),
+        None => is_ncname(name),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(XmlError::Syntax(format!(
+        "invalid name '{}'",
+        shorten(name)
+    )))
+}
+
+/// Parses the attributes after the name in a start tag's `body`.
+fn parse_attrs(body: &str, name_len: usize) -> Result<Vec<(String, String)>, XmlError> {
+    let tail = body.get(name_len..).unwrap_or_default();
+    if tail.bytes().all(is_space) {
+        return Ok(Vec::new());
+    }
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    let mut iter = Attributes::new(body, name_len);
+    // Duplicates are checked below, without quick-xml's per-tag allocation.
+    iter.with_checks(false);
+    for attr in iter {
+        let attr = attr.map_err(|e| XmlError::Syntax(e.to_string()))?;
+        let key = std::str::from_utf8(attr.key.into_inner()).map_err(|_| XmlError::InvalidUtf8)?;
+        check_qname(key)?;
+        if attrs.iter().any(|(k, _)| k == key) {
+            return Err(XmlError::Syntax(format!("duplicate attribute '{key}'")));
+        }
+        let raw = std::str::from_utf8(&attr.value).map_err(|_| XmlError::InvalidUtf8)?;
+        let mut value = String::with_capacity(raw.len());
+        unescape_into(raw, Context::Attr, &mut value)?;
+        attrs.push((key.to_owned(), value));
+    }
+    Ok(attrs)
+}
+
+/// `<stream:stream>` or BOSH `<body>`: their children are the stanzas.
+fn is_wrapper(elem: &Element) -> bool {
+    match elem.local_name() {
+        "stream" => elem.xmlns() == Some(NS_STREAMS),
+        "body" => elem.xmlns() == Some(NS_HTTPBIND),
+        _ => false,
+    }
+}
+
+/// A top-level element with no wrapper: RFC 7395 framing or a stanza.
+fn framed_event(elem: Element) -> StreamEvent {
+    if elem.xmlns() != Some(NS_FRAMING) {
+        return StreamEvent::Stanza(elem);
+    }
+    match elem.local_name() {
+        "open" => StreamEvent::Open(elem),
+        "close" => StreamEvent::Close(Some(elem)),
+        _ => StreamEvent::Stanza(elem),
+    }
+}
+
+/// Makes a wrapper's child self-contained: copies the declarations it
+/// relies on from the wrapper, the default namespace first.
+fn adopt_namespaces(elem: &mut Element, wrapper: &Element, default: bool, prefixes: &[String]) {
+    if default && elem.declared_namespace(None).is_none() {
+        if let Some(ns) = wrapper.declared_namespace(None) {
+            elem.attrs.insert(0, ("xmlns".to_owned(), ns.to_owned()));
+        }
+    }
+    for prefix in prefixes {
+        if let Some(ns) = wrapper.declared_namespace(Some(prefix)) {
+            elem.attrs.push((format!("xmlns:{prefix}"), ns.to_owned()));
+        }
+    }
+}
+
+/// Parses exactly one element. Whitespace, comments and an XML declaration
+/// may surround it; anything more is an error.
+pub fn parse_element(s: &str) -> Result<Element, XmlError> {
+    // The whole input is already in memory, so only depth is limited.
+    let limits = Limits {
+        max_stanza_bytes: usize::MAX,
+        ..Limits::default()
+    };
+    parse_element_with_limits(s, limits)
+}
+
+/// [`parse_element`] for bytes, which must be UTF-8.
+pub fn parse_element_bytes(b: &[u8]) -> Result<Element, XmlError> {
+    let s = std::str::from_utf8(b).map_err(|_| XmlError::InvalidUtf8)?;
+    parse_element(s)
+}
+
+/// [`parse_element`] with explicit limits.
+pub fn parse_element_with_limits(s: &str, limits: Limits) -> Result<Element, XmlError> {
+    let mut parser = StreamParser {
+        document: true,
+        ..StreamParser::with_limits(limits)
+    };
+    let mut out = Vec::with_capacity(1);
+    parser.feed_into(s.as_bytes(), &mut out)?;
+    parser.finish(&mut out)?;
+    match (out.pop(), out.is_empty()) {
+        (Some(StreamEvent::Stanza(elem)), true) => Ok(elem),
+        _ => Err(XmlError::Incomplete),
+    }
+}
