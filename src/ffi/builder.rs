@@ -1,0 +1,286 @@
+//! Strophe's `$build`, `$msg`, `$iq`, `$pres` for C.
+//!
+//! `attrs` arguments are NULL or a NULL-terminated array of name, value
+//! pairs: `{"to", "bob@example.com", "type", "chat", NULL}`. A NULL value in
+//! `epode_builder_attrs` removes that attribute (Strophe's `attrs()` with
+//! null). A builder is owned by the caller until `epode_builder_finish`
+//! (which consumes it) or `epode_builder_free`.
+
+use super::guard::{
+    c_str, guard, guard_value, into_c_string, obj_mut, opt_c_str, out_param, FfiError, FfiResult,
+};
+use super::result::epode_result;
+use super::stanza::{check_name, check_text, epode_stanza, into_handle, stanza_ref};
+use crate::xml::Builder;
+use std::ffi::c_char;
+
+/// A stanza under construction, with a cursor (Strophe's Builder). Opaque.
+#[allow(non_camel_case_types)]
+pub struct epode_builder {
+    // None only while a by-value Builder method runs.
+    inner: Option<Builder>,
+}
+
+/// Reads a NULL-terminated name/value list. A NULL value is kept as None.
+///
+/// # Safety
+/// `attrs` is NULL or a NULL-terminated array of NUL-terminated strings.
+unsafe fn read_attrs<'a>(
+    attrs: *const *const c_char,
+) -> FfiResult<Vec<(&'a str, Option<&'a str>)>> {
+    let mut out = Vec::new();
+    if attrs.is_null() {
+        return Ok(out);
+    }
+    let mut i = 0;
+    // An upper bound keeps a missing NULL terminator from reading forever.
+    while i < 2 * 4096 {
+        let name = *attrs.add(i);
+        if name.is_null() {
+            return Ok(out);
+        }
+        let name = c_str(name, "attribute name")?;
+        check_name(name)?;
+        let value = opt_c_str(*attrs.add(i + 1), "attribute value")?;
+        if let Some(v) = value {
+            check_text(v, "attribute value")?;
+        }
+        out.push((name, value));
+        i += 2;
+    }
+    Err(FfiError::new(
+        epode_result::EPODE_ERR_INVALID_ARG,
+        "attrs has more than 4096 pairs (is the NULL terminator missing?)",
+    ))
+}
+
+/// Attributes for a new element: a NULL value there is simply left out.
+fn present<'a>(attrs: Vec<(&'a str, Option<&'a str>)>) -> Vec<(&'a str, &'a str)> {
+    attrs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+}
+
+fn start(out: *mut *mut epode_builder, make: impl FnOnce() -> FfiResult<Builder>) -> epode_result {
+    guard(|| {
+        // SAFETY: the caller promises `out` is valid for writes.
+        let out = unsafe { out_param(out, "out")? };
+        let builder = make()?;
+        *out = Box::into_raw(Box::new(epode_builder {
+            inner: Some(builder),
+        }));
+        Ok(())
+    })
+}
+
+/// Applies a by-value Builder step to the builder behind `b`. Callers
+/// validate every input first, so a failed call leaves the builder as it was.
+///
+/// # Safety
+/// `b` is NULL or a live builder.
+unsafe fn step(b: *mut epode_builder, apply: impl FnOnce(Builder) -> Builder) -> FfiResult<()> {
+    let b = obj_mut(b, "builder")?;
+    let inner = b
+        .inner
+        .take()
+        .ok_or_else(|| FfiError::new(epode_result::EPODE_ERR_WRONG_STATE, "builder is unusable"))?;
+    b.inner = Some(apply(inner));
+    Ok(())
+}
+
+/// `$build(name, attrs)`: a new builder whose root is `<name …attrs>`.
+///
+/// # Safety
+/// `name` NUL-terminated; `attrs` as described above; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_new(
+    name: *const c_char,
+    attrs: *const *const c_char,
+    out: *mut *mut epode_builder,
+) -> epode_result {
+    start(out, || {
+        let name = c_str(name, "name")?;
+        check_name(name)?;
+        Ok(Builder::new(name, present(read_attrs(attrs)?)))
+    })
+}
+
+/// `$msg(attrs)`: `<message xmlns="jabber:client" …attrs>`.
+///
+/// # Safety
+/// As for `epode_builder_new`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_msg(
+    attrs: *const *const c_char,
+    out: *mut *mut epode_builder,
+) -> epode_result {
+    start(out, || Ok(Builder::msg(present(read_attrs(attrs)?))))
+}
+
+/// `$iq(attrs)`: `<iq xmlns="jabber:client" …attrs>`.
+///
+/// # Safety
+/// As for `epode_builder_new`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_iq(
+    attrs: *const *const c_char,
+    out: *mut *mut epode_builder,
+) -> epode_result {
+    start(out, || Ok(Builder::iq(present(read_attrs(attrs)?))))
+}
+
+/// `$pres(attrs)`: `<presence xmlns="jabber:client" …attrs>`.
+///
+/// # Safety
+/// As for `epode_builder_new`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_pres(
+    attrs: *const *const c_char,
+    out: *mut *mut epode_builder,
+) -> epode_result {
+    start(out, || Ok(Builder::pres(present(read_attrs(attrs)?))))
+}
+
+/// `c(name, attrs, text)`: adds a child. Without text (NULL) the cursor
+/// moves into the child; with text it stays on the parent, as in Strophe.
+///
+/// # Safety
+/// `b` a live builder; `name` NUL-terminated; `attrs` as above; `text` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_c(
+    b: *mut epode_builder,
+    name: *const c_char,
+    attrs: *const *const c_char,
+    text: *const c_char,
+) -> epode_result {
+    guard(|| {
+        let name = c_str(name, "name")?;
+        check_name(name)?;
+        let attrs = present(read_attrs(attrs)?);
+        match opt_c_str(text, "text")? {
+            Some(text) => {
+                check_text(text, "text")?;
+                step(b, |inner| inner.c_text(name, attrs, text))
+            }
+            None => step(b, |inner| inner.c(name, attrs)),
+        }
+    })
+}
+
+/// `cnode(elem)`: appends a copy of `stanza` and moves the cursor into it.
+///
+/// # Safety
+/// `b` a live builder; `stanza` a live stanza.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_cnode(
+    b: *mut epode_builder,
+    stanza: *const epode_stanza,
+) -> epode_result {
+    guard(|| {
+        let node = stanza_ref(stanza, "stanza")?.clone();
+        step(b, |inner| inner.cnode(node))
+    })
+}
+
+/// `t(text)`: appends text at the cursor.
+///
+/// # Safety
+/// `b` a live builder; `text` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_t(
+    b: *mut epode_builder,
+    text: *const c_char,
+) -> epode_result {
+    guard(|| {
+        let text = c_str(text, "text")?;
+        check_text(text, "text")?;
+        step(b, |inner| inner.t(text))
+    })
+}
+
+/// `attrs(attrs)`: sets attributes on the cursor's element; a NULL value removes one.
+///
+/// # Safety
+/// `b` a live builder; `attrs` as above.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_attrs(
+    b: *mut epode_builder,
+    attrs: *const *const c_char,
+) -> epode_result {
+    guard(|| {
+        let attrs = read_attrs(attrs)?;
+        step(b, |inner| inner.attrs(attrs))
+    })
+}
+
+/// `up()`: moves the cursor to the parent (stays at the root).
+///
+/// # Safety
+/// `b` a live builder.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_up(b: *mut epode_builder) -> epode_result {
+    guard(|| step(b, Builder::up))
+}
+
+/// Serializes the tree built so far to a new string (`epode_string_free`).
+///
+/// # Safety
+/// `b` a live builder; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_to_string(
+    b: *mut epode_builder,
+    out: *mut *mut c_char,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        let b = obj_mut(b, "builder")?;
+        let tree = b
+            .inner
+            .as_ref()
+            .ok_or_else(|| {
+                FfiError::new(epode_result::EPODE_ERR_WRONG_STATE, "builder is unusable")
+            })?
+            .tree();
+        *out = into_c_string(tree.to_string())?;
+        Ok(())
+    })
+}
+
+/// Finishes: `*out` receives the built stanza (owned) and the builder is
+/// freed — also when this fails, so never use `b` afterwards.
+///
+/// # Safety
+/// `b` a live builder (consumed); `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_finish(
+    b: *mut epode_builder,
+    out: *mut *mut epode_stanza,
+) -> epode_result {
+    guard(|| {
+        if b.is_null() {
+            return Err(super::guard::null_arg("builder"));
+        }
+        let builder = Box::from_raw(b);
+        let out = out_param(out, "out")?;
+        let tree = builder
+            .inner
+            .ok_or_else(|| {
+                FfiError::new(epode_result::EPODE_ERR_WRONG_STATE, "builder is unusable")
+            })?
+            .build();
+        *out = into_handle(tree);
+        Ok(())
+    })
+}
+
+/// Frees a builder without finishing it. NULL does nothing.
+///
+/// # Safety
+/// `b` is NULL or a live builder not freed or finished before.
+#[no_mangle]
+pub unsafe extern "C" fn epode_builder_free(b: *mut epode_builder) {
+    if !b.is_null() {
+        guard_value((), || drop(Box::from_raw(b)));
+    }
+}

@@ -1,0 +1,382 @@
+//! The stanza API: parse, build, read and serialize XML elements from C.
+//!
+//! An `epode_stanza *` from `_new`, `_parse`, `_clone` or
+//! `epode_builder_finish` is owned by the caller and freed with
+//! `epode_stanza_free`. A `const epode_stanza *` from `_child` or
+//! `_find_child` is borrowed from its parent: valid until the parent is
+//! modified or freed, never freed by itself.
+
+use super::guard::{
+    c_str, copy_out, guard, guard_value, into_c_string, obj, obj_mut, opt_c_str, out_param,
+    FfiError, FfiResult,
+};
+use super::result::epode_result;
+use crate::xml::{parse_element, Element, XmlError};
+use std::ffi::c_char;
+
+/// An XML element (a stanza or any part of one). Opaque.
+#[allow(non_camel_case_types)]
+pub struct epode_stanza {
+    _opaque: [u8; 0],
+}
+
+pub(crate) fn stanza_ref<'a>(ptr: *const epode_stanza, what: &str) -> FfiResult<&'a Element> {
+    // SAFETY: every epode_stanza pointer handed to C is an Element in disguise.
+    unsafe { obj(ptr.cast::<Element>(), what) }
+}
+
+fn stanza_mut<'a>(ptr: *mut epode_stanza, what: &str) -> FfiResult<&'a mut Element> {
+    // SAFETY: as in stanza_ref.
+    unsafe { obj_mut(ptr.cast::<Element>(), what) }
+}
+
+pub(crate) fn into_handle(elem: Element) -> *mut epode_stanza {
+    Box::into_raw(Box::new(elem)).cast()
+}
+
+fn borrowed_handle(elem: &Element) -> *const epode_stanza {
+    (elem as *const Element).cast()
+}
+
+pub(crate) fn xml_error(err: XmlError) -> FfiError {
+    FfiError::new(epode_result::EPODE_ERR_MALFORMED_XML, err.to_string())
+}
+
+fn not_found(what: String) -> FfiError {
+    FfiError::new(epode_result::EPODE_ERR_NOT_FOUND, what)
+}
+
+/// Checks a name given by C for an element or attribute: non-empty, and
+/// free of characters XML never allows in names.
+pub(crate) fn check_name(name: &str) -> FfiResult<()> {
+    let bad = name.is_empty()
+        || name.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.')
+        || name.chars().any(|c| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '<' | '>' | '&' | '"' | '\'' | '/' | '=' | '\0'..='\u{1f}'
+                )
+        });
+    if bad {
+        return Err(FfiError::new(
+            epode_result::EPODE_ERR_INVALID_ARG,
+            format!("{name:?} is not a valid XML name"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks text given by C: XML 1.0 cannot carry most control characters,
+/// so refuse them here rather than send a stanza the server will reject.
+pub(crate) fn check_text(text: &str, what: &str) -> FfiResult<()> {
+    match text
+        .chars()
+        .find(|&c| matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'))
+    {
+        Some(c) => Err(FfiError::new(
+            epode_result::EPODE_ERR_INVALID_ARG,
+            format!("{what} contains U+{:04X}, which XML does not allow", c as u32),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Parses one complete XML element from a NUL-terminated UTF-8 string.
+/// On success `*out` owns a new stanza; on failure it is not written and
+/// the last error says what is wrong.
+///
+/// # Safety
+/// `xml` is a NUL-terminated string; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_parse(
+    xml: *const c_char,
+    out: *mut *mut epode_stanza,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        let text = c_str(xml, "xml")?;
+        let elem = parse_element(text).map_err(xml_error)?;
+        *out = into_handle(elem);
+        Ok(())
+    })
+}
+
+/// Creates an empty element named `name`.
+///
+/// # Safety
+/// `name` is a NUL-terminated string; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_new(
+    name: *const c_char,
+    out: *mut *mut epode_stanza,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        let name = c_str(name, "name")?;
+        check_name(name)?;
+        *out = into_handle(Element::new(name));
+        Ok(())
+    })
+}
+
+/// Deep-copies a stanza (owned or borrowed) into a new owned one.
+///
+/// # Safety
+/// `stanza` is a live stanza; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_clone(
+    stanza: *const epode_stanza,
+    out: *mut *mut epode_stanza,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        *out = into_handle(stanza_ref(stanza, "stanza")?.clone());
+        Ok(())
+    })
+}
+
+/// Frees an owned stanza. NULL does nothing. Never pass a borrowed one.
+///
+/// # Safety
+/// `stanza` is NULL or an owned stanza not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_free(stanza: *mut epode_stanza) {
+    if !stanza.is_null() {
+        guard_value((), || drop(Box::from_raw(stanza.cast::<Element>())));
+    }
+}
+
+/// Copies the element's name (as written, e.g. `stream:features`) into `buf`.
+/// `*len` (may be NULL) receives the length without the NUL, also when the
+/// buffer is too small (`EPODE_ERR_BUFFER_TOO_SMALL`).
+///
+/// # Safety
+/// `buf` is valid for `cap` bytes (or NULL with `cap` 0); `len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_name(
+    stanza: *const epode_stanza,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    guard(|| copy_out(stanza_ref(stanza, "stanza")?.name(), buf, cap, len))
+}
+
+/// Copies the value of attribute `name` into `buf` (`EPODE_ERR_NOT_FOUND`
+/// when the element has none). Buffer rules as for `epode_stanza_name`.
+///
+/// # Safety
+/// As for `epode_stanza_name`; `name` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_attr(
+    stanza: *const epode_stanza,
+    name: *const c_char,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    guard(|| {
+        let elem = stanza_ref(stanza, "stanza")?;
+        let name = c_str(name, "name")?;
+        let value = elem
+            .attr(name)
+            .ok_or_else(|| not_found(format!("<{}> has no attribute {name:?}", elem.name())))?;
+        copy_out(value, buf, cap, len)
+    })
+}
+
+/// The number of attributes (namespace declarations included).
+///
+/// # Safety
+/// `stanza` is a live stanza; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_attr_count(
+    stanza: *const epode_stanza,
+    out: *mut usize,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        *out = stanza_ref(stanza, "stanza")?.attrs().count();
+        Ok(())
+    })
+}
+
+/// Copies the name of the attribute at `index` (document order) into `buf`.
+///
+/// # Safety
+/// As for `epode_stanza_name`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_attr_name_at(
+    stanza: *const epode_stanza,
+    index: usize,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    guard(|| {
+        let elem = stanza_ref(stanza, "stanza")?;
+        let (name, _) = elem
+            .attrs()
+            .nth(index)
+            .ok_or_else(|| not_found(format!("<{}> has no attribute #{index}", elem.name())))?;
+        copy_out(name, buf, cap, len)
+    })
+}
+
+/// Sets attribute `name` to `value` (keeping its place if it exists);
+/// a NULL `value` removes the attribute.
+///
+/// # Safety
+/// `stanza` is a live owned stanza; `name` NUL-terminated; `value` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_set_attr(
+    stanza: *mut epode_stanza,
+    name: *const c_char,
+    value: *const c_char,
+) -> epode_result {
+    guard(|| {
+        let elem = stanza_mut(stanza, "stanza")?;
+        let name = c_str(name, "name")?;
+        check_name(name)?;
+        match opt_c_str(value, "value")? {
+            Some(value) => {
+                check_text(value, "value")?;
+                elem.set_attr(name, value);
+            }
+            None => {
+                elem.remove_attr(name);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Copies the element's own text (its direct text children, joined and
+/// unescaped) into `buf`. An element without text gives "".
+///
+/// # Safety
+/// As for `epode_stanza_name`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_text(
+    stanza: *const epode_stanza,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    guard(|| copy_out(&stanza_ref(stanza, "stanza")?.text(), buf, cap, len))
+}
+
+/// Appends text to the element.
+///
+/// # Safety
+/// `stanza` is a live owned stanza; `text` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_append_text(
+    stanza: *mut epode_stanza,
+    text: *const c_char,
+) -> epode_result {
+    guard(|| {
+        let elem = stanza_mut(stanza, "stanza")?;
+        let text = c_str(text, "text")?;
+        check_text(text, "text")?;
+        elem.append_text(text);
+        Ok(())
+    })
+}
+
+/// Appends a deep copy of `child` to `parent`. The caller keeps `child`.
+///
+/// # Safety
+/// Both are live stanzas; `parent` is owned (not borrowed).
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_append_child(
+    parent: *mut epode_stanza,
+    child: *const epode_stanza,
+) -> epode_result {
+    guard(|| {
+        let child = stanza_ref(child, "child")?.clone();
+        stanza_mut(parent, "parent")?.append_child(child);
+        Ok(())
+    })
+}
+
+/// The number of child elements (text nodes not counted).
+///
+/// # Safety
+/// `stanza` is a live stanza; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_child_count(
+    stanza: *const epode_stanza,
+    out: *mut usize,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        *out = stanza_ref(stanza, "stanza")?.child_elements().count();
+        Ok(())
+    })
+}
+
+/// Borrows the child element at `index` (text nodes not counted). The
+/// pointer is valid until `stanza` is modified or freed; do not free it.
+///
+/// # Safety
+/// `stanza` is a live stanza; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_child(
+    stanza: *const epode_stanza,
+    index: usize,
+    out: *mut *const epode_stanza,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        let elem = stanza_ref(stanza, "stanza")?;
+        let child = elem
+            .child_elements()
+            .nth(index)
+            .ok_or_else(|| not_found(format!("<{}> has no child element #{index}", elem.name())))?;
+        *out = borrowed_handle(child);
+        Ok(())
+    })
+}
+
+/// Borrows the first child element with local name `name` and, when `ns`
+/// is not NULL, that namespace. Lifetime as for `epode_stanza_child`.
+///
+/// # Safety
+/// `stanza` is a live stanza; `name` NUL-terminated; `ns` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_find_child(
+    stanza: *const epode_stanza,
+    name: *const c_char,
+    ns: *const c_char,
+    out: *mut *const epode_stanza,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        let elem = stanza_ref(stanza, "stanza")?;
+        let name = c_str(name, "name")?;
+        let ns = opt_c_str(ns, "ns")?;
+        let child = elem
+            .find_child(name, ns)
+            .ok_or_else(|| not_found(format!("<{}> has no child <{name}>", elem.name())))?;
+        *out = borrowed_handle(child);
+        Ok(())
+    })
+}
+
+/// Serializes the stanza to a new string, freed with `epode_string_free`.
+///
+/// # Safety
+/// `stanza` is a live stanza; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn epode_stanza_to_string(
+    stanza: *const epode_stanza,
+    out: *mut *mut c_char,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        *out = into_c_string(stanza_ref(stanza, "stanza")?.to_string())?;
+        Ok(())
+    })
+}

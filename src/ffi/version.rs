@@ -1,0 +1,79 @@
+//! Version: the `EPODE_VERSION_*` macros of the header and
+//! `epode_version()` come from the same Cargo version, and a test checks it.
+
+use crate::status::Status;
+use std::ffi::c_char;
+
+/// Major version of the header you compiled against.
+pub const EPODE_VERSION_MAJOR: u32 = 0;
+/// Minor version of the header you compiled against.
+pub const EPODE_VERSION_MINOR: u32 = 1;
+/// Patch version of the header you compiled against.
+pub const EPODE_VERSION_PATCH: u32 = 0;
+
+const VERSION_C: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+
+/// The library's version, e.g. "0.1.0" (static; never free it). Compare
+/// with the `EPODE_VERSION_*` macros to detect a header/library mismatch.
+#[no_mangle]
+pub extern "C" fn epode_version() -> *const c_char {
+    VERSION_C.as_ptr().cast()
+}
+
+/// Strophe's name of a status, e.g. "CONNFAIL" for 2; "UNKNOWN" for a
+/// number that is no status. Static; never free it.
+#[no_mangle]
+pub extern "C" fn epode_status_name(status: i32) -> *const c_char {
+    const NAMES: [&str; 14] = [
+        "ERROR\0",
+        "CONNECTING\0",
+        "CONNFAIL\0",
+        "AUTHENTICATING\0",
+        "AUTHFAIL\0",
+        "CONNECTED\0",
+        "DISCONNECTED\0",
+        "DISCONNECTING\0",
+        "ATTACHED\0",
+        "REDIRECT\0",
+        "CONNTIMEOUT\0",
+        "BINDREQUIRED\0",
+        "ATTACHFAIL\0",
+        "RECONNECTING\0",
+    ];
+    let name = Status::from_number(i64::from(status)).map_or("UNKNOWN\0", |s| NAMES[s as usize]);
+    name.as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn macros_match_the_cargo_version() {
+        assert_eq!(
+            EPODE_VERSION_MAJOR.to_string(),
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+        assert_eq!(
+            EPODE_VERSION_MINOR.to_string(),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+        assert_eq!(
+            EPODE_VERSION_PATCH.to_string(),
+            env!("CARGO_PKG_VERSION_PATCH")
+        );
+        let v = unsafe { CStr::from_ptr(epode_version()) }.to_str().unwrap();
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn status_names_agree_with_status() {
+        for s in Status::ALL {
+            let c = unsafe { CStr::from_ptr(epode_status_name(s as i32)) };
+            assert_eq!(c.to_str().unwrap(), s.name());
+        }
+        let c = unsafe { CStr::from_ptr(epode_status_name(42)) };
+        assert_eq!(c.to_str().unwrap(), "UNKNOWN");
+    }
+}
