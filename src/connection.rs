@@ -1,0 +1,660 @@
+//! `Connection`: the public handle. API calls post commands to the engine;
+//! the engine runs on its own thread, or on the caller's in sync mode.
+
+use crate::engine::{AttachRequest, Command, ConnectRequest, Engine, HookKind, IqRequest, Phase};
+use crate::error::{Error, Result};
+use crate::handler::{Handler, HandlerId, Keep, Matcher, TimedHandler};
+use crate::mailbox::{lock, Mailbox};
+use crate::options::{select_transport, Options};
+use crate::sasl::Mechanism;
+use crate::status::Status;
+use crate::xml::Element;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+/// What getters read without disturbing the engine.
+#[derive(Debug, Clone, Default)]
+pub struct PublicState {
+    pub jid: String,
+    pub authzid: String,
+    pub domain: String,
+    pub authenticated: bool,
+    /// A session attempt or session is under way.
+    pub connected: bool,
+    pub disconnecting: bool,
+    pub paused: bool,
+    pub status: Option<Status>,
+}
+
+pub(crate) struct Core {
+    pub mailbox: Mailbox<Command>,
+    pub engine: Mutex<Engine>,
+    pub state: Mutex<PublicState>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// The thread driving the engine right now, to refuse self-deadlocks.
+    driver: Mutex<Option<ThreadId>>,
+    sync: AtomicBool,
+    next_id: AtomicU64,
+    options: Options,
+    service: String,
+    bosh: bool,
+}
+
+/// An XMPP connection (Strophe's `Connection`).
+///
+/// The owning handle from [`Connection::new`] ends the session and stops
+/// the engine when dropped; the handles passed to callbacks borrow it.
+pub struct Connection {
+    core: Arc<Core>,
+    owner: bool,
+}
+
+impl Connection {
+    /// Creates a connection to `service` (a ws/wss/http/https URL, or a
+    /// path resolved against the `origin` option). Nothing is sent yet.
+    pub fn new(service: &str, options: Options) -> Result<Connection> {
+        let kind = select_transport(service, &options)?;
+        let mut options = options;
+        if options.keepalive && options.keepalive_path.is_none() {
+            options.keepalive_path = Some(crate::transport::keepalive::default_path()?);
+        }
+        let mailbox = Mailbox::new()?;
+        let sync = options.sync;
+        let bosh = matches!(kind, crate::options::TransportKind::Bosh { .. });
+        let service = match &kind {
+            crate::options::TransportKind::WebSocket { url }
+            | crate::options::TransportKind::Bosh { url }
+            | crate::options::TransportKind::Shared { url, .. } => url.clone(),
+        };
+        let core = Arc::new_cyclic(|weak| Core {
+            mailbox,
+            engine: Mutex::new(Engine::new(weak.clone(), kind, options.clone())),
+            state: Mutex::new(PublicState::default()),
+            thread: Mutex::new(None),
+            driver: Mutex::new(None),
+            sync: AtomicBool::new(sync),
+            next_id: AtomicU64::new(1),
+            options,
+            service,
+            bosh,
+        });
+        Ok(Connection { core, owner: true })
+    }
+
+    pub(crate) fn borrowed(core: Arc<Core>) -> Connection {
+        Connection { core, owner: false }
+    }
+
+    /// Another handle to the same connection that does not own it.
+    pub fn handle(&self) -> Connection {
+        Connection::borrowed(Arc::clone(&self.core))
+    }
+
+    /// The options the connection was created with.
+    pub fn options(&self) -> &Options {
+        &self.core.options
+    }
+
+    fn post(&self, command: Command) {
+        self.core.mailbox.post(command);
+    }
+
+    fn on_engine_thread(&self) -> bool {
+        *lock(&self.core.driver) == Some(std::thread::current().id())
+    }
+
+    /// Starts the engine thread unless it runs or the caller drives it.
+    fn ensure_thread(&self) -> Result<()> {
+        if self.core.sync.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut slot = lock(&self.core.thread);
+        if slot.as_ref().is_some_and(|t| !t.is_finished()) {
+            return Ok(());
+        }
+        if let Some(old) = slot.take() {
+            let _ = old.join();
+        }
+        let core = Arc::clone(&self.core);
+        let thread = std::thread::Builder::new()
+            .name("epode-engine".into())
+            .spawn(move || engine_thread(core))
+            .map_err(|e| Error::Io(format!("cannot start the engine thread: {e}")))?;
+        *slot = Some(thread);
+        Ok(())
+    }
+
+    /// Logs in as `jid` with `password` (Strophe's `connect`). Statuses
+    /// arrive at `callback`. In sync mode this returns when the session is
+    /// up or has failed; otherwise at once.
+    pub fn connect<F>(&self, jid: &str, password: Option<&str>, callback: F) -> Result<()>
+    where
+        F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
+    {
+        self.connect_as(jid, password, None, callback)
+    }
+
+    /// `connect` with an explicit authcid (Strophe's 7th argument).
+    pub fn connect_as<F>(
+        &self,
+        jid: &str,
+        password: Option<&str>,
+        authcid: Option<&str>,
+        callback: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
+    {
+        crate::jid::Jid::parse(jid).map_err(|e| Error::InvalidJid(format!("{jid:?}: {e}")))?;
+        {
+            let state = lock(&self.core.state);
+            if state.connected {
+                return Err(Error::WrongState(
+                    "the connection is already connecting or connected".into(),
+                ));
+            }
+        }
+        lock(&self.core.state).connected = true;
+        self.post(Command::Connect(ConnectRequest {
+            jid: jid.to_string(),
+            password: password.map(str::to_string),
+            authcid: authcid.map(str::to_string),
+            callback: Box::new(callback),
+        }));
+        if self.core.sync.load(Ordering::Acquire) {
+            self.drive_until(
+                |phase| matches!(phase, Phase::Connected | Phase::BindRequired | Phase::Idle),
+                None,
+            )
+        } else {
+            self.ensure_thread()
+        }
+    }
+
+    fn require_bosh(&self, what: &str) -> Result<()> {
+        if self.core.bosh {
+            Ok(())
+        } else {
+            Err(Error::WrongState(format!("{what} needs a BOSH connection")))
+        }
+    }
+
+    /// Strophe's `attach`: joins a BOSH session that someone else created
+    /// (prebinding). `rid` is the next rid to use. ATTACHED once the server
+    /// answered on it; ATTACHFAIL if the session is gone.
+    pub fn attach<F>(&self, jid: &str, sid: &str, rid: u64, callback: F) -> Result<()>
+    where
+        F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
+    {
+        self.require_bosh("attach()")?;
+        crate::jid::Jid::parse(jid).map_err(|e| Error::InvalidJid(format!("{jid:?}: {e}")))?;
+        if sid.is_empty() {
+            return Err(Error::InvalidArgument("sid is empty".into()));
+        }
+        {
+            let mut state = lock(&self.core.state);
+            if state.connected {
+                return Err(Error::WrongState(
+                    "the connection is already connecting or connected".into(),
+                ));
+            }
+            state.connected = true;
+        }
+        self.post(Command::Attach(AttachRequest {
+            jid: jid.to_string(),
+            sid: sid.to_string(),
+            rid,
+            callback: Box::new(callback),
+        }));
+        if self.core.sync.load(Ordering::Acquire) {
+            self.drive_until(
+                |phase| matches!(phase, Phase::Connected | Phase::Idle),
+                None,
+            )
+        } else {
+            self.ensure_thread()
+        }
+    }
+
+    /// Strophe's `restore`: attaches to the session kept by `keepalive`.
+    /// `jid` (a JID or just a domain, or None) must match the stored one.
+    /// Without a stored session: `Error::NoSession` (StropheSessionError).
+    pub fn restore<F>(&self, jid: Option<&str>, callback: F) -> Result<()>
+    where
+        F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
+    {
+        self.require_bosh("restore()")?;
+        let path =
+            self.core.options.keepalive_path.clone().ok_or_else(|| {
+                Error::NoSession("keepalive is off, so no session is kept".into())
+            })?;
+        let stored = crate::transport::keepalive::load(&path)?;
+        if stored.service != self.core.service {
+            return Err(Error::NoSession(format!(
+                "the stored session belongs to {}",
+                stored.service
+            )));
+        }
+        if let Some(want) = jid {
+            let same_account = crate::jid::bare(want) == crate::jid::bare(&stored.jid);
+            let same_domain =
+                crate::jid::node(want).is_none() && want == crate::jid::domain(&stored.jid);
+            if !same_account && !same_domain {
+                return Err(Error::NoSession(format!(
+                    "the stored session is not {want}'s"
+                )));
+            }
+        }
+        self.attach(&stored.jid, &stored.sid, stored.rid, callback)
+    }
+
+    /// Ends the session (Strophe's `disconnect(reason)`): DISCONNECTING,
+    /// then DISCONNECTED once the server closed or disconnection_timeout
+    /// passed. In sync mode it returns only then.
+    pub fn disconnect(&self, reason: Option<&str>) -> Result<()> {
+        if !lock(&self.core.state).connected {
+            return Err(Error::WrongState("not connected".into()));
+        }
+        self.post(Command::Disconnect(reason.map(str::to_string)));
+        if self.core.sync.load(Ordering::Acquire) {
+            self.drive_until(|phase| phase == Phase::Idle, None)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn require_session(&self) -> Result<()> {
+        if lock(&self.core.state).connected {
+            Ok(())
+        } else {
+            Err(Error::WrongState("not connected".into()))
+        }
+    }
+
+    /// Sends a stanza. It leaves at once (or at the next `run_once` in sync
+    /// mode), in the order of the calls.
+    pub fn send(&self, stanza: &Element) -> Result<()> {
+        self.require_session()?;
+        self.post(Command::Send(stanza.clone()));
+        self.after_send()
+    }
+
+    /// Sends raw XML after checking that it is one or more well-formed
+    /// elements: malformed XML is refused whole, never half-sent.
+    pub fn send_raw(&self, xml: &str) -> Result<()> {
+        self.require_session()?;
+        crate::xml::parse_element(xml)?;
+        self.post(Command::SendRaw(xml.to_string()));
+        self.after_send()
+    }
+
+    /// In sync mode a send returns when the exchange carrying it is done
+    /// (for BOSH: when its HTTP request is answered).
+    fn after_send(&self) -> Result<()> {
+        if !self.core.sync.load(Ordering::Acquire) || self.on_engine_thread() {
+            return Ok(());
+        }
+        let limit = self.core.options.connect_timeout;
+        let deadline = Instant::now() + limit;
+        loop {
+            self.drive(Some(Duration::from_millis(250)))?;
+            let idle = lock(&self.core.engine).transport_idle();
+            if idle && self.core.mailbox.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout(
+                    "the server did not take the data in time".into(),
+                ));
+            }
+        }
+    }
+
+    /// Strophe's `sendIQ`: sends `iq` (an id is added if it has none) and
+    /// calls `on_result` or `on_error` with the answer; on timeout
+    /// `on_error` gets None. Returns the id.
+    pub fn send_iq<R, E>(
+        &self,
+        iq: Element,
+        on_result: R,
+        on_error: E,
+        timeout: Option<Duration>,
+    ) -> Result<String>
+    where
+        R: FnOnce(&Connection, Option<&Element>) + Send + 'static,
+        E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
+    {
+        self.require_session()?;
+        let mut iq = iq;
+        let id = match iq.attr("id") {
+            Some(id) => id.to_string(),
+            None => {
+                let id = self.unique_id("sendIQ");
+                iq.set_attr("id", id.clone());
+                id
+            }
+        };
+        self.post(Command::SendIq(IqRequest {
+            stanza: iq,
+            on_result: Some(Box::new(on_result)),
+            on_error: Some(Box::new(on_error)),
+            timeout,
+        }));
+        self.after_send()?;
+        Ok(id)
+    }
+
+    /// Strophe's `sendPresence`: like `send_iq`, for a presence whose answer
+    /// (or error) is tracked by id.
+    pub fn send_presence<R, E>(
+        &self,
+        pres: Element,
+        on_result: R,
+        on_error: E,
+        timeout: Option<Duration>,
+    ) -> Result<String>
+    where
+        R: FnOnce(&Connection, Option<&Element>) + Send + 'static,
+        E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
+    {
+        self.send_iq(pres, on_result, on_error, timeout)
+    }
+
+    /// A unique id for a stanza (Strophe's `getUniqueId(suffix)`).
+    pub fn unique_id(&self, suffix: &str) -> String {
+        let n = self.core.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("epode-{n}:{suffix}")
+    }
+
+    /// Strophe's `addHandler`: `callback` runs for every stanza `matcher`
+    /// accepts, in registration order, until it returns `Keep::Remove`.
+    pub fn add_handler<F>(&self, matcher: Matcher, callback: F) -> HandlerId
+    where
+        F: FnMut(&Connection, &Element) -> Keep + Send + 'static,
+    {
+        let id = self.core.next_id.fetch_add(1, Ordering::Relaxed);
+        self.post(Command::AddHandler(Handler {
+            id,
+            matcher,
+            callback: Box::new(callback),
+        }));
+        id
+    }
+
+    pub fn delete_handler(&self, id: HandlerId) {
+        self.post(Command::DeleteHandler(id));
+    }
+
+    /// Strophe's `addTimedHandler`: runs every `period` while the session
+    /// is up, until it returns `Keep::Remove`.
+    pub fn add_timed_handler<F>(&self, period: Duration, callback: F) -> HandlerId
+    where
+        F: FnMut(&Connection) -> Keep + Send + 'static,
+    {
+        let id = self.core.next_id.fetch_add(1, Ordering::Relaxed);
+        self.post(Command::AddTimed(TimedHandler {
+            id,
+            period,
+            next: None,
+            callback: Box::new(callback),
+        }));
+        id
+    }
+
+    pub fn delete_timed_handler(&self, id: HandlerId) {
+        self.post(Command::DeleteTimed(id));
+    }
+
+    /// Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
+    /// codes) or "HTTP" (status codes).
+    pub fn add_protocol_error_handler<F>(&self, protocol: &str, code: u16, callback: F)
+    where
+        F: FnMut(&Connection, u16) + Send + 'static,
+    {
+        self.post(Command::AddProtocolErrorHandler(
+            protocol.to_string(),
+            code,
+            Box::new(callback),
+        ));
+    }
+
+    /// Adds (or replaces by name) a SASL mechanism for the next login.
+    pub fn register_mechanism(&self, mechanism: Box<dyn Mechanism>) {
+        self.post(Command::AddMechanism(mechanism));
+    }
+
+    /// rawInput: every piece of text as received.
+    pub fn set_raw_input<F: FnMut(&Connection, &str) + Send + 'static>(&self, hook: Option<F>) {
+        self.post(Command::SetTextHook(
+            HookKind::RawInput,
+            hook.map(|h| Box::new(h) as _),
+        ));
+    }
+
+    /// rawOutput: every piece of text as sent.
+    pub fn set_raw_output<F: FnMut(&Connection, &str) + Send + 'static>(&self, hook: Option<F>) {
+        self.post(Command::SetTextHook(
+            HookKind::RawOutput,
+            hook.map(|h| Box::new(h) as _),
+        ));
+    }
+
+    /// xmlInput: every element received (stanzas, open, close).
+    pub fn set_xml_input<F: FnMut(&Connection, &Element) + Send + 'static>(&self, hook: Option<F>) {
+        self.post(Command::SetXmlInput(hook.map(|h| Box::new(h) as _)));
+    }
+
+    /// xmlOutput: every stanza sent.
+    pub fn set_xml_output<F: FnMut(&Connection, &Element) + Send + 'static>(
+        &self,
+        hook: Option<F>,
+    ) {
+        self.post(Command::SetXmlOutput(hook.map(|h| Box::new(h) as _)));
+    }
+
+    /// Binds the resource after BINDREQUIRED (explicitResourceBinding).
+    pub fn bind(&self) -> Result<()> {
+        if lock(&self.core.state).status != Some(Status::BindRequired) {
+            return Err(Error::WrongState("bind() is for after BINDREQUIRED".into()));
+        }
+        self.post(Command::Bind);
+        if self.core.sync.load(Ordering::Acquire) {
+            self.drive_until(
+                |phase| matches!(phase, Phase::Connected | Phase::Idle),
+                None,
+            )
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Holds outgoing stanzas until `resume` (Strophe's `pause`).
+    pub fn pause(&self) {
+        self.post(Command::Pause);
+    }
+
+    /// Sends what `pause` held, at once.
+    pub fn resume(&self) -> Result<()> {
+        self.post(Command::Resume);
+        self.after_send()
+    }
+
+    /// Sends everything queued now. In sync mode, returns when written.
+    pub fn flush(&self) -> Result<()> {
+        self.post(Command::Flush);
+        self.after_send()
+    }
+
+    /// Switches sync mode (Strophe's `options.sync`). Switching on while the
+    /// engine thread runs hands the engine to the caller's thread.
+    pub fn set_sync(&self, on: bool) -> Result<()> {
+        if self.on_engine_thread() && on {
+            return Err(Error::WouldDeadlock(
+                "cannot take the engine from inside its own callback".into(),
+            ));
+        }
+        let was = self.core.sync.swap(on, Ordering::AcqRel);
+        if on && !was {
+            self.post(Command::Release);
+            if let Some(t) = lock(&self.core.thread).take() {
+                let _ = t.join();
+            }
+        } else if !on && was && lock(&self.core.state).connected {
+            self.ensure_thread()?;
+        }
+        Ok(())
+    }
+
+    /// Drives the engine on the caller's thread for at most `timeout`:
+    /// waits for input, commands or timers, handles them, and returns.
+    /// For sync mode and for programs with their own main loop.
+    pub fn run_once(&self, timeout: Duration) -> Result<()> {
+        if self.on_engine_thread() {
+            return Err(Error::WouldDeadlock(
+                "run_once from inside a callback".into(),
+            ));
+        }
+        if !self.core.sync.load(Ordering::Acquire) {
+            return Err(Error::WrongState(
+                "the engine runs on its own thread; set sync first".into(),
+            ));
+        }
+        self.drive(Some(timeout))
+    }
+
+    fn drive(&self, timeout: Option<Duration>) -> Result<()> {
+        let mut engine = lock(&self.core.engine);
+        *lock(&self.core.driver) = Some(std::thread::current().id());
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.step(timeout)));
+        *lock(&self.core.driver) = None;
+        match result {
+            Ok(r) => r,
+            Err(panic) => Err(Error::Io(format!(
+                "internal error in the engine: {}",
+                crate::ffi::guard::panic_message(&panic)
+            ))),
+        }
+    }
+
+    fn drive_until(&self, done: impl Fn(Phase) -> bool, limit: Option<Duration>) -> Result<()> {
+        if self.on_engine_thread() {
+            return Ok(());
+        }
+        let deadline = limit.map(|l| Instant::now() + l);
+        loop {
+            self.drive(Some(Duration::from_millis(250)))?;
+            let phase = lock(&self.core.engine).phase();
+            if done(phase) && self.core.mailbox.is_empty() {
+                return Ok(());
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Timeout("waiting for the engine".into()));
+            }
+        }
+    }
+
+    fn state(&self) -> PublicState {
+        lock(&self.core.state).clone()
+    }
+
+    /// The full JID of the session ("" before connect).
+    pub fn jid(&self) -> String {
+        self.state().jid
+    }
+
+    /// The bare JID given at connect (Strophe's `authzid`).
+    pub fn authzid(&self) -> String {
+        self.state().authzid
+    }
+
+    pub fn domain(&self) -> String {
+        self.state().domain
+    }
+
+    /// True while the session is established.
+    pub fn authenticated(&self) -> bool {
+        self.state().authenticated
+    }
+
+    /// True while a session attempt or session is under way.
+    pub fn connected(&self) -> bool {
+        self.state().connected
+    }
+
+    pub fn disconnecting(&self) -> bool {
+        self.state().disconnecting
+    }
+
+    pub fn paused(&self) -> bool {
+        self.state().paused
+    }
+
+    /// The last status reported.
+    pub fn status(&self) -> Option<Status> {
+        self.state().status
+    }
+
+    pub fn max_retries(&self) -> u32 {
+        self.core.options.max_retries
+    }
+
+    pub fn disconnection_timeout(&self) -> Duration {
+        self.core.options.disconnection_timeout
+    }
+
+    /// Whether the caller is inside one of this connection's callbacks.
+    pub fn in_callback(&self) -> bool {
+        self.on_engine_thread()
+    }
+
+    /// Ends everything now, as dropping the owning handle does. From inside
+    /// a callback this would wait for itself, so it is refused there.
+    pub fn close(&self) -> Result<()> {
+        if self.on_engine_thread() {
+            return Err(Error::WouldDeadlock(
+                "cannot free a connection from its own callback".into(),
+            ));
+        }
+        self.post(Command::Shutdown);
+        let thread = lock(&self.core.thread).take();
+        match thread {
+            Some(t) => {
+                let _ = t.join();
+            }
+            None => {
+                // Sync mode: run the shutdown on this thread.
+                let _ = self.drive(Some(Duration::ZERO));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.owner && !self.on_engine_thread() {
+            let _ = self.close();
+        }
+    }
+}
+
+fn engine_thread(core: Arc<Core>) {
+    *lock(&core.driver) = Some(std::thread::current().id());
+    loop {
+        let mut engine = lock(&core.engine);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.step(None)));
+        let stop = match result {
+            Ok(Ok(())) => engine.take_released(),
+            // poll() itself failed or the engine panicked: nothing sane is left.
+            _ => true,
+        };
+        drop(engine);
+        if stop {
+            break;
+        }
+    }
+    *lock(&core.driver) = None;
+}

@@ -1,0 +1,1187 @@
+//! The connection engine: stream negotiation, SASL, bind, dispatch, timers
+//! and statuses. One engine per connection, driven either by its own thread
+//! or by the caller (sync mode); it blocks in exactly one place, `step`.
+
+use crate::connection::{Connection, Core, PublicState};
+use crate::error::{Error, Result};
+use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
+use crate::jid;
+use crate::mailbox::{lock, poll_fds};
+use crate::options::{Options, TransportKind};
+use crate::sasl::{self, Credentials, Mechanism};
+use crate::status::Status;
+use crate::transport::bosh::{BoshTransport, SessionTokens};
+use crate::transport::websocket::WebSocketTransport;
+use crate::transport::{Incoming, Transport};
+use crate::xml::{Builder, Element, StreamEvent};
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
+pub const NS_SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
+pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+pub type StatusFn = Box<dyn FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send>;
+pub type IqFn = Box<dyn FnOnce(&Connection, Option<&Element>) + Send>;
+pub type TextHook = Box<dyn FnMut(&Connection, &str) + Send>;
+pub type XmlHook = Box<dyn FnMut(&Connection, &Element) + Send>;
+pub type ProtocolErrorFn = Box<dyn FnMut(&Connection, u16) + Send>;
+
+/// What Connection::connect asks for.
+pub struct ConnectRequest {
+    pub jid: String,
+    pub password: Option<String>,
+    pub authcid: Option<String>,
+    pub callback: StatusFn,
+}
+
+/// What Connection::attach / restore ask for.
+pub struct AttachRequest {
+    pub jid: String,
+    pub sid: String,
+    pub rid: u64,
+    pub callback: StatusFn,
+}
+
+/// An IQ waiting for its answer.
+pub struct IqRequest {
+    pub stanza: Element,
+    pub on_result: Option<IqFn>,
+    pub on_error: Option<IqFn>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum HookKind {
+    RawInput,
+    RawOutput,
+}
+
+/// Everything an API call can ask of the engine.
+pub enum Command {
+    Connect(ConnectRequest),
+    Attach(AttachRequest),
+    Send(Element),
+    SendRaw(String),
+    SendIq(IqRequest),
+    Disconnect(Option<String>),
+    Bind,
+    AddHandler(Handler),
+    DeleteHandler(HandlerId),
+    AddTimed(TimedHandler),
+    DeleteTimed(HandlerId),
+    AddProtocolErrorHandler(String, u16, ProtocolErrorFn),
+    AddMechanism(Box<dyn Mechanism>),
+    SetTextHook(HookKind, Option<TextHook>),
+    SetXmlInput(Option<XmlHook>),
+    SetXmlOutput(Option<XmlHook>),
+    Pause,
+    Resume,
+    Flush,
+    /// Stop the engine thread and leave the engine to the caller (sync).
+    Release,
+    /// The connection is being freed.
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Idle,
+    /// Joined a prebound BOSH session; waiting for its first answer.
+    Attaching,
+    /// Waiting for the server's stream header / features.
+    Negotiating,
+    /// A SASL exchange is running.
+    Authenticating,
+    /// Waiting for the features of the restarted stream.
+    Restarting,
+    BindRequired,
+    Binding,
+    Session,
+    Connected,
+    /// Our close is sent; waiting for the server's.
+    Closing,
+}
+
+struct PendingIq {
+    /// Senders whose answer counts (a spoofed reply is not delivered).
+    from: Vec<Option<String>>,
+    on_result: Option<IqFn>,
+    on_error: Option<IqFn>,
+    deadline: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Hooks {
+    raw_input: Option<TextHook>,
+    raw_output: Option<TextHook>,
+    xml_input: Option<XmlHook>,
+    xml_output: Option<XmlHook>,
+}
+
+pub(crate) struct Engine {
+    core: Weak<Core>,
+    options: Options,
+    kind: TransportKind,
+    /// The service URL now in use (a redirect changes it).
+    url: String,
+    transport: Option<Box<dyn Transport>>,
+    phase: Phase,
+    creds: Credentials,
+    status_cb: Option<StatusFn>,
+    custom_mechanisms: Vec<Box<dyn Mechanism>>,
+    mechanism: Option<Box<dyn Mechanism>>,
+    handlers: Handlers,
+    iqs: HashMap<String, PendingIq>,
+    protocol_error_handlers: Vec<(String, u16, ProtocolErrorFn)>,
+    hooks: Hooks,
+    session_required: bool,
+    /// The bind resource asked for.
+    resource: Option<String>,
+    connect_deadline: Option<Instant>,
+    close_deadline: Option<Instant>,
+    paused: bool,
+    held: Vec<String>,
+    released: bool,
+    pub shutdown: bool,
+    next_id: u64,
+    commands: Vec<Command>,
+    incoming: Vec<Incoming>,
+    /// Bumped whenever the transport is replaced or dropped.
+    generation: u64,
+}
+
+impl Engine {
+    pub fn new(core: Weak<Core>, kind: TransportKind, options: Options) -> Engine {
+        let url = match &kind {
+            TransportKind::WebSocket { url }
+            | TransportKind::Bosh { url }
+            | TransportKind::Shared { url, .. } => url.clone(),
+        };
+        Engine {
+            core,
+            resource: options.resource.clone(),
+            options,
+            kind,
+            url,
+            transport: None,
+            phase: Phase::Idle,
+            creds: Credentials::default(),
+            status_cb: None,
+            custom_mechanisms: Vec::new(),
+            mechanism: None,
+            handlers: Handlers::default(),
+            iqs: HashMap::new(),
+            protocol_error_handlers: Vec::new(),
+            hooks: Hooks::default(),
+            session_required: false,
+            connect_deadline: None,
+            close_deadline: None,
+            paused: false,
+            held: Vec::new(),
+            released: false,
+            shutdown: false,
+            next_id: 0,
+            commands: Vec::new(),
+            incoming: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Nothing sent by the application is still on its way (sync mode).
+    pub fn transport_idle(&self) -> bool {
+        self.transport.as_ref().is_none_or(|t| t.idle())
+    }
+
+    /// Whether the engine thread should stop driving (sync switch or free).
+    pub fn take_released(&mut self) -> bool {
+        std::mem::take(&mut self.released) || self.shutdown
+    }
+
+    fn handle(&self) -> Option<Connection> {
+        self.core.upgrade().map(Connection::borrowed)
+    }
+
+    fn publish(&self, f: impl FnOnce(&mut PublicState)) {
+        if let Some(core) = self.core.upgrade() {
+            f(&mut lock(&core.state));
+        }
+    }
+
+    // ---- the one blocking point ----
+
+    /// Waits for the next event (or `timeout`), then handles everything that
+    /// is ready: commands, input, due timers; finally writes what is queued.
+    pub fn step(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let Some(core) = self.core.upgrade() else {
+            self.shutdown = true;
+            return Ok(());
+        };
+        let wait = self.wait_time(timeout);
+        let mut fds = vec![(core.mailbox.wake_fd(), libc::POLLIN)];
+        if let Some((fd, wants_write)) = self.transport.as_ref().and_then(|t| t.poll_fd()) {
+            let events = if wants_write {
+                libc::POLLIN | libc::POLLOUT
+            } else {
+                libc::POLLIN
+            };
+            fds.push((fd, events));
+        }
+        let revents = poll_fds(&fds, wait)?;
+        drop(core);
+        self.run_commands();
+        // A transport without a descriptor (BOSH) reports through the mailbox.
+        let fdless = fds.len() == 1;
+        if fdless || revents.get(1).is_some_and(|r| *r != 0) {
+            self.read_transport();
+        }
+        self.fire_timers();
+        // Callbacks may have posted more: handle it before sleeping again.
+        self.run_commands();
+        self.flush_transport();
+        Ok(())
+    }
+
+    fn wait_time(&self, timeout: Option<Duration>) -> Option<Duration> {
+        let now = Instant::now();
+        let deadlines = [
+            self.handlers.next_deadline(),
+            self.iqs.values().filter_map(|p| p.deadline).min(),
+            self.connect_deadline,
+            self.close_deadline,
+            self.transport.as_ref().and_then(|t| t.next_deadline()),
+        ];
+        let timer = deadlines
+            .iter()
+            .flatten()
+            .min()
+            .map(|d| d.saturating_duration_since(now));
+        match (timer, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn run_commands(&mut self) {
+        loop {
+            let Some(core) = self.core.upgrade() else {
+                return;
+            };
+            let mut commands = std::mem::take(&mut self.commands);
+            core.mailbox.drain(&mut commands);
+            drop(core);
+            if commands.is_empty() {
+                self.commands = commands;
+                return;
+            }
+            for command in commands.drain(..) {
+                self.command(command);
+            }
+            self.commands = commands;
+        }
+    }
+
+    fn read_transport(&mut self) {
+        let mut incoming = std::mem::take(&mut self.incoming);
+        let result = match self.transport.as_mut() {
+            Some(t) => t.read(&mut incoming),
+            None => Ok(()),
+        };
+        let generation = self.generation;
+        for event in incoming.drain(..) {
+            // A redirect or failure replaced the transport: the rest of
+            // this batch belongs to the old one.
+            if self.generation != generation {
+                break;
+            }
+            self.on_incoming(event);
+            // Handlers added or removed by a callback apply from the next stanza.
+            self.run_commands();
+        }
+        incoming.clear();
+        self.incoming = incoming;
+        if let Err(e) = result {
+            if self.generation == generation {
+                self.on_transport_error(e);
+            }
+        }
+    }
+
+    fn flush_transport(&mut self) {
+        if let Some(Err(e)) = self.transport.as_mut().map(|t| t.flush()) {
+            self.on_transport_error(e);
+        }
+    }
+
+    // ---- commands ----
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Connect(req) => self.start_connect(req),
+            Command::Attach(req) => self.start_attach(req),
+            Command::Send(elem) => self.send_stanza(&elem),
+            Command::SendRaw(xml) => self.send_text(xml),
+            Command::SendIq(req) => self.send_iq(req),
+            Command::Disconnect(reason) => self.disconnect(reason),
+            Command::Bind => {
+                if self.phase == Phase::BindRequired {
+                    self.send_bind();
+                }
+            }
+            Command::AddHandler(h) => self.handlers.add(h),
+            Command::DeleteHandler(id) => self.handlers.delete(id),
+            Command::AddTimed(t) => self.handlers.add_timed(t, self.phase == Phase::Connected),
+            Command::DeleteTimed(id) => self.handlers.delete_timed(id),
+            Command::AddProtocolErrorHandler(proto, code, f) => self
+                .protocol_error_handlers
+                .push((proto.to_ascii_lowercase(), code, f)),
+            Command::AddMechanism(m) => {
+                self.custom_mechanisms.retain(|c| c.name() != m.name());
+                self.custom_mechanisms.push(m);
+            }
+            Command::SetTextHook(kind, hook) => match kind {
+                HookKind::RawInput => {
+                    if let Some(t) = self.transport.as_mut() {
+                        t.set_raw_input(hook.is_some());
+                    }
+                    self.hooks.raw_input = hook;
+                }
+                HookKind::RawOutput => {
+                    if let Some(t) = self.transport.as_mut() {
+                        t.set_raw_output(hook.is_some());
+                    }
+                    self.hooks.raw_output = hook;
+                }
+            },
+            Command::SetXmlInput(h) => self.hooks.xml_input = h,
+            Command::SetXmlOutput(h) => self.hooks.xml_output = h,
+            Command::Pause => {
+                self.paused = true;
+                self.publish(|s| s.paused = true);
+            }
+            Command::Resume => {
+                self.paused = false;
+                self.publish(|s| s.paused = false);
+                for xml in std::mem::take(&mut self.held) {
+                    self.write(xml);
+                }
+            }
+            Command::Flush => {}
+            Command::Release => self.released = true,
+            Command::Shutdown => {
+                if let Some(t) = self.transport.as_mut() {
+                    t.abort();
+                }
+                self.transport = None;
+                self.shutdown = true;
+            }
+        }
+    }
+
+    fn next_id(&mut self, tag: &str) -> String {
+        self.next_id += 1;
+        format!("{}:{tag}", self.next_id)
+    }
+
+    // ---- statuses ----
+
+    fn change_status(&mut self, status: Status, condition: Option<&str>, elem: Option<&Element>) {
+        self.publish(|s| s.status = Some(status));
+        let Some(conn) = self.handle() else { return };
+        if let Some(cb) = self.status_cb.as_mut() {
+            cb(&conn, status, condition, elem);
+        }
+    }
+
+    fn set_phase(&mut self, phase: Phase) {
+        self.phase = phase;
+        let connected = phase == Phase::Connected;
+        let active = phase != Phase::Idle;
+        let closing = phase == Phase::Closing;
+        self.publish(|s| {
+            s.authenticated = connected;
+            s.connected = active;
+            s.disconnecting = closing;
+        });
+    }
+
+    // ---- connecting ----
+
+    fn start_connect(&mut self, req: ConnectRequest) {
+        if self.phase != Phase::Idle {
+            if let Some(conn) = self.handle() {
+                let mut cb = req.callback;
+                cb(&conn, Status::Error, Some("already connected"), None);
+            }
+            return;
+        }
+        let domain = jid::domain(&req.jid).to_string();
+        let node = jid::node(&req.jid).map(str::to_string);
+        self.creds = Credentials {
+            jid: req.jid.clone(),
+            domain: domain.clone(),
+            authzid: jid::bare(&req.jid).to_string(),
+            authcid: req.authcid.or(node),
+            password: req.password,
+            scram_keys: None,
+        };
+        if let Some(r) = jid::resource(&req.jid) {
+            self.resource = Some(r.to_string());
+        }
+        self.status_cb = Some(req.callback);
+        let (authzid, jid) = (self.creds.authzid.clone(), req.jid);
+        self.publish(|s| {
+            s.jid = jid;
+            s.authzid = authzid;
+            s.domain = domain;
+        });
+        self.open_transport();
+    }
+
+    /// Strophe's `attach`: join a prebound BOSH session (also `restore`).
+    fn start_attach(&mut self, req: AttachRequest) {
+        self.status_cb = Some(req.callback);
+        if self.phase != Phase::Idle {
+            self.change_status(Status::AttachFail, Some("already connected"), None);
+            return;
+        }
+        let domain = jid::domain(&req.jid).to_string();
+        self.creds = Credentials {
+            jid: req.jid.clone(),
+            domain: domain.clone(),
+            authzid: jid::bare(&req.jid).to_string(),
+            ..Credentials::default()
+        };
+        let (authzid, full) = (self.creds.authzid.clone(), req.jid.clone());
+        self.publish(|s| {
+            s.jid = full;
+            s.authzid = authzid;
+            s.domain = domain.clone();
+        });
+        let core = self.core.clone();
+        let notify = Arc::new(move || {
+            if let Some(core) = core.upgrade() {
+                core.mailbox.wake();
+            }
+        });
+        let mut bosh = match BoshTransport::new(&self.url, &self.options, notify) {
+            Ok(t) => t,
+            Err(e) => {
+                self.change_status(Status::AttachFail, Some(&e.to_string()), None);
+                self.finish(Some(&e.to_string()));
+                return;
+            }
+        };
+        bosh.set_raw_input(self.hooks.raw_input.is_some());
+        bosh.set_raw_output(self.hooks.raw_output.is_some());
+        self.set_phase(Phase::Attaching);
+        let tokens = SessionTokens {
+            sid: req.sid,
+            rid: req.rid,
+        };
+        match bosh.attach(&domain, tokens) {
+            Ok(()) => self.transport = Some(Box::new(bosh)),
+            Err(e) => {
+                self.change_status(Status::AttachFail, Some(&e.to_string()), None);
+                self.finish(Some(&e.to_string()));
+            }
+        }
+    }
+
+    fn open_transport(&mut self) {
+        self.set_phase(Phase::Negotiating);
+        self.change_status(Status::Connecting, None, None);
+        let timeout = self.options.connect_timeout;
+        self.connect_deadline = Some(Instant::now() + timeout);
+        let mut transport: Box<dyn Transport> = match &self.kind {
+            TransportKind::WebSocket { .. } => {
+                Box::new(WebSocketTransport::new(&self.url, &self.options))
+            }
+            TransportKind::Bosh { .. } => {
+                let core = self.core.clone();
+                let notify = Arc::new(move || {
+                    if let Some(core) = core.upgrade() {
+                        core.mailbox.wake();
+                    }
+                });
+                match BoshTransport::new(&self.url, &self.options, notify) {
+                    Ok(t) => Box::new(t),
+                    Err(e) => {
+                        self.fail(Status::ConnFail, &e.to_string());
+                        return;
+                    }
+                }
+            }
+            TransportKind::Shared { .. } => {
+                self.fail(Status::ConnFail, "the shared connection is not built yet");
+                return;
+            }
+        };
+        transport.set_raw_input(self.hooks.raw_input.is_some());
+        transport.set_raw_output(self.hooks.raw_output.is_some());
+        match transport.open(&self.creds.domain.clone(), timeout) {
+            Ok(()) => self.transport = Some(transport),
+            Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
+            Err(e) => self.fail(Status::ConnFail, &e.to_string()),
+        }
+    }
+
+    /// Reports a failure status, drops the transport and ends in DISCONNECTED.
+    fn fail(&mut self, status: Status, condition: &str) {
+        self.change_status(status, Some(condition), None);
+        self.finish(Some(condition));
+    }
+
+    /// Ends the session: transport gone, DISCONNECTED reported once.
+    fn finish(&mut self, condition: Option<&str>) {
+        self.generation += 1;
+        if let Some(mut t) = self.transport.take() {
+            t.keepalive(None);
+            t.abort();
+        }
+        let was_up = self.phase == Phase::Connected;
+        self.connect_deadline = None;
+        self.close_deadline = None;
+        self.mechanism = None;
+        self.set_phase(Phase::Idle);
+        if was_up {
+            self.handlers.session_changed(false);
+        }
+        // Pending IQs will never be answered now: tell their owners.
+        let pending: Vec<_> = self.iqs.drain().collect();
+        if let Some(conn) = self.handle() {
+            for (_, iq) in pending {
+                if let Some(f) = iq.on_error {
+                    f(&conn, None);
+                }
+            }
+        }
+        self.change_status(Status::Disconnected, condition, None);
+    }
+
+    // ---- output ----
+
+    fn send_stanza(&mut self, elem: &Element) {
+        if let (Some(hook), Some(conn)) = (
+            self.hooks.xml_output.as_mut(),
+            self.core.upgrade().map(Connection::borrowed),
+        ) {
+            hook(&conn, elem);
+        }
+        self.send_text(elem.to_string());
+    }
+
+    fn send_text(&mut self, xml: String) {
+        if self.paused {
+            self.held.push(xml);
+        } else {
+            self.write(xml);
+        }
+    }
+
+    fn write(&mut self, xml: String) {
+        if let Some(Err(e)) = self.transport.as_mut().map(|t| t.send(&xml)) {
+            self.on_transport_error(e);
+        }
+    }
+
+    /// Protocol traffic (SASL, bind) goes out even while paused.
+    fn write_now(&mut self, elem: &Element) {
+        if let (Some(hook), Some(conn)) = (
+            self.hooks.xml_output.as_mut(),
+            self.core.upgrade().map(Connection::borrowed),
+        ) {
+            hook(&conn, elem);
+        }
+        self.write(elem.to_string());
+    }
+
+    fn send_iq(&mut self, req: IqRequest) {
+        let mut stanza = req.stanza;
+        let id = match stanza.attr("id") {
+            Some(id) => id.to_string(),
+            None => {
+                let id = self.next_id("sendIQ");
+                stanza.set_attr("id", id.clone());
+                id
+            }
+        };
+        let from = self.expected_from(stanza.attr("to"));
+        self.iqs.insert(
+            id,
+            PendingIq {
+                from,
+                on_result: req.on_result,
+                on_error: req.on_error,
+                deadline: req.timeout.map(|t| Instant::now() + t),
+            },
+        );
+        self.send_stanza(&stanza);
+    }
+
+    /// Who may answer an IQ sent to `to`: that address (or, for a bare
+    /// one, any of its resources); with no `to`, our account or server.
+    fn expected_from(&self, to: Option<&str>) -> Vec<Option<String>> {
+        match to {
+            Some(to) => vec![Some(to.to_string())],
+            None => {
+                let me = lock_state(&self.core).map(|s| s.jid).unwrap_or_default();
+                vec![
+                    None,
+                    Some(jid::bare(&me).to_string()),
+                    Some(me.clone()),
+                    Some(self.creds.domain.clone()),
+                ]
+            }
+        }
+    }
+
+    // ---- disconnecting ----
+
+    fn disconnect(&mut self, reason: Option<String>) {
+        match self.phase {
+            Phase::Idle | Phase::Closing => {}
+            _ => {
+                self.change_status(Status::Disconnecting, reason.as_deref(), None);
+                if self.phase == Phase::Connected {
+                    let unavailable = Builder::pres([("type", "unavailable")]).build();
+                    self.write_now(&unavailable);
+                }
+                self.begin_close();
+            }
+        }
+    }
+
+    /// Sends our close and waits for the server's, up to disconnection_timeout.
+    fn begin_close(&mut self) {
+        self.set_phase(Phase::Closing);
+        self.connect_deadline = None;
+        self.close_deadline = Some(Instant::now() + self.options.disconnection_timeout);
+        let closed = self.transport.as_mut().map(|t| t.close());
+        if !matches!(closed, Some(Ok(()))) {
+            self.finish(None);
+        }
+    }
+
+    // ---- timers ----
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        if self.connect_deadline.is_some_and(|d| d <= now) {
+            self.connect_deadline = None;
+            self.change_status(Status::ConnTimeout, Some("connection timeout"), None);
+            self.finish(Some("connection timeout"));
+        }
+        if self.close_deadline.is_some_and(|d| d <= now) {
+            self.close_deadline = None;
+            // The server never answered our close: end it anyway.
+            self.finish(None);
+        }
+        let expired: Vec<String> = self
+            .iqs
+            .iter()
+            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if let Some(conn) = self.handle() {
+            for id in expired {
+                if let Some(f) = self.iqs.remove(&id).and_then(|p| p.on_error) {
+                    f(&conn, None);
+                }
+            }
+            if self.phase == Phase::Connected {
+                self.handlers.fire_due(&conn, now);
+            }
+        }
+    }
+
+    // ---- input ----
+
+    fn on_incoming(&mut self, event: Incoming) {
+        match event {
+            Incoming::Raw(text) => {
+                if let (Some(hook), Some(conn)) = (
+                    self.hooks.raw_input.as_mut(),
+                    self.core.upgrade().map(Connection::borrowed),
+                ) {
+                    hook(&conn, &text);
+                }
+            }
+            Incoming::RawOut(text) => {
+                if let (Some(hook), Some(conn)) = (
+                    self.hooks.raw_output.as_mut(),
+                    self.core.upgrade().map(Connection::borrowed),
+                ) {
+                    hook(&conn, &text);
+                }
+            }
+            Incoming::Stream(event) => self.on_stream_event(event),
+            Incoming::Lost { code, reason } => self.on_lost(code, &reason),
+            Incoming::ProtocolError { code } => self.protocol_error("http", code),
+            Incoming::Alive => {
+                if self.phase == Phase::Attaching {
+                    self.connect_deadline = None;
+                    self.set_phase(Phase::Connected);
+                    let jid = self.creds.jid.clone();
+                    if let Some(t) = self.transport.as_mut() {
+                        t.keepalive(Some(&jid));
+                    }
+                    self.handlers.session_changed(true);
+                    self.change_status(Status::Attached, None, None);
+                }
+            }
+            Incoming::Failed {
+                status,
+                condition,
+                code,
+            } => {
+                if let Some(code) = code {
+                    self.protocol_error("http", code);
+                }
+                if self.phase == Phase::Closing {
+                    self.finish(None);
+                } else {
+                    let status = if self.phase == Phase::Attaching {
+                        Status::AttachFail
+                    } else {
+                        status
+                    };
+                    self.change_status(status, Some(&condition), None);
+                    self.finish(Some(&condition));
+                }
+            }
+        }
+    }
+
+    fn on_stream_event(&mut self, event: StreamEvent) {
+        let elem = match &event {
+            StreamEvent::Open(e) | StreamEvent::Stanza(e) => Some(e),
+            StreamEvent::Close(e) => e.as_ref(),
+        };
+        if let (Some(elem), Some(hook), Some(conn)) = (
+            elem,
+            self.hooks.xml_input.as_mut(),
+            self.core.upgrade().map(Connection::borrowed),
+        ) {
+            hook(&conn, elem);
+        }
+        match event {
+            // Each transport checks its own stream header.
+            StreamEvent::Open(_) => {}
+            StreamEvent::Stanza(stanza) => self.on_stanza(stanza),
+            StreamEvent::Close(close) => self.on_close(close.as_ref()),
+        }
+    }
+
+    fn on_close(&mut self, close: Option<&Element>) {
+        let redirect = close
+            .and_then(|c| c.attr("see-other-uri"))
+            .map(str::to_string);
+        if let Some(uri) = redirect.filter(|_| self.phase != Phase::Closing) {
+            self.redirect(&uri);
+            return;
+        }
+        self.finish(None);
+    }
+
+    fn redirect(&mut self, uri: &str) {
+        let lower = uri.to_ascii_lowercase();
+        let secure_now = self.url.to_ascii_lowercase().starts_with("wss:");
+        let allowed = lower.starts_with("wss://") || (lower.starts_with("ws://") && !secure_now);
+        self.generation += 1;
+        if let Some(mut t) = self.transport.take() {
+            t.abort();
+        }
+        if !allowed {
+            self.fail(
+                Status::ConnFail,
+                "see-other-uri would downgrade or leave WebSocket; refused",
+            );
+            return;
+        }
+        self.change_status(Status::Redirect, Some(uri), None);
+        self.url = uri.to_string();
+        self.kind = TransportKind::WebSocket {
+            url: uri.to_string(),
+        };
+        self.mechanism = None;
+        self.open_transport();
+    }
+
+    fn protocol_error(&mut self, protocol: &str, code: u16) {
+        let Some(conn) = self.handle() else { return };
+        for (proto, c, f) in self.protocol_error_handlers.iter_mut() {
+            if proto == protocol && *c == code {
+                f(&conn, code);
+            }
+        }
+    }
+
+    fn on_lost(&mut self, code: Option<u16>, reason: &str) {
+        if let Some(code) = code {
+            self.protocol_error("websocket", code);
+        }
+        match self.phase {
+            Phase::Idle => {}
+            Phase::Closing | Phase::Connected => self.finish(None),
+            _ => {
+                let why = if reason.is_empty() {
+                    "The WebSocket connection could not be established or was disconnected."
+                } else {
+                    reason
+                };
+                self.fail(Status::ConnFail, why);
+            }
+        }
+    }
+
+    fn on_transport_error(&mut self, e: Error) {
+        match self.phase {
+            Phase::Idle => {}
+            Phase::Connected | Phase::Closing => {
+                self.change_status(Status::Error, Some(&e.to_string()), None);
+                self.finish(Some(&e.to_string()));
+            }
+            _ => self.fail(Status::ConnFail, &e.to_string()),
+        }
+    }
+
+    fn on_stanza(&mut self, stanza: Element) {
+        if stanza.local_name() == "error" && stanza.prefix().is_some()
+            || stanza.name() == "stream:error"
+        {
+            self.on_stream_error(&stanza);
+            return;
+        }
+        match self.phase {
+            Phase::Negotiating => self.on_features(&stanza),
+            Phase::Authenticating => self.on_sasl(&stanza),
+            Phase::Restarting => self.on_restart_features(&stanza),
+            Phase::Binding => self.on_bind_result(&stanza),
+            Phase::Session => self.on_session_result(&stanza),
+            Phase::Connected | Phase::BindRequired => self.dispatch(&stanza),
+            Phase::Closing | Phase::Idle | Phase::Attaching => {}
+        }
+    }
+
+    fn on_stream_error(&mut self, err: &Element) {
+        let condition = err
+            .child_elements()
+            .find(|c| c.local_name() != "text")
+            .map(|c| c.local_name().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        let status = if self.phase == Phase::Connected {
+            Status::Error
+        } else {
+            Status::ConnFail
+        };
+        self.change_status(status, Some(&condition), Some(err));
+        self.finish(Some(&condition));
+    }
+
+    // ---- SASL ----
+
+    fn enabled_mechanisms(&mut self) -> Vec<Box<dyn Mechanism>> {
+        let mut all = sasl::default_mechanisms();
+        all.retain(|m| !self.custom_mechanisms.iter().any(|c| c.name() == m.name()));
+        all.append(&mut self.custom_mechanisms);
+        if let Some(allowed) = &self.options.mechanisms {
+            all.retain(|m| allowed.iter().any(|a| a.eq_ignore_ascii_case(m.name())));
+        }
+        all
+    }
+
+    fn on_features(&mut self, features: &Element) {
+        if features.local_name() != "features" {
+            return;
+        }
+        let offered: Vec<String> = features
+            .find_child("mechanisms", Some(NS_SASL))
+            .map(|m| {
+                m.find_children("mechanism", None)
+                    .map(|e| e.text().trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut enabled = self.enabled_mechanisms();
+        let chosen = sasl::select(&offered, &enabled, &self.creds);
+        // Give the custom mechanisms back for a later login.
+        let custom_names: Vec<String> = enabled.iter().map(|m| m.name().to_string()).collect();
+        let _ = custom_names;
+        let Some(index) = chosen else {
+            let condition = if jid::node(&self.creds.jid).is_none() {
+                "x-strophe-bad-non-anon-jid"
+            } else {
+                "no-auth-mech"
+            };
+            self.restore_custom(enabled);
+            self.change_status(Status::ConnFail, Some(condition), None);
+            self.begin_close_quietly(condition);
+            return;
+        };
+        let mut mech = enabled.remove(index);
+        self.restore_custom(enabled);
+        self.set_phase(Phase::Authenticating);
+        self.change_status(Status::Authenticating, None, None);
+        let mut auth = Element::new("auth");
+        auth.set_attr("xmlns", NS_SASL);
+        auth.set_attr("mechanism", mech.name());
+        let initial = if mech.is_client_first() {
+            mech.start(&self.creds)
+        } else {
+            Ok(None)
+        };
+        match initial {
+            Ok(Some(bytes)) if bytes.is_empty() => auth.append_text("="),
+            Ok(Some(bytes)) => auth.append_text(sasl::encode(&bytes)),
+            Ok(None) => {}
+            Err(e) => {
+                self.auth_failed(&e.to_string());
+                return;
+            }
+        }
+        self.mechanism = Some(mech);
+        self.write_now(&auth);
+    }
+
+    /// Custom mechanisms are registered once and kept across logins.
+    fn restore_custom(&mut self, rest: Vec<Box<dyn Mechanism>>) {
+        let builtin: Vec<String> = sasl::default_mechanisms()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        for m in rest {
+            if !builtin.iter().any(|b| b == m.name()) {
+                self.custom_mechanisms.push(m);
+            }
+        }
+    }
+
+    fn auth_failed(&mut self, condition: &str) {
+        self.change_status(Status::AuthFail, Some(condition), None);
+        self.begin_close_quietly(condition);
+    }
+
+    /// Closes the stream after a failure status, without DISCONNECTING.
+    fn begin_close_quietly(&mut self, _condition: &str) {
+        self.begin_close();
+    }
+
+    fn on_sasl(&mut self, elem: &Element) {
+        if elem.attr("xmlns") != Some(NS_SASL) {
+            return;
+        }
+        let data = elem.text();
+        let decoded = match data.trim() {
+            "" | "=" => Ok(Vec::new()),
+            text => sasl::decode(text),
+        };
+        let Ok(decoded) = decoded else {
+            self.auth_failed("malformed-request");
+            return;
+        };
+        let Some(mut mech) = self.mechanism.take() else {
+            return;
+        };
+        match elem.local_name() {
+            "challenge" => match mech.challenge(&self.creds, &decoded) {
+                Ok(response) => {
+                    let mut r = Element::new("response");
+                    r.set_attr("xmlns", NS_SASL);
+                    if !response.is_empty() {
+                        r.append_text(sasl::encode(&response));
+                    }
+                    self.mechanism = Some(mech);
+                    self.write_now(&r);
+                }
+                Err(e) => self.auth_failed(&e.to_string()),
+            },
+            "success" => {
+                let additional = (!decoded.is_empty()).then_some(decoded.as_slice());
+                match mech.success(&self.creds, additional) {
+                    Ok(()) => {
+                        self.set_phase(Phase::Restarting);
+                        let domain = self.creds.domain.clone();
+                        if let Some(Err(e)) = self.transport.as_mut().map(|t| t.restart(&domain)) {
+                            self.on_transport_error(e);
+                        }
+                    }
+                    Err(e) => self.auth_failed(&e.to_string()),
+                }
+            }
+            "failure" => {
+                let condition = elem
+                    .child_elements()
+                    .find(|c| c.local_name() != "text")
+                    .map(|c| c.local_name().to_string())
+                    .unwrap_or_else(|| "not-authorized".to_string());
+                self.auth_failed(&condition);
+            }
+            _ => self.mechanism = Some(mech),
+        }
+    }
+
+    // ---- bind and session ----
+
+    fn on_restart_features(&mut self, features: &Element) {
+        if features.local_name() != "features" {
+            return;
+        }
+        self.session_required = features
+            .find_child("session", Some(NS_SESSION))
+            .is_some_and(|s| s.find_child("optional", None).is_none());
+        if features.find_child("bind", Some(NS_BIND)).is_none() {
+            self.fail(Status::ConnFail, "the server offers no resource binding");
+            return;
+        }
+        if self.options.explicit_resource_binding {
+            self.set_phase(Phase::BindRequired);
+            self.connect_deadline = None;
+            self.change_status(Status::BindRequired, None, None);
+        } else {
+            self.send_bind();
+        }
+    }
+
+    fn send_bind(&mut self) {
+        self.set_phase(Phase::Binding);
+        let id = self.next_id("bind");
+        let mut b =
+            Builder::iq([("type", "set"), ("id", id.as_str())]).c("bind", [("xmlns", NS_BIND)]);
+        if let Some(resource) = self.resource.clone() {
+            b = b.c_text("resource", crate::xml::NO_ATTRS, &resource);
+        }
+        let iq = b.build();
+        self.write_now(&iq);
+    }
+
+    fn on_bind_result(&mut self, iq: &Element) {
+        if iq.name() != "iq" {
+            return;
+        }
+        if iq.attr("type") == Some("error") {
+            let conflict = iq
+                .find_child("error", None)
+                .and_then(|e| e.find_child("conflict", None))
+                .is_some();
+            self.auth_failed(if conflict { "conflict" } else { "bind-failed" });
+            return;
+        }
+        let bound = iq
+            .find_child("bind", Some(NS_BIND))
+            .and_then(|b| b.child_text("jid"))
+            .map(|j| j.trim().to_string());
+        let Some(full) = bound else {
+            self.auth_failed("bind-failed");
+            return;
+        };
+        self.publish(|s| s.jid = full.clone());
+        self.creds.jid = full;
+        if self.session_required {
+            self.set_phase(Phase::Session);
+            let id = self.next_id("session");
+            let iq = Builder::iq([("type", "set"), ("id", id.as_str())])
+                .c("session", [("xmlns", NS_SESSION)])
+                .build();
+            self.write_now(&iq);
+        } else {
+            self.session_up();
+        }
+    }
+
+    fn on_session_result(&mut self, iq: &Element) {
+        if iq.name() != "iq" {
+            return;
+        }
+        if iq.attr("type") == Some("result") {
+            self.session_up();
+        } else {
+            self.auth_failed("session-failed");
+        }
+    }
+
+    fn session_up(&mut self) {
+        self.connect_deadline = None;
+        self.set_phase(Phase::Connected);
+        let jid = self.creds.jid.clone();
+        if let Some(t) = self.transport.as_mut() {
+            t.keepalive(Some(&jid));
+        }
+        self.handlers.session_changed(true);
+        self.change_status(Status::Connected, None, None);
+    }
+
+    // ---- dispatch ----
+
+    fn dispatch(&mut self, stanza: &Element) {
+        let Some(conn) = self.handle() else { return };
+        if stanza.name() == "iq"
+            && matches!(stanza.attr("type"), Some("result") | Some("error"))
+            && self.answer_iq(&conn, stanza)
+        {
+            return;
+        }
+        let matched = self.handlers.dispatch(&conn, stanza);
+        if !matched
+            && stanza.name() == "iq"
+            && matches!(stanza.attr("type"), Some("get") | Some("set"))
+        {
+            self.reply_unavailable(stanza);
+        }
+    }
+
+    /// Delivers an IQ answer to its sendIQ callbacks; false if it is none of ours.
+    fn answer_iq(&mut self, conn: &Connection, iq: &Element) -> bool {
+        let Some(id) = iq.attr("id") else {
+            return false;
+        };
+        let from = iq.attr("from");
+        let matches = self.iqs.get(id).is_some_and(|p| {
+            p.from.iter().any(|want| match (want, from) {
+                (None, None) => true,
+                (Some(w), Some(f)) => w == f || (jid::resource(w).is_none() && jid::bare(f) == w),
+                _ => false,
+            })
+        });
+        if !matches {
+            return false;
+        }
+        let Some(pending) = self.iqs.remove(id) else {
+            return false;
+        };
+        let callback = if iq.attr("type") == Some("result") {
+            pending.on_result
+        } else {
+            pending.on_error
+        };
+        if let Some(f) = callback {
+            f(conn, Some(iq));
+        }
+        true
+    }
+
+    fn reply_unavailable(&mut self, iq: &Element) {
+        let mut attrs = vec![("type", "error".to_string())];
+        if let Some(id) = iq.attr("id") {
+            attrs.push(("id", id.to_string()));
+        }
+        if let Some(from) = iq.attr("from") {
+            attrs.push(("to", from.to_string()));
+        }
+        let reply = Builder::iq(attrs.iter().map(|(k, v)| (*k, v.as_str())))
+            .c("error", [("type", "cancel")])
+            .c("service-unavailable", [("xmlns", NS_STANZAS)])
+            .build();
+        self.send_stanza(&reply);
+    }
+}
+
+fn lock_state(core: &Weak<Core>) -> Option<PublicState> {
+    core.upgrade().map(|c| lock(&c.state).clone())
+}

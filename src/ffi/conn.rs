@@ -1,0 +1,815 @@
+//! Connections from C: create, connect, send, handlers, hooks, the
+//! caller-driven loop, getters and free.
+//!
+//! Callbacks run on the connection's engine thread (or, in sync mode, on
+//! the thread inside `epode_conn_connect`/`_run_once`/…), one at a time.
+//! Pointers passed to a callback (condition, stanza, text) are borrowed and
+//! valid only until it returns.
+
+use super::callback::{epode_free_cb, SendPtr, UserData};
+use super::guard::{
+    c_str, copy_out, guard, obj, opt_c_str, out_param, snprintf_out, FfiError, FfiResult,
+};
+use super::options::epode_options;
+use super::result::epode_result;
+use super::stanza::{epode_stanza, stanza_ref};
+use super::status::epode_status;
+use crate::connection::Connection;
+use crate::handler::{Keep, Matcher};
+use crate::mailbox::lock;
+use crate::options::Options;
+use crate::status::Status;
+use crate::xml::Element;
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::ptr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// An XMPP connection. Opaque; created by `epode_conn_new`, freed by `epode_conn_free`.
+#[allow(non_camel_case_types)]
+pub struct epode_conn {
+    conn: Connection,
+    last_error: Mutex<String>,
+}
+
+/// A handler returns this to stay registered.
+pub const EPODE_HANDLER_KEEP: c_int = 1;
+/// A handler returns this to be removed.
+pub const EPODE_HANDLER_REMOVE: c_int = 0;
+/// `epode_conn_add_handler` flag: compare `from` by bare JID.
+pub const EPODE_MATCH_BARE_FROM: u32 = 1;
+/// `epode_conn_add_handler` flag: cut namespaces at '#' before comparing.
+pub const EPODE_IGNORE_NS_FRAGMENT: u32 = 2;
+
+/// Status callback: `condition` may be NULL; `stanza` is the element that
+/// caused the status (a stream error, …) or NULL.
+#[allow(non_camel_case_types)]
+pub type epode_status_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        conn: *mut epode_conn,
+        status: epode_status,
+        condition: *const c_char,
+        stanza: *const epode_stanza,
+    ),
+>;
+/// Stanza handler: returns EPODE_HANDLER_KEEP or EPODE_HANDLER_REMOVE.
+#[allow(non_camel_case_types)]
+pub type epode_handler_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        conn: *mut epode_conn,
+        stanza: *const epode_stanza,
+    ) -> c_int,
+>;
+/// Timed handler: returns EPODE_HANDLER_KEEP or EPODE_HANDLER_REMOVE.
+#[allow(non_camel_case_types)]
+pub type epode_timed_cb =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn) -> c_int>;
+/// IQ answer callback; `stanza` is NULL when the IQ timed out or the session ended.
+#[allow(non_camel_case_types)]
+pub type epode_iq_cb = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, stanza: *const epode_stanza),
+>;
+/// rawInput / rawOutput hook.
+#[allow(non_camel_case_types)]
+pub type epode_text_cb =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, text: *const c_char)>;
+/// xmlInput / xmlOutput hook.
+#[allow(non_camel_case_types)]
+pub type epode_xml_cb = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, stanza: *const epode_stanza),
+>;
+/// Protocol error handler: `code` is the WebSocket close code or HTTP status.
+#[allow(non_camel_case_types)]
+pub type epode_protocol_error_cb =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, code: c_int)>;
+
+/// Runs an export on a connection; failures are also kept on the handle.
+fn with_conn(
+    conn: *const epode_conn,
+    body: impl FnOnce(&epode_conn) -> FfiResult<()>,
+) -> epode_result {
+    guard(|| {
+        // SAFETY: the caller promises a live connection or NULL.
+        let c = unsafe { obj(conn, "conn")? };
+        let result = body(c);
+        if let Err(e) = &result {
+            *lock(&c.last_error) = e.message.clone();
+        }
+        result
+    })
+}
+
+fn borrowed(elem: &Element) -> *const epode_stanza {
+    (elem as *const Element).cast()
+}
+
+fn missing_callback(what: &str) -> FfiError {
+    super::guard::null_arg(what)
+}
+
+/// Creates a connection to `service` (ws://, wss://, http://, https://, or
+/// a path with the `origin` option). `opts` may be NULL (defaults); the
+/// connection copies it.
+///
+/// # Safety
+/// `service` NUL-terminated; `opts` NULL or live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_new(
+    service: *const c_char,
+    opts: *const epode_options,
+    out: *mut *mut epode_conn,
+) -> epode_result {
+    guard(|| {
+        let out = out_param(out, "out")?;
+        let service = c_str(service, "service")?;
+        let options = match opts.as_ref() {
+            Some(o) => o.inner.clone(),
+            None => Options::default(),
+        };
+        let conn = Connection::new(service, options)?;
+        *out = Box::into_raw(Box::new(epode_conn {
+            conn,
+            last_error: Mutex::new(String::new()),
+        }));
+        Ok(())
+    })
+}
+
+/// Ends the session at once (no goodbye; use `epode_conn_disconnect` for
+/// that), stops the engine, runs every pending `userdata_free` and frees
+/// the connection. NULL does nothing. From inside one of the connection's
+/// own callbacks it returns `EPODE_ERR_WOULD_DEADLOCK` and frees nothing.
+///
+/// # Safety
+/// `conn` NULL or a live connection, not used again after EPODE_OK.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_free(conn: *mut epode_conn) -> epode_result {
+    if conn.is_null() {
+        return epode_result::EPODE_OK;
+    }
+    let result = with_conn(conn, |c| c.conn.close().map_err(FfiError::from));
+    if result == epode_result::EPODE_OK {
+        super::guard::guard_value((), || drop(Box::from_raw(conn)));
+    }
+    result
+}
+
+/// The message of the last failed call on this connection, snprintf-style.
+///
+/// # Safety
+/// `conn` live; `buf` valid for `cap` bytes (or NULL with cap 0).
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_last_error(
+    conn: *const epode_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> usize {
+    super::guard::guard_value(0, || match conn.as_ref() {
+        Some(c) => snprintf_out(&lock(&c.last_error), buf, cap),
+        None => snprintf_out("conn is NULL", buf, cap),
+    })
+}
+
+/// Logs in (Strophe's `connect`). `password` may be NULL (ANONYMOUS,
+/// EXTERNAL); `authcid` may be NULL (the JID's node is used). Statuses go
+/// to `callback`; `userdata_free` runs once when the callback is replaced
+/// by a later connect or the connection is freed. In sync mode this returns
+/// when the session is up or has failed.
+///
+/// # Safety
+/// `conn` live; strings NUL-terminated or NULL where allowed.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_connect(
+    conn: *mut epode_conn,
+    jid: *const c_char,
+    password: *const c_char,
+    authcid: *const c_char,
+    callback: epode_status_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        let jid = c_str(jid, "jid")?;
+        let password = opt_c_str(password, "password")?;
+        let authcid = opt_c_str(authcid, "authcid")?;
+        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        let ud = UserData::new(userdata, userdata_free);
+        let status_fn = move |_: &Connection,
+                              status: Status,
+                              condition: Option<&str>,
+                              elem: Option<&Element>| {
+            let condition =
+                condition.map(|s| CString::new(s.replace('\0', " ")).unwrap_or_default());
+            let handle = handle;
+            // SAFETY: the application gave us this callback for this userdata.
+            unsafe {
+                callback(
+                    ud.ptr(),
+                    handle.0,
+                    status.into(),
+                    condition.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                    elem.map_or(ptr::null(), borrowed),
+                )
+            }
+        };
+        c.conn
+            .connect_as(jid, password, authcid, status_fn)
+            .map_err(FfiError::from)
+    })
+}
+
+/// Starts a graceful disconnect (Strophe's `disconnect(reason)`); `reason`
+/// may be NULL. In sync mode returns when DISCONNECTED.
+///
+/// # Safety
+/// `conn` live; `reason` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_disconnect(
+    conn: *mut epode_conn,
+    reason: *const c_char,
+) -> epode_result {
+    with_conn(conn, |c| {
+        let reason = opt_c_str(reason, "reason")?;
+        c.conn.disconnect(reason).map_err(FfiError::from)
+    })
+}
+
+/// Sends a copy of `stanza`; the caller keeps it.
+///
+/// # Safety
+/// `conn` and `stanza` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_send(
+    conn: *mut epode_conn,
+    stanza: *const epode_stanza,
+) -> epode_result {
+    with_conn(conn, |c| {
+        let stanza = stanza_ref(stanza, "stanza")?;
+        c.conn.send(stanza).map_err(FfiError::from)
+    })
+}
+
+/// Sends raw XML: one complete, well-formed element, or an error and
+/// nothing sent.
+///
+/// # Safety
+/// `conn` live; `xml` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_send_raw(
+    conn: *mut epode_conn,
+    xml: *const c_char,
+) -> epode_result {
+    with_conn(conn, |c| {
+        let xml = c_str(xml, "xml")?;
+        c.conn.send_raw(xml).map_err(FfiError::from)
+    })
+}
+
+/// The closure sendIQ/sendPresence run with the answer.
+type AnswerFn = Box<dyn FnOnce(&Connection, Option<&Element>) + Send + 'static>;
+
+/// Builds the two closures of sendIQ/sendPresence around one userdata.
+fn answer_callbacks(
+    handle: SendPtr<epode_conn>,
+    on_result: epode_iq_cb,
+    on_error: epode_iq_cb,
+    ud: std::sync::Arc<UserData>,
+) -> (AnswerFn, AnswerFn) {
+    let ud2 = std::sync::Arc::clone(&ud);
+    let call = move |cb: epode_iq_cb, ud: std::sync::Arc<UserData>, elem: Option<&Element>| {
+        if let Some(cb) = cb {
+            let handle = handle;
+            // SAFETY: the application gave us this callback for this userdata.
+            unsafe { cb(ud.ptr(), handle.0, elem.map_or(ptr::null(), borrowed)) }
+        }
+    };
+    (
+        Box::new(move |_: &Connection, e: Option<&Element>| call(on_result, ud, e)),
+        Box::new(move |_: &Connection, e: Option<&Element>| call(on_error, ud2, e)),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn send_tracked(
+    conn: *mut epode_conn,
+    stanza: *const epode_stanza,
+    on_result: epode_iq_cb,
+    on_error: epode_iq_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+    timeout_ms: u32,
+    id_buf: *mut c_char,
+    id_cap: usize,
+    presence: bool,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        let stanza = stanza_ref(stanza, "stanza")?.clone();
+        let ud = UserData::new(userdata, userdata_free);
+        let (ok, err) = answer_callbacks(handle, on_result, on_error, ud);
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
+        let id = if presence {
+            c.conn.send_presence(stanza, ok, err, timeout)
+        } else {
+            c.conn.send_iq(stanza, ok, err, timeout)
+        }?;
+        if !id_buf.is_null() {
+            copy_out(&id, id_buf, id_cap, ptr::null_mut())?;
+        }
+        Ok(())
+    })
+}
+
+/// Strophe's `sendIQ`: sends `iq` (an id is added when missing) and calls
+/// `on_result` or `on_error` (either may be NULL) once with the answer;
+/// `on_error` gets NULL on timeout (`timeout_ms`, 0 = none) or disconnect.
+/// The id is copied to `id_buf` when it is not NULL. `userdata_free` runs
+/// once after the answer.
+///
+/// # Safety
+/// `conn`, `iq` live; `id_buf` NULL or valid for `id_cap` bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn epode_conn_send_iq(
+    conn: *mut epode_conn,
+    iq: *const epode_stanza,
+    on_result: epode_iq_cb,
+    on_error: epode_iq_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+    timeout_ms: u32,
+    id_buf: *mut c_char,
+    id_cap: usize,
+) -> epode_result {
+    send_tracked(
+        conn,
+        iq,
+        on_result,
+        on_error,
+        userdata,
+        userdata_free,
+        timeout_ms,
+        id_buf,
+        id_cap,
+        false,
+    )
+}
+
+/// Strophe's `sendPresence`: as `epode_conn_send_iq`, for a presence.
+///
+/// # Safety
+/// As for `epode_conn_send_iq`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn epode_conn_send_presence(
+    conn: *mut epode_conn,
+    presence: *const epode_stanza,
+    on_result: epode_iq_cb,
+    on_error: epode_iq_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+    timeout_ms: u32,
+    id_buf: *mut c_char,
+    id_cap: usize,
+) -> epode_result {
+    send_tracked(
+        conn,
+        presence,
+        on_result,
+        on_error,
+        userdata,
+        userdata_free,
+        timeout_ms,
+        id_buf,
+        id_cap,
+        true,
+    )
+}
+
+/// Strophe's `addHandler`. Each filter may be NULL (matches anything);
+/// `type` may list several types separated by commas. `flags`:
+/// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. The handler id goes to
+/// `*out_id` (may be NULL). `userdata_free` runs when the handler is removed.
+///
+/// # Safety
+/// `conn` live; strings NULL or NUL-terminated; `out_id` NULL or writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn epode_conn_add_handler(
+    conn: *mut epode_conn,
+    ns: *const c_char,
+    name: *const c_char,
+    type_: *const c_char,
+    id: *const c_char,
+    from: *const c_char,
+    flags: u32,
+    callback: epode_handler_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+    out_id: *mut u64,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        let matcher = Matcher {
+            ns: opt_c_str(ns, "ns")?.map(str::to_string),
+            name: opt_c_str(name, "name")?.map(str::to_string),
+            types: opt_c_str(type_, "type")?
+                .map(|t| {
+                    t.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            id: opt_c_str(id, "id")?.map(str::to_string),
+            from: opt_c_str(from, "from")?.map(str::to_string),
+            match_bare_from_jid: flags & EPODE_MATCH_BARE_FROM != 0,
+            ignore_namespace_fragment: flags & EPODE_IGNORE_NS_FRAGMENT != 0,
+        };
+        let ud = UserData::new(userdata, userdata_free);
+        let hid = c.conn.add_handler(matcher, move |_, elem| {
+            let handle = handle;
+            // SAFETY: the application gave us this callback for this userdata.
+            let keep = unsafe { callback(ud.ptr(), handle.0, borrowed(elem)) };
+            Keep::from(keep != EPODE_HANDLER_REMOVE)
+        });
+        if let Some(out) = out_id.as_mut() {
+            *out = hid;
+        }
+        Ok(())
+    })
+}
+
+/// Removes a handler by id (unknown ids are ignored, as in Strophe).
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_delete_handler(
+    conn: *mut epode_conn,
+    handler_id: u64,
+) -> epode_result {
+    with_conn(conn, |c| {
+        c.conn.delete_handler(handler_id);
+        Ok(())
+    })
+}
+
+/// Strophe's `addTimedHandler`: `callback` every `period_ms` while the
+/// session is up, until it returns EPODE_HANDLER_REMOVE.
+///
+/// # Safety
+/// `conn` live; `out_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_add_timed_handler(
+    conn: *mut epode_conn,
+    period_ms: u32,
+    callback: epode_timed_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+    out_id: *mut u64,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        let ud = UserData::new(userdata, userdata_free);
+        let period = Duration::from_millis(u64::from(period_ms.max(1)));
+        let hid = c.conn.add_timed_handler(period, move |_| {
+            let handle = handle;
+            // SAFETY: the application gave us this callback for this userdata.
+            let keep = unsafe { callback(ud.ptr(), handle.0) };
+            Keep::from(keep != EPODE_HANDLER_REMOVE)
+        });
+        if let Some(out) = out_id.as_mut() {
+            *out = hid;
+        }
+        Ok(())
+    })
+}
+
+/// Removes a timed handler by id.
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_delete_timed_handler(
+    conn: *mut epode_conn,
+    handler_id: u64,
+) -> epode_result {
+    with_conn(conn, |c| {
+        c.conn.delete_timed_handler(handler_id);
+        Ok(())
+    })
+}
+
+/// Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
+/// codes) or "HTTP" (BOSH status codes).
+///
+/// # Safety
+/// `conn` live; `protocol` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
+    conn: *mut epode_conn,
+    protocol: *const c_char,
+    code: c_int,
+    callback: epode_protocol_error_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        let protocol = c_str(protocol, "protocol")?;
+        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        let code = u16::try_from(code).map_err(|_| {
+            FfiError::new(
+                epode_result::EPODE_ERR_INVALID_ARG,
+                format!("{code} is no protocol status code"),
+            )
+        })?;
+        let ud = UserData::new(userdata, userdata_free);
+        c.conn
+            .add_protocol_error_handler(protocol, code, move |_, code| {
+                let handle = handle;
+                // SAFETY: the application gave us this callback for this userdata.
+                unsafe { callback(ud.ptr(), handle.0, c_int::from(code)) }
+            });
+        Ok(())
+    })
+}
+
+fn text_hook(
+    handle: SendPtr<epode_conn>,
+    cb: epode_text_cb,
+    ud: std::sync::Arc<UserData>,
+) -> Option<impl FnMut(&Connection, &str) + Send + 'static> {
+    cb.map(|cb| {
+        move |_: &Connection, text: &str| {
+            let handle = handle;
+            let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
+            // SAFETY: the application gave us this callback for this userdata.
+            unsafe { cb(ud.ptr(), handle.0, text.as_ptr()) }
+        }
+    })
+}
+
+fn xml_hook(
+    handle: SendPtr<epode_conn>,
+    cb: epode_xml_cb,
+    ud: std::sync::Arc<UserData>,
+) -> Option<impl FnMut(&Connection, &Element) + Send + 'static> {
+    cb.map(|cb| {
+        move |_: &Connection, elem: &Element| {
+            let handle = handle;
+            // SAFETY: the application gave us this callback for this userdata.
+            unsafe { cb(ud.ptr(), handle.0, borrowed(elem)) }
+        }
+    })
+}
+
+/// Sets (or, with a NULL callback, clears) the rawInput hook.
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_set_raw_input(
+    conn: *mut epode_conn,
+    callback: epode_text_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        c.conn.set_raw_input(text_hook(
+            handle,
+            callback,
+            UserData::new(userdata, userdata_free),
+        ));
+        Ok(())
+    })
+}
+
+/// Sets (or clears) the rawOutput hook.
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_set_raw_output(
+    conn: *mut epode_conn,
+    callback: epode_text_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        c.conn.set_raw_output(text_hook(
+            handle,
+            callback,
+            UserData::new(userdata, userdata_free),
+        ));
+        Ok(())
+    })
+}
+
+/// Sets (or clears) the xmlInput hook.
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_set_xml_input(
+    conn: *mut epode_conn,
+    callback: epode_xml_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        c.conn.set_xml_input(xml_hook(
+            handle,
+            callback,
+            UserData::new(userdata, userdata_free),
+        ));
+        Ok(())
+    })
+}
+
+/// Sets (or clears) the xmlOutput hook.
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_set_xml_output(
+    conn: *mut epode_conn,
+    callback: epode_xml_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        c.conn.set_xml_output(xml_hook(
+            handle,
+            callback,
+            UserData::new(userdata, userdata_free),
+        ));
+        Ok(())
+    })
+}
+
+/// Binds the resource after BINDREQUIRED (explicitResourceBinding).
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_bind(conn: *mut epode_conn) -> epode_result {
+    with_conn(conn, |c| c.conn.bind().map_err(FfiError::from))
+}
+
+/// Holds outgoing stanzas until `epode_conn_resume` (Strophe's `pause`).
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_pause(conn: *mut epode_conn) -> epode_result {
+    with_conn(conn, |c| {
+        c.conn.pause();
+        Ok(())
+    })
+}
+
+/// Sends what `pause` held.
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_resume(conn: *mut epode_conn) -> epode_result {
+    with_conn(conn, |c| c.conn.resume().map_err(FfiError::from))
+}
+
+/// Writes everything queued now; in sync mode returns when written.
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_flush(conn: *mut epode_conn) -> epode_result {
+    with_conn(conn, |c| c.conn.flush().map_err(FfiError::from))
+}
+
+/// Switches sync mode on an existing connection (Strophe's `options.sync`).
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_set_sync(conn: *mut epode_conn, sync: bool) -> epode_result {
+    with_conn(conn, |c| c.conn.set_sync(sync).map_err(FfiError::from))
+}
+
+/// Sync mode: drives the engine on this thread for at most `timeout_ms`
+/// (input, commands, timers; callbacks run here).
+///
+/// # Safety
+/// `conn` live.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_run_once(
+    conn: *mut epode_conn,
+    timeout_ms: u32,
+) -> epode_result {
+    with_conn(conn, |c| {
+        c.conn
+            .run_once(Duration::from_millis(u64::from(timeout_ms)))
+            .map_err(FfiError::from)
+    })
+}
+
+/// Copies the session's full JID ("" before connect).
+///
+/// # Safety
+/// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_jid(
+    conn: *const epode_conn,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    with_conn(conn, |c| copy_out(&c.conn.jid(), buf, cap, len))
+}
+
+/// Copies the authzid (the bare JID given to connect).
+///
+/// # Safety
+/// As for `epode_conn_jid`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_authzid(
+    conn: *const epode_conn,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    with_conn(conn, |c| copy_out(&c.conn.authzid(), buf, cap, len))
+}
+
+/// Copies the domain of the session.
+///
+/// # Safety
+/// As for `epode_conn_jid`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_domain(
+    conn: *const epode_conn,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    with_conn(conn, |c| copy_out(&c.conn.domain(), buf, cap, len))
+}
+
+/// The connection's flags: authenticated, connected (a session is under
+/// way), disconnecting, paused. Any out-pointer may be NULL.
+///
+/// # Safety
+/// `conn` live; each pointer NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_flags(
+    conn: *const epode_conn,
+    authenticated: *mut bool,
+    connected: *mut bool,
+    disconnecting: *mut bool,
+    paused: *mut bool,
+) -> epode_result {
+    with_conn(conn, |c| {
+        let pairs = [
+            (authenticated, c.conn.authenticated()),
+            (connected, c.conn.connected()),
+            (disconnecting, c.conn.disconnecting()),
+            (paused, c.conn.paused()),
+        ];
+        for (ptr, value) in pairs {
+            if let Some(p) = ptr.as_mut() {
+                *p = value;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The last status reported (`EPODE_ERR_NOT_FOUND` before any).
+///
+/// # Safety
+/// `conn` live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_status(
+    conn: *const epode_conn,
+    out: *mut epode_status,
+) -> epode_result {
+    with_conn(conn, |c| {
+        let out = out_param(out, "out")?;
+        let status = c
+            .conn
+            .status()
+            .ok_or_else(|| FfiError::new(epode_result::EPODE_ERR_NOT_FOUND, "no status yet"))?;
+        *out = status.into();
+        Ok(())
+    })
+}

@@ -1,0 +1,285 @@
+//! Stanza handlers (Strophe's addHandler), timed handlers and the matching
+//! rules. The tables live in the engine; adds and deletes arrive as
+//! commands, so a change made during dispatch applies from the next stanza.
+
+use crate::connection::Connection;
+use crate::xml::Element;
+use std::time::{Duration, Instant};
+
+/// Identifies a handler for `delete_handler` / `delete_timed_handler`.
+pub type HandlerId = u64;
+
+/// What a handler tells the engine after seeing a stanza.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Keep the handler for later stanzas.
+    Keep,
+    /// Remove the handler.
+    Remove,
+}
+
+impl From<bool> for Keep {
+    /// Strophe's convention: a truthy return keeps the handler.
+    fn from(keep: bool) -> Keep {
+        if keep {
+            Keep::Keep
+        } else {
+            Keep::Remove
+        }
+    }
+}
+
+pub type StanzaFn = Box<dyn FnMut(&Connection, &Element) -> Keep + Send>;
+pub type TimedFn = Box<dyn FnMut(&Connection) -> Keep + Send>;
+
+/// Which stanzas a handler wants. Empty criteria match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matcher {
+    pub ns: Option<String>,
+    pub name: Option<String>,
+    /// One or several `type` values; empty means any.
+    pub types: Vec<String>,
+    pub id: Option<String>,
+    pub from: Option<String>,
+    /// Compare `from` by bare JID.
+    pub match_bare_from_jid: bool,
+    /// Cut namespaces at `#` before comparing.
+    pub ignore_namespace_fragment: bool,
+}
+
+impl Matcher {
+    pub fn new() -> Matcher {
+        Matcher::default()
+    }
+
+    pub fn ns(mut self, ns: &str) -> Matcher {
+        self.ns = Some(ns.to_string());
+        self
+    }
+
+    pub fn name(mut self, name: &str) -> Matcher {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    pub fn type_(mut self, t: &str) -> Matcher {
+        self.types.push(t.to_string());
+        self
+    }
+
+    pub fn id(mut self, id: &str) -> Matcher {
+        self.id = Some(id.to_string());
+        self
+    }
+
+    pub fn from(mut self, from: &str) -> Matcher {
+        self.from = Some(from.to_string());
+        self
+    }
+
+    fn namespace_of<'a>(&self, elem: &'a Element) -> Option<&'a str> {
+        let ns = elem.attr("xmlns")?;
+        Some(if self.ignore_namespace_fragment {
+            ns.split('#').next().unwrap_or(ns)
+        } else {
+            ns
+        })
+    }
+
+    /// Strophe's rule: the element's own namespace or that of one of its
+    /// children matches.
+    fn namespace_matches(&self, elem: &Element) -> bool {
+        let Some(want) = self.ns.as_deref() else {
+            return true;
+        };
+        self.namespace_of(elem) == Some(want)
+            || elem
+                .child_elements()
+                .any(|c| self.namespace_of(c) == Some(want))
+    }
+
+    fn sender_matches(&self, elem: &Element) -> bool {
+        let Some(want) = self.from.as_deref() else {
+            return true;
+        };
+        let Some(from) = elem.attr("from") else {
+            return false;
+        };
+        if self.match_bare_from_jid {
+            crate::jid::bare(from) == crate::jid::bare(want)
+        } else {
+            from == want
+        }
+    }
+
+    pub fn matches(&self, elem: &Element) -> bool {
+        self.namespace_matches(elem)
+            && self.name.as_deref().is_none_or(|n| elem.name() == n)
+            && (self.types.is_empty()
+                || elem
+                    .attr("type")
+                    .is_some_and(|t| self.types.iter().any(|w| w == t)))
+            && self
+                .id
+                .as_deref()
+                .is_none_or(|id| elem.attr("id") == Some(id))
+            && self.sender_matches(elem)
+    }
+}
+
+pub(crate) struct Handler {
+    pub id: HandlerId,
+    pub matcher: Matcher,
+    pub callback: StanzaFn,
+}
+
+pub(crate) struct TimedHandler {
+    pub id: HandlerId,
+    pub period: Duration,
+    /// None until the session is up: timers start at CONNECTED.
+    pub next: Option<Instant>,
+    pub callback: TimedFn,
+}
+
+/// The handlers of one connection, in registration order.
+#[derive(Default)]
+pub(crate) struct Handlers {
+    stanza: Vec<Handler>,
+    timed: Vec<TimedHandler>,
+}
+
+impl Handlers {
+    pub fn add(&mut self, h: Handler) {
+        self.stanza.push(h);
+    }
+
+    pub fn delete(&mut self, id: HandlerId) {
+        self.stanza.retain(|h| h.id != id);
+    }
+
+    pub fn add_timed(&mut self, mut t: TimedHandler, session_up: bool) {
+        if session_up {
+            t.next = Some(Instant::now() + t.period);
+        }
+        self.timed.push(t);
+    }
+
+    pub fn delete_timed(&mut self, id: HandlerId) {
+        self.timed.retain(|t| t.id != id);
+    }
+
+    /// Runs every matching handler in registration order; returns whether
+    /// any matched. Handlers that say Remove are dropped afterwards.
+    pub fn dispatch(&mut self, conn: &Connection, elem: &Element) -> bool {
+        let mut matched = false;
+        self.stanza.retain_mut(|h| {
+            if !h.matcher.matches(elem) {
+                return true;
+            }
+            matched = true;
+            (h.callback)(conn, elem) == Keep::Keep
+        });
+        matched
+    }
+
+    /// Starts (or stops) the clocks of the timed handlers.
+    pub fn session_changed(&mut self, up: bool) {
+        let now = Instant::now();
+        for t in &mut self.timed {
+            t.next = up.then(|| now + t.period);
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timed.iter().filter_map(|t| t.next).min()
+    }
+
+    /// Fires the timed handlers that are due.
+    pub fn fire_due(&mut self, conn: &Connection, now: Instant) {
+        self.timed.retain_mut(|t| match t.next {
+            Some(due) if due <= now => {
+                let keep = (t.callback)(conn) == Keep::Keep;
+                t.next = Some(now + t.period);
+                keep
+            }
+            _ => true,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::parse_element;
+
+    fn el(s: &str) -> Element {
+        parse_element(s).unwrap()
+    }
+
+    #[test]
+    fn matching_table() {
+        let msg = el("<message xmlns='jabber:client' type='chat' id='m1' from='bob@localhost/phone'><body>x</body></message>");
+        let iq = el("<iq xmlns='jabber:client' type='get' id='q1' from='localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+        let cases: Vec<(Matcher, bool, bool)> = vec![
+            (Matcher::new(), true, true),
+            (Matcher::new().name("message"), true, false),
+            (Matcher::new().name("iq"), false, true),
+            (Matcher::new().type_("chat"), true, false),
+            (Matcher::new().type_("normal").type_("chat"), true, false),
+            (Matcher::new().type_("get").type_("set"), false, true),
+            (Matcher::new().id("m1"), true, false),
+            (Matcher::new().id("nope"), false, false),
+            (Matcher::new().from("bob@localhost/phone"), true, false),
+            (Matcher::new().from("bob@localhost"), false, false),
+            (
+                Matcher {
+                    match_bare_from_jid: true,
+                    ..Matcher::new().from("bob@localhost/laptop")
+                },
+                true,
+                false,
+            ),
+            (Matcher::new().ns("jabber:client"), true, true),
+            // A child's namespace matches too.
+            (
+                Matcher::new().ns("http://jabber.org/protocol/disco#info"),
+                false,
+                true,
+            ),
+            (
+                Matcher::new().ns("http://jabber.org/protocol/disco"),
+                false,
+                false,
+            ),
+            (
+                Matcher {
+                    ignore_namespace_fragment: true,
+                    ..Matcher::new().ns("http://jabber.org/protocol/disco")
+                },
+                false,
+                true,
+            ),
+            (
+                Matcher::new().name("message").type_("chat").id("m1"),
+                true,
+                false,
+            ),
+            (
+                Matcher::new().name("message").type_("groupchat"),
+                false,
+                false,
+            ),
+        ];
+        for (i, (m, on_msg, on_iq)) in cases.iter().enumerate() {
+            assert_eq!(m.matches(&msg), *on_msg, "case {i} on message: {m:?}");
+            assert_eq!(m.matches(&iq), *on_iq, "case {i} on iq: {m:?}");
+        }
+    }
+
+    #[test]
+    fn a_stanza_without_type_or_from_does_not_match_such_filters() {
+        let bare = el("<presence xmlns='jabber:client'/>");
+        assert!(!Matcher::new().type_("unavailable").matches(&bare));
+        assert!(!Matcher::new().from("a@b").matches(&bare));
+    }
+}

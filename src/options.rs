@@ -1,0 +1,457 @@
+//! Connection options (Strophe's `ConnectionOptions` plus what a native
+//! program needs) and the transport selection rules of seed 003.
+
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// A cookie to send with every matching request (Strophe's `cookies`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    pub name: String,
+    pub value: String,
+    pub domain: Option<String>,
+    pub path: Option<String>,
+    pub expires: Option<SystemTime>,
+}
+
+/// Every option of a connection. `Options::default()` gives Strophe's defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `cookies`: sent on every BOSH request and WebSocket handshake that matches.
+    pub cookies: Vec<Cookie>,
+    /// `mechanisms`: the SASL mechanism names allowed (None = all built-ins).
+    pub mechanisms: Option<Vec<String>>,
+    /// `explicitResourceBinding`: stop at BINDREQUIRED and wait for `bind()`.
+    pub explicit_resource_binding: bool,
+    /// `protocol`: "ws" or "wss" for a relative service URL.
+    pub protocol: Option<String>,
+    /// `worker`: name or socket path of a shared connection.
+    pub worker: Option<String>,
+    /// `sync`: run the engine on the caller's thread.
+    pub sync: bool,
+    /// `customHeaders`: extra HTTP headers on every BOSH request.
+    pub custom_headers: Vec<(String, String)>,
+    /// `keepalive`: persist BOSH session tokens for `restore()`.
+    pub keepalive: bool,
+    /// Where keepalive tokens are kept (default: per-user file).
+    pub keepalive_path: Option<PathBuf>,
+    /// `withCredentials`: keep the server's cookies and send them back.
+    pub with_credentials: bool,
+    /// `contentType` of BOSH requests.
+    pub content_type: String,
+    /// The page location a relative service URL is resolved against.
+    pub origin: Option<String>,
+    /// Extra CA certificate (PEM) to trust, besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any server certificate. Off unless asked for by name.
+    pub accept_invalid_certs: bool,
+    /// BOSH `strip`: hooks see the body's children, not the body.
+    pub strip: bool,
+    /// Strophe.TIMEOUT: primary BOSH timeout as a multiple of `wait`.
+    pub timeout_multiplier: f64,
+    /// Strophe.SECONDARY_TIMEOUT.
+    pub secondary_timeout_multiplier: f64,
+    /// `maxRetries`.
+    pub max_retries: u32,
+    /// `disconnection_timeout`: how long `disconnect()` waits for the server.
+    pub disconnection_timeout: Duration,
+    /// BOSH `wait` asked for at session creation (seconds).
+    pub wait: u64,
+    /// BOSH `hold` asked for at session creation.
+    pub hold: u64,
+    /// BOSH `route` (XEP-0124 §7.1), e.g. "xmpp:example.com:9999".
+    pub route: Option<String>,
+    /// How long opening the transport and logging in may take.
+    pub connect_timeout: Duration,
+    /// The resource asked for at bind (None: the server picks one).
+    pub resource: Option<String>,
+    /// Largest stanza accepted from the server, in bytes.
+    pub max_stanza_bytes: usize,
+    /// Deepest element nesting accepted from the server.
+    pub max_depth: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            cookies: Vec::new(),
+            mechanisms: None,
+            explicit_resource_binding: false,
+            protocol: None,
+            worker: None,
+            sync: false,
+            custom_headers: Vec::new(),
+            keepalive: false,
+            keepalive_path: None,
+            with_credentials: false,
+            content_type: "text/xml; charset=utf-8".to_string(),
+            origin: None,
+            ca_file: None,
+            accept_invalid_certs: false,
+            strip: false,
+            timeout_multiplier: 1.1,
+            secondary_timeout_multiplier: 0.1,
+            max_retries: 5,
+            disconnection_timeout: Duration::from_millis(3000),
+            wait: 60,
+            hold: 1,
+            route: None,
+            connect_timeout: Duration::from_secs(30),
+            resource: None,
+            max_stanza_bytes: 8 * 1024 * 1024,
+            max_depth: 64,
+        }
+    }
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Error::InvalidArgument(format!(
+            "{key} must be true or false, not {value:?}"
+        ))),
+    }
+}
+
+fn parse_ms(key: &str, value: &str) -> Result<Duration> {
+    value
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| {
+            Error::InvalidArgument(format!(
+                "{key} must be a number of milliseconds, not {value:?}"
+            ))
+        })
+}
+
+fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
+    value
+        .parse::<T>()
+        .map_err(|_| Error::InvalidArgument(format!("{key} must be a number, not {value:?}")))
+}
+
+/// Parses one custom header in the "Name: value" form of seed 002.
+pub fn parse_header_line(line: &str) -> Result<(String, String)> {
+    let (name, value) = line.split_once(':').ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "header {line:?} is not of the form \"Name: value\""
+        ))
+    })?;
+    let name = name.trim();
+    let valid_name = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let value = value.trim();
+    if !valid_name || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Error::InvalidArgument(format!(
+            "header {line:?} is not a valid HTTP header"
+        )));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// Parses a cookie given as `name=value; Domain=d; Path=/p; Max-Age=s`.
+pub fn parse_cookie(spec: &str) -> Result<Cookie> {
+    let mut parts = spec.split(';');
+    let first = parts.next().unwrap_or_default();
+    let (name, value) = first.split_once('=').ok_or_else(|| {
+        Error::InvalidArgument(format!("cookie {spec:?} is not of the form name=value"))
+    })?;
+    let name = name.trim();
+    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+        return Err(Error::InvalidArgument(format!(
+            "cookie name {name:?} is not valid"
+        )));
+    }
+    let mut cookie = Cookie {
+        name: name.to_string(),
+        value: value.trim().to_string(),
+        domain: None,
+        path: None,
+        expires: None,
+    };
+    for attr in parts {
+        let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
+        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+        match k.as_str() {
+            "domain" => cookie.domain = Some(v.trim_start_matches('.').to_ascii_lowercase()),
+            "path" => cookie.path = Some(v.to_string()),
+            "max-age" => {
+                let secs: u64 = parse_number("cookie Max-Age", v)?;
+                cookie.expires = Some(SystemTime::now() + Duration::from_secs(secs));
+            }
+            "expires" => {
+                let secs: u64 = parse_number("cookie Expires (seconds since 1970)", v)?;
+                cookie.expires = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+            }
+            "" => {}
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "cookie attribute {other:?} is not supported"
+                )))
+            }
+        }
+    }
+    Ok(cookie)
+}
+
+impl Options {
+    /// Sets an option by its Strophe name (or snake_case alias) from text,
+    /// as the C API and the `status` example do. List options (`cookies`,
+    /// `customHeaders`) add one entry per call.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "mechanisms" => {
+                let names: Vec<String> = value
+                    .split(',')
+                    .map(|m| m.trim().to_ascii_uppercase())
+                    .filter(|m| !m.is_empty())
+                    .collect();
+                if names.is_empty() {
+                    return Err(Error::InvalidArgument("mechanisms is empty".into()));
+                }
+                self.mechanisms = Some(names);
+            }
+            "explicitResourceBinding" | "explicit_resource_binding" => {
+                self.explicit_resource_binding = parse_bool(key, value)?
+            }
+            "protocol" => match value {
+                "ws" | "wss" => self.protocol = Some(value.to_string()),
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "protocol must be ws or wss, not {value:?}"
+                    )))
+                }
+            },
+            "worker" => self.worker = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "sync" => self.sync = parse_bool(key, value)?,
+            "customHeaders" | "custom_headers" | "header" => {
+                let header = parse_header_line(value)?;
+                self.custom_headers.push(header);
+            }
+            "cookies" | "cookie" => {
+                let cookie = parse_cookie(value)?;
+                self.cookies.retain(|c| c.name != cookie.name);
+                self.cookies.push(cookie);
+            }
+            "keepalive" => self.keepalive = parse_bool(key, value)?,
+            "keepalive_path" | "keepalivePath" => self.keepalive_path = Some(PathBuf::from(value)),
+            "withCredentials" | "with_credentials" => {
+                self.with_credentials = parse_bool(key, value)?
+            }
+            "contentType" | "content_type" => {
+                if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+                    return Err(Error::InvalidArgument(
+                        "contentType contains a line break".into(),
+                    ));
+                }
+                self.content_type = value.to_string();
+            }
+            "origin" => self.origin = Some(value.to_string()),
+            "ca_file" | "caFile" => self.ca_file = Some(PathBuf::from(value)),
+            "accept_invalid_certs" | "acceptInvalidCerts" => {
+                self.accept_invalid_certs = parse_bool(key, value)?
+            }
+            "strip" => self.strip = parse_bool(key, value)?,
+            "timeout" | "TIMEOUT" => self.timeout_multiplier = parse_number(key, value)?,
+            "secondary_timeout" | "SECONDARY_TIMEOUT" => {
+                self.secondary_timeout_multiplier = parse_number(key, value)?
+            }
+            "maxRetries" | "max_retries" => self.max_retries = parse_number(key, value)?,
+            "disconnection_timeout" | "disconnectionTimeout" => {
+                self.disconnection_timeout = parse_ms(key, value)?
+            }
+            "connect_timeout" | "connectTimeout" => self.connect_timeout = parse_ms(key, value)?,
+            "wait" => self.wait = parse_number(key, value)?,
+            "hold" => self.hold = parse_number(key, value)?,
+            "route" => self.route = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "resource" => self.resource = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "max_stanza_bytes" => self.max_stanza_bytes = parse_number(key, value)?,
+            "max_depth" => self.max_depth = parse_number(key, value)?,
+            _ => return Err(Error::UnknownOption(key.to_string())),
+        }
+        Ok(())
+    }
+}
+
+/// Which transport a connection uses, with its absolute URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportKind {
+    WebSocket { url: String },
+    Bosh { url: String },
+    Shared { worker: String, url: String },
+}
+
+fn scheme_of(url: &str) -> Option<String> {
+    let (scheme, _) = url.split_once("://")?;
+    Some(scheme.to_ascii_lowercase())
+}
+
+/// Applies seed 003's rules: worker first, then ws/wss scheme or `protocol`,
+/// otherwise BOSH. A relative path is resolved against `origin`, and an
+/// https origin never downgrades (ws → wss, http → https).
+pub fn select_transport(service: &str, options: &Options) -> Result<TransportKind> {
+    let url = resolve_service(service, options)?;
+    let scheme = scheme_of(&url).unwrap_or_default();
+    let is_ws = scheme == "ws" || scheme == "wss";
+    if let Some(worker) = &options.worker {
+        if !is_ws {
+            return Err(Error::InvalidArgument(format!(
+                "the worker option needs a WebSocket service, not {url:?} (seed 000)"
+            )));
+        }
+        return Ok(TransportKind::Shared {
+            worker: worker.clone(),
+            url,
+        });
+    }
+    match scheme.as_str() {
+        "ws" | "wss" => Ok(TransportKind::WebSocket { url }),
+        "http" | "https" => Ok(TransportKind::Bosh { url }),
+        other => Err(Error::InvalidArgument(format!(
+            "unsupported service scheme {other:?}"
+        ))),
+    }
+}
+
+fn resolve_service(service: &str, options: &Options) -> Result<String> {
+    if service.is_empty() {
+        return Err(Error::InvalidArgument("service URL is empty".into()));
+    }
+    if let Some(scheme) = scheme_of(service) {
+        // Absolute: keep it, with the scheme in lower case.
+        let rest = &service[scheme.len()..];
+        return Ok(format!("{scheme}{rest}"));
+    }
+    if !service.starts_with('/') {
+        return Err(Error::InvalidArgument(format!(
+            "service {service:?} is neither an absolute URL nor a path starting with '/'"
+        )));
+    }
+    let origin = options.origin.as_deref().ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "service {service:?} is relative: set the origin option (e.g. https://example.com)"
+        ))
+    })?;
+    let origin_scheme = scheme_of(origin).ok_or_else(|| {
+        Error::InvalidArgument(format!("origin {origin:?} is not an absolute URL"))
+    })?;
+    let secure = matches!(origin_scheme.as_str(), "https" | "wss");
+    let host = origin[origin_scheme.len() + 3..]
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if host.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "origin {origin:?} has no host"
+        )));
+    }
+    let scheme = match (options.protocol.as_deref(), secure) {
+        (Some("wss"), _) | (Some(_), true) => "wss",
+        (Some(_), false) => "ws",
+        (None, true) => "https",
+        (None, false) => "http",
+    };
+    Ok(format!("{scheme}://{host}{service}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> Options {
+        let mut o = Options::default();
+        for (k, v) in pairs {
+            o.set(k, v).unwrap();
+        }
+        o
+    }
+
+    #[test]
+    fn transport_selection_follows_seed_003() {
+        let ws = |u: &str| TransportKind::WebSocket { url: u.into() };
+        let bosh = |u: &str| TransportKind::Bosh { url: u.into() };
+        let none = Options::default();
+        assert_eq!(select_transport("ws://h/x", &none).unwrap(), ws("ws://h/x"));
+        assert_eq!(
+            select_transport("WSS://h/x", &none).unwrap(),
+            ws("wss://h/x")
+        );
+        assert_eq!(
+            select_transport("http://h/b", &none).unwrap(),
+            bosh("http://h/b")
+        );
+        assert_eq!(
+            select_transport("HTTPS://h/b", &none).unwrap(),
+            bosh("https://h/b")
+        );
+        let origin = opts(&[("origin", "http://h:5280/app")]);
+        assert_eq!(
+            select_transport("/http-bind", &origin).unwrap(),
+            bosh("http://h:5280/http-bind")
+        );
+        let ws_rel = opts(&[("origin", "http://h"), ("protocol", "ws")]);
+        assert_eq!(select_transport("/ws", &ws_rel).unwrap(), ws("ws://h/ws"));
+        // An https page never downgrades.
+        let secure = opts(&[("origin", "https://h"), ("protocol", "ws")]);
+        assert_eq!(select_transport("/ws", &secure).unwrap(), ws("wss://h/ws"));
+        let secure_bosh = opts(&[("origin", "https://h")]);
+        assert_eq!(
+            select_transport("/b", &secure_bosh).unwrap(),
+            bosh("https://h/b")
+        );
+        // A relative service without an origin is a clear error.
+        assert!(select_transport("/b", &none).is_err());
+        assert!(select_transport("b", &origin).is_err());
+        assert!(select_transport("ftp://h", &none).is_err());
+    }
+
+    #[test]
+    fn worker_wins_but_refuses_bosh() {
+        let w = opts(&[("worker", "tabs")]);
+        assert_eq!(
+            select_transport("ws://h/x", &w).unwrap(),
+            TransportKind::Shared {
+                worker: "tabs".into(),
+                url: "ws://h/x".into()
+            }
+        );
+        assert!(select_transport("http://h/b", &w).is_err());
+    }
+
+    #[test]
+    fn options_by_name() {
+        let o = opts(&[
+            ("mechanisms", "scram-sha-256, PLAIN"),
+            ("sync", "true"),
+            ("customHeaders", "X-App-Version: 2.1.0"),
+            ("cookie", "authToken=abc; Domain=.example.com; Path=/"),
+            ("disconnection_timeout", "500"),
+            ("maxRetries", "7"),
+        ]);
+        assert_eq!(
+            o.mechanisms,
+            Some(vec!["SCRAM-SHA-256".to_string(), "PLAIN".to_string()])
+        );
+        assert!(o.sync);
+        assert_eq!(
+            o.custom_headers,
+            vec![("X-App-Version".to_string(), "2.1.0".to_string())]
+        );
+        assert_eq!(o.cookies[0].domain.as_deref(), Some("example.com"));
+        assert_eq!(o.disconnection_timeout, Duration::from_millis(500));
+        assert_eq!(o.max_retries, 7);
+        let mut o = Options::default();
+        assert_eq!(
+            o.set("nonsense", "1"),
+            Err(Error::UnknownOption("nonsense".into()))
+        );
+        assert!(o.set("sync", "maybe").is_err());
+        assert!(o.set("customHeaders", "no colon").is_err());
+        assert!(o.set("customHeaders", "X-Evil: a\r\nInjected: b").is_err());
+        assert!(o.set("protocol", "http").is_err());
+    }
+}

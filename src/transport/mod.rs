@@ -1,0 +1,73 @@
+//! Transports: how stanzas reach the server. The engine drives one through
+//! the `Transport` trait and never knows which it is.
+
+pub mod bosh;
+pub mod cookies;
+pub mod keepalive;
+pub mod net;
+pub mod websocket;
+
+use crate::error::Result;
+use crate::status::Status;
+use crate::xml::StreamEvent;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+/// What a transport reports to the engine.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// Parsed stream input: the server's open, a stanza, or its close.
+    Stream(StreamEvent),
+    /// Raw text as received, for the rawInput hook.
+    Raw(String),
+    /// Raw text as sent, for the rawOutput hook.
+    RawOut(String),
+    /// The connection ended. `code` is the WebSocket close code that ended
+    /// it, when there was one.
+    Lost { code: Option<u16>, reason: String },
+    /// The transport gave the session up: report `status` with `condition`.
+    Failed {
+        status: Status,
+        condition: String,
+        code: Option<u16>,
+    },
+    /// An HTTP error status, for the protocol error handlers.
+    ProtocolError { code: u16 },
+    /// An attached session answered: it is alive.
+    Alive,
+}
+
+/// One way of carrying an XMPP stream. Every method is non-blocking except
+/// `open`, which may connect within the timeout it is given.
+pub(crate) trait Transport: Send {
+    /// Connects and sends the stream header for `domain`.
+    fn open(&mut self, domain: &str, timeout: Duration) -> Result<()>;
+    /// Restarts the stream after SASL success (new header, fresh parser).
+    fn restart(&mut self, domain: &str) -> Result<()>;
+    /// Queues one serialized stanza (or raw XML) for sending.
+    fn send(&mut self, xml: &str) -> Result<()>;
+    /// Queues the stream close.
+    fn close(&mut self) -> Result<()>;
+    /// Writes what is queued, as far as the link takes it now.
+    fn flush(&mut self) -> Result<()>;
+    /// Reports whatever has arrived, without blocking.
+    fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()>;
+    /// The descriptor to wait on, and whether output is waiting for it.
+    /// None: the transport wakes the engine through its mailbox instead.
+    fn poll_fd(&self) -> Option<(RawFd, bool)>;
+    /// When the transport next needs `read`/`flush` without any input.
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+    /// Drops the connection at once.
+    fn abort(&mut self);
+    /// Whether `read` should also report raw input / raw output.
+    fn set_raw_input(&mut self, on: bool);
+    fn set_raw_output(&mut self, on: bool);
+    /// Nothing the application sent is still on its way.
+    fn idle(&self) -> bool {
+        true
+    }
+    /// BOSH keepalive: persist the session for `jid` (None: forget it).
+    fn keepalive(&mut self, _jid: Option<&str>) {}
+}

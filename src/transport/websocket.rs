@@ -1,0 +1,281 @@
+//! RFC 7395: XMPP over WebSocket. One stanza per text message, `<open/>`
+//! and `<close/>` in the framing namespace, subprotocol `xmpp`.
+
+use super::cookies::cookie_header;
+use super::net::{connect_tcp, remaining, split_url, tls_connector};
+use super::{Incoming, Transport};
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::xml::{Element, Limits, StreamEvent, StreamParser};
+use std::io::ErrorKind;
+use std::net::TcpStream;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::http::HeaderValue;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+pub const FRAMING_NS: &str = "urn:ietf:params:xml:ns:xmpp-framing";
+
+pub(crate) struct WebSocketTransport {
+    url: String,
+    options: Options,
+    socket: Option<WebSocket<MaybeTlsStream<TcpStream>>>,
+    parser: StreamParser,
+    /// Output queued in tungstenite that the socket has not taken yet.
+    pending_flush: bool,
+    raw_input: bool,
+    raw_output: Option<Vec<String>>,
+}
+
+impl WebSocketTransport {
+    pub fn new(url: &str, options: &Options) -> WebSocketTransport {
+        let limits = Limits {
+            max_stanza_bytes: options.max_stanza_bytes,
+            max_depth: options.max_depth,
+        };
+        WebSocketTransport {
+            url: url.to_string(),
+            options: options.clone(),
+            socket: None,
+            parser: StreamParser::with_limits(limits),
+            pending_flush: false,
+            raw_input: false,
+            raw_output: None,
+        }
+    }
+
+    fn socket(&mut self) -> Result<&mut WebSocket<MaybeTlsStream<TcpStream>>> {
+        self.socket
+            .as_mut()
+            .ok_or_else(|| Error::WrongState("the WebSocket is not open".into()))
+    }
+
+    fn queue(&mut self, text: String) -> Result<()> {
+        if let Some(raw) = self.raw_output.as_mut() {
+            raw.push(text.clone());
+        }
+        let ws = self.socket()?;
+        match ws.write(Message::text(text)) {
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => return Err(Error::Io(e.to_string())),
+        }
+        self.pending_flush = true;
+        Ok(())
+    }
+
+    fn open_header(domain: &str) -> String {
+        let mut open = Element::new("open");
+        open.set_attr("xmlns", FRAMING_NS);
+        open.set_attr("to", domain);
+        open.set_attr("version", "1.0");
+        open.to_string()
+    }
+
+    fn handshake(&self, deadline: Instant) -> Result<WebSocket<MaybeTlsStream<TcpStream>>> {
+        let parts = split_url(&self.url)?;
+        let tcp = connect_tcp(&parts.host, parts.port, deadline)?;
+        tcp.set_read_timeout(Some(remaining(deadline)))?;
+        tcp.set_write_timeout(Some(remaining(deadline)))?;
+        let stream = if parts.secure {
+            let connector = tls_connector(&self.options)?;
+            let tls = connector
+                .connect(&parts.host, tcp)
+                .map_err(|e| Error::Tls(e.to_string()))?;
+            MaybeTlsStream::NativeTls(tls)
+        } else {
+            MaybeTlsStream::Plain(tcp)
+        };
+        let mut request = self
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| Error::InvalidArgument(format!("{}: {e}", self.url)))?;
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
+        if let Some(cookie) = cookie_header(&self.options.cookies, &parts.host, &parts.path) {
+            let value = HeaderValue::from_str(&cookie)
+                .map_err(|e| Error::InvalidArgument(format!("cookie: {e}")))?;
+            request.headers_mut().insert("Cookie", value);
+        }
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(self.options.max_stanza_bytes))
+            .max_frame_size(Some(self.options.max_stanza_bytes));
+        let (ws, response) = tungstenite::client::client_with_config(request, stream, Some(config))
+            .map_err(|e| Error::Io(format!("WebSocket handshake with {}: {e}", self.url)))?;
+        // RFC 7395 §3.3: without the xmpp subprotocol this is no XMPP endpoint.
+        let protocol = response
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        if protocol != Some("xmpp") {
+            return Err(Error::Io(format!(
+                "{} did not agree to the xmpp WebSocket subprotocol",
+                self.url
+            )));
+        }
+        Ok(ws)
+    }
+}
+
+impl Transport for WebSocketTransport {
+    fn open(&mut self, domain: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut ws = self.handshake(deadline)?;
+        // From here on the engine waits in poll(): the socket must not block.
+        let tcp = match ws.get_mut() {
+            MaybeTlsStream::Plain(s) => s,
+            MaybeTlsStream::NativeTls(s) => s.get_mut(),
+            _ => return Err(Error::Io("unexpected stream type".into())),
+        };
+        tcp.set_nonblocking(true)?;
+        self.socket = Some(ws);
+        self.parser.reset();
+        self.queue(Self::open_header(domain))
+    }
+
+    fn restart(&mut self, domain: &str) -> Result<()> {
+        self.parser.reset();
+        self.queue(Self::open_header(domain))
+    }
+
+    fn send(&mut self, xml: &str) -> Result<()> {
+        self.queue(xml.to_string())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let mut close = Element::new("close");
+        close.set_attr("xmlns", FRAMING_NS);
+        self.queue(close.to_string())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if !self.pending_flush {
+            return Ok(());
+        }
+        let ws = self.socket()?;
+        match ws.flush() {
+            Ok(()) => {
+                self.pending_flush = false;
+                Ok(())
+            }
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(Error::Io(e.to_string())),
+        }
+    }
+
+    fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
+        if let Some(raw) = self.raw_output.as_mut() {
+            out.extend(raw.drain(..).map(Incoming::RawOut));
+        }
+        loop {
+            let Some(ws) = self.socket.as_mut() else {
+                return Ok(());
+            };
+            match ws.read() {
+                Ok(Message::Text(text)) => {
+                    if self.raw_input {
+                        out.push(Incoming::Raw(text.to_string()));
+                    }
+                    // Each message is a whole document (RFC 7395 §3.3.3).
+                    self.parser.reset();
+                    let events = self.parser.feed(text.as_bytes())?;
+                    if self.parser.buffered() > 0 {
+                        return Err(Error::Xml(crate::xml::XmlError::Incomplete));
+                    }
+                    for event in events {
+                        if let StreamEvent::Open(open) = &event {
+                            check_open(open)?;
+                        }
+                        out.push(Incoming::Stream(event));
+                    }
+                }
+                Ok(Message::Binary(_)) => {
+                    return Err(Error::Io(
+                        "the server sent a binary WebSocket message (RFC 7395 allows text only)"
+                            .into(),
+                    ))
+                }
+                Ok(Message::Close(frame)) => {
+                    let (code, reason) = frame.map_or((None, String::new()), |f| {
+                        (Some(u16::from(f.code)), f.reason.to_string())
+                    });
+                    out.push(Incoming::Lost { code, reason });
+                    self.pending_flush = true; // tungstenite queued the close reply
+                    let _ = self.flush();
+                    self.socket = None;
+                    return Ok(());
+                }
+                Ok(_) => self.pending_flush = true, // ping: tungstenite queued the pong
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(())
+                }
+                Err(tungstenite::Error::ConnectionClosed)
+                | Err(tungstenite::Error::AlreadyClosed) => {
+                    out.push(Incoming::Lost {
+                        code: None,
+                        reason: "the WebSocket closed".into(),
+                    });
+                    self.socket = None;
+                    return Ok(());
+                }
+                Err(e) => {
+                    out.push(Incoming::Lost {
+                        code: None,
+                        reason: e.to_string(),
+                    });
+                    self.socket = None;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn poll_fd(&self) -> Option<(RawFd, bool)> {
+        let ws = self.socket.as_ref()?;
+        let fd = match ws.get_ref() {
+            MaybeTlsStream::Plain(s) => s.as_raw_fd(),
+            MaybeTlsStream::NativeTls(s) => s.get_ref().as_raw_fd(),
+            _ => return None,
+        };
+        Some((fd, self.pending_flush))
+    }
+
+    fn abort(&mut self) {
+        if let Some(mut ws) = self.socket.take() {
+            let _ = ws.close(None);
+            let _ = ws.flush();
+        }
+    }
+
+    fn set_raw_input(&mut self, on: bool) {
+        self.raw_input = on;
+    }
+
+    fn set_raw_output(&mut self, on: bool) {
+        self.raw_output = on.then(Vec::new);
+    }
+
+    fn idle(&self) -> bool {
+        !self.pending_flush
+    }
+}
+
+/// RFC 7395 §3.4: the server's <open/> carries the framing namespace and
+/// version 1.0; anything else is no XMPP-over-WebSocket server.
+fn check_open(open: &Element) -> Result<()> {
+    if open.attr("xmlns") != Some(FRAMING_NS) {
+        return Err(Error::Io(
+            "the server's <open/> lacks the framing namespace".into(),
+        ));
+    }
+    if open.attr("version") != Some("1.0") {
+        return Err(Error::Io("the server's <open/> is not version 1.0".into()));
+    }
+    Ok(())
+}
