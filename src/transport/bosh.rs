@@ -1,0 +1,777 @@
+//! BOSH (XEP-0124 / XEP-0206): XMPP over long-polling HTTP requests.
+//!
+//! Requests run on small worker threads (one per request slot, blocking
+//! ureq calls) and their answers come back to the engine through a queue
+//! and a wake-up. A request leaves as soon as there is something to send
+//! and a free slot — no timer tick, unlike Strophe's 100 ms.
+
+use super::cookies::{cookie_header, CookieJar};
+use super::keepalive::{self, StoredSession};
+use super::net::split_url;
+use super::{Incoming, Transport};
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::status::Status;
+use crate::xml::{Element, Limits, StreamEvent, StreamParser};
+use std::collections::{BTreeMap, VecDeque};
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
+pub const NS_XBOSH: &str = "urn:xmpp:xbosh";
+const NS_CLIENT: &str = "jabber:client";
+
+/// Consecutive failed requests after which the session is given up.
+const MAX_ERRORS: u32 = 5;
+
+/// Each request runs on its own HTTP connection, so two sent at the same
+/// instant may reach the server in either order; servers then stall on the
+/// missing rid. A new rid leaves at least this long after the previous one.
+const STAGGER: Duration = Duration::from_millis(5);
+
+pub(crate) type Notify = Arc<dyn Fn() + Send + Sync>;
+
+struct Job {
+    rid: u64,
+    attempt: u32,
+    body: Arc<str>,
+    cookie: Option<String>,
+    timeout: Duration,
+}
+
+struct Answer {
+    rid: u64,
+    attempt: u32,
+    result: std::result::Result<Reply, Failure>,
+}
+
+/// A request that got no HTTP answer. `fatal`: retrying cannot help
+/// (an untrusted certificate, a bad URL), so the session fails at once.
+struct Failure {
+    fatal: bool,
+    message: String,
+}
+
+impl Failure {
+    fn transient(message: &str) -> Failure {
+        Failure {
+            fatal: false,
+            message: message.to_string(),
+        }
+    }
+
+    fn from_ureq(e: ureq::Error) -> Failure {
+        use ureq::Error as E;
+        let fatal = matches!(
+            e,
+            E::NativeTls(_)
+                | E::Tls(_)
+                | E::BadUri(_)
+                | E::HostNotFound
+                | E::Der(_)
+                | E::RequireHttpsOnly(_)
+        );
+        Failure {
+            fatal,
+            message: e.to_string(),
+        }
+    }
+}
+
+struct Reply {
+    status: u16,
+    body: String,
+    set_cookies: Vec<String>,
+}
+
+struct InFlight {
+    body: Arc<str>,
+    attempt: u32,
+    /// Set while waiting to retransmit after an error.
+    resend_at: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed,
+    Creating,
+    Open,
+    Terminating,
+}
+
+/// Session tokens, for keepalive/restore and attach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionTokens {
+    pub sid: String,
+    /// The next rid to use.
+    pub rid: u64,
+}
+
+pub(crate) struct BoshTransport {
+    url: String,
+    host: String,
+    path: String,
+    options: Options,
+    notify: Notify,
+    agent: Option<ureq::Agent>,
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+    workers: Vec<Sender<Job>>,
+    busy: Vec<bool>,
+    domain: String,
+    route: Option<String>,
+    rid: u64,
+    sid: Option<String>,
+    wait: u64,
+    hold: u64,
+    window: usize,
+    state: State,
+    queue: Vec<String>,
+    pending_restart: bool,
+    in_flight: BTreeMap<u64, InFlight>,
+    worker_of: BTreeMap<u64, usize>,
+    errors: u32,
+    jar: CookieJar,
+    raw_input: bool,
+    raw_output_on: bool,
+    raw_output: Vec<String>,
+    /// keepalive: where to persist the session, and for whom.
+    keepalive: Option<(PathBuf, String)>,
+    /// Attached to an existing session: waiting for proof it is alive.
+    attaching: bool,
+    /// When to send the second request of an attach.
+    probe_at: Option<Instant>,
+    /// When the last new rid was handed to a worker.
+    last_new_rid: Option<Instant>,
+    parser: StreamParser,
+}
+
+fn random_rid() -> u64 {
+    let mut b = [0u8; 4];
+    if crate::sasl::random::fill(&mut b).is_err() {
+        // No OS randomness: any start works, the rid only has to increase.
+        b = std::process::id().to_be_bytes();
+    }
+    // Leave room below 2^53 for a long session (XEP-0124 §14).
+    u64::from(u32::from_be_bytes(b) & 0x7fff_ffff) + 1
+}
+
+impl BoshTransport {
+    pub fn new(url: &str, options: &Options, notify: Notify) -> Result<BoshTransport> {
+        let parts = split_url(url)?;
+        let limits = Limits {
+            max_stanza_bytes: options.max_stanza_bytes,
+            max_depth: options.max_depth,
+        };
+        Ok(BoshTransport {
+            url: url.to_string(),
+            host: parts.host,
+            path: parts.path,
+            options: options.clone(),
+            notify,
+            agent: None,
+            answers: Arc::new(Mutex::new(VecDeque::new())),
+            workers: Vec::new(),
+            busy: Vec::new(),
+            domain: String::new(),
+            route: options.route.clone(),
+            rid: random_rid(),
+            sid: None,
+            wait: options.wait,
+            hold: options.hold,
+            window: options.hold as usize + 1,
+            state: State::Closed,
+            queue: Vec::new(),
+            pending_restart: false,
+            in_flight: BTreeMap::new(),
+            worker_of: BTreeMap::new(),
+            errors: 0,
+            jar: CookieJar::new(&options.cookies),
+            raw_input: false,
+            raw_output_on: false,
+            raw_output: Vec::new(),
+            keepalive: None,
+            attaching: false,
+            probe_at: None,
+            last_new_rid: None,
+            parser: StreamParser::with_limits(limits),
+        })
+    }
+
+    /// Joins an existing session (attach/restore): the next body uses
+    /// exactly `rid`. Two empty requests go out at once, so the server
+    /// answers the first without waiting `wait` seconds: that answer proves
+    /// the session alive (`Incoming::Alive`), a terminate or 404 that it is not.
+    pub fn attach(&mut self, domain: &str, tokens: SessionTokens) -> Result<()> {
+        self.start_agent()?;
+        self.domain = domain.to_string();
+        self.sid = Some(tokens.sid);
+        self.rid = tokens.rid;
+        self.state = State::Open;
+        self.attaching = true;
+        self.window = 2;
+        let body = self.body_start(self.rid).to_string();
+        self.send_body(body);
+        // The second request follows a moment later: sent together, the two
+        // could overtake each other, and Prosody does not reorder rids.
+        self.probe_at = Some(Instant::now() + Duration::from_millis(20));
+        Ok(())
+    }
+
+    fn save_keepalive(&self) {
+        if let (Some((path, jid)), Some(sid)) = (&self.keepalive, &self.sid) {
+            let session = StoredSession {
+                service: self.url.clone(),
+                jid: jid.clone(),
+                sid: sid.clone(),
+                rid: self.rid,
+            };
+            // A failed save must not end the session; restore will say "no session".
+            let _ = keepalive::save(path, &session);
+        }
+    }
+
+    fn start_agent(&mut self) -> Result<()> {
+        if self.agent.is_some() {
+            return Ok(());
+        }
+        use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+        let mut tls = TlsConfig::builder().provider(TlsProvider::NativeTls);
+        if let Some(path) = &self.options.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::Io(format!("cannot read ca_file {}: {e}", path.display())))?;
+            let cert = ureq::tls::Certificate::from_pem(&pem)
+                .map_err(|e| Error::Tls(format!("ca_file {}: {e}", path.display())))?;
+            tls = tls.root_certs(RootCerts::new_with_certs(&[cert.to_owned()]));
+        } else {
+            tls = tls.root_certs(RootCerts::PlatformVerifier);
+        }
+        if self.options.accept_invalid_certs {
+            tls = tls.disable_verification(true);
+        }
+        let config = ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .http_status_as_error(false)
+            .no_delay(true)
+            .max_idle_connections_per_host(8)
+            .user_agent(concat!("epode/", env!("CARGO_PKG_VERSION")))
+            .build();
+        self.agent = Some(config.into());
+        Ok(())
+    }
+
+    fn body_start(&self, rid: u64) -> Element {
+        let mut body = Element::new("body");
+        body.set_attr("rid", rid.to_string());
+        if let Some(sid) = &self.sid {
+            body.set_attr("sid", sid.clone());
+        }
+        body.set_attr("xmlns", NS_HTTPBIND);
+        body
+    }
+
+    fn session_request(&self, rid: u64) -> String {
+        let mut body = Element::new("body");
+        let attrs = [
+            ("content", self.options.content_type.clone()),
+            ("hold", self.hold.to_string()),
+            ("rid", rid.to_string()),
+            ("to", self.domain.clone()),
+            ("ver", "1.6".to_string()),
+            ("wait", self.wait.to_string()),
+            ("xml:lang", "en".to_string()),
+            ("xmpp:version", "1.0".to_string()),
+            ("xmlns", NS_HTTPBIND.to_string()),
+            ("xmlns:xmpp", NS_XBOSH.to_string()),
+        ];
+        for (k, v) in attrs {
+            body.set_attr(k, v);
+        }
+        if let Some(route) = &self.route {
+            body.set_attr("route", route.clone());
+        }
+        body.to_string()
+    }
+
+    fn primary_timeout(&self) -> Duration {
+        Duration::from_secs_f64(
+            (self.options.timeout_multiplier * self.wait as f64)
+                .floor()
+                .max(1.0),
+        )
+    }
+
+    /// Sends one body on a free worker (starting one if needed).
+    fn dispatch(&mut self, rid: u64, body: Arc<str>, attempt: u32) {
+        let worker = match self.busy.iter().position(|b| !b) {
+            Some(i) => i,
+            None => {
+                self.spawn_worker();
+                self.workers.len() - 1
+            }
+        };
+        self.busy[worker] = true;
+        self.worker_of.insert(rid, worker);
+        if self.raw_output_on {
+            self.raw_output.push(body.to_string());
+        }
+        let cookie = if self.options.with_credentials {
+            self.jar.header(&self.host, &self.path)
+        } else {
+            cookie_header(&self.options.cookies, &self.host, &self.path)
+        };
+        let job = Job {
+            rid,
+            attempt,
+            body,
+            cookie,
+            timeout: self.primary_timeout(),
+        };
+        if self.workers[worker].send(job).is_err() {
+            // The worker died: the answer is an error, handled like any other.
+            self.answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_back(Answer {
+                    rid,
+                    attempt,
+                    result: Err(Failure::transient("request thread is gone")),
+                });
+        }
+    }
+
+    fn spawn_worker(&mut self) {
+        let (tx, rx) = channel::<Job>();
+        let agent = self.agent.clone();
+        let answers = Arc::clone(&self.answers);
+        let notify = Arc::clone(&self.notify);
+        let url = self.url.clone();
+        let headers = self.options.custom_headers.clone();
+        let content_type = self.options.content_type.clone();
+        let spawned = std::thread::Builder::new()
+            .name("epode-bosh".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    let result = match &agent {
+                        Some(agent) => post(agent, &url, &content_type, &headers, &job),
+                        None => Err(Failure::transient("no HTTP agent")),
+                    };
+                    answers
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push_back(Answer {
+                            rid: job.rid,
+                            attempt: job.attempt,
+                            result,
+                        });
+                    notify();
+                }
+            });
+        // A thread that cannot start leaves a dead sender: dispatch then
+        // reports the request as failed instead of hanging.
+        let _ = spawned;
+        self.workers.push(tx);
+        self.busy.push(false);
+    }
+
+    fn send_body(&mut self, body: String) {
+        let rid = self.rid;
+        self.rid += 1;
+        self.last_new_rid = Some(Instant::now());
+        self.save_keepalive();
+        let body: Arc<str> = body.into();
+        self.in_flight.insert(
+            rid,
+            InFlight {
+                body: Arc::clone(&body),
+                attempt: 0,
+                resend_at: None,
+            },
+        );
+        self.dispatch(rid, body, 0);
+    }
+
+    /// Starts whatever requests are due now.
+    fn pump(&mut self) {
+        let now = Instant::now();
+        let due: Vec<u64> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.resend_at.is_some_and(|t| t <= now))
+            .map(|(rid, _)| *rid)
+            .collect();
+        for rid in due {
+            if let Some(f) = self.in_flight.get_mut(&rid) {
+                f.resend_at = None;
+                f.attempt += 1;
+                let (body, attempt) = (Arc::clone(&f.body), f.attempt);
+                self.dispatch(rid, body, attempt);
+            }
+        }
+        if !matches!(self.state, State::Open | State::Terminating)
+            || self.in_flight.len() >= self.window
+        {
+            return;
+        }
+        if self.stagger_until().is_some_and(|t| t > now) {
+            return; // next_deadline brings us back
+        }
+        if self.probe_at.is_some_and(|t| t <= now) {
+            self.probe_at = None;
+            let body = self.body_start(self.rid).to_string();
+            self.send_body(body);
+        } else if self.pending_restart {
+            self.pending_restart = false;
+            let mut body = self.body_start(self.rid);
+            body.set_attr("to", self.domain.clone());
+            body.set_attr("xml:lang", "en");
+            body.set_attr("xmpp:restart", "true");
+            body.set_attr("xmlns:xmpp", NS_XBOSH);
+            self.send_body(body.to_string());
+        } else if self.state == State::Terminating {
+            let mut body = self.body_start(self.rid);
+            body.set_attr("type", "terminate");
+            let text = wrap(body, &std::mem::take(&mut self.queue));
+            self.send_body(text);
+            self.state = State::Closed;
+        } else if !self.queue.is_empty() {
+            let body = self.body_start(self.rid);
+            let text = wrap(body, &std::mem::take(&mut self.queue));
+            self.send_body(text);
+        } else if self.in_flight.is_empty() {
+            // Keep one request waiting at the server so it can push to us.
+            let body = self.body_start(self.rid).to_string();
+            self.send_body(body);
+        }
+    }
+
+    /// While another young request is in flight, a new rid waits until this.
+    fn stagger_until(&self) -> Option<Instant> {
+        let last = self.last_new_rid?;
+        (!self.in_flight.is_empty()).then_some(last + STAGGER)
+    }
+
+    fn on_answer(&mut self, answer: Answer, out: &mut Vec<Incoming>) {
+        let current = self
+            .in_flight
+            .get(&answer.rid)
+            .is_some_and(|f| f.attempt == answer.attempt);
+        if let Some(w) = self.worker_of.remove(&answer.rid) {
+            if let Some(b) = self.busy.get_mut(w) {
+                *b = false;
+            }
+        }
+        if !current {
+            return; // an answer to a request we already gave up on
+        }
+        match answer.result {
+            Ok(reply) if reply.status == 200 => {
+                self.errors = 0;
+                if std::mem::take(&mut self.attaching) {
+                    out.push(Incoming::Alive);
+                }
+                self.in_flight.remove(&answer.rid);
+                for c in &reply.set_cookies {
+                    self.jar.store(c);
+                }
+                self.on_body(&reply.body, out);
+            }
+            Ok(reply) if (400..500).contains(&reply.status) => {
+                self.in_flight.remove(&answer.rid);
+                self.give_up(
+                    out,
+                    Status::ConnFail,
+                    &format!("HTTP {}", reply.status),
+                    Some(reply.status),
+                );
+            }
+            Ok(reply) => self.on_error(
+                answer.rid,
+                &format!("HTTP {}", reply.status),
+                Some(reply.status),
+                out,
+            ),
+            Err(e) if e.fatal => {
+                self.in_flight.remove(&answer.rid);
+                self.give_up(out, Status::ConnFail, &e.message, None);
+            }
+            Err(e) => self.on_error(answer.rid, &e.message, None, out),
+        }
+    }
+
+    fn on_error(&mut self, rid: u64, why: &str, code: Option<u16>, out: &mut Vec<Incoming>) {
+        self.errors += 1;
+        if let Some(code) = code {
+            out.push(Incoming::ProtocolError { code });
+        }
+        if self.errors >= MAX_ERRORS {
+            self.in_flight.clear();
+            self.give_up(
+                out,
+                Status::ConnTimeout,
+                &format!("giving-up ({why})"),
+                None,
+            );
+            return;
+        }
+        // Retransmit the same rid and body, backing off (100 ms, 200 ms, …).
+        let backoff = Duration::from_millis(100 << self.errors.saturating_sub(1).min(6))
+            .min(self.primary_timeout());
+        if let Some(f) = self.in_flight.get_mut(&rid) {
+            f.resend_at = Some(Instant::now() + backoff);
+        }
+    }
+
+    fn give_up(
+        &mut self,
+        out: &mut Vec<Incoming>,
+        status: Status,
+        condition: &str,
+        code: Option<u16>,
+    ) {
+        self.state = State::Closed;
+        self.in_flight.clear();
+        out.push(Incoming::Failed {
+            status,
+            condition: condition.to_string(),
+            code,
+        });
+    }
+
+    fn on_body(&mut self, text: &str, out: &mut Vec<Incoming>) {
+        if self.raw_input {
+            out.push(Incoming::Raw(text.to_string()));
+        }
+        self.parser.reset();
+        let events = match self.parser.feed(text.as_bytes()) {
+            Ok(events) if self.parser.buffered() == 0 => events,
+            _ => {
+                self.give_up(out, Status::ConnFail, "bad-format", None);
+                return;
+            }
+        };
+        for event in events {
+            match event {
+                StreamEvent::Open(body) => {
+                    if !self.on_body_attrs(&body, out) {
+                        return;
+                    }
+                }
+                StreamEvent::Stanza(mut stanza) => {
+                    // A stanza that relied on the body's default namespace is jabber:client.
+                    if stanza.attr("xmlns") == Some(NS_HTTPBIND) {
+                        stanza.set_attr("xmlns", NS_CLIENT);
+                    }
+                    out.push(Incoming::Stream(StreamEvent::Stanza(stanza)));
+                }
+                StreamEvent::Close(_) => {}
+            }
+        }
+    }
+
+    /// Reads the body's attributes; false when the session ends here.
+    fn on_body_attrs(&mut self, body: &Element, out: &mut Vec<Incoming>) -> bool {
+        if body.local_name() != "body" || body.attr("xmlns") != Some(NS_HTTPBIND) {
+            self.give_up(out, Status::ConnFail, "bad-format", None);
+            return false;
+        }
+        if body.attr("type") == Some("terminate") {
+            let condition = body.attr("condition").unwrap_or("unknown").to_string();
+            if self.state == State::Closed && self.sid.is_some() {
+                // The answer to our own terminate.
+                out.push(Incoming::Stream(StreamEvent::Close(None)));
+            } else {
+                self.give_up(out, Status::ConnFail, &condition, None);
+            }
+            self.sid = None;
+            return false;
+        }
+        if self.state == State::Creating {
+            let Some(sid) = body.attr("sid") else {
+                self.give_up(out, Status::ConnFail, "bad-format", None);
+                return false;
+            };
+            self.sid = Some(sid.to_string());
+            let number = |name: &str| body.attr(name).and_then(|v| v.parse::<u64>().ok());
+            if let Some(wait) = number("wait") {
+                self.wait = wait;
+            }
+            if let Some(hold) = number("hold") {
+                self.hold = hold;
+            }
+            let requests = number("requests").unwrap_or(self.hold + 1).clamp(1, 16);
+            self.window = requests as usize;
+            self.state = State::Open;
+            out.push(Incoming::Stream(StreamEvent::Open(body.clone())));
+        }
+        true
+    }
+}
+
+/// `body` with the queued stanzas inside.
+fn wrap(body: Element, stanzas: &[String]) -> String {
+    let mut text = body.to_string();
+    if stanzas.is_empty() {
+        return text;
+    }
+    // "<body …/>" → "<body …>" + stanzas + "</body>"
+    text.truncate(text.len() - 2);
+    text.push('>');
+    for s in stanzas {
+        text.push_str(s);
+    }
+    text.push_str("</body>");
+    text
+}
+
+fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    content_type: &str,
+    headers: &[(String, String)],
+    job: &Job,
+) -> std::result::Result<Reply, Failure> {
+    let mut req = agent.post(url).header("Content-Type", content_type);
+    for (name, value) in headers {
+        req = req.header(name.as_str(), value.as_str());
+    }
+    if let Some(cookie) = &job.cookie {
+        req = req.header("Cookie", cookie.as_str());
+    }
+    let mut resp = req
+        .config()
+        .timeout_global(Some(job.timeout))
+        .build()
+        .send(job.body.as_bytes())
+        .map_err(Failure::from_ureq)?;
+    let status = resp.status().as_u16();
+    let set_cookies = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .map_err(Failure::from_ureq)?;
+    Ok(Reply {
+        status,
+        body,
+        set_cookies,
+    })
+}
+
+impl Transport for BoshTransport {
+    fn open(&mut self, domain: &str, _timeout: Duration) -> Result<()> {
+        self.start_agent()?;
+        self.domain = domain.to_string();
+        self.state = State::Creating;
+        let rid = self.rid;
+        self.rid += 1;
+        let body: Arc<str> = self.session_request(rid).into();
+        self.in_flight.insert(
+            rid,
+            InFlight {
+                body: Arc::clone(&body),
+                attempt: 0,
+                resend_at: None,
+            },
+        );
+        self.dispatch(rid, body, 0);
+        Ok(())
+    }
+
+    fn restart(&mut self, _domain: &str) -> Result<()> {
+        self.pending_restart = true;
+        Ok(())
+    }
+
+    fn send(&mut self, xml: &str) -> Result<()> {
+        self.queue.push(xml.to_string());
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if self.state == State::Open {
+            self.state = State::Terminating;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.pump();
+        Ok(())
+    }
+
+    fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
+        for body in self.raw_output.drain(..) {
+            out.push(Incoming::RawOut(body));
+        }
+        loop {
+            let answer = self
+                .answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            let Some(answer) = answer else { break };
+            self.on_answer(answer, out);
+        }
+        Ok(())
+    }
+
+    fn poll_fd(&self) -> Option<(RawFd, bool)> {
+        None
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let resend = self.in_flight.values().filter_map(|f| f.resend_at);
+        let wanting =
+            !self.queue.is_empty() || self.pending_restart || self.state == State::Terminating;
+        let stagger = self.stagger_until().filter(|_| wanting);
+        resend.chain(self.probe_at).chain(stagger).min()
+    }
+
+    fn abort(&mut self) {
+        // Dropping the senders ends each worker after its current request.
+        self.workers.clear();
+        self.busy.clear();
+        self.in_flight.clear();
+        self.state = State::Closed;
+    }
+
+    fn set_raw_input(&mut self, on: bool) {
+        self.raw_input = on;
+    }
+
+    fn set_raw_output(&mut self, on: bool) {
+        self.raw_output_on = on;
+    }
+
+    fn keepalive(&mut self, jid: Option<&str>) {
+        match (jid, &self.options.keepalive_path) {
+            (Some(jid), Some(path)) if self.options.keepalive => {
+                self.keepalive = Some((path.clone(), jid.to_string()));
+                self.save_keepalive();
+            }
+            _ => {
+                if let Some((path, _)) = self.keepalive.take() {
+                    keepalive::remove(&path);
+                }
+            }
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.queue.is_empty()
+            && !self.pending_restart
+            && self
+                .in_flight
+                .values()
+                .all(|f| f.body.ends_with("/>") && f.resend_at.is_none())
+    }
+}
