@@ -1,0 +1,160 @@
+/* status — log in to any XMPP service and print every status change.
+ *
+ *   status SERVICE JID PASSWORD [KEY=VALUE ...]
+ *
+ * SERVICE is a ws://, wss://, http:// or https:// URL (or a path with
+ * origin=…). PASSWORD "-" means none (ANONYMOUS). Each KEY=VALUE sets a
+ * connection option by its Strophe name: mechanisms=SCRAM-SHA-256,PLAIN,
+ * protocol=wss, origin=…, worker=…, sync=true, keepalive=true, ca_file=….
+ *
+ * Prints "STATUSNAME condition" per status. Once CONNECTED it sends a
+ * presence, pings the server with an IQ and prints "IQ result" or
+ * "IQ error", then disconnects. Exits 0 only if it reached CONNECTED (or
+ * ATTACHED) and ended DISCONNECTED. */
+#include "epode.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct session {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    bool reached;      /* CONNECTED or ATTACHED seen */
+    bool done;         /* DISCONNECTED seen */
+    char domain[256];
+};
+
+static void finish(struct session *s) {
+    pthread_mutex_lock(&s->lock);
+    s->done = true;
+    pthread_cond_signal(&s->done_cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void on_iq(void *userdata, epode_conn *conn, const epode_stanza *stanza) {
+    (void)userdata;
+    char type[32] = "";
+    if (stanza == NULL) {
+        printf("IQ timeout\n");
+    } else {
+        epode_stanza_attr(stanza, "type", type, sizeof type, NULL);
+        printf("IQ %s\n", type);
+    }
+    fflush(stdout);
+    epode_conn_disconnect(conn, "status example done");
+}
+
+static void ping_server(epode_conn *conn, const char *domain) {
+    const char *attrs[] = {"type", "get", "to", domain, NULL};
+    const char *ping[] = {"xmlns", "urn:xmpp:ping", NULL};
+    epode_builder *b = NULL;
+    epode_stanza *iq = NULL;
+    if (epode_builder_iq(attrs, &b) != EPODE_OK) return;
+    epode_builder_c(b, "ping", ping, NULL);
+    if (epode_builder_finish(b, &iq) != EPODE_OK) return;
+    if (epode_conn_send_iq(conn, iq, on_iq, on_iq, NULL, NULL, 10000, NULL, 0) != EPODE_OK) {
+        char err[256];
+        epode_conn_last_error(conn, err, sizeof err);
+        fprintf(stderr, "sendIQ failed: %s\n", err);
+        epode_conn_disconnect(conn, NULL);
+    }
+    epode_stanza_free(iq);
+}
+
+static void on_status(void *userdata, epode_conn *conn, epode_status status,
+                      const char *condition, const epode_stanza *stanza) {
+    struct session *s = (struct session *)userdata;
+    (void)stanza;
+    printf("%s%s%s\n", epode_status_name((int)status), condition ? " " : "",
+           condition ? condition : "");
+    fflush(stdout);
+    if (status == EPODE_STATUS_CONNECTED || status == EPODE_STATUS_ATTACHED) {
+        s->reached = true;
+        epode_stanza *presence = NULL;
+        if (epode_stanza_parse("<presence xmlns='jabber:client'/>", &presence) == EPODE_OK) {
+            epode_conn_send(conn, presence);
+            epode_stanza_free(presence);
+        }
+        epode_conn_domain(conn, s->domain, sizeof s->domain, NULL);
+        ping_server(conn, s->domain);
+    } else if (status == EPODE_STATUS_BINDREQUIRED) {
+        epode_conn_bind(conn);
+    } else if (status == EPODE_STATUS_DISCONNECTED) {
+        finish(s);
+    }
+}
+
+static int usage(void) {
+    fprintf(stderr, "usage: status SERVICE JID PASSWORD [KEY=VALUE ...]\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) return usage();
+    const char *service = argv[1], *jid = argv[2];
+    const char *password = strcmp(argv[3], "-") == 0 ? NULL : argv[3];
+
+    epode_options *opts = NULL;
+    if (epode_options_new(&opts) != EPODE_OK) return 1;
+    bool sync = false;
+    for (int i = 4; i < argc; i++) {
+        char key[128];
+        const char *eq = strchr(argv[i], '=');
+        if (eq == NULL || (size_t)(eq - argv[i]) >= sizeof key) {
+            epode_options_free(opts);
+            return usage();
+        }
+        memcpy(key, argv[i], (size_t)(eq - argv[i]));
+        key[eq - argv[i]] = '\0';
+        epode_result r = epode_options_set(opts, key, eq + 1);
+        if (r != EPODE_OK) {
+            char err[256];
+            epode_last_error(err, sizeof err);
+            fprintf(stderr, "option %s: %s (%s)\n", key, err, epode_result_str((int)r));
+            epode_options_free(opts);
+            return 2;
+        }
+        if (strcmp(key, "sync") == 0) sync = strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "1") == 0;
+    }
+
+    epode_conn *conn = NULL;
+    epode_result r = epode_conn_new(service, opts, &conn);
+    epode_options_free(opts);
+    if (r != EPODE_OK) {
+        char err[256];
+        epode_last_error(err, sizeof err);
+        fprintf(stderr, "cannot create the connection: %s\n", err);
+        return 1;
+    }
+
+    struct session s;
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.done_cond, NULL);
+
+    r = epode_conn_connect(conn, jid, password, NULL, on_status, &s, NULL);
+    if (r != EPODE_OK) {
+        char err[256];
+        epode_conn_last_error(conn, err, sizeof err);
+        fprintf(stderr, "connect: %s\n", err);
+        epode_conn_free(conn);
+        return 1;
+    }
+    if (sync) {
+        /* The engine runs here: drive it until the session is over. */
+        while (!s.done) {
+            if (epode_conn_run_once(conn, 1000) != EPODE_OK) break;
+        }
+    } else {
+        pthread_mutex_lock(&s.lock);
+        while (!s.done) pthread_cond_wait(&s.done_cond, &s.lock);
+        pthread_mutex_unlock(&s.lock);
+    }
+    epode_conn_free(conn);
+    pthread_cond_destroy(&s.done_cond);
+    pthread_mutex_destroy(&s.lock);
+    return s.reached && s.done ? 0 : 1;
+}

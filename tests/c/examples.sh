@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds the C examples (as C and as C++, under AddressSanitizer) and runs
+# them against the private servers named by $EPODE_TEST_PROSODY and
+# $EPODE_TEST_EJABBERD, checking their output and exit codes.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+: "${EPODE_TEST_PROSODY:?start the servers first (tests/run-all.sh)}"
+: "${EPODE_TEST_EJABBERD:?start the servers first (tests/run-all.sh)}"
+
+cargo build --quiet --lib
+san="-fsanitize=address,undefined -fno-omit-frame-pointer"
+make -s -C examples-c all cxx SAN="$san"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1
+bin="$root/target/examples-c"
+
+passed=0 failed=0
+# expect NAME EXIT_CODE PATTERN -- COMMAND...: runs it, checks the exit code
+# and that every line of PATTERN (a newline-separated list) is in the output.
+expect() {
+    local name=$1 code=$2 pattern=$3; shift 4
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    local ok=1
+    [ "$rc" -eq "$code" ] || ok=0
+    while IFS= read -r line; do
+        [ -z "$line" ] || grep -qxF -- "$line" <<<"$out" || ok=0
+    done <<<"$pattern"
+    if [ $ok -eq 1 ]; then
+        passed=$((passed + 1)); echo "ok   $name"
+    else
+        failed=$((failed + 1)); echo "FAIL $name (exit $rc, wanted $code)"; echo "$out" | sed 's/^/     | /'
+    fi
+}
+
+login_ok=$'CONNECTING\nAUTHENTICATING\nCONNECTED\nIQ result\nDISCONNECTING status example done\nDISCONNECTED'
+for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
+    # shellcheck disable=SC1091
+    (
+        . "$dir/env"
+        for exe in status status-cpp; do
+            expect "$XMPP_SERVER $exe ws" 0 "$login_ok" -- \
+                "$bin/$exe" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
+        done
+        expect "$XMPP_SERVER status wss + ca_file" 0 "$login_ok" -- \
+            "$bin/status" "$XMPP_WSS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE"
+        expect "$XMPP_SERVER status sync + PLAIN" 0 "$login_ok" -- \
+            "$bin/status" "$XMPP_WS_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" sync=true mechanisms=PLAIN
+        expect "$XMPP_SERVER status anonymous" 0 "$login_ok" -- \
+            "$bin/status" "$XMPP_WS_URL" "$XMPP_ANON_DOMAIN" -
+        expect "$XMPP_SERVER status wrong password" 1 $'AUTHFAIL not-authorized\nDISCONNECTED' -- \
+            "$bin/status" "$XMPP_WS_URL" "$XMPP_ALICE_JID" wrong-password
+        expect "$XMPP_SERVER status bosh" 0 "$login_ok" -- \
+            "$bin/status" "$XMPP_BOSH_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
+        expect "$XMPP_SERVER status-cpp bosh https + ca_file + sync" 0 "$login_ok" -- \
+            "$bin/status-cpp" "$XMPP_BOSH_HTTPS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE" sync=true
+        expect "$XMPP_SERVER status bosh headers, cookie, content type" 0 "$login_ok" -- \
+            "$bin/status" "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" \
+            "customHeaders=X-App-Version: 2.1.0" "cookies=app=1; Path=/" "contentType=text/plain; charset=utf-8" wait=30 hold=1
+        expect "$XMPP_SERVER status bosh bad header" 2 "" -- \
+            "$bin/status" "$XMPP_BOSH_URL" "$XMPP_ALICE_JID" x "customHeaders=no colon here"
+        expect "$XMPP_SERVER status unknown option" 2 "" -- \
+            "$bin/status" "$XMPP_WS_URL" "$XMPP_ALICE_JID" x no_such_option=1
+        echo "$passed $failed" > "$root/target/examples-c/.counts.$XMPP_SERVER"
+    )
+done
+total_passed=0 total_failed=0
+for f in "$root"/target/examples-c/.counts.*; do
+    read -r p f2 <"$f"; total_passed=$((total_passed + p)); total_failed=$((total_failed + f2)); rm -f "$f"
+done
+echo "examples: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

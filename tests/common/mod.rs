@@ -1,0 +1,160 @@
+//! Shared by the integration tests: the private servers' settings (from the
+//! env files the server scripts write) and a status recorder.
+#![allow(dead_code)]
+
+use epode::{Connection, Element, Options, Status};
+use std::collections::HashMap;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One running test server, as its `DIR/env` file describes it.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub vars: HashMap<String, String>,
+}
+
+impl Server {
+    /// The server named `which` ("prosody" or "ejabberd"). A test that needs
+    /// a server and finds none fails: it never skips in silence.
+    pub fn get(which: &str) -> Server {
+        let var = format!("EPODE_TEST_{}", which.to_ascii_uppercase());
+        let dir = std::env::var(&var).unwrap_or_else(|_| {
+            panic!("{var} is not set: start the servers with tests/run-all.sh (or tests/servers/{which}.sh start DIR and export {var}=DIR)")
+        });
+        let path = format!("{dir}/env");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        let mut vars = HashMap::new();
+        for line in text.lines() {
+            let line = line.trim().trim_start_matches("export ");
+            if let Some((k, v)) = line.split_once('=') {
+                vars.insert(k.to_string(), v.trim_matches('\'').to_string());
+            }
+        }
+        Server { vars }
+    }
+
+    pub fn var(&self, name: &str) -> String {
+        self.vars
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("the server's env has no {name}"))
+    }
+
+    pub fn name(&self) -> String {
+        self.var("XMPP_SERVER")
+    }
+
+    pub fn jid(&self, user: &str) -> String {
+        format!("{user}@{}", self.var("XMPP_DOMAIN"))
+    }
+
+    pub fn password(&self, user: &str) -> String {
+        format!("{user}-pass")
+    }
+
+    pub fn ws(&self) -> String {
+        self.var("XMPP_WS_URL")
+    }
+
+    pub fn wss(&self) -> String {
+        self.var("XMPP_WSS_URL")
+    }
+
+    pub fn bosh(&self) -> String {
+        self.var("XMPP_BOSH_URL")
+    }
+
+    pub fn bosh_https(&self) -> String {
+        self.var("XMPP_BOSH_HTTPS_URL")
+    }
+
+    pub fn tls_options(&self) -> Options {
+        let mut o = Options::default();
+        o.set("ca_file", &self.var("XMPP_CA_FILE")).unwrap();
+        o
+    }
+}
+
+pub type Event = (Status, Option<String>);
+
+/// Records every status a connection reports.
+pub struct Recorder {
+    pub rx: Receiver<Event>,
+    pub seen: Vec<Event>,
+}
+
+/// A status callback, as `Connection::connect` takes it.
+pub type StatusCallback =
+    Box<dyn FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send>;
+
+/// Items shared between a test and its callbacks.
+pub type Shared<T> = Arc<Mutex<Vec<T>>>;
+
+pub fn recorder() -> (Recorder, StatusCallback) {
+    let (tx, rx): (Sender<Event>, Receiver<Event>) = channel();
+    let tx = Mutex::new(tx);
+    let cb = move |_: &Connection, s: Status, c: Option<&str>, _: Option<&Element>| {
+        let _ = tx.lock().unwrap().send((s, c.map(str::to_string)));
+    };
+    (
+        Recorder {
+            rx,
+            seen: Vec::new(),
+        },
+        Box::new(cb),
+    )
+}
+
+impl Recorder {
+    /// Waits until `status` is reported (or fails after `secs`), returning
+    /// every status seen so far.
+    pub fn wait_for(&mut self, status: Status, secs: u64) -> Vec<Event> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.seen.iter().any(|(s, _)| *s == status) {
+                return self.seen.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(e) => self.seen.push(e),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no {status} within {secs}s; saw {:?}", self.seen)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("callback gone before {status}; saw {:?}", self.seen)
+                }
+            }
+        }
+    }
+
+    pub fn statuses(&self) -> Vec<Status> {
+        self.seen.iter().map(|(s, _)| *s).collect()
+    }
+}
+
+/// Collects items sent from callbacks.
+pub fn collector<T: Send + 'static>() -> (Shared<T>, Shared<T>) {
+    let v = Arc::new(Mutex::new(Vec::new()));
+    (Arc::clone(&v), v)
+}
+
+/// Polls `cond` until true or `secs` pass.
+pub fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Logs `user` in over `url` and waits for CONNECTED.
+pub fn login(server: &Server, url: &str, user: &str, options: Options) -> (Connection, Recorder) {
+    let conn = Connection::new(url, options).expect("connection");
+    let (mut rec, cb) = recorder();
+    conn.connect(&server.jid(user), Some(&server.password(user)), cb)
+        .expect("connect");
+    rec.wait_for(Status::Connected, 20);
+    (conn, rec)
+}

@@ -1,0 +1,454 @@
+//! The engine over WebSocket against the real servers (Prosody, ejabberd).
+
+mod common;
+
+use common::{collector, eventually, login, recorder, Server};
+use epode::{Builder, Connection, Keep, Matcher, Options, Status};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn servers() -> Vec<Server> {
+    vec![Server::get("prosody"), Server::get("ejabberd")]
+}
+
+/// The mechanisms each server offers on WebSocket (reference/servers.md).
+fn ws_mechanisms(server: &Server) -> Vec<&'static str> {
+    match server.name().as_str() {
+        "prosody" => vec!["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"],
+        _ => vec!["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512"],
+    }
+}
+
+/// Logs in with exactly one mechanism and returns the statuses and the
+/// mechanism named in the <auth/> that went out.
+fn login_with(
+    server: &Server,
+    url: &str,
+    mechanism: &str,
+    options: Options,
+) -> (Vec<Status>, String) {
+    let mut options = options;
+    options.set("mechanisms", mechanism).unwrap();
+    let conn = Connection::new(url, options).unwrap();
+    let (auth_seen, auth_seen_cb) = collector::<String>();
+    conn.set_raw_output(Some(move |_: &Connection, text: &str| {
+        if text.starts_with("<auth ") {
+            auth_seen_cb.lock().unwrap().push(text.to_string());
+        }
+    }));
+    let (mut rec, cb) = recorder();
+    conn.connect(&server.jid("alice"), Some(&server.password("alice")), cb)
+        .unwrap();
+    rec.wait_for(Status::Connected, 20);
+    assert!(conn.authenticated());
+    assert!(
+        conn.jid().starts_with(&format!("{}/", server.jid("alice"))),
+        "bound JID {}",
+        conn.jid()
+    );
+    conn.disconnect(Some("done")).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert!(!conn.authenticated());
+    let auth = auth_seen.lock().unwrap().join("");
+    (rec.statuses(), auth)
+}
+
+#[test]
+fn every_offered_mechanism_logs_in_with_strophes_status_order() {
+    for server in servers() {
+        for mech in ws_mechanisms(&server) {
+            let (statuses, auth) = login_with(&server, &server.ws(), mech, Options::default());
+            assert_eq!(
+                statuses,
+                vec![
+                    Status::Connecting,
+                    Status::Authenticating,
+                    Status::Connected,
+                    Status::Disconnecting,
+                    Status::Disconnected
+                ],
+                "{} {mech}",
+                server.name()
+            );
+            assert!(
+                auth.contains(&format!("mechanism=\"{mech}\"")),
+                "{} {mech}: sent {auth}",
+                server.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_best_offered_mechanism_wins() {
+    for server in servers() {
+        let conn = Connection::new(&server.ws(), Options::default()).unwrap();
+        let (auth_seen, auth_cb) = collector::<String>();
+        conn.set_raw_output(Some(move |_: &Connection, t: &str| {
+            if t.starts_with("<auth ") {
+                auth_cb.lock().unwrap().push(t.to_string());
+            }
+        }));
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.jid("bob"), Some(&server.password("bob")), cb)
+            .unwrap();
+        rec.wait_for(Status::Connected, 20);
+        let want = if server.name() == "prosody" {
+            "SCRAM-SHA-256"
+        } else {
+            "SCRAM-SHA-512"
+        };
+        assert!(
+            auth_seen.lock().unwrap()[0].contains(want),
+            "{}: {:?}",
+            server.name(),
+            auth_seen.lock().unwrap()
+        );
+    }
+}
+
+#[test]
+fn wrong_password_is_authfail_then_disconnected() {
+    for server in servers() {
+        for mech in ["PLAIN", "SCRAM-SHA-1"] {
+            let mut o = Options::default();
+            o.set("mechanisms", mech).unwrap();
+            let conn = Connection::new(&server.ws(), o).unwrap();
+            let (mut rec, cb) = recorder();
+            conn.connect(&server.jid("alice"), Some("wrong"), cb)
+                .unwrap();
+            rec.wait_for(Status::Disconnected, 20);
+            assert_eq!(
+                rec.seen,
+                vec![
+                    (Status::Connecting, None),
+                    (Status::Authenticating, None),
+                    (Status::AuthFail, Some("not-authorized".into())),
+                    (Status::Disconnected, None)
+                ],
+                "{} {mech}",
+                server.name()
+            );
+            assert!(!conn.connected());
+        }
+    }
+}
+
+#[test]
+fn anonymous_login_gets_a_generated_jid() {
+    for server in servers() {
+        let conn = Connection::new(&server.ws(), Options::default()).unwrap();
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.var("XMPP_ANON_DOMAIN"), None, cb)
+            .unwrap();
+        rec.wait_for(Status::Connected, 20);
+        assert!(
+            conn.jid().contains('@'),
+            "{}: {}",
+            server.name(),
+            conn.jid()
+        );
+        assert!(conn.jid().contains(&server.var("XMPP_ANON_DOMAIN")));
+    }
+}
+
+#[test]
+fn x_oauth2_with_an_ejabberd_token() {
+    let server = Server::get("ejabberd");
+    let mut o = Options::default();
+    o.set("mechanisms", "X-OAUTH2").unwrap();
+    let conn = Connection::new(&server.ws(), o).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.connect(
+        &server.jid("alice"),
+        Some(&server.var("XMPP_ALICE_OAUTH_TOKEN")),
+        cb,
+    )
+    .unwrap();
+    rec.wait_for(Status::Connected, 20);
+}
+
+#[test]
+fn alice_sends_bob_a_message() {
+    for server in servers() {
+        let (alice, _ra) = login(&server, &server.ws(), "alice", Options::default());
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        let (got, got_cb) = collector::<(String, String)>();
+        bob.add_handler(Matcher::new().name("message").type_("chat"), move |_, m| {
+            got_cb.lock().unwrap().push((
+                m.attr("from").unwrap_or_default().to_string(),
+                m.child_text("body").unwrap_or_default(),
+            ));
+            Keep::Keep
+        });
+        // The handler is registered through the engine's inbox: give it a moment.
+        std::thread::sleep(Duration::from_millis(50));
+        let msg = Builder::msg([("to", bob.jid().as_str()), ("type", "chat")])
+            .c_text("body", epode::xml::NO_ATTRS, "hello <bob> & \"friends\"")
+            .build();
+        alice.send(&msg).unwrap();
+        eventually(10, "bob receives the message", || {
+            !got.lock().unwrap().is_empty()
+        });
+        let (from, body) = got.lock().unwrap()[0].clone();
+        assert_eq!(from, alice.jid());
+        assert_eq!(body, "hello <bob> & \"friends\"");
+    }
+}
+
+#[test]
+fn iq_round_trip_and_timeout() {
+    for server in servers() {
+        let (alice, _ra) = login(&server, &server.ws(), "alice", Options::default());
+        let (answers, answers_cb) = collector::<String>();
+        let ping = Builder::iq([("type", "get"), ("to", server.var("XMPP_DOMAIN").as_str())])
+            .c("ping", [("xmlns", "urn:xmpp:ping")])
+            .build();
+        let (ok_cb, err_cb) = (answers_cb.clone(), answers_cb.clone());
+        alice
+            .send_iq(
+                ping,
+                move |_, e| {
+                    ok_cb.lock().unwrap().push(format!(
+                        "result {}",
+                        e.and_then(|e| e.attr("type")).unwrap_or("")
+                    ))
+                },
+                move |_, e| {
+                    err_cb
+                        .lock()
+                        .unwrap()
+                        .push(format!("error {}", e.is_some()))
+                },
+                Some(Duration::from_secs(5)),
+            )
+            .unwrap();
+        eventually(10, "ping answer", || !answers.lock().unwrap().is_empty());
+        assert_eq!(answers.lock().unwrap()[0], "result result");
+
+        // bob swallows IQs: alice's IQ to him times out and on_error gets None.
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        bob.add_handler(Matcher::new().name("iq").type_("get"), |_, _| Keep::Keep);
+        std::thread::sleep(Duration::from_millis(50));
+        answers.lock().unwrap().clear();
+        let q = Builder::iq([("type", "get"), ("to", bob.jid().as_str())])
+            .c("query", [("xmlns", "urn:example:silence")])
+            .build();
+        let (ok_cb, err_cb) = (answers_cb.clone(), answers_cb.clone());
+        alice
+            .send_iq(
+                q,
+                move |_, _| ok_cb.lock().unwrap().push("result".into()),
+                move |_, e| {
+                    err_cb
+                        .lock()
+                        .unwrap()
+                        .push(format!("error {}", e.is_some()))
+                },
+                Some(Duration::from_millis(300)),
+            )
+            .unwrap();
+        eventually(5, "IQ timeout", || !answers.lock().unwrap().is_empty());
+        assert_eq!(answers.lock().unwrap()[0], "error false");
+    }
+}
+
+#[test]
+fn an_unhandled_iq_get_is_answered_service_unavailable() {
+    for server in servers() {
+        let (alice, _ra) = login(&server, &server.ws(), "alice", Options::default());
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        let (answers, cb) = collector::<String>();
+        let q = Builder::iq([("type", "get"), ("to", bob.jid().as_str())])
+            .c("query", [("xmlns", "urn:example:nobody-handles-this")])
+            .build();
+        let err_cb = cb.clone();
+        alice
+            .send_iq(
+                q,
+                move |_, _| cb.lock().unwrap().push("result".into()),
+                move |_, e| {
+                    let cond = e
+                        .and_then(|e| e.find_child("error", None))
+                        .and_then(|e| e.child_elements().next().map(|c| c.name().to_string()));
+                    err_cb.lock().unwrap().push(cond.unwrap_or_default());
+                },
+                Some(Duration::from_secs(5)),
+            )
+            .unwrap();
+        eventually(10, "error answer", || !answers.lock().unwrap().is_empty());
+        assert_eq!(
+            answers.lock().unwrap()[0],
+            "service-unavailable",
+            "{}",
+            server.name()
+        );
+    }
+}
+
+#[test]
+fn wss_verifies_the_servers_certificate() {
+    for server in servers() {
+        // With the servers' own CA: CONNECTED.
+        let (conn, _r) = login(&server, &server.wss(), "carol", server.tls_options());
+        assert!(conn.authenticated());
+        // Without it: the certificate is not trusted, CONNFAIL then DISCONNECTED.
+        let conn = Connection::new(&server.wss(), Options::default()).unwrap();
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.jid("carol"), Some(&server.password("carol")), cb)
+            .unwrap();
+        rec.wait_for(Status::Disconnected, 20);
+        assert_eq!(
+            rec.statuses(),
+            vec![Status::Connecting, Status::ConnFail, Status::Disconnected]
+        );
+        let why = rec.seen[1].1.clone().unwrap_or_default();
+        assert!(
+            why.to_lowercase().contains("certificate") || why.contains("TLS"),
+            "{why}"
+        );
+    }
+}
+
+#[test]
+fn a_kicked_session_reports_the_stream_error() {
+    // Prosody: the admin shell closes alice's session with a stream error.
+    // Only this session (full JID): other tests run as alice at the same time.
+    let server = Server::get("prosody");
+    let mut o = Options::default();
+    o.set("resource", "kicked").unwrap();
+    let (conn, mut rec) = login(&server, &server.ws(), "alice", o);
+    let out = Command::new(server.var("XMPP_CTL"))
+        .args([
+            "shell",
+            "c2s:close('alice@localhost/kicked', 'kicked by test', 'policy-violation')",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen[3..],
+        [
+            (Status::Error, Some("policy-violation".into())),
+            (Status::Disconnected, Some("policy-violation".into()))
+        ]
+    );
+    assert!(!conn.authenticated());
+
+    // ejabberd: kick_session through its HTTP API gives <conflict/>.
+    let server = Server::get("ejabberd");
+    let mut o = Options::default();
+    o.set("resource", "probe").unwrap();
+    let (_conn, mut rec) = login(&server, &server.ws(), "bob", o);
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-d",
+            r#"{"user":"bob","host":"localhost","resource":"probe","reason":"kicked by test"}"#,
+            &format!("{}/kick_session", server.var("XMPP_API_URL")),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(rec.seen[3].0, Status::Error, "{:?}", rec.seen);
+    assert_eq!(rec.seen[3].1.as_deref(), Some("conflict"));
+}
+
+#[test]
+fn see_other_uri_redirects_and_logs_in_again() {
+    let server = Server::get("ejabberd");
+    let mut o = Options::default();
+    o.set("resource", "probe").unwrap();
+    let (conn, mut rec) = login(&server, &server.ws(), "carol", o);
+    let target = server.ws();
+    let expr = format!(
+        "P = ejabberd_sm:get_session_pid(<<\"carol\">>,<<\"localhost\">>,<<\"probe\">>), \
+         ejabberd_c2s:send(P, {{xmlel, <<\"close\">>, [{{<<\"xmlns\">>, <<\"urn:ietf:params:xml:ns:xmpp-framing\">>}}, \
+         {{<<\"see-other-uri\">>, <<\"{target}\">>}}], []}}), ejabberd_c2s:close(P)."
+    );
+    let out = Command::new(server.var("XMPP_EVAL"))
+        .arg(&expr)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rec.wait_for(Status::Redirect, 10);
+    // The REDIRECT is followed by a fresh login on the new URI.
+    let redirect_at = rec
+        .statuses()
+        .iter()
+        .position(|s| *s == Status::Redirect)
+        .unwrap();
+    rec.seen.truncate(redirect_at + 1);
+    let mut later = common::Recorder {
+        rx: rec.rx,
+        seen: Vec::new(),
+    };
+    later.wait_for(Status::Connected, 20);
+    assert_eq!(
+        later.statuses(),
+        vec![
+            Status::Connecting,
+            Status::Authenticating,
+            Status::Connected
+        ]
+    );
+    assert!(conn.authenticated());
+}
+
+#[test]
+fn handlers_added_in_a_handler_apply_from_the_next_stanza() {
+    let server = Server::get("prosody");
+    let (alice, _ra) = login(&server, &server.ws(), "alice", Options::default());
+    let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+    let order = Arc::new(Mutex::new(Vec::<String>::new()));
+    let o1 = Arc::clone(&order);
+    bob.add_handler(Matcher::new().name("message"), move |conn, m| {
+        let body = m.child_text("body").unwrap_or_default();
+        o1.lock().unwrap().push(format!("first {body}"));
+        let o2 = Arc::clone(&o1);
+        conn.add_handler(Matcher::new().name("message"), move |_, m| {
+            o2.lock().unwrap().push(format!(
+                "added {}",
+                m.child_text("body").unwrap_or_default()
+            ));
+            Keep::Remove
+        });
+        Keep::from(body != "2")
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    for n in ["1", "2", "3"] {
+        let msg = Builder::msg([("to", bob.jid().as_str())])
+            .c_text("body", epode::xml::NO_ATTRS, n)
+            .build();
+        alice.send(&msg).unwrap();
+    }
+    let seen = Arc::clone(&order);
+    eventually(10, "three messages handled", move || {
+        let n = seen.lock().unwrap().len();
+        if n < 4 {
+            eprintln!("so far: {:?}", seen.lock().unwrap());
+        }
+        n >= 4
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        *order.lock().unwrap(),
+        vec!["first 1", "first 2", "added 2", "added 3"],
+        "a handler added during dispatch starts with the next stanza; one returning Remove is gone"
+    );
+}
