@@ -6,6 +6,7 @@
 //! and a free slot — no timer tick, unlike Strophe's 100 ms.
 
 use super::cookies::{cookie_header, CookieJar};
+use super::http;
 use super::keepalive::{self, StoredSession};
 use super::net::split_url;
 use super::{Incoming, Transport};
@@ -27,11 +28,6 @@ const NS_CLIENT: &str = "jabber:client";
 /// Consecutive failed requests after which the session is given up.
 const MAX_ERRORS: u32 = 5;
 
-/// Each request runs on its own HTTP connection, so two sent at the same
-/// instant may reach the server in either order; servers then stall on the
-/// missing rid. A new rid leaves at least this long after the previous one.
-const STAGGER: Duration = Duration::from_millis(5);
-
 pub(crate) type Notify = Arc<dyn Fn() + Send + Sync>;
 
 struct Job {
@@ -45,7 +41,14 @@ struct Job {
 struct Answer {
     rid: u64,
     attempt: u32,
-    result: std::result::Result<Reply, Failure>,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// The request is on the wire in full: the next rid may follow.
+    Written,
+    Reply(Reply),
+    Failed(Failure),
 }
 
 /// A request that got no HTTP answer. `fatal`: retrying cannot help
@@ -90,6 +93,8 @@ struct Reply {
 struct InFlight {
     body: Arc<str>,
     attempt: u32,
+    /// Fully sent (see transport/http.rs): a later rid may now be sent.
+    written: bool,
     /// Set while waiting to retransmit after an error.
     resend_at: Option<Instant>,
 }
@@ -143,8 +148,6 @@ pub(crate) struct BoshTransport {
     attaching: bool,
     /// When to send the second request of an attach.
     probe_at: Option<Instant>,
-    /// When the last new rid was handed to a worker.
-    last_new_rid: Option<Instant>,
     parser: StreamParser,
 }
 
@@ -195,7 +198,6 @@ impl BoshTransport {
             keepalive: None,
             attaching: false,
             probe_at: None,
-            last_new_rid: None,
             parser: StreamParser::with_limits(limits),
         })
     }
@@ -214,9 +216,8 @@ impl BoshTransport {
         self.window = 2;
         let body = self.body_start(self.rid).to_string();
         self.send_body(body);
-        // The second request follows a moment later: sent together, the two
-        // could overtake each other, and Prosody does not reorder rids.
-        self.probe_at = Some(Instant::now() + Duration::from_millis(20));
+        // The second follows once the first is written (see `pump`).
+        self.probe_at = Some(Instant::now());
         Ok(())
     }
 
@@ -258,7 +259,7 @@ impl BoshTransport {
             .max_idle_connections_per_host(8)
             .user_agent(concat!("epode/", env!("CARGO_PKG_VERSION")))
             .build();
-        self.agent = Some(config.into());
+        self.agent = Some(http::agent(config));
         Ok(())
     }
 
@@ -337,7 +338,7 @@ impl BoshTransport {
                 .push_back(Answer {
                     rid,
                     attempt,
-                    result: Err(Failure::transient("request thread is gone")),
+                    outcome: Outcome::Failed(Failure::transient("request thread is gone")),
                 });
         }
     }
@@ -353,20 +354,30 @@ impl BoshTransport {
         let spawned = std::thread::Builder::new()
             .name("epode-bosh".into())
             .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    let result = match &agent {
-                        Some(agent) => post(agent, &url, &content_type, &headers, &job),
-                        None => Err(Failure::transient("no HTTP agent")),
-                    };
+                let report = move |rid: u64, attempt: u32, outcome: Outcome| {
                     answers
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push_back(Answer {
-                            rid: job.rid,
-                            attempt: job.attempt,
-                            result,
+                            rid,
+                            attempt,
+                            outcome,
                         });
                     notify();
+                };
+                while let Ok(job) = rx.recv() {
+                    let (rid, attempt) = (job.rid, job.attempt);
+                    let written = report.clone();
+                    http::on_request_written(move || written(rid, attempt, Outcome::Written));
+                    let outcome = match &agent {
+                        Some(agent) => match post(agent, &url, &content_type, &headers, &job) {
+                            Ok(reply) => Outcome::Reply(reply),
+                            Err(failure) => Outcome::Failed(failure),
+                        },
+                        None => Outcome::Failed(Failure::transient("no HTTP agent")),
+                    };
+                    http::clear_request_written();
+                    report(rid, attempt, outcome);
                 }
             });
         // A thread that cannot start leaves a dead sender: dispatch then
@@ -379,7 +390,6 @@ impl BoshTransport {
     fn send_body(&mut self, body: String) {
         let rid = self.rid;
         self.rid += 1;
-        self.last_new_rid = Some(Instant::now());
         self.save_keepalive();
         let body: Arc<str> = body.into();
         self.in_flight.insert(
@@ -387,6 +397,7 @@ impl BoshTransport {
             InFlight {
                 body: Arc::clone(&body),
                 attempt: 0,
+                written: false,
                 resend_at: None,
             },
         );
@@ -405,6 +416,7 @@ impl BoshTransport {
         for rid in due {
             if let Some(f) = self.in_flight.get_mut(&rid) {
                 f.resend_at = None;
+                f.written = false;
                 f.attempt += 1;
                 let (body, attempt) = (Arc::clone(&f.body), f.attempt);
                 self.dispatch(rid, body, attempt);
@@ -415,8 +427,8 @@ impl BoshTransport {
         {
             return;
         }
-        if self.stagger_until().is_some_and(|t| t > now) {
-            return; // next_deadline brings us back
+        if self.in_flight.values().any(|f| !f.written) {
+            return; // the Written answer brings us back
         }
         if self.probe_at.is_some_and(|t| t <= now) {
             self.probe_at = None;
@@ -447,17 +459,17 @@ impl BoshTransport {
         }
     }
 
-    /// While another young request is in flight, a new rid waits until this.
-    fn stagger_until(&self) -> Option<Instant> {
-        let last = self.last_new_rid?;
-        (!self.in_flight.is_empty()).then_some(last + STAGGER)
-    }
-
     fn on_answer(&mut self, answer: Answer, out: &mut Vec<Incoming>) {
         let current = self
             .in_flight
             .get(&answer.rid)
             .is_some_and(|f| f.attempt == answer.attempt);
+        if let Outcome::Written = answer.outcome {
+            if let Some(f) = self.in_flight.get_mut(&answer.rid).filter(|_| current) {
+                f.written = true;
+            }
+            return;
+        }
         if let Some(w) = self.worker_of.remove(&answer.rid) {
             if let Some(b) = self.busy.get_mut(w) {
                 *b = false;
@@ -466,8 +478,9 @@ impl BoshTransport {
         if !current {
             return; // an answer to a request we already gave up on
         }
-        match answer.result {
-            Ok(reply) if reply.status == 200 => {
+        match answer.outcome {
+            Outcome::Written => {}
+            Outcome::Reply(reply) if reply.status == 200 => {
                 self.errors = 0;
                 if std::mem::take(&mut self.attaching) {
                     out.push(Incoming::Alive);
@@ -478,7 +491,7 @@ impl BoshTransport {
                 }
                 self.on_body(&reply.body, out);
             }
-            Ok(reply) if (400..500).contains(&reply.status) => {
+            Outcome::Reply(reply) if (400..500).contains(&reply.status) => {
                 self.in_flight.remove(&answer.rid);
                 self.give_up(
                     out,
@@ -487,17 +500,17 @@ impl BoshTransport {
                     Some(reply.status),
                 );
             }
-            Ok(reply) => self.on_error(
+            Outcome::Reply(reply) => self.on_error(
                 answer.rid,
                 &format!("HTTP {}", reply.status),
                 Some(reply.status),
                 out,
             ),
-            Err(e) if e.fatal => {
+            Outcome::Failed(e) if e.fatal => {
                 self.in_flight.remove(&answer.rid);
                 self.give_up(out, Status::ConnFail, &e.message, None);
             }
-            Err(e) => self.on_error(answer.rid, &e.message, None, out),
+            Outcome::Failed(e) => self.on_error(answer.rid, &e.message, None, out),
         }
     }
 
@@ -679,6 +692,7 @@ impl Transport for BoshTransport {
             InFlight {
                 body: Arc::clone(&body),
                 attempt: 0,
+                written: false,
                 resend_at: None,
             },
         );
@@ -730,10 +744,7 @@ impl Transport for BoshTransport {
 
     fn next_deadline(&self) -> Option<Instant> {
         let resend = self.in_flight.values().filter_map(|f| f.resend_at);
-        let wanting =
-            !self.queue.is_empty() || self.pending_restart || self.state == State::Terminating;
-        let stagger = self.stagger_until().filter(|_| wanting);
-        resend.chain(self.probe_at).chain(stagger).min()
+        resend.chain(self.probe_at).min()
     }
 
     fn abort(&mut self) {

@@ -3,6 +3,7 @@
 
 pub mod bosh;
 pub mod cookies;
+mod http;
 pub mod keepalive;
 pub mod net;
 pub mod websocket;
