@@ -288,9 +288,13 @@ fn restore_attaches_to_a_kept_session() {
         let second = Connection::new(&server.bosh(), o.clone()).unwrap();
         let name = server.name();
         let t0 = Instant::now();
-        second.set_raw_output(Some(move |_: &Connection, t: &str| eprintln!("{name} {:?} OUT {t}", t0.elapsed())));
+        second.set_raw_output(Some(move |_: &Connection, t: &str| {
+            eprintln!("{name} {:?} OUT {t}", t0.elapsed())
+        }));
         let name = server.name();
-        second.set_raw_input(Some(move |_: &Connection, t: &str| eprintln!("{name} {:?} IN {t}", t0.elapsed())));
+        second.set_raw_input(Some(move |_: &Connection, t: &str| {
+            eprintln!("{name} {:?} IN {t}", t0.elapsed())
+        }));
         let (mut rec, cb) = recorder();
         second.restore(Some(&server.jid("carol")), cb).unwrap();
         rec.wait_for(Status::Attached, 20);

@@ -189,8 +189,11 @@ impl Transport for WebSocketTransport {
                         return Err(Error::Xml(crate::xml::XmlError::Incomplete));
                     }
                     for event in events {
-                        if let StreamEvent::Open(open) = &event {
-                            check_open(open)?;
+                        match &event {
+                            StreamEvent::Open(open) => check_open(open)?,
+                            // An <open/> outside the framing namespace parses as a stanza.
+                            StreamEvent::Stanza(e) if e.local_name() == "open" => check_open(e)?,
+                            _ => {}
                         }
                         out.push(Incoming::Stream(event));
                     }

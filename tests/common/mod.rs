@@ -2,6 +2,8 @@
 //! env files the server scripts write) and a status recorder.
 #![allow(dead_code)]
 
+pub mod fake_ws;
+
 use epode::{Connection, Element, Options, Status};
 use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};

@@ -1,0 +1,105 @@
+//! A scripted XMPP-over-WebSocket peer on 127.0.0.1, for what no real
+//! server does on demand (other SASL mechanisms, tampered signatures,
+//! malformed streams, odd close codes).
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tungstenite::handshake::server::{Request, Response};
+use tungstenite::{Message, WebSocket};
+
+pub const FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
+pub const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+
+pub struct Peer {
+    pub ws: WebSocket<TcpStream>,
+}
+
+impl Peer {
+    /// The next text message from the client (panics on anything else).
+    pub fn recv(&mut self) -> String {
+        loop {
+            match self.ws.read().expect("client message") {
+                Message::Text(t) => return t.to_string(),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    pub fn send(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text.to_string()))
+            .expect("send to client");
+    }
+
+    /// Answers the client's <open/> with ours.
+    pub fn open(&mut self) {
+        let open = self.recv();
+        assert!(open.starts_with("<open"), "expected <open/>, got {open}");
+        self.send(&format!(
+            "<open xmlns='{FRAMING}' from='localhost' id='s1' version='1.0' xml:lang='en'/>"
+        ));
+    }
+
+    pub fn features(&mut self, mechanisms: &[&str]) {
+        let mechs: String = mechanisms
+            .iter()
+            .map(|m| format!("<mechanism>{m}</mechanism>"))
+            .collect();
+        self.send(&format!(
+            "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms xmlns='{SASL}'>{mechs}</mechanisms></stream:features>"
+        ));
+    }
+
+    /// After SASL success: the restarted stream, bind, CONNECTED.
+    pub fn bind(&mut self, jid: &str) {
+        self.open();
+        self.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+        let iq = self.recv();
+        let id = attr(&iq, "id");
+        self.send(&format!(
+            "<iq xmlns='jabber:client' type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>{jid}</jid></bind></iq>"
+        ));
+    }
+}
+
+/// The value of attribute `name` in a serialized element (test helper).
+pub fn attr(xml: &str, name: &str) -> String {
+    let e = epode::xml::parse_element(xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    e.attr(name).unwrap_or_default().to_string()
+}
+
+/// The text of a serialized element.
+pub fn text(xml: &str) -> String {
+    epode::xml::parse_element(xml).unwrap().text()
+}
+
+/// Listens on a free loopback port; `script` runs with the accepted peer.
+/// Returns the ws:// URL and the thread (join it to see the script's panics).
+pub fn serve(script: impl FnOnce(&mut Peer) + Send + 'static) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "ws://127.0.0.1:{}/ws",
+        listener.local_addr().unwrap().port()
+    );
+    let thread = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let ws = tungstenite::accept_hdr(stream, |_req: &Request, mut resp: Response| {
+            resp.headers_mut()
+                .insert("Sec-WebSocket-Protocol", "xmpp".parse().unwrap());
+            Ok(resp)
+        })
+        .unwrap();
+        let mut peer = Peer { ws };
+        script(&mut peer);
+        // Linger, so the client reads what was sent before the socket goes.
+        std::thread::sleep(Duration::from_millis(300));
+        drop(peer);
+    });
+    (url, thread)
+}

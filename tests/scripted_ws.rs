@@ -1,0 +1,292 @@
+//! The engine against a scripted WebSocket peer: SASL mechanisms no real
+//! server here offers (SCRAM-SHA-384, OAUTHBEARER, EXTERNAL over
+//! WebSocket), a tampered SCRAM server signature, and broken streams.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use common::fake_ws::{attr, serve, text, Peer, SASL};
+use common::recorder;
+use epode::{Connection, Options, Status};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha384};
+
+type HmacSha384 = Hmac<Sha384>;
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut m = HmacSha384::new_from_slice(key).unwrap();
+    m.update(data);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// The server side of SCRAM-SHA-384 for `password`; `tamper` flips a bit of
+/// the server signature. Returns after sending <success/>.
+fn scram_384_server(peer: &mut Peer, password: &str, tamper: bool) {
+    let auth = peer.recv();
+    assert_eq!(attr(&auth, "mechanism"), "SCRAM-SHA-384");
+    let client_first = String::from_utf8(B64.decode(text(&auth)).unwrap()).unwrap();
+    let bare = client_first.strip_prefix("n,,").expect("gs2 header n,,");
+    let cnonce = bare.split(",r=").nth(1).unwrap();
+    let salt = b"epode-test-salt";
+    let server_first = format!("r={cnonce}srvnonce,s={},i=4096", B64.encode(salt));
+    peer.send(&format!(
+        "<challenge xmlns='{SASL}'>{}</challenge>",
+        B64.encode(&server_first)
+    ));
+    let response = peer.recv();
+    let client_final = String::from_utf8(B64.decode(text(&response)).unwrap()).unwrap();
+    let (without_proof, proof) = client_final.rsplit_once(",p=").unwrap();
+    let mut salted = [0u8; 48];
+    pbkdf2::pbkdf2_hmac::<Sha384>(password.as_bytes(), salt, 4096, &mut salted);
+    let client_key = hmac(&salted, b"Client Key");
+    let stored_key = Sha384::digest(&client_key);
+    let auth_message = format!("{bare},{server_first},{without_proof}");
+    let signature = hmac(&stored_key, auth_message.as_bytes());
+    let expected: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(a, b)| a ^ b)
+        .collect();
+    if B64.decode(proof).unwrap() != expected {
+        peer.send(&format!(
+            "<failure xmlns='{SASL}'><not-authorized/></failure>"
+        ));
+        return;
+    }
+    let mut server_signature = hmac(&hmac(&salted, b"Server Key"), auth_message.as_bytes());
+    if tamper {
+        server_signature[0] ^= 1;
+    }
+    let v = format!("v={}", B64.encode(&server_signature));
+    peer.send(&format!(
+        "<success xmlns='{SASL}'>{}</success>",
+        B64.encode(v)
+    ));
+}
+
+fn connect(
+    url: &str,
+    jid: &str,
+    password: Option<&str>,
+    options: Options,
+) -> (Connection, common::Recorder) {
+    let conn = Connection::new(url, options).unwrap();
+    let (rec, cb) = recorder();
+    conn.connect(jid, password, cb).unwrap();
+    (conn, rec)
+}
+
+#[test]
+fn scram_sha_384_logs_in_and_verifies_the_server() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN", "SCRAM-SHA-384", "SCRAM-SHA-1"]);
+        scram_384_server(peer, "s3cret", false);
+        peer.bind("alice@localhost/r1");
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let (conn, mut rec) = connect(&url, "alice@localhost", Some("s3cret"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    assert_eq!(conn.jid(), "alice@localhost/r1");
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_tampered_scram_server_signature_is_authfail_never_connected() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["SCRAM-SHA-384"]);
+        scram_384_server(peer, "s3cret", true);
+        // The client must not restart the stream: it closes instead.
+        let next = peer.recv();
+        assert!(
+            next.starts_with("<close"),
+            "client went on after a bad signature: {next}"
+        );
+    });
+    let (conn, mut rec) = connect(&url, "alice@localhost", Some("s3cret"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    let statuses = rec.statuses();
+    assert_eq!(
+        statuses,
+        vec![
+            Status::Connecting,
+            Status::Authenticating,
+            Status::AuthFail,
+            Status::Disconnected
+        ]
+    );
+    assert!(!conn.authenticated());
+    let condition = rec.seen[2].1.clone().unwrap_or_default();
+    assert!(condition.contains("signature"), "{condition}");
+    server.join().unwrap();
+}
+
+#[test]
+fn oauthbearer_sends_rfc_7628_bytes() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["OAUTHBEARER"]);
+        let auth = peer.recv();
+        assert_eq!(attr(&auth, "mechanism"), "OAUTHBEARER");
+        let raw = B64.decode(text(&auth)).unwrap();
+        assert_eq!(raw, b"n,a=alice@localhost,\x01auth=Bearer tok-123\x01\x01");
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.bind("alice@localhost/oauth");
+    });
+    let mut o = Options::default();
+    o.set("mechanisms", "OAUTHBEARER").unwrap();
+    let (_conn, mut rec) = connect(&url, "alice@localhost", Some("tok-123"), o);
+    rec.wait_for(Status::Connected, 10);
+    server.join().unwrap();
+}
+
+/// EXTERNAL as Strophe sends it: the authzid, or an empty response ("=")
+/// when the authcid is the authzid itself.
+fn external_login(authcid: Option<&str>, expected: &'static str) {
+    let (url, server) = serve(move |peer| {
+        peer.open();
+        peer.features(&["EXTERNAL"]);
+        let auth = peer.recv();
+        assert_eq!(attr(&auth, "mechanism"), "EXTERNAL");
+        assert_eq!(text(&auth), expected);
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.bind("alice@localhost/cert");
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.connect_as("alice@localhost", None, authcid, cb)
+        .unwrap();
+    rec.wait_for(Status::Connected, 10);
+    server.join().unwrap();
+}
+
+#[test]
+fn external_sends_the_authzid_or_nothing() {
+    external_login(None, "YWxpY2VAbG9jYWxob3N0"); // base64("alice@localhost")
+    external_login(Some("alice@localhost"), "=");
+}
+
+#[test]
+fn no_usable_mechanism_is_connfail_no_auth_mech() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["DIGEST-MD5", "X-UNKNOWN"]);
+        let next = peer.recv();
+        assert!(next.starts_with("<close"), "{next}");
+    });
+    let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(rec.seen[1], (Status::ConnFail, Some("no-auth-mech".into())));
+    server.join().unwrap();
+}
+
+#[test]
+fn a_stream_error_before_features_is_connfail_with_its_condition() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.send("<stream:error xmlns:stream='http://etherx.jabber.org/streams'><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>no such host</text></stream:error>");
+    });
+    let (_conn, mut rec) = connect(&url, "alice@nowhere", Some("pw"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen,
+        vec![
+            (Status::Connecting, None),
+            (Status::ConnFail, Some("host-unknown".into())),
+            (Status::Disconnected, Some("host-unknown".into()))
+        ]
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn an_open_without_the_framing_namespace_is_connfail() {
+    let (url, server) = serve(|peer| {
+        let _ = peer.recv();
+        peer.send("<open from='localhost' version='1.0'/>");
+    });
+    let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![Status::Connecting, Status::ConnFail, Status::Disconnected]
+    );
+    assert!(
+        rec.seen[1].1.as_deref().unwrap_or("").contains("framing"),
+        "{:?}",
+        rec.seen
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn malformed_xml_from_the_server_ends_the_session_cleanly() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms></stream:features>");
+    });
+    let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![Status::Connecting, Status::ConnFail, Status::Disconnected]
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_close_code_reaches_the_protocol_error_handler() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.bind("alice@localhost/x");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let frame = tungstenite::protocol::CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Policy,
+            reason: "go away".into(),
+        };
+        peer.ws.close(Some(frame)).unwrap();
+        let _ = peer.ws.flush();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (codes, codes_cb) = common::collector::<u16>();
+    conn.add_protocol_error_handler("websocket", 1008, move |_, code| {
+        codes_cb.lock().unwrap().push(code)
+    });
+    let (mut rec, cb) = recorder();
+    conn.connect("alice@localhost", Some("pw"), cb).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(*codes.lock().unwrap(), vec![1008]);
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::Authenticating,
+            Status::Connected,
+            Status::Disconnected
+        ]
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_redirect_to_plain_http_is_refused() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='http://evil.example/bosh'/>");
+    });
+    let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![Status::Connecting, Status::ConnFail, Status::Disconnected]
+    );
+    server.join().unwrap();
+}
