@@ -78,6 +78,16 @@ pub fn text(xml: &str) -> String {
 
 /// Listens on a free loopback port; `script` runs with the accepted peer.
 /// Returns the ws:// URL and the thread (join it to see the script's panics).
+#[allow(clippy::result_large_err)] // tungstenite's callback signature
+fn with_xmpp_protocol(
+    _req: &Request,
+    mut resp: Response,
+) -> Result<Response, tungstenite::handshake::server::ErrorResponse> {
+    resp.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "xmpp".parse().unwrap());
+    Ok(resp)
+}
+
 pub fn serve(script: impl FnOnce(&mut Peer) + Send + 'static) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
@@ -89,12 +99,7 @@ pub fn serve(script: impl FnOnce(&mut Peer) + Send + 'static) -> (String, JoinHa
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        let ws = tungstenite::accept_hdr(stream, |_req: &Request, mut resp: Response| {
-            resp.headers_mut()
-                .insert("Sec-WebSocket-Protocol", "xmpp".parse().unwrap());
-            Ok(resp)
-        })
-        .unwrap();
+        let ws = tungstenite::accept_hdr(stream, with_xmpp_protocol).unwrap();
         let mut peer = Peer { ws };
         script(&mut peer);
         // Linger, so the client reads what was sent before the socket goes.
