@@ -190,13 +190,14 @@ pub unsafe extern "C" fn epode_conn_connect(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
         let jid = c_str(jid, "jid")?;
         let password = opt_c_str(password, "password")?;
         let authcid = opt_c_str(authcid, "authcid")?;
         let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        let ud = UserData::new(userdata, userdata_free);
         let status_fn = move |_: &Connection,
                               status: Status,
                               condition: Option<&str>,
@@ -305,10 +306,11 @@ unsafe fn send_tracked(
     id_cap: usize,
     presence: bool,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
         let stanza = stanza_ref(stanza, "stanza")?.clone();
-        let ud = UserData::new(userdata, userdata_free);
         let (ok, err) = answer_callbacks(handle, on_result, on_error, ud);
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
         let id = if presence {
@@ -411,6 +413,8 @@ pub unsafe extern "C" fn epode_conn_add_handler(
     userdata_free: epode_free_cb,
     out_id: *mut u64,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
         let callback = callback.ok_or_else(|| missing_callback("callback"))?;
@@ -430,7 +434,6 @@ pub unsafe extern "C" fn epode_conn_add_handler(
             match_bare_from_jid: flags & EPODE_MATCH_BARE_FROM != 0,
             ignore_namespace_fragment: flags & EPODE_IGNORE_NS_FRAGMENT != 0,
         };
-        let ud = UserData::new(userdata, userdata_free);
         let hid = c.conn.add_handler(matcher, move |_, elem| {
             let handle = handle;
             // SAFETY: the application gave us this callback for this userdata.
@@ -473,10 +476,11 @@ pub unsafe extern "C" fn epode_conn_add_timed_handler(
     userdata_free: epode_free_cb,
     out_id: *mut u64,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
         let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        let ud = UserData::new(userdata, userdata_free);
         let period = Duration::from_millis(u64::from(period_ms.max(1)));
         let hid = c.conn.add_timed_handler(period, move |_| {
             let handle = handle;
@@ -520,6 +524,8 @@ pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
         let protocol = c_str(protocol, "protocol")?;
@@ -530,7 +536,6 @@ pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
                 format!("{code} is no protocol status code"),
             )
         })?;
-        let ud = UserData::new(userdata, userdata_free);
         c.conn
             .add_protocol_error_handler(protocol, code, move |_, code| {
                 let handle = handle;
@@ -581,13 +586,11 @@ pub unsafe extern "C" fn epode_conn_set_raw_input(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
-        c.conn.set_raw_input(text_hook(
-            handle,
-            callback,
-            UserData::new(userdata, userdata_free),
-        ));
+        c.conn.set_raw_input(text_hook(handle, callback, ud));
         Ok(())
     })
 }
@@ -603,13 +606,11 @@ pub unsafe extern "C" fn epode_conn_set_raw_output(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
-        c.conn.set_raw_output(text_hook(
-            handle,
-            callback,
-            UserData::new(userdata, userdata_free),
-        ));
+        c.conn.set_raw_output(text_hook(handle, callback, ud));
         Ok(())
     })
 }
@@ -625,13 +626,11 @@ pub unsafe extern "C" fn epode_conn_set_xml_input(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
-        c.conn.set_xml_input(xml_hook(
-            handle,
-            callback,
-            UserData::new(userdata, userdata_free),
-        ));
+        c.conn.set_xml_input(xml_hook(handle, callback, ud));
         Ok(())
     })
 }
@@ -647,13 +646,11 @@ pub unsafe extern "C" fn epode_conn_set_xml_output(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
     let handle = SendPtr(conn);
     with_conn(conn, |c| {
-        c.conn.set_xml_output(xml_hook(
-            handle,
-            callback,
-            UserData::new(userdata, userdata_free),
-        ));
+        c.conn.set_xml_output(xml_hook(handle, callback, ud));
         Ok(())
     })
 }

@@ -1,0 +1,255 @@
+/* The connection API from C: bad input of every kind, calls in the wrong
+ * state, userdata ownership, and a real session against the private
+ * Prosody named by $EPODE_TEST_PROSODY (the test fails without it). */
+#include "epode.h"
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char ws_url[1024];
+
+/* Reads XMPP_WS_URL from DIR/env (lines: export NAME='value'). */
+static int load_server(void) {
+    const char *dir = getenv("EPODE_TEST_PROSODY");
+    if (dir == NULL) {
+        fprintf(stderr, "EPODE_TEST_PROSODY is not set: start the servers (tests/run-all.sh)\n");
+        return 0;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/env", dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 0;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        const char *key = "export XMPP_WS_URL='";
+        if (strncmp(line, key, strlen(key)) == 0) {
+            char *v = line + strlen(key);
+            char *end = strchr(v, '\'');
+            if (end) *end = '\0';
+            size_t n = strlen(v);
+            if (n >= sizeof ws_url) n = sizeof ws_url - 1;
+            memcpy(ws_url, v, n);
+            ws_url[n] = '\0';
+        }
+    }
+    fclose(f);
+    return ws_url[0] != '\0';
+}
+
+static int frees = 0;
+static void count_free(void *userdata) {
+    (void)userdata;
+    frees++;
+}
+
+static void ignore_status(void *ud, epode_conn *c, epode_status s, const char *cond, const epode_stanza *st) {
+    (void)ud; (void)c; (void)s; (void)cond; (void)st;
+}
+static int keep_handler(void *ud, epode_conn *c, const epode_stanza *s) {
+    (void)ud; (void)c; (void)s;
+    return EPODE_HANDLER_KEEP;
+}
+static int keep_timed(void *ud, epode_conn *c) {
+    (void)ud; (void)c;
+    return EPODE_HANDLER_KEEP;
+}
+static void ignore_text(void *ud, epode_conn *c, const char *t) {
+    (void)ud; (void)c; (void)t;
+}
+static void ignore_xml(void *ud, epode_conn *c, const epode_stanza *s) {
+    (void)ud; (void)c; (void)s;
+}
+static void ignore_code(void *ud, epode_conn *c, int code) {
+    (void)ud; (void)c; (void)code;
+}
+
+static void test_null_arguments(void) {
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    char buf[64];
+    bool flag;
+    epode_status st;
+    uint64_t id;
+    CHECK_RESULT(epode_options_new(NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_options_set(NULL, "sync", "true"), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, NULL, "x"), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_options_set(o, "sync", NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_new(NULL, o, &c), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_new("ws://127.0.0.1:1/ws", o, NULL), EPODE_ERR_NULL_ARG);
+    epode_options_free(o);
+    epode_options_free(NULL);
+
+    CHECK_RESULT(epode_conn_connect(NULL, "a@b", "p", NULL, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_disconnect(NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_send(NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_send_raw(NULL, "<a/>"), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_send_iq(NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_send_presence(NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_add_handler(NULL, NULL, NULL, NULL, NULL, NULL, 0, keep_handler, NULL, NULL, &id), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_delete_handler(NULL, 1), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_add_timed_handler(NULL, 10, keep_timed, NULL, NULL, &id), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_delete_timed_handler(NULL, 1), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(NULL, "websocket", 1008, ignore_code, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_set_raw_input(NULL, ignore_text, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_set_raw_output(NULL, ignore_text, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_set_xml_input(NULL, ignore_xml, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_set_xml_output(NULL, ignore_xml, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_bind(NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_pause(NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_resume(NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_flush(NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_set_sync(NULL, true), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_run_once(NULL, 0), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_jid(NULL, buf, sizeof buf, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_authzid(NULL, buf, sizeof buf, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_domain(NULL, buf, sizeof buf, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_flags(NULL, &flag, NULL, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_status(NULL, &st), EPODE_ERR_NULL_ARG);
+    CHECK(epode_conn_last_error(NULL, buf, sizeof buf) > 0);
+    CHECK_RESULT(epode_conn_free(NULL), EPODE_OK);
+
+    /* Callbacks are required where a callback is the point. */
+    CHECK_RESULT(epode_conn_new("ws://127.0.0.1:1/ws", NULL, &c), EPODE_OK);
+    CHECK_RESULT(epode_conn_connect(c, "a@b", "p", NULL, NULL, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_connect(c, NULL, "p", NULL, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_add_handler(c, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, &id), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_add_timed_handler(c, 10, NULL, NULL, NULL, &id), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_status(c, NULL), EPODE_ERR_NULL_ARG);
+    CHECK(epode_conn_last_error(c, buf, sizeof buf) > 0 && strstr(buf, "NULL") != NULL);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+}
+
+static void test_bad_values_and_wrong_state(void) {
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    char buf[256];
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "no_such_option", "1"), EPODE_ERR_UNKNOWN_OPTION);
+    CHECK_RESULT(epode_options_set(o, "sync", "perhaps"), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_options_set(o, "customHeaders", "no colon"), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_options_set(o, "customHeaders", "X-A: b\r\nX-Injected: c"), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_options_set(o, "protocol", "\xff"), EPODE_ERR_INVALID_UTF8);
+    CHECK_RESULT(epode_conn_new("/relative/without/origin", o, &c), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_conn_new("gopher://x", o, &c), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_options_set(o, "worker", "tabs"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new("http://127.0.0.1:1/http-bind", o, &c), EPODE_ERR_INVALID_ARG); /* seed 000 */
+    CHECK(c == NULL);
+    epode_options_free(o);
+
+    CHECK_RESULT(epode_conn_new("ws://127.0.0.1:1/ws", NULL, &c), EPODE_OK);
+    epode_stanza *msg = NULL;
+    CHECK_RESULT(epode_stanza_parse("<message xmlns='jabber:client' to='a@b'/>", &msg), EPODE_OK);
+    CHECK_RESULT(epode_conn_send(c, msg), EPODE_ERR_WRONG_STATE);
+    CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_ERR_WRONG_STATE);
+    CHECK_RESULT(epode_conn_bind(c), EPODE_ERR_WRONG_STATE);
+    CHECK_RESULT(epode_conn_run_once(c, 0), EPODE_ERR_WRONG_STATE); /* not in sync mode */
+    CHECK_RESULT(epode_conn_status(c, NULL), EPODE_ERR_NULL_ARG);
+    epode_status st;
+    CHECK_RESULT(epode_conn_status(c, &st), EPODE_ERR_NOT_FOUND);
+    CHECK_RESULT(epode_conn_connect(c, "@nope", "p", NULL, ignore_status, NULL, NULL), EPODE_ERR_INVALID_JID);
+    CHECK_RESULT(epode_conn_connect(c, "a@b\xc3", "p", NULL, ignore_status, NULL, NULL), EPODE_ERR_INVALID_UTF8);
+    CHECK(epode_conn_last_error(c, buf, sizeof buf) > 0 && strstr(buf, "UTF-8") != NULL);
+    epode_stanza_free(msg);
+
+    /* userdata_free runs exactly once, when the handler goes with the connection. */
+    frees = 0;
+    uint64_t id = 0;
+    CHECK_RESULT(epode_conn_add_handler(c, "jabber:client", "message", "chat,normal", NULL, NULL,
+                                        EPODE_MATCH_BARE_FROM, keep_handler, NULL, count_free, &id), EPODE_OK);
+    CHECK(id != 0);
+    CHECK_RESULT(epode_conn_add_timed_handler(c, 1000, keep_timed, NULL, count_free, &id), EPODE_OK);
+    CHECK_RESULT(epode_conn_set_raw_input(c, ignore_text, NULL, count_free), EPODE_OK);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "websocket", -5, ignore_code, NULL, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK(frees == 1); /* refused registrations free their userdata at once */
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+    CHECK(frees == 4);
+}
+
+struct session {
+    int connected, disconnected, freed_in_callback, iq_results, messages;
+    epode_result free_result;
+};
+
+static void on_status(void *ud, epode_conn *c, epode_status status, const char *cond, const epode_stanza *st) {
+    struct session *s = (struct session *)ud;
+    (void)cond; (void)st;
+    if (status == EPODE_STATUS_CONNECTED) s->connected++;
+    if (status == EPODE_STATUS_DISCONNECTED) s->disconnected++;
+    /* Freeing the connection from its own callback would wait for itself. */
+    if (status == EPODE_STATUS_CONNECTED) s->free_result = epode_conn_free(c);
+}
+
+static int on_message(void *ud, epode_conn *c, const epode_stanza *st) {
+    (void)c; (void)st;
+    ((struct session *)ud)->messages++;
+    return EPODE_HANDLER_REMOVE;
+}
+
+static void on_ping(void *ud, epode_conn *c, const epode_stanza *st) {
+    (void)c;
+    char type[16] = "";
+    if (st) epode_stanza_attr(st, "type", type, sizeof type, NULL);
+    if (strcmp(type, "result") == 0) ((struct session *)ud)->iq_results++;
+}
+
+static void test_real_session(void) {
+    if (!load_server()) {
+        CHECK(!"a Prosody test server (EPODE_TEST_PROSODY) is required");
+        return;
+    }
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    struct session s;
+    memset(&s, 0, sizeof s);
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new(ws_url, o, &c), EPODE_OK);
+    epode_options_free(o);
+    frees = 0;
+    CHECK_RESULT(epode_conn_connect(c, "alice@localhost", "alice-pass", NULL, on_status, &s, count_free), EPODE_OK);
+    CHECK(s.connected == 1);
+    CHECK(s.free_result == EPODE_ERR_WOULD_DEADLOCK);
+    bool authenticated = false;
+    CHECK_RESULT(epode_conn_flags(c, &authenticated, NULL, NULL, NULL), EPODE_OK);
+    CHECK(authenticated);
+    char jid[256];
+    CHECK_RESULT(epode_conn_jid(c, jid, sizeof jid, NULL), EPODE_OK);
+    CHECK(strncmp(jid, "alice@localhost/", 16) == 0);
+
+    /* Malformed or non-UTF-8 raw XML is refused whole, and the session goes on. */
+    CHECK_RESULT(epode_conn_send_raw(c, "<message><body>half"), EPODE_ERR_MALFORMED_XML);
+    CHECK_RESULT(epode_conn_send_raw(c, "<message>\xff</message>"), EPODE_ERR_INVALID_UTF8);
+    CHECK_RESULT(epode_conn_send_raw(c, "<a/><b/>"), EPODE_ERR_MALFORMED_XML);
+
+    /* A message to ourselves comes back through a handler. */
+    uint64_t hid = 0;
+    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", NULL, NULL, NULL, 0, on_message, &s, NULL, &hid), EPODE_OK);
+    char raw[512];
+    snprintf(raw, sizeof raw, "<message xmlns='jabber:client' to='%s' type='chat'><body>hi</body></message>", jid);
+    CHECK_RESULT(epode_conn_send_raw(c, raw), EPODE_OK);
+    epode_stanza *ping = NULL;
+    CHECK_RESULT(epode_stanza_parse("<iq xmlns='jabber:client' type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>", &ping), EPODE_OK);
+    char id[64] = "";
+    CHECK_RESULT(epode_conn_send_iq(c, ping, on_ping, on_ping, &s, NULL, 5000, id, sizeof id), EPODE_OK);
+    CHECK(id[0] != '\0');
+    epode_stanza_free(ping);
+    for (int i = 0; i < 50 && (s.messages == 0 || s.iq_results == 0); i++) epode_conn_run_once(c, 100);
+    CHECK(s.messages == 1);
+    CHECK(s.iq_results == 1);
+
+    CHECK_RESULT(epode_conn_disconnect(c, "bye"), EPODE_OK);
+    CHECK(s.disconnected == 1);
+    CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_ERR_WRONG_STATE);
+    CHECK(frees == 0);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+    CHECK(frees == 1);
+}
+
+int main(void) {
+    test_null_arguments();
+    test_bad_values_and_wrong_state();
+    test_real_session();
+    return check_summary("conn_test");
+}
