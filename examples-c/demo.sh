@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The epode demo: starts a private Prosody on 127.0.0.1 (installing it with
+# apt-get if needed), builds the library and the C examples, and logs in
+# from C over every transport, printing what happened. Stops the server it
+# started. Run as root on Debian 12: examples-c/demo.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+
+if ! command -v cargo >/dev/null; then
+    echo "demo.sh: cargo is needed (the Rust toolchain)" >&2
+    exit 1
+fi
+for tool in cc make; do
+    command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc make >/dev/null; }
+done
+
+srv=$(mktemp -d /tmp/epode-demo.XXXXXX)
+trap 'tests/servers/prosody.sh stop "$srv/prosody" >/dev/null 2>&1 || true' EXIT
+say "1. A private Prosody on 127.0.0.1"
+tests/servers/prosody.sh start "$srv/prosody" "${EPODE_DEMO_PORT:-16222}"
+# shellcheck disable=SC1091
+. "$srv/prosody/env"
+
+say "2. Building libepode and the C examples"
+cargo build --release --quiet --lib
+make -s -C examples-c PROFILE=release all
+status="$root/target/examples-c/status"
+echo "built $(ls target/release/libepode.so target/release/libepode.a | tr '\n' ' ')"
+
+failures=0
+run() {
+    local title=$1; shift
+    say "$title"
+    echo "\$ status $*"
+    if "$status" "$@"; then echo "→ ok"; else echo "→ FAILED"; failures=$((failures + 1)); fi
+}
+
+run "3. WebSocket (RFC 7395), SCRAM-SHA-256 chosen" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
+run "4. Secure WebSocket, certificate checked against the server's CA" "$XMPP_WSS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE"
+run "5. BOSH (XEP-0124/0206)" "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD"
+run "6. BOSH over https in sync mode (the engine runs on the caller's thread)" "$XMPP_BOSH_HTTPS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "ca_file=$XMPP_CA_FILE" sync=true
+run "7. Anonymous login, PLAIN refused by the mechanisms option" "$XMPP_WS_URL" "$XMPP_ANON_DOMAIN" - mechanisms=ANONYMOUS
+say "8. A wrong password: AUTHFAIL, then DISCONNECTED, and exit code 1"
+echo "\$ status $XMPP_WS_URL $XMPP_ALICE_JID wrong-password"
+if "$status" "$XMPP_WS_URL" "$XMPP_ALICE_JID" wrong-password; then
+    echo "→ FAILED: a wrong password logged in"; failures=$((failures + 1))
+else
+    echo "→ refused, as it should be"
+fi
+
+say "Done: $((8 - failures)) of 8 sessions went as expected."
+[ "$failures" -eq 0 ]

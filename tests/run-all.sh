@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test of epode on a fresh Debian machine (as root): installs
+# what is missing, starts private Prosody and ejabberd instances on
+# 127.0.0.1, runs the Rust, C and Python tests against them, and stops
+# exactly the servers it started. Exits non-zero if anything fails.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "tools"
+missing=()
+for tool in gcc g++ make curl python3; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ make curl python3 >/dev/null
+fi
+python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "format and lints"
+cargo fmt --check
+cargo clippy --quiet --all-targets -- -D warnings
+
+step "servers"
+srv=$(mktemp -d /tmp/epode-servers.XXXXXX)
+stop_servers() {
+    tests/servers/prosody.sh stop "$srv/prosody" || true
+    tests/servers/ejabberd.sh stop "$srv/ejabberd" || true
+}
+trap stop_servers EXIT
+tests/servers/prosody.sh start "$srv/prosody" "${EPODE_PROSODY_PORT:-15222}"
+tests/servers/ejabberd.sh start "$srv/ejabberd" "${EPODE_EJABBERD_PORT:-15322}"
+tests/servers/check.sh "$srv/prosody" "$srv/ejabberd"
+export EPODE_TEST_PROSODY="$srv/prosody" EPODE_TEST_EJABBERD="$srv/ejabberd"
+
+step "Rust tests (unit, integration against the servers, header freshness)"
+cargo test --quiet -- --test-threads=4
+
+step "C tests (as C and C++, AddressSanitizer + UBSan)"
+tests/c/run.sh
+
+step "Python ctypes tests"
+cargo build --quiet --lib
+python3 -m pytest -q tests/python
+
+step "C examples against the servers"
+tests/c/examples.sh
+
+echo
+echo "all tests passed"
