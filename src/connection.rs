@@ -36,6 +36,8 @@ pub(crate) struct Core {
     /// The thread driving the engine right now, to refuse self-deadlocks.
     driver: Mutex<Option<ThreadId>>,
     sync: AtomicBool,
+    /// An xmlOutput hook is set: sends must keep the element.
+    xml_output_hooked: AtomicBool,
     next_id: AtomicU64,
     options: Options,
     service: String,
@@ -75,6 +77,7 @@ impl Connection {
             thread: Mutex::new(None),
             driver: Mutex::new(None),
             sync: AtomicBool::new(sync),
+            xml_output_hooked: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             options,
             service,
@@ -277,7 +280,13 @@ impl Connection {
     /// mode), in the order of the calls.
     pub fn send(&self, stanza: &Element) -> Result<()> {
         self.require_session()?;
-        self.post(Command::Send(stanza.clone()));
+        // Serializing here is cheaper than a deep copy and spreads the work
+        // over the calling threads; the xmlOutput hook needs the element.
+        if self.core.xml_output_hooked.load(Ordering::Acquire) {
+            self.post(Command::Send(stanza.clone()));
+        } else {
+            self.post(Command::SendRaw(stanza.to_string()));
+        }
         self.after_send()
     }
 
@@ -451,6 +460,9 @@ impl Connection {
         &self,
         hook: Option<F>,
     ) {
+        self.core
+            .xml_output_hooked
+            .store(hook.is_some(), Ordering::Release);
         self.post(Command::SetXmlOutput(hook.map(|h| Box::new(h) as _)));
     }
 

@@ -243,9 +243,16 @@ impl Engine {
         }
         self.fire_timers();
         // Callbacks may have posted more: handle it before sleeping again.
-        self.run_commands();
-        self.flush_transport();
-        Ok(())
+        // A drain of the mailbox may also have eaten the wake-up of a BOSH
+        // answer that arrived meanwhile, so look for one before sleeping.
+        loop {
+            self.run_commands();
+            self.flush_transport();
+            if !self.transport.as_ref().is_some_and(|t| t.has_pending()) {
+                return Ok(());
+            }
+            self.read_transport();
+        }
     }
 
     fn wait_time(&self, timeout: Option<Duration>) -> Option<Duration> {

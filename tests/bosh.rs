@@ -359,3 +359,22 @@ fn an_iq_sent_right_after_login_is_answered_every_time() {
         }
     }
 }
+
+#[test]
+fn a_hundred_sessions_log_in_one_after_another() {
+    // Regression: a mailbox drain could eat the wake-up of a BOSH answer
+    // that arrived meanwhile; the engine then slept on it (1 login in ~100).
+    let server = Server::get("prosody");
+    let mut conns = Vec::new();
+    for i in 0..100 {
+        let mut o = Options::default();
+        o.set("mechanisms", "PLAIN").unwrap();
+        let user = ["alice", "bob", "carol"][i % 3];
+        let conn = Connection::new(&server.bosh(), o).unwrap();
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.jid(user), Some(&server.password(user)), cb)
+            .unwrap();
+        rec.wait_for(Status::Connected, 10);
+        conns.push(conn);
+    }
+}

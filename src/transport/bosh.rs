@@ -258,6 +258,10 @@ impl BoshTransport {
             .no_delay(true)
             .max_idle_connections_per_host(8)
             .user_agent(concat!("epode/", env!("CARGO_PKG_VERSION")))
+            // ureq's 128 KiB buffers per connection were most of an idle
+            // session's memory; a body bigger than this still streams.
+            .input_buffer_size(16 * 1024)
+            .output_buffer_size(16 * 1024)
             .build();
         self.agent = Some(http::agent(config));
         Ok(())
@@ -740,6 +744,15 @@ impl Transport for BoshTransport {
 
     fn poll_fd(&self) -> Option<(RawFd, bool)> {
         None
+    }
+
+    fn has_pending(&self) -> bool {
+        !self.raw_output.is_empty()
+            || !self
+                .answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
     }
 
     fn next_deadline(&self) -> Option<Instant> {

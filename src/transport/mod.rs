@@ -60,6 +60,11 @@ pub(crate) trait Transport: Send {
     fn next_deadline(&self) -> Option<Instant> {
         None
     }
+    /// Something arrived that `read` has not reported yet (a transport
+    /// that wakes the engine through its mailbox, like BOSH).
+    fn has_pending(&self) -> bool {
+        false
+    }
     /// Drops the connection at once.
     fn abort(&mut self);
     /// Whether `read` should also report raw input / raw output.

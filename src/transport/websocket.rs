@@ -102,7 +102,10 @@ impl WebSocketTransport {
                 .map_err(|e| Error::InvalidArgument(format!("cookie: {e}")))?;
             request.headers_mut().insert("Cookie", value);
         }
+        // tungstenite zero-fills its whole read buffer (128 KiB by default)
+        // on every read: that was most of an idle connection's memory.
         let config = WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
             .max_message_size(Some(self.options.max_stanza_bytes))
             .max_frame_size(Some(self.options.max_stanza_bytes));
         let (ws, response) = tungstenite::client::client_with_config(request, stream, Some(config))

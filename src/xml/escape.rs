@@ -4,7 +4,7 @@ use super::parser::XmlError;
 use std::fmt::{self, Write};
 
 /// What a byte of text must become on output, if anything.
-fn text_escape(b: u8) -> Option<&'static str> {
+const fn text_escape(b: u8) -> Option<&'static str> {
     match b {
         b'&' => Some("&amp;"),
         b'<' => Some("&lt;"),
@@ -16,7 +16,7 @@ fn text_escape(b: u8) -> Option<&'static str> {
 }
 
 /// What a byte of an attribute value must become on output, if anything.
-fn attr_escape(b: u8) -> Option<&'static str> {
+const fn attr_escape(b: u8) -> Option<&'static str> {
     match b {
         b'"' => Some("&quot;"),
         b'\'' => Some("&apos;"),
@@ -27,14 +27,42 @@ fn attr_escape(b: u8) -> Option<&'static str> {
     }
 }
 
+/// A 256-entry table of the bytes `table` replaces, built at compile time:
+/// the copy loop then costs one load per byte (this is the hot path of
+/// every stanza sent).
+static TEXT_MARKS: [bool; 256] = {
+    let mut m = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        m[b] = text_escape(b as u8).is_some();
+        b += 1;
+    }
+    m
+};
+
+static ATTR_MARKS: [bool; 256] = {
+    let mut m = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        m[b] = attr_escape(b as u8).is_some();
+        b += 1;
+    }
+    m
+};
+
 /// Copies `s` to `w`, replacing the bytes `table` names. Replaced bytes are
 /// ASCII, so every slice boundary falls between characters.
-fn escape_with<W: Write>(s: &str, w: &mut W, table: fn(u8) -> Option<&'static str>) -> fmt::Result {
+fn escape_with<W: Write>(
+    s: &str,
+    w: &mut W,
+    marked: &[bool; 256],
+    table: fn(u8) -> Option<&'static str>,
+) -> fmt::Result {
     let mut last = 0;
-    for (i, b) in s.bytes().enumerate() {
-        if let Some(rep) = table(b) {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if marked[usize::from(b)] {
             w.write_str(s.get(last..i).unwrap_or_default())?;
-            w.write_str(rep)?;
+            w.write_str(table(b).unwrap_or_default())?;
             last = i + 1;
         }
     }
@@ -42,11 +70,11 @@ fn escape_with<W: Write>(s: &str, w: &mut W, table: fn(u8) -> Option<&'static st
 }
 
 pub(super) fn write_text<W: Write>(s: &str, w: &mut W) -> fmt::Result {
-    escape_with(s, w, text_escape)
+    escape_with(s, w, &TEXT_MARKS, text_escape)
 }
 
 pub(super) fn write_attr<W: Write>(s: &str, w: &mut W) -> fmt::Result {
-    escape_with(s, w, attr_escape)
+    escape_with(s, w, &ATTR_MARKS, attr_escape)
 }
 
 /// Escapes character data: `& < >`, and CR as `&#xD;` so it survives.
@@ -79,12 +107,31 @@ pub(super) enum Context {
 /// Appends raw (escaped) input to `out` as real text: expands the five
 /// predefined entities and character references, normalizes line ends and
 /// refuses characters XML forbids.
+/// Bytes `unescape_into` must look at: controls, `&`, `<`, and 0xEF (the
+/// lead byte of U+FFFE/U+FFFF). Everything else is copied as it is.
+static UNESCAPE_MARKS: [bool; 256] = {
+    let mut m = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        m[b] = true;
+        b += 1;
+    }
+    m[b'&' as usize] = true;
+    m[b'<' as usize] = true;
+    m[0xEF] = true;
+    m
+};
+
 pub(super) fn unescape_into(raw: &str, ctx: Context, out: &mut String) -> Result<(), XmlError> {
     let bytes = raw.as_bytes();
+    if !bytes.iter().any(|&b| UNESCAPE_MARKS[usize::from(b)]) {
+        out.push_str(raw); // the common case: plain text
+        return Ok(());
+    }
     let mut last = 0;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        if b >= 0x20 && b != b'&' && b != b'<' && b != 0xEF {
+        if !UNESCAPE_MARKS[usize::from(b)] {
             i += 1;
             continue;
         }

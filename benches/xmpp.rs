@@ -1,0 +1,199 @@
+//! epode's benchmark program (not a test): the scenarios of
+//! ../shared/reference/performance.md against a private Prosody.
+//!
+//!   benches/run.sh                 # starts Prosody, runs everything
+//!   EPODE_TEST_PROSODY=DIR cargo bench --bench xmpp [-- ws|bosh] [N]
+//!
+//! connect: login time (connect() → CONNECTED) over N logins.
+//! echo:    20,000 chat messages to our own full JID, ≤1,000 in flight,
+//!          wall time, msgs/s, client CPU (user+sys) per message, peak RSS.
+//! idle:    200 logged-in connections in one process: RSS per connection.
+
+use epode::{Builder, Connection, Keep, Matcher, Options, Status};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::channel;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+fn server_env() -> HashMap<String, String> {
+    let dir =
+        std::env::var("EPODE_TEST_PROSODY").expect("EPODE_TEST_PROSODY=DIR (see benches/run.sh)");
+    let text = std::fs::read_to_string(format!("{dir}/env")).expect("DIR/env");
+    text.lines()
+        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect()
+}
+
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+fn rss_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn login(url: &str, user: &str, password: &str) -> (Connection, Duration) {
+    let mut o = Options::default();
+    o.set("mechanisms", "PLAIN").unwrap(); // as the peers' figures were taken
+    let conn = Connection::new(url, o).unwrap();
+    let (tx, rx) = channel();
+    let tx = Mutex::new(tx);
+    let start = Instant::now();
+    conn.connect(
+        &format!("{user}@localhost"),
+        Some(password),
+        move |_, s, c, _| {
+            if matches!(s, Status::Connected | Status::Disconnected) {
+                let _ = tx.lock().unwrap().send((s, c.map(str::to_string)));
+            }
+        },
+    )
+    .unwrap();
+    let (status, cond) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a login result");
+    assert_eq!(status, Status::Connected, "login failed: {cond:?}");
+    (conn, start.elapsed())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn connect_scenario(name: &str, url: &str, rounds: usize) {
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        let (conn, t) = login(url, "alice", "alice-pass");
+        times.push(t.as_secs_f64() * 1000.0);
+        conn.close().unwrap();
+    }
+    println!(
+        "{name:5} connect: login median {:.2} ms (min {:.2}, {rounds} logins)",
+        median(times.clone()),
+        times.iter().cloned().fold(f64::MAX, f64::min)
+    );
+}
+
+fn echo_scenario(name: &str, url: &str, total: u64, window: u64) {
+    let (conn, _) = login(url, "bob", "bob-pass");
+    let me = conn.jid();
+    // The harness wakes the sender only when the window is half empty, so
+    // its own cost per message stays small next to the library's.
+    let received = Arc::new((Mutex::new(0u64), Condvar::new()));
+    let count = Arc::new(AtomicU64::new(0));
+    let sent = Arc::new(AtomicU64::new(0));
+    let (r, c, s) = (Arc::clone(&received), Arc::clone(&count), Arc::clone(&sent));
+    conn.add_handler(Matcher::new().name("message").type_("chat"), move |_, _| {
+        let got = c.fetch_add(1, Ordering::AcqRel) + 1;
+        let outstanding = s.load(Ordering::Acquire).saturating_sub(got);
+        if outstanding <= window / 2 || got == total {
+            let (lock, cv) = &*r;
+            *lock.lock().unwrap() = got;
+            cv.notify_one();
+        }
+        Keep::Keep
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let body = "x".repeat(100);
+    let rss_before = rss_kb("VmRSS:");
+    let cpu0 = cpu_seconds();
+    let t0 = Instant::now();
+    let (lock, cv) = &*received;
+    while sent.load(Ordering::Relaxed) < total {
+        let got = count.load(Ordering::Acquire);
+        let in_flight = sent.load(Ordering::Relaxed) - got;
+        if in_flight >= window {
+            let guard = lock.lock().unwrap();
+            let _ = cv.wait_timeout(guard, Duration::from_millis(20)).unwrap();
+            continue;
+        }
+        let msg = Builder::msg([("to", me.as_str()), ("type", "chat")])
+            .c_text("body", epode::xml::NO_ATTRS, &body)
+            .build();
+        conn.send(&msg).unwrap();
+        sent.fetch_add(1, Ordering::Relaxed);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let guard = lock.lock().unwrap();
+        if count.load(Ordering::Acquire) >= total || Instant::now() > deadline {
+            break;
+        }
+        let _ = cv.wait_timeout(guard, Duration::from_millis(20)).unwrap();
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    let got = count.load(Ordering::Acquire);
+    println!(
+        "{name:5} echo: {got}/{total} back in {wall:.2} s = {:.0} msgs/s; client CPU {:.2} µs/msg; peak RSS {:.1} MB (start {:.1} MB)",
+        got as f64 / wall,
+        cpu / got.max(1) as f64 * 1e6,
+        rss_kb("VmHWM:") as f64 / 1024.0,
+        rss_before as f64 / 1024.0
+    );
+    conn.close().unwrap();
+}
+
+fn idle_scenario(name: &str, url: &str, count: usize) {
+    let before = rss_kb("VmRSS:");
+    let mut conns = Vec::new();
+    for i in 0..count {
+        let user = ["alice", "bob", "carol"][i % 3];
+        let (c, _) = login(url, user, &format!("{user}-pass"));
+        conns.push(c);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let after = rss_kb("VmRSS:");
+    println!(
+        "{name:5} idle: {count} connections, {:.1} KB RSS per connection ({} → {} KB)",
+        (after.saturating_sub(before)) as f64 / count as f64,
+        before,
+        after
+    );
+    for c in conns {
+        c.close().unwrap();
+    }
+}
+
+fn main() {
+    let env = server_env();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let only = args.first().cloned();
+    let total: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let transports = [
+        ("ws", env["XMPP_WS_URL"].clone()),
+        ("bosh", env["XMPP_BOSH_URL"].clone()),
+    ];
+    for (name, url) in &transports {
+        if only.as_deref().is_some_and(|o| o != *name) {
+            continue;
+        }
+        let scenario = std::env::var("EPODE_BENCH_SCENARIO").unwrap_or_default();
+        let wants = |s: &str| scenario.is_empty() || scenario == s;
+        if wants("connect") {
+            connect_scenario(name, url, 50);
+        }
+        if wants("echo") {
+            echo_scenario(name, url, total, 1000);
+        }
+        if wants("idle") {
+            idle_scenario(name, url, 200);
+        }
+    }
+}
