@@ -378,3 +378,90 @@ fn a_hundred_sessions_log_in_one_after_another() {
         conns.push(conn);
     }
 }
+
+/// Prebinds a BOSH session with raw HTTP requests, as a web application's
+/// server side would: returns (full JID, sid, next rid).
+fn prebind(server: &Server, user: &str) -> (String, String, u64) {
+    let url = server.bosh();
+    let post = |body: String| -> epode::Element {
+        let text = ureq::post(&url)
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .send(body)
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        epode::xml::parse_element(&text).unwrap()
+    };
+    let domain = server.var("XMPP_DOMAIN");
+    let mut rid = 5_000_000u64;
+    let created = post(format!(
+        "<body rid='{rid}' to='{domain}' wait='60' hold='1' ver='1.6' xml:lang='en' xmpp:version='1.0' \
+         xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh'/>"
+    ));
+    let sid = created.attr("sid").unwrap().to_string();
+    use base64::Engine as _;
+    let plain = base64::engine::general_purpose::STANDARD
+        .encode(format!("\0{user}\0{}", server.password(user)));
+    let body = |rid: u64, inner: &str, extra: &str| {
+        format!("<body rid='{rid}' sid='{sid}' {extra} xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh'>{inner}</body>")
+    };
+    rid += 1;
+    let auth = post(body(
+        rid,
+        &format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"),
+        "",
+    ));
+    assert!(auth.find_child("success", None).is_some(), "{auth}");
+    rid += 1;
+    post(body(
+        rid,
+        "",
+        &format!("to='{domain}' xml:lang='en' xmpp:restart='true'"),
+    ));
+    rid += 1;
+    let bound = post(body(
+        rid,
+        "<iq xmlns='jabber:client' type='set' id='pb'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>",
+        "",
+    ));
+    let jid = bound
+        .find_child("iq", None)
+        .and_then(|iq| iq.find_child("bind", None))
+        .and_then(|b| b.child_text("jid"))
+        .unwrap();
+    (jid, sid, rid + 1)
+}
+
+#[test]
+fn attach_to_a_prebound_session() {
+    for server in servers() {
+        let (jid, sid, rid) = prebind(&server, "alice");
+        let conn = Connection::new(&server.bosh(), Options::default()).unwrap();
+        let (mut rec, cb) = recorder();
+        conn.attach(&jid, &sid, rid, cb).unwrap();
+        rec.wait_for(Status::Attached, 15);
+        assert_eq!(rec.statuses(), vec![Status::Attached]);
+        assert!(conn.authenticated());
+        assert_eq!(conn.jid(), jid);
+        let (got, got_cb) = collector::<String>();
+        conn.add_handler(Matcher::new().name("message"), move |_, m| {
+            got_cb
+                .lock()
+                .unwrap()
+                .push(m.child_text("body").unwrap_or_default());
+            Keep::Keep
+        });
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        std::thread::sleep(Duration::from_millis(50));
+        let m = Builder::msg([("to", jid.as_str()), ("type", "chat")])
+            .c_text("body", epode::xml::NO_ATTRS, "to the attached session")
+            .build();
+        bob.send(&m).unwrap();
+        eventually(15, "the attached session receives", || {
+            !got.lock().unwrap().is_empty()
+        });
+        conn.disconnect(None).unwrap();
+        rec.wait_for(Status::Disconnected, 10);
+    }
+}

@@ -486,9 +486,6 @@ impl BoshTransport {
             Outcome::Written => {}
             Outcome::Reply(reply) if reply.status == 200 => {
                 self.errors = 0;
-                if std::mem::take(&mut self.attaching) {
-                    out.push(Incoming::Alive);
-                }
                 self.in_flight.remove(&answer.rid);
                 for c in &reply.set_cookies {
                     self.jar.store(c);
@@ -604,6 +601,11 @@ impl BoshTransport {
             }
             self.sid = None;
             return false;
+        }
+        // An attached session that answers without terminating is alive;
+        // said before the body's stanzas, which belong to it.
+        if std::mem::take(&mut self.attaching) {
+            out.push(Incoming::Alive);
         }
         if self.state == State::Creating {
             let Some(sid) = body.attr("sid") else {

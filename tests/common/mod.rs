@@ -2,6 +2,7 @@
 //! env files the server scripts write) and a status recorder.
 #![allow(dead_code)]
 
+pub mod fake_http;
 pub mod fake_ws;
 
 use epode::{Connection, Element, Options, Status};

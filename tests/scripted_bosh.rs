@@ -1,0 +1,200 @@
+//! BOSH against a scripted HTTP peer: headers and cookies as the server
+//! sees them, and the faults a real server will not produce on demand.
+
+mod common;
+
+use common::fake_http::{serve, session_script, Reply};
+use common::{collector, recorder, Recorder};
+use epode::{Connection, Options, Status};
+use std::time::{Duration, Instant};
+
+fn anonymous(url: &str, options: Options) -> (Connection, Recorder) {
+    let conn = Connection::new(url, options).unwrap();
+    let (rec, cb) = recorder();
+    conn.connect("localhost", None, cb).unwrap();
+    (conn, rec)
+}
+
+#[test]
+fn custom_headers_cookies_and_content_type_reach_the_server() {
+    let (url, log) = serve(|req, _| session_script(req, None));
+    let mut o = Options::default();
+    o.set("customHeaders", "X-App-Version: 2.1.0").unwrap();
+    o.set("customHeaders", "X-Request-ID: abc123").unwrap();
+    o.set("cookies", "authToken=eyJ; Domain=127.0.0.1; Path=/")
+        .unwrap();
+    o.set("cookies", "elsewhere=no; Domain=example.com")
+        .unwrap();
+    o.set("contentType", "text/plain").unwrap();
+    let (conn, mut rec) = anonymous(&url, o);
+    rec.wait_for(Status::Connected, 10);
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    let log = log.lock().unwrap();
+    assert!(log.len() >= 5, "{} requests", log.len());
+    for req in log.iter() {
+        assert_eq!(req.header("X-App-Version"), Some("2.1.0"));
+        assert_eq!(req.header("X-Request-ID"), Some("abc123"));
+        assert_eq!(
+            req.header("Cookie"),
+            Some("authToken=eyJ"),
+            "only the matching cookie"
+        );
+        assert_eq!(req.header("Content-Type"), Some("text/plain"));
+    }
+}
+
+#[test]
+fn with_credentials_keeps_and_returns_the_servers_cookie() {
+    let (url, log) = serve(|req, i| session_script(req, (i == 0).then_some("node=n7; Path=/")));
+    let mut o = Options::default();
+    o.set("withCredentials", "true").unwrap();
+    let (_conn, mut rec) = anonymous(&url, o);
+    rec.wait_for(Status::Connected, 10);
+    let log = log.lock().unwrap();
+    assert_eq!(log[0].header("Cookie"), None);
+    for req in &log[1..] {
+        assert_eq!(
+            req.header("Cookie"),
+            Some("node=n7"),
+            "sticky cookie sent back"
+        );
+    }
+}
+
+#[test]
+fn five_503s_in_a_row_are_conntimeout_and_retransmit_the_same_rid() {
+    let (url, log) = serve(|_, _| Reply::status(503));
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (codes, codes_cb) = collector::<u16>();
+    conn.add_protocol_error_handler("HTTP", 503, move |_, c| codes_cb.lock().unwrap().push(c));
+    let (mut rec, cb) = recorder();
+    conn.connect("localhost", None, cb).unwrap();
+    rec.wait_for(Status::Disconnected, 20);
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::ConnTimeout,
+            Status::Disconnected
+        ]
+    );
+    assert!(
+        rec.seen[1]
+            .1
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("giving-up"),
+        "{:?}",
+        rec.seen
+    );
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 5, "5 attempts, then it gives up");
+    let rid = log[0].rid();
+    assert!(
+        log.iter().all(|r| r.rid() == rid && r.body == log[0].body),
+        "retransmissions reuse rid and body"
+    );
+    assert_eq!(*codes.lock().unwrap(), vec![503; 5]);
+}
+
+#[test]
+fn a_stalled_server_times_out_by_the_primary_timeout() {
+    // wait=1: the primary timeout is floor(1.1 × 1) = 1 s per attempt.
+    let (url, log) = serve(|_, _| {
+        let mut r = Reply::ok("<body xmlns='http://jabber.org/protocol/httpbind'/>");
+        r.delay = Duration::from_secs(30);
+        r
+    });
+    let mut o = Options::default();
+    o.set("wait", "1").unwrap();
+    let started = Instant::now();
+    let (_conn, mut rec) = anonymous(&url, o);
+    rec.wait_for(Status::Disconnected, 30);
+    let took = started.elapsed();
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::ConnTimeout,
+            Status::Disconnected
+        ]
+    );
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 5);
+    assert!(log.iter().all(|r| r.rid() == log[0].rid()));
+}
+
+#[test]
+fn a_malformed_body_is_connfail_bad_format() {
+    let (url, _log) = serve(|_, _| {
+        Reply::ok("<body xmlns='http://jabber.org/protocol/httpbind'><unclosed></body>")
+    });
+    let (_conn, mut rec) = anonymous(&url, Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen,
+        vec![
+            (Status::Connecting, None),
+            (Status::ConnFail, Some("bad-format".into())),
+            (Status::Disconnected, Some("bad-format".into()))
+        ]
+    );
+}
+
+#[test]
+fn a_404_calls_the_protocol_error_handler_and_is_connfail() {
+    let (url, _log) = serve(|_, _| Reply::status(404));
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (codes, codes_cb) = collector::<u16>();
+    conn.add_protocol_error_handler("HTTP", 404, move |_, c| codes_cb.lock().unwrap().push(c));
+    let (mut rec, cb) = recorder();
+    conn.connect("localhost", None, cb).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![Status::Connecting, Status::ConnFail, Status::Disconnected]
+    );
+    assert_eq!(rec.seen[1].1.as_deref(), Some("HTTP 404"));
+    assert_eq!(*codes.lock().unwrap(), vec![404]);
+}
+
+#[test]
+fn a_terminate_with_a_condition_is_connfail_with_it() {
+    // Also what a server says to a wrong sid (item-not-found).
+    let (url, _log) = serve(|req, _| {
+        if req.body.contains("<auth") {
+            Reply::ok("<body xmlns='http://jabber.org/protocol/httpbind' type='terminate' condition='item-not-found'/>")
+        } else {
+            session_script(req, None)
+        }
+    });
+    let (_conn, mut rec) = anonymous(&url, Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen[2..],
+        [
+            (Status::ConnFail, Some("item-not-found".into())),
+            (Status::Disconnected, Some("item-not-found".into()))
+        ]
+    );
+}
+
+#[test]
+fn attach_to_a_dead_session_is_attachfail() {
+    let (url, _log) = serve(|_, _| {
+        Reply::ok("<body xmlns='http://jabber.org/protocol/httpbind' type='terminate' condition='item-not-found'/>")
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.attach("alice@localhost/r", "gone", 42, cb).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![Status::AttachFail, Status::Disconnected]
+    );
+}
