@@ -58,6 +58,9 @@ impl Reply {
 
 pub type Log = Arc<Mutex<Vec<Request>>>;
 
+/// How the peer answers: given the request and its index in the log.
+type Script = Arc<dyn Fn(&Request, usize) -> Reply + Send + Sync>;
+
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
@@ -87,11 +90,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
-fn serve_connection(
-    stream: TcpStream,
-    log: Log,
-    script: Arc<dyn Fn(&Request, usize) -> Reply + Send + Sync>,
-) {
+fn serve_connection(stream: TcpStream, log: Log, script: Script) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     while let Some(req) = read_request(&mut reader) {
@@ -128,7 +127,7 @@ pub fn serve(script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) 
         listener.local_addr().unwrap().port()
     );
     let log: Log = Arc::new(Mutex::new(Vec::new()));
-    let script: Arc<dyn Fn(&Request, usize) -> Reply + Send + Sync> = Arc::new(script);
+    let script: Script = Arc::new(script);
     let l = Arc::clone(&log);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
