@@ -9,6 +9,10 @@ cd "$root"
 
 step() { printf '\n==== %s\n' "$*"; }
 
+# Everything is also kept in a log, to add up the counts at the end.
+log=$(mktemp /tmp/epode-tests.XXXXXX.log)
+exec > >(tee "$log") 2>&1
+
 step "tools"
 missing=()
 for tool in gcc g++ make curl python3; do
@@ -50,5 +54,22 @@ python3 -m pytest -q tests/python
 step "C examples against the servers"
 tests/c/examples.sh
 
+# One closing line for the whole run: every runner's counts added up.
+read -r passed failed < <(python3 - "$log" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+passed = failed = 0
+for m in re.finditer(r"test result: \w+\. (\d+) passed; (\d+) failed", text):
+    passed += int(m[1]); failed += int(m[2])
+for m in re.finditer(r"^\S+: (\d+) passed, (\d+) failed$", text, re.M):
+    passed += int(m[1]); failed += int(m[2])
+for m in re.finditer(r"^(\d+) passed(?:, (\d+) failed)? in ", text, re.M):
+    passed += int(m[1]); failed += int(m[2] or 0)
+print(passed, failed)
+PY
+)
+stop_servers >/dev/null 2>&1
+trap - EXIT
 echo
-echo "all tests passed"
+echo "epode: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

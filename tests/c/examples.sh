@@ -64,6 +64,26 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
         echo "$passed $failed" > "$root/target/examples-c/.counts.$XMPP_SERVER"
     )
 done
+# The README's C quick start, compiled as written (C and C++) and run
+# against Prosody (only its port differs).
+python3 - "$root/README.md" "$root/target/examples-c/quickstart.c" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+code = re.search(r"## Quick start in C\n\n```c\n(.*?)```", text, re.S).group(1)
+open(sys.argv[2], "w").write(code)
+PY
+(
+    . "$EPODE_TEST_PROSODY/env"
+    sed -i "s#ws://127.0.0.1:16224/xmpp-websocket#$XMPP_WS_URL#" "$root/target/examples-c/quickstart.c"
+    gcc -std=c11 -Wall -Wextra -Werror $san -I"$root/include" "$root/target/examples-c/quickstart.c" \
+        -L"$root/target/debug" -Wl,-rpath,"$root/target/debug" -lepode -o "$bin/quickstart"
+    g++ -x c++ -Wall -Wextra -Werror $san -I"$root/include" "$root/target/examples-c/quickstart.c" \
+        -L"$root/target/debug" -Wl,-rpath,"$root/target/debug" -lepode -o "$bin/quickstart-cpp"
+    passed=0 failed=0
+    expect "README C quick start" 0 $'CONNECTED \nDISCONNECTED ' -- "$bin/quickstart"
+    expect "README C quick start as C++" 0 $'CONNECTED \nDISCONNECTED ' -- "$bin/quickstart-cpp"
+    echo "$passed $failed" > "$root/target/examples-c/.counts.readme"
+)
 total_passed=0 total_failed=0
 for f in "$root"/target/examples-c/.counts.*; do
     read -r p f2 <"$f"; total_passed=$((total_passed + p)); total_failed=$((total_failed + f2)); rm -f "$f"
