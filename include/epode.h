@@ -116,6 +116,17 @@ typedef enum epode_status {
   EPODE_STATUS_RECONNECTING = 13,
 } epode_status;
 
+// Where a custom mechanism's callback is in the exchange.
+typedef enum epode_sasl_step {
+  // The initial response (only for client-first mechanisms); `input` is empty.
+  EPODE_SASL_START = 0,
+  // A challenge from the server; write the response.
+  EPODE_SASL_CHALLENGE = 1,
+  // The server's `<success/>`: `input` is its additional data (maybe
+  // empty). Return EPODE_OK to accept it; anything else is AUTHFAIL.
+  EPODE_SASL_SUCCESS = 2,
+} epode_sasl_step;
+
 // The status reported to the status callback (Strophe's `Strophe.Status`).
 typedef struct Status Status;
 
@@ -127,6 +138,10 @@ typedef struct epode_conn epode_conn;
 
 // A set of connection options. Opaque; `epode_options_free` frees it.
 typedef struct epode_options epode_options;
+
+// The response a custom mechanism's callback gives back. Opaque; valid
+// only during the callback.
+typedef struct epode_sasl_out epode_sasl_out;
 
 // An XML element (a stanza or any part of one). Opaque.
 typedef struct epode_stanza epode_stanza;
@@ -170,6 +185,14 @@ typedef void (*epode_text_cb)(void *userdata,
 typedef void (*epode_xml_cb)(void *userdata,
                              struct epode_conn *conn,
                              const struct epode_stanza *stanza);
+
+// A custom mechanism's callback: return EPODE_OK to go on, anything else
+// to fail the authentication (AUTHFAIL).
+typedef enum epode_result (*epode_sasl_cb)(void *userdata,
+                                           enum epode_sasl_step step,
+                                           const uint8_t *input,
+                                           size_t input_len,
+                                           struct epode_sasl_out *out);
 
 
 
@@ -646,6 +669,33 @@ void epode_options_free(struct epode_options *opts);
 // The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
 // for a number epode never returns. The string is static: never free it.
 const char *epode_result_str(int32_t result);
+
+// Sets the response of this step: raw bytes (epode base64-encodes them).
+// Not calling it means "no response" (for START: `<auth/>` without data).
+//
+// # Safety
+// `out` is the pointer given to the callback; `data` is valid for `len`
+// bytes (or NULL with `len` 0).
+enum epode_result epode_sasl_out_set(struct epode_sasl_out *out,
+                                     const uint8_t *data,
+                                     size_t len);
+
+// Registers a SASL mechanism written in C, used like a built-in one: it is
+// chosen when the server offers `name` and no mechanism of higher
+// `priority` (PLAIN is 50, SCRAM-SHA-256 70) is offered too; a name equal
+// to a built-in replaces it. `callback` runs on the engine thread at each
+// step. `userdata_free` runs once, when the connection is freed (or now,
+// if this call fails).
+//
+// # Safety
+// `conn` live; `name` NUL-terminated.
+enum epode_result epode_conn_register_mechanism(struct epode_conn *conn,
+                                                const char *name,
+                                                int priority,
+                                                bool client_first,
+                                                epode_sasl_cb callback,
+                                                void *userdata,
+                                                epode_free_cb userdata_free);
 
 // Parses one complete XML element from a NUL-terminated UTF-8 string.
 // On success `*out` owns a new stanza; on failure it is not written and

@@ -429,9 +429,13 @@ impl Connection {
         ));
     }
 
-    /// Adds (or replaces by name) a SASL mechanism for the next login.
-    pub fn register_mechanism(&self, mechanism: Box<dyn Mechanism>) {
-        self.post(Command::AddMechanism(mechanism));
+    /// Adds (or replaces by name, built-ins included) a SASL mechanism.
+    /// `make` builds a fresh instance for each login.
+    pub fn register_mechanism<F>(&self, make: F)
+    where
+        F: Fn() -> Box<dyn Mechanism> + Send + 'static,
+    {
+        self.post(Command::AddMechanism(Box::new(make)));
     }
 
     /// rawInput: every piece of text as received.
@@ -653,16 +657,28 @@ impl Drop for Connection {
     }
 }
 
+/// What went wrong in a step that did not return Ok: a panic (a bug, or
+/// a panicking Rust callback) or a failed poll().
+fn failure_of(result: std::thread::Result<Result<()>>) -> Option<String> {
+    match result {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(panic) => Some(format!(
+            "internal error: {}",
+            crate::ffi::guard::panic_message(&panic)
+        )),
+    }
+}
+
 fn engine_thread(core: Arc<Core>) {
     *lock(&core.driver) = Some(std::thread::current().id());
     loop {
         let mut engine = lock(&core.engine);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.step(None)));
-        let stop = match result {
-            Ok(Ok(())) => engine.take_released(),
-            // poll() itself failed or the engine panicked: nothing sane is left.
-            _ => true,
-        };
+        if let Some(why) = failure_of(result) {
+            engine.recover(&why);
+        }
+        let stop = engine.take_released();
         drop(engine);
         if stop {
             break;

@@ -28,6 +28,8 @@ pub type IqFn = Box<dyn FnOnce(&Connection, Option<&Element>) + Send>;
 pub type TextHook = Box<dyn FnMut(&Connection, &str) + Send>;
 pub type XmlHook = Box<dyn FnMut(&Connection, &Element) + Send>;
 pub type ProtocolErrorFn = Box<dyn FnMut(&Connection, u16) + Send>;
+/// Makes a fresh instance of a custom SASL mechanism for each login.
+pub type MechanismFactory = Box<dyn Fn() -> Box<dyn Mechanism> + Send>;
 
 /// What Connection::connect asks for.
 pub struct ConnectRequest {
@@ -73,7 +75,7 @@ pub enum Command {
     AddTimed(TimedHandler),
     DeleteTimed(HandlerId),
     AddProtocolErrorHandler(String, u16, ProtocolErrorFn),
-    AddMechanism(Box<dyn Mechanism>),
+    AddMechanism(MechanismFactory),
     SetTextHook(HookKind, Option<TextHook>),
     SetXmlInput(Option<XmlHook>),
     SetXmlOutput(Option<XmlHook>),
@@ -131,7 +133,7 @@ pub(crate) struct Engine {
     phase: Phase,
     creds: Credentials,
     status_cb: Option<StatusFn>,
-    custom_mechanisms: Vec<Box<dyn Mechanism>>,
+    custom_mechanisms: Vec<MechanismFactory>,
     mechanism: Option<Box<dyn Mechanism>>,
     handlers: Handlers,
     iqs: HashMap<String, PendingIq>,
@@ -348,9 +350,11 @@ impl Engine {
             Command::AddProtocolErrorHandler(proto, code, f) => self
                 .protocol_error_handlers
                 .push((proto.to_ascii_lowercase(), code, f)),
-            Command::AddMechanism(m) => {
-                self.custom_mechanisms.retain(|c| c.name() != m.name());
-                self.custom_mechanisms.push(m);
+            Command::AddMechanism(make) => {
+                let name = make().name().to_string();
+                self.custom_mechanisms
+                    .retain(|c| !c().name().eq_ignore_ascii_case(&name));
+                self.custom_mechanisms.push(make);
             }
             Command::SetTextHook(kind, hook) => match kind {
                 HookKind::RawInput => {
@@ -536,6 +540,29 @@ impl Engine {
             Ok(()) => self.transport = Some(transport),
             Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
             Err(e) => self.fail(Status::ConnFail, &e.to_string()),
+        }
+    }
+
+    /// After a panic inside a step (a bug, or a panicking callback): the
+    /// session cannot be trusted any more. ERROR and DISCONNECTED are
+    /// reported (a callback that panics again is not called twice), and the
+    /// engine is ready for a new connect.
+    pub fn recover(&mut self, why: &str) {
+        if self.phase == Phase::Idle {
+            return;
+        }
+        let recovered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.change_status(Status::Error, Some(why), None);
+            self.finish(Some(why));
+        }));
+        if recovered.is_err() {
+            self.status_cb = None;
+            self.generation += 1;
+            if let Some(mut t) = self.transport.take() {
+                t.abort();
+            }
+            self.iqs.clear();
+            self.set_phase(Phase::Idle);
         }
     }
 
@@ -894,10 +921,19 @@ impl Engine {
 
     // ---- SASL ----
 
-    fn enabled_mechanisms(&mut self) -> Vec<Box<dyn Mechanism>> {
+    /// Fresh instances of every mechanism this login may use: the
+    /// built-ins, replaced by custom ones of the same name, filtered by the
+    /// `mechanisms` option.
+    fn enabled_mechanisms(&self) -> Vec<Box<dyn Mechanism>> {
+        let custom: Vec<Box<dyn Mechanism>> =
+            self.custom_mechanisms.iter().map(|make| make()).collect();
         let mut all = sasl::default_mechanisms();
-        all.retain(|m| !self.custom_mechanisms.iter().any(|c| c.name() == m.name()));
-        all.append(&mut self.custom_mechanisms);
+        all.retain(|m| {
+            !custom
+                .iter()
+                .any(|c| c.name().eq_ignore_ascii_case(m.name()))
+        });
+        all.extend(custom);
         if let Some(allowed) = &self.options.mechanisms {
             all.retain(|m| allowed.iter().any(|a| a.eq_ignore_ascii_case(m.name())));
         }
@@ -918,22 +954,17 @@ impl Engine {
             .unwrap_or_default();
         let mut enabled = self.enabled_mechanisms();
         let chosen = sasl::select(&offered, &enabled, &self.creds);
-        // Give the custom mechanisms back for a later login.
-        let custom_names: Vec<String> = enabled.iter().map(|m| m.name().to_string()).collect();
-        let _ = custom_names;
         let Some(index) = chosen else {
             let condition = if jid::node(&self.creds.jid).is_none() {
                 "x-strophe-bad-non-anon-jid"
             } else {
                 "no-auth-mech"
             };
-            self.restore_custom(enabled);
             self.change_status(Status::ConnFail, Some(condition), None);
-            self.begin_close_quietly(condition);
+            self.begin_close();
             return;
         };
-        let mut mech = enabled.remove(index);
-        self.restore_custom(enabled);
+        let mut mech = enabled.swap_remove(index);
         self.set_phase(Phase::Authenticating);
         self.change_status(Status::Authenticating, None, None);
         let mut auth = Element::new("auth");
@@ -957,26 +988,9 @@ impl Engine {
         self.write_now(&auth);
     }
 
-    /// Custom mechanisms are registered once and kept across logins.
-    fn restore_custom(&mut self, rest: Vec<Box<dyn Mechanism>>) {
-        let builtin: Vec<String> = sasl::default_mechanisms()
-            .iter()
-            .map(|m| m.name().to_string())
-            .collect();
-        for m in rest {
-            if !builtin.iter().any(|b| b == m.name()) {
-                self.custom_mechanisms.push(m);
-            }
-        }
-    }
-
+    /// AUTHFAIL, then the stream is closed (no DISCONNECTING: nobody asked).
     fn auth_failed(&mut self, condition: &str) {
         self.change_status(Status::AuthFail, Some(condition), None);
-        self.begin_close_quietly(condition);
-    }
-
-    /// Closes the stream after a failure status, without DISCONNECTING.
-    fn begin_close_quietly(&mut self, _condition: &str) {
         self.begin_close();
     }
 
@@ -1128,10 +1142,14 @@ impl Engine {
 
     fn dispatch(&mut self, stanza: &Element) {
         let Some(conn) = self.handle() else { return };
-        if stanza.name() == "iq"
-            && matches!(stanza.attr("type"), Some("result") | Some("error"))
-            && self.answer_iq(&conn, stanza)
-        {
+        // IQ answers, and presences answering a sendPresence, go to the
+        // callbacks of the stanza they answer.
+        let answer = match stanza.name() {
+            "iq" => matches!(stanza.attr("type"), Some("result") | Some("error")),
+            "presence" => !self.iqs.is_empty(),
+            _ => false,
+        };
+        if answer && self.answer_tracked(&conn, stanza) {
             return;
         }
         let matched = self.handlers.dispatch(&conn, stanza);
@@ -1143,8 +1161,8 @@ impl Engine {
         }
     }
 
-    /// Delivers an IQ answer to its sendIQ callbacks; false if it is none of ours.
-    fn answer_iq(&mut self, conn: &Connection, iq: &Element) -> bool {
+    /// Delivers an answer to its sendIQ/sendPresence callbacks; false if it is none of ours.
+    fn answer_tracked(&mut self, conn: &Connection, iq: &Element) -> bool {
         let Some(id) = iq.attr("id") else {
             return false;
         };
@@ -1162,7 +1180,7 @@ impl Engine {
         let Some(pending) = self.iqs.remove(id) else {
             return false;
         };
-        let callback = if iq.attr("type") == Some("result") {
+        let callback = if iq.attr("type") != Some("error") {
             pending.on_result
         } else {
             pending.on_error

@@ -290,3 +290,56 @@ fn a_redirect_to_plain_http_is_refused() {
     );
     server.join().unwrap();
 }
+
+#[test]
+fn legacy_session_establishment_when_the_server_requires_it() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>");
+        let bind = peer.recv();
+        peer.send(&format!("<iq xmlns='jabber:client' type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>a@localhost/s</jid></bind></iq>", attr(&bind, "id")));
+        let session = peer.recv();
+        assert!(
+            session.contains("urn:ietf:params:xml:ns:xmpp-session"),
+            "{session}"
+        );
+        peer.send(&format!(
+            "<iq xmlns='jabber:client' type='result' id='{}'/>",
+            attr(&session, "id")
+        ));
+    });
+    let (_conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    server.join().unwrap();
+}
+
+#[test]
+fn disconnect_gives_up_waiting_after_the_disconnection_timeout() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.bind("a@localhost/t");
+        // Never answer the close: read until the client goes.
+        while peer.ws.read().is_ok() {}
+    });
+    let mut o = Options::default();
+    o.set("disconnection_timeout", "300").unwrap();
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), o);
+    rec.wait_for(Status::Connected, 10);
+    let started = std::time::Instant::now();
+    conn.disconnect(Some("bye")).unwrap();
+    rec.wait_for(Status::Disconnected, 5);
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(290) && took < std::time::Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert_eq!(rec.seen[3], (Status::Disconnecting, Some("bye".into())));
+    server.join().unwrap();
+}

@@ -452,3 +452,198 @@ fn handlers_added_in_a_handler_apply_from_the_next_stanza() {
         "a handler added during dispatch starts with the next stanza; one returning Remove is gone"
     );
 }
+
+#[test]
+fn explicit_resource_binding_stops_at_bindrequired_until_bind() {
+    for server in servers() {
+        let mut o = Options::default();
+        o.set("explicitResourceBinding", "true").unwrap();
+        o.set("resource", "explicit").unwrap();
+        let conn = Connection::new(&server.ws(), o).unwrap();
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.jid("carol"), Some(&server.password("carol")), cb)
+            .unwrap();
+        rec.wait_for(Status::BindRequired, 20);
+        assert!(!conn.authenticated());
+        assert!(
+            conn.send(&Builder::pres(epode::xml::NO_ATTRS).build())
+                .is_ok(),
+            "stream-level setup may send"
+        );
+        conn.bind().unwrap();
+        rec.wait_for(Status::Connected, 10);
+        assert_eq!(
+            rec.statuses(),
+            vec![
+                Status::Connecting,
+                Status::Authenticating,
+                Status::BindRequired,
+                Status::Connected
+            ]
+        );
+        assert!(conn.jid().ends_with("/explicit"), "{}", conn.jid());
+    }
+}
+
+#[test]
+fn timed_handlers_start_with_the_session_and_stop_when_told() {
+    let server = Server::get("prosody");
+    let conn = Connection::new(&server.ws(), Options::default()).unwrap();
+    let (ticks, ticks_cb) = collector::<std::time::Instant>();
+    // Added before login: it starts when the session is up.
+    conn.add_timed_handler(Duration::from_millis(50), move |_| {
+        let mut t = ticks_cb.lock().unwrap();
+        t.push(std::time::Instant::now());
+        Keep::from(t.len() < 3)
+    });
+    let (mut rec, cb) = recorder();
+    let before = std::time::Instant::now();
+    conn.connect(&server.jid("alice"), Some(&server.password("alice")), cb)
+        .unwrap();
+    rec.wait_for(Status::Connected, 20);
+    let connected_at = std::time::Instant::now();
+    eventually(5, "three ticks", || ticks.lock().unwrap().len() == 3);
+    std::thread::sleep(Duration::from_millis(200));
+    let ticks = ticks.lock().unwrap();
+    assert_eq!(ticks.len(), 3, "returning Remove stops it");
+    assert!(ticks[0] >= before + Duration::from_millis(50));
+    assert!(
+        ticks[0] + Duration::from_millis(10) >= connected_at,
+        "not before the session was up"
+    );
+    for w in ticks.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(
+            gap >= Duration::from_millis(45) && gap < Duration::from_millis(500),
+            "{gap:?}"
+        );
+    }
+}
+
+#[test]
+fn send_presence_tracks_the_answer_and_pause_holds_stanzas() {
+    let server = Server::get("ejabberd");
+    let (alice, _ra) = login(&server, &server.ws(), "alice", Options::default());
+    let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+    // A presence to a domain that does not exist bounces with an error.
+    let (answers, cb) = collector::<String>();
+    let err_cb = cb.clone();
+    let probe = Builder::pres([("to", "nobody@nowhere.invalid")]).build();
+    alice
+        .send_presence(
+            probe,
+            move |_, _| cb.lock().unwrap().push("result".into()),
+            move |_, e| {
+                err_cb
+                    .lock()
+                    .unwrap()
+                    .push(format!("error {}", e.is_some()))
+            },
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap();
+    eventually(10, "the bounced presence", || {
+        !answers.lock().unwrap().is_empty()
+    });
+    assert_eq!(answers.lock().unwrap()[0], "error true");
+
+    let (got, got_cb) = collector::<String>();
+    bob.add_handler(Matcher::new().name("message"), move |_, m| {
+        got_cb
+            .lock()
+            .unwrap()
+            .push(m.child_text("body").unwrap_or_default());
+        Keep::Keep
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    alice.pause();
+    eventually(2, "paused", || alice.paused());
+    for n in ["a", "b"] {
+        let m = Builder::msg([("to", bob.jid().as_str())])
+            .c_text("body", epode::xml::NO_ATTRS, n)
+            .build();
+        alice.send(&m).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(got.lock().unwrap().is_empty(), "held while paused");
+    alice.resume().unwrap();
+    eventually(10, "both after resume", || got.lock().unwrap().len() == 2);
+    assert_eq!(*got.lock().unwrap(), vec!["a", "b"]);
+    assert!(!alice.paused());
+}
+
+#[test]
+fn a_custom_rust_mechanism_replaces_a_builtin() {
+    use epode::sasl::{Credentials, Mechanism, SaslError};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct MyPlain(Arc<AtomicUsize>);
+    impl Mechanism for MyPlain {
+        fn name(&self) -> &str {
+            "PLAIN"
+        }
+        fn priority(&self) -> i32 {
+            99
+        }
+        fn is_client_first(&self) -> bool {
+            true
+        }
+        fn test(&self, _: &Credentials) -> bool {
+            true
+        }
+        fn start(&mut self, c: &Credentials) -> Result<Option<Vec<u8>>, SaslError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            let pw = c.password.clone().unwrap_or_default();
+            Ok(Some(
+                format!("\0{}\0{pw}", c.authcid.clone().unwrap_or_default()).into_bytes(),
+            ))
+        }
+        fn challenge(&mut self, _: &Credentials, _: &[u8]) -> Result<Vec<u8>, SaslError> {
+            Err(SaslError::Protocol("PLAIN has no challenge".into()))
+        }
+        fn success(&mut self, _: &Credentials, _: Option<&[u8]>) -> Result<(), SaslError> {
+            Ok(())
+        }
+    }
+    let server = Server::get("prosody");
+    let used = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let conn = Connection::new(&server.ws(), Options::default()).unwrap();
+    let u = Arc::clone(&used);
+    conn.register_mechanism(move || Box::new(MyPlain(Arc::clone(&u))));
+    for _ in 0..2 {
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.jid("bob"), Some(&server.password("bob")), cb)
+            .unwrap();
+        rec.wait_for(Status::Connected, 20);
+        conn.disconnect(None).unwrap();
+        rec.wait_for(Status::Disconnected, 10);
+    }
+    assert_eq!(
+        used.load(Ordering::SeqCst),
+        2,
+        "a fresh instance for each login"
+    );
+}
+
+#[test]
+fn a_panicking_callback_ends_the_session_with_error_not_the_process() {
+    let server = Server::get("prosody");
+    let (conn, mut rec) = login(&server, &server.ws(), "carol", Options::default());
+    conn.add_handler(Matcher::new().name("message"), |_, _| {
+        panic!("application bug")
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    let me = conn.jid();
+    let m = Builder::msg([("to", me.as_str())])
+        .c_text("body", epode::xml::NO_ATTRS, "boom")
+        .build();
+    conn.send(&m).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    let error = rec.seen.iter().find(|(s, _)| *s == Status::Error).cloned();
+    let condition = error.and_then(|(_, c)| c).unwrap_or_default();
+    assert!(condition.contains("application bug"), "{:?}", rec.seen);
+    // The connection can log in again.
+    let (mut again, cb) = recorder();
+    conn.connect(&server.jid("carol"), Some(&server.password("carol")), cb)
+        .unwrap();
+    again.wait_for(Status::Connected, 20);
+}

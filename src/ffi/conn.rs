@@ -32,6 +32,12 @@ pub struct epode_conn {
     last_error: Mutex<String>,
 }
 
+impl epode_conn {
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
 /// A handler returns this to stay registered.
 pub const EPODE_HANDLER_KEEP: c_int = 1;
 /// A handler returns this to be removed.
@@ -86,7 +92,7 @@ pub type epode_protocol_error_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, code: c_int)>;
 
 /// Runs an export on a connection; failures are also kept on the handle.
-fn with_conn(
+pub(crate) fn with_conn(
     conn: *const epode_conn,
     body: impl FnOnce(&epode_conn) -> FfiResult<()>,
 ) -> epode_result {

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod jid;
 pub mod options;
 pub mod result;
+pub mod sasl;
 pub mod stanza;
 pub mod status;
 pub mod version;

@@ -247,9 +247,65 @@ static void test_real_session(void) {
     CHECK(frees == 1);
 }
 
+/* A SASL mechanism written in C: PLAIN, registered above every built-in. */
+struct plain_mech {
+    int starts, challenges, successes;
+};
+
+static epode_result c_plain(void *userdata, epode_sasl_step step, const uint8_t *input,
+                            size_t input_len, epode_sasl_out *out) {
+    struct plain_mech *m = (struct plain_mech *)userdata;
+    (void)input;
+    switch (step) {
+    case EPODE_SASL_START: {
+        static const char creds[] = "\0bob\0bob-pass";
+        m->starts++;
+        return epode_sasl_out_set(out, (const uint8_t *)creds, sizeof creds - 1);
+    }
+    case EPODE_SASL_CHALLENGE:
+        m->challenges++;
+        return EPODE_ERR_OTHER; /* PLAIN has no challenges */
+    case EPODE_SASL_SUCCESS:
+        m->successes++;
+        return input_len == 0 ? EPODE_OK : EPODE_ERR_OTHER;
+    }
+    return EPODE_ERR_OTHER;
+}
+
+static void test_custom_mechanism(void) {
+    if (ws_url[0] == '\0' && !load_server()) {
+        CHECK(!"a Prosody test server (EPODE_TEST_PROSODY) is required");
+        return;
+    }
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    struct session s;
+    struct plain_mech m;
+    memset(&s, 0, sizeof s);
+    memset(&m, 0, sizeof m);
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new(ws_url, o, &c), EPODE_OK);
+    epode_options_free(o);
+    frees = 0;
+    CHECK_RESULT(epode_conn_register_mechanism(c, "bad name!", 99, true, c_plain, &m, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK(frees == 1);
+    CHECK_RESULT(epode_conn_register_mechanism(c, "PLAIN", 99, true, NULL, &m, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_register_mechanism(c, "PLAIN", 99, true, c_plain, &m, count_free), EPODE_OK);
+    CHECK_RESULT(epode_sasl_out_set(NULL, NULL, 0), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_connect(c, "bob@localhost", NULL, NULL, on_status, &s, NULL), EPODE_OK);
+    CHECK(m.starts == 1 && m.challenges == 0 && m.successes == 1);
+    /* on_status tried to free the connection from its own callback: refused. */
+    CHECK(s.connected == 1 && s.free_result == EPODE_ERR_WOULD_DEADLOCK);
+    CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_OK);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+    CHECK(frees == 2);
+}
+
 int main(void) {
     test_null_arguments();
     test_bad_values_and_wrong_state();
     test_real_session();
+    test_custom_mechanism();
     return check_summary("conn_test");
 }
