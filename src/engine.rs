@@ -475,13 +475,7 @@ impl Engine {
             s.authzid = authzid;
             s.domain = domain.clone();
         });
-        let core = self.core.clone();
-        let notify = Arc::new(move || {
-            if let Some(core) = core.upgrade() {
-                core.mailbox.wake();
-            }
-        });
-        let mut bosh = match BoshTransport::new(&self.url, &self.options, notify) {
+        let mut bosh = match BoshTransport::new(&self.url, &self.options, self.waker()) {
             Ok(t) => t,
             Err(e) => {
                 self.change_status(Status::AttachFail, Some(&e.to_string()), None);
@@ -505,23 +499,29 @@ impl Engine {
         }
     }
 
+    /// How a transport's helper threads wake this engine.
+    fn waker(&self) -> crate::transport::Notify {
+        let core = self.core.clone();
+        Arc::new(move || {
+            if let Some(core) = core.upgrade() {
+                core.mailbox.wake();
+            }
+        })
+    }
+
     fn open_transport(&mut self) {
         self.set_phase(Phase::Negotiating);
         self.change_status(Status::Connecting, None, None);
         let timeout = self.options.connect_timeout;
         self.connect_deadline = Some(Instant::now() + timeout);
         let mut transport: Box<dyn Transport> = match &self.kind {
-            TransportKind::WebSocket { .. } => {
-                Box::new(WebSocketTransport::new(&self.url, &self.options))
-            }
+            TransportKind::WebSocket { .. } => Box::new(WebSocketTransport::new(
+                &self.url,
+                &self.options,
+                self.waker(),
+            )),
             TransportKind::Bosh { .. } => {
-                let core = self.core.clone();
-                let notify = Arc::new(move || {
-                    if let Some(core) = core.upgrade() {
-                        core.mailbox.wake();
-                    }
-                });
-                match BoshTransport::new(&self.url, &self.options, notify) {
+                match BoshTransport::new(&self.url, &self.options, self.waker()) {
                     Ok(t) => Box::new(t),
                     Err(e) => {
                         self.fail(Status::ConnFail, &e.to_string());
@@ -876,6 +876,14 @@ impl Engine {
     }
 
     fn on_transport_error(&mut self, e: Error) {
+        if let (Error::Timeout(m), false) = (
+            &e,
+            matches!(self.phase, Phase::Connected | Phase::Closing | Phase::Idle),
+        ) {
+            let m = m.clone();
+            self.fail(Status::ConnTimeout, &m);
+            return;
+        }
         match self.phase {
             Phase::Idle => {}
             Phase::Connected | Phase::Closing => {

@@ -9,7 +9,7 @@ use super::cookies::{cookie_header, CookieJar};
 use super::http;
 use super::keepalive::{self, StoredSession};
 use super::net::split_url;
-use super::{Incoming, Transport};
+use super::{Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::status::Status;
@@ -27,8 +27,6 @@ const NS_CLIENT: &str = "jabber:client";
 
 /// Consecutive failed requests after which the session is given up.
 const MAX_ERRORS: u32 = 5;
-
-pub(crate) type Notify = Arc<dyn Fn() + Send + Sync>;
 
 struct Job {
     rid: u64,

@@ -14,6 +14,10 @@ use crate::xml::StreamEvent;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+/// Wakes the engine from a transport's helper thread (an HTTP answer, a
+/// finished handshake); the engine then calls `read`.
+pub(crate) type Notify = std::sync::Arc<dyn Fn() + Send + Sync>;
+
 /// What a transport reports to the engine.
 #[derive(Debug)]
 pub(crate) enum Incoming {

@@ -3,13 +3,14 @@
 
 use super::cookies::cookie_header;
 use super::net::{connect_tcp, remaining, split_url, tls_connector};
-use super::{Incoming, Transport};
+use super::{Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser};
 use std::io::ErrorKind;
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
@@ -19,10 +20,18 @@ use tungstenite::{Message, WebSocket};
 
 pub const FRAMING_NS: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 
+type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+
+/// Where the handshake thread leaves its result.
+type Pending = Arc<Mutex<Option<Result<Socket>>>>;
+
 pub(crate) struct WebSocketTransport {
     url: String,
     options: Options,
-    socket: Option<WebSocket<MaybeTlsStream<TcpStream>>>,
+    notify: Notify,
+    socket: Option<Socket>,
+    /// The handshake running on its helper thread, and the domain to open.
+    connecting: Option<(Pending, String)>,
     parser: StreamParser,
     /// Output queued in tungstenite that the socket has not taken yet.
     pending_flush: bool,
@@ -31,7 +40,7 @@ pub(crate) struct WebSocketTransport {
 }
 
 impl WebSocketTransport {
-    pub fn new(url: &str, options: &Options) -> WebSocketTransport {
+    pub fn new(url: &str, options: &Options, notify: Notify) -> WebSocketTransport {
         let limits = Limits {
             max_stanza_bytes: options.max_stanza_bytes,
             max_depth: options.max_depth,
@@ -39,7 +48,9 @@ impl WebSocketTransport {
         WebSocketTransport {
             url: url.to_string(),
             options: options.clone(),
+            notify,
             socket: None,
+            connecting: None,
             parser: StreamParser::with_limits(limits),
             pending_flush: false,
             raw_input: false,
@@ -47,7 +58,7 @@ impl WebSocketTransport {
         }
     }
 
-    fn socket(&mut self) -> Result<&mut WebSocket<MaybeTlsStream<TcpStream>>> {
+    fn socket(&mut self) -> Result<&mut Socket> {
         self.socket
             .as_mut()
             .ok_or_else(|| Error::WrongState("the WebSocket is not open".into()))
@@ -75,62 +86,10 @@ impl WebSocketTransport {
         open.to_string()
     }
 
-    fn handshake(&self, deadline: Instant) -> Result<WebSocket<MaybeTlsStream<TcpStream>>> {
-        let parts = split_url(&self.url)?;
-        let tcp = connect_tcp(&parts.host, parts.port, deadline)?;
-        tcp.set_read_timeout(Some(remaining(deadline)))?;
-        tcp.set_write_timeout(Some(remaining(deadline)))?;
-        let stream = if parts.secure {
-            let connector = tls_connector(&self.options)?;
-            let tls = connector
-                .connect(&parts.host, tcp)
-                .map_err(|e| Error::Tls(e.to_string()))?;
-            MaybeTlsStream::NativeTls(tls)
-        } else {
-            MaybeTlsStream::Plain(tcp)
-        };
-        let mut request = self
-            .url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| Error::InvalidArgument(format!("{}: {e}", self.url)))?;
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
-        if let Some(cookie) = cookie_header(&self.options.cookies, &parts.host, &parts.path) {
-            let value = HeaderValue::from_str(&cookie)
-                .map_err(|e| Error::InvalidArgument(format!("cookie: {e}")))?;
-            request.headers_mut().insert("Cookie", value);
-        }
-        // tungstenite zero-fills its whole read buffer (128 KiB by default)
-        // on every read: that was most of an idle connection's memory.
-        let config = WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
-            .max_message_size(Some(self.options.max_stanza_bytes))
-            .max_frame_size(Some(self.options.max_stanza_bytes));
-        let (ws, response) = tungstenite::client::client_with_config(request, stream, Some(config))
-            .map_err(|e| Error::Io(format!("WebSocket handshake with {}: {e}", self.url)))?;
-        // RFC 7395 §3.3: without the xmpp subprotocol this is no XMPP endpoint.
-        let protocol = response
-            .headers()
-            .get("Sec-WebSocket-Protocol")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim);
-        if protocol != Some("xmpp") {
-            return Err(Error::Io(format!(
-                "{} did not agree to the xmpp WebSocket subprotocol",
-                self.url
-            )));
-        }
-        Ok(ws)
-    }
-}
-
-impl Transport for WebSocketTransport {
-    fn open(&mut self, domain: &str, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        let mut ws = self.handshake(deadline)?;
-        // From here on the engine waits in poll(): the socket must not block.
+    /// Takes the finished handshake: the socket goes non-blocking (the
+    /// engine waits in poll() from now on) and the stream header goes out.
+    fn finish_connect(&mut self, result: Result<Socket>, domain: &str) -> Result<()> {
+        let mut ws = result?;
         let tcp = match ws.get_mut() {
             MaybeTlsStream::Plain(s) => s,
             MaybeTlsStream::NativeTls(s) => s.get_mut(),
@@ -140,6 +99,76 @@ impl Transport for WebSocketTransport {
         self.socket = Some(ws);
         self.parser.reset();
         self.queue(Self::open_header(domain))
+    }
+}
+
+/// TCP, TLS and the WebSocket upgrade, blocking until `deadline`. It runs on
+/// a short-lived thread: the engine stays free for commands meanwhile, and
+/// the deep stack of a TLS handshake is not kept by every idle connection
+/// (it was 24 KB of each engine thread's memory).
+fn handshake(url: &str, options: &Options, deadline: Instant) -> Result<Socket> {
+    let parts = split_url(url)?;
+    let tcp = connect_tcp(&parts.host, parts.port, deadline)?;
+    tcp.set_read_timeout(Some(remaining(deadline)))?;
+    tcp.set_write_timeout(Some(remaining(deadline)))?;
+    let stream = if parts.secure {
+        let connector = tls_connector(options)?;
+        let tls = connector
+            .connect(&parts.host, tcp)
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        MaybeTlsStream::NativeTls(tls)
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| Error::InvalidArgument(format!("{url}: {e}")))?;
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
+    if let Some(cookie) = cookie_header(&options.cookies, &parts.host, &parts.path) {
+        let value = HeaderValue::from_str(&cookie)
+            .map_err(|e| Error::InvalidArgument(format!("cookie: {e}")))?;
+        request.headers_mut().insert("Cookie", value);
+    }
+    // tungstenite zero-fills its whole read buffer (128 KiB by default)
+    // on every read: that was most of an idle connection's memory.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .max_message_size(Some(options.max_stanza_bytes))
+        .max_frame_size(Some(options.max_stanza_bytes));
+    let (ws, response) = tungstenite::client::client_with_config(request, stream, Some(config))
+        .map_err(|e| Error::Io(format!("WebSocket handshake with {url}: {e}")))?;
+    // RFC 7395 §3.3: without the xmpp subprotocol this is no XMPP endpoint.
+    let protocol = response
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if protocol != Some("xmpp") {
+        return Err(Error::Io(format!(
+            "{url} did not agree to the xmpp WebSocket subprotocol"
+        )));
+    }
+    Ok(ws)
+}
+
+impl Transport for WebSocketTransport {
+    fn open(&mut self, domain: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let pending: Pending = Arc::new(Mutex::new(None));
+        let (slot, notify) = (Arc::clone(&pending), Arc::clone(&self.notify));
+        let (url, options) = (self.url.clone(), self.options.clone());
+        std::thread::Builder::new()
+            .name("epode-connect".into())
+            .spawn(move || {
+                let result = handshake(&url, &options, deadline);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                notify();
+            })
+            .map_err(|e| Error::Io(format!("cannot start the connect thread: {e}")))?;
+        self.connecting = Some((pending, domain.to_string()));
+        Ok(())
     }
 
     fn restart(&mut self, domain: &str) -> Result<()> {
@@ -172,7 +201,23 @@ impl Transport for WebSocketTransport {
         }
     }
 
+    fn has_pending(&self) -> bool {
+        self.connecting
+            .as_ref()
+            .is_some_and(|(slot, _)| slot.lock().unwrap_or_else(|p| p.into_inner()).is_some())
+    }
+
     fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
+        if let Some((slot, domain)) = self.connecting.take() {
+            let result = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            match result {
+                Some(result) => self.finish_connect(result, &domain)?,
+                None => {
+                    self.connecting = Some((slot, domain));
+                    return Ok(());
+                }
+            }
+        }
         if let Some(raw) = self.raw_output.as_mut() {
             out.extend(raw.drain(..).map(Incoming::RawOut));
         }
@@ -253,6 +298,8 @@ impl Transport for WebSocketTransport {
     }
 
     fn abort(&mut self) {
+        // A handshake still running finishes into a slot nobody reads.
+        self.connecting = None;
         if let Some(mut ws) = self.socket.take() {
             let _ = ws.close(None);
             let _ = ws.flush();
