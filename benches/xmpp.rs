@@ -26,12 +26,13 @@ fn server_env() -> HashMap<String, String> {
         .collect()
 }
 
-fn cpu_seconds() -> f64 {
+/// (user, system) CPU seconds of this process so far.
+fn cpu_seconds() -> (f64, f64) {
     // SAFETY: getrusage writes into the zeroed struct we pass.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(u.ru_utime) + tv(u.ru_stime)
+    (tv(u.ru_utime), tv(u.ru_stime))
 }
 
 fn rss_kb(field: &str) -> u64 {
@@ -135,12 +136,16 @@ fn echo_scenario(name: &str, url: &str, total: u64, window: u64) {
         let _ = cv.wait_timeout(guard, Duration::from_millis(20)).unwrap();
     }
     let wall = t0.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu0;
+    let cpu1 = cpu_seconds();
+    let (user, sys) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
+    let cpu = user + sys;
     let got = count.load(Ordering::Acquire);
     println!(
-        "{name:5} echo: {got}/{total} back in {wall:.2} s = {:.0} msgs/s; client CPU {:.2} µs/msg; peak RSS {:.1} MB (start {:.1} MB)",
+        "{name:5} echo: {got}/{total} back in {wall:.2} s = {:.0} msgs/s; client CPU {:.2} µs/msg (user {:.2}, sys {:.2}); peak RSS {:.1} MB (start {:.1} MB)",
         got as f64 / wall,
         cpu / got.max(1) as f64 * 1e6,
+        user / got.max(1) as f64 * 1e6,
+        sys / got.max(1) as f64 * 1e6,
         rss_kb("VmHWM:") as f64 / 1024.0,
         rss_before as f64 / 1024.0
     );

@@ -285,7 +285,7 @@ impl Connection {
         if self.core.xml_output_hooked.load(Ordering::Acquire) {
             self.post(Command::Send(stanza.clone()));
         } else {
-            self.post(Command::SendRaw(stanza.to_string()));
+            self.post(Command::SendRaw(stanza.to_xml()));
         }
         self.after_send()
     }
@@ -679,9 +679,13 @@ fn engine_thread(core: Arc<Core>) {
             engine.recover(&why);
         }
         let stop = engine.take_released();
+        let trim = engine.take_session_started();
         drop(engine);
         if stop {
             break;
+        }
+        if trim {
+            crate::stack::trim_unused();
         }
     }
     *lock(&core.driver) = None;

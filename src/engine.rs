@@ -153,6 +153,8 @@ pub(crate) struct Engine {
     incoming: Vec<Incoming>,
     /// Bumped whenever the transport is replaced or dropped.
     generation: u64,
+    /// A session came up since the engine thread last looked.
+    session_started: bool,
 }
 
 impl Engine {
@@ -189,6 +191,7 @@ impl Engine {
             commands: Vec::new(),
             incoming: Vec::new(),
             generation: 0,
+            session_started: false,
         }
     }
 
@@ -199,6 +202,12 @@ impl Engine {
     /// Nothing sent by the application is still on its way (sync mode).
     pub fn transport_idle(&self) -> bool {
         self.transport.as_ref().is_none_or(|t| t.idle())
+    }
+
+    /// True once after a session came up (CONNECTED or ATTACHED): the
+    /// engine thread then drops the stack pages the login used.
+    pub fn take_session_started(&mut self) -> bool {
+        std::mem::take(&mut self.session_started)
     }
 
     /// Whether the engine thread should stop driving (sync switch or free).
@@ -608,7 +617,7 @@ impl Engine {
         ) {
             hook(&conn, elem);
         }
-        self.send_text(elem.to_string());
+        self.send_text(elem.to_xml());
     }
 
     fn send_text(&mut self, xml: String) {
@@ -633,7 +642,7 @@ impl Engine {
         ) {
             hook(&conn, elem);
         }
-        self.write(elem.to_string());
+        self.write(elem.to_xml());
     }
 
     fn send_iq(&mut self, req: IqRequest) {
@@ -767,6 +776,7 @@ impl Engine {
                         t.keepalive(Some(&jid));
                     }
                     self.handlers.session_changed(true);
+                    self.session_started = true;
                     self.change_status(Status::Attached, None, None);
                 }
             }
@@ -1136,6 +1146,7 @@ impl Engine {
     }
 
     fn session_up(&mut self) {
+        self.session_started = true;
         self.connect_deadline = None;
         self.set_phase(Phase::Connected);
         let jid = self.creds.jid.clone();

@@ -25,6 +25,7 @@ pub mod jid;
 mod mailbox;
 pub mod options;
 pub mod sasl;
+mod stack;
 pub mod status;
 pub mod transport;
 pub mod xml;

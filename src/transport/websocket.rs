@@ -37,6 +37,8 @@ pub(crate) struct WebSocketTransport {
     pending_flush: bool,
     raw_input: bool,
     raw_output: Option<Vec<String>>,
+    /// Reused for each message's parse events.
+    events: Vec<StreamEvent>,
 }
 
 impl WebSocketTransport {
@@ -55,6 +57,7 @@ impl WebSocketTransport {
             pending_flush: false,
             raw_input: false,
             raw_output: None,
+            events: Vec::new(),
         }
     }
 
@@ -232,19 +235,20 @@ impl Transport for WebSocketTransport {
                     }
                     // Each message is a whole document (RFC 7395 §3.3.3).
                     self.parser.reset();
-                    let events = self.parser.feed(text.as_bytes())?;
+                    let mut events = std::mem::take(&mut self.events);
+                    self.parser.feed_into(text.as_bytes(), &mut events)?;
                     if self.parser.buffered() > 0 {
                         return Err(Error::Xml(crate::xml::XmlError::Incomplete));
                     }
-                    for event in events {
-                        match &event {
-                            StreamEvent::Open(open) => check_open(open)?,
-                            // An <open/> outside the framing namespace parses as a stanza.
-                            StreamEvent::Stanza(e) if e.local_name() == "open" => check_open(e)?,
-                            _ => {}
-                        }
-                        out.push(Incoming::Stream(event));
-                    }
+                    let checked = events.iter().try_for_each(|event| match event {
+                        StreamEvent::Open(open) => check_open(open),
+                        // An <open/> outside the framing namespace parses as a stanza.
+                        StreamEvent::Stanza(e) if e.local_name() == "open" => check_open(e),
+                        _ => Ok(()),
+                    });
+                    out.extend(events.drain(..).map(Incoming::Stream));
+                    self.events = events;
+                    checked?;
                 }
                 Ok(Message::Binary(_)) => {
                     return Err(Error::Io(

@@ -28,6 +28,15 @@ pub(super) enum Token {
 const COMMENT_OPEN: &[u8] = b"<!--";
 const CDATA_OPEN: &[u8] = b"<![CDATA[";
 
+/// The bytes that matter inside a start tag: `>`, `"` and `'`.
+static TAG_MARKS: [bool; 256] = {
+    let mut m = [false; 256];
+    m[b'>' as usize] = true;
+    m[b'"' as usize] = true;
+    m[b'\'' as usize] = true;
+    m
+};
+
 /// Resume state for the token at the front of the unconsumed input.
 #[derive(Debug, Default)]
 pub(super) struct Lexer {
@@ -93,19 +102,22 @@ impl Lexer {
         }
     }
 
-    /// Finds `>` outside quoted attribute values.
+    /// Finds `>` outside quoted attribute values. Only `>` and the two
+    /// quotes matter, so the scan skips every other byte with one lookup.
     fn start_tag(&mut self, rest: &[u8]) -> Option<usize> {
         let mut i = self.scan.max(1);
         let mut quote = self.quote;
         while let Some(&b) = rest.get(i) {
-            if quote != 0 {
-                if b == quote {
-                    quote = 0;
+            if TAG_MARKS[usize::from(b)] {
+                if quote != 0 {
+                    if b == quote {
+                        quote = 0;
+                    }
+                } else if b == b'>' {
+                    return Some(i + 1);
+                } else {
+                    quote = b; // one of the two quotes
                 }
-            } else if b == b'"' || b == b'\'' {
-                quote = b;
-            } else if b == b'>' {
-                return Some(i + 1);
             }
             i += 1;
         }

@@ -276,7 +276,7 @@ impl StreamParser {
             // Refuse a huge stanza early even when it arrives in one chunk.
             self.check_size(end.saturating_sub(self.stanza_start))?;
         }
-        let s = std::str::from_utf8(raw).map_err(|_| XmlError::InvalidUtf8)?;
+        let s = token_str(raw)?;
         // Token delimiters are ASCII, so these slices fall on char boundaries.
         let inner = |head: usize, tail: usize| {
             s.get(head..s.len().saturating_sub(tail))
@@ -677,5 +677,17 @@ pub fn parse_element_with_limits(s: &str, limits: Limits) -> Result<Element, Xml
     match (out.pop(), out.is_empty()) {
         (Some(StreamEvent::Stanza(elem)), true) => Ok(elem),
         _ => Err(XmlError::Incomplete),
+    }
+}
+
+/// A token's bytes as text. Most XMPP tokens are pure ASCII: checking that
+/// first is several times cheaper than full UTF-8 validation of many short
+/// slices (it was 8% of the parser's time).
+fn token_str(raw: &[u8]) -> Result<&str, XmlError> {
+    if raw.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        Ok(unsafe { std::str::from_utf8_unchecked(raw) })
+    } else {
+        std::str::from_utf8(raw).map_err(|_| XmlError::InvalidUtf8)
     }
 }

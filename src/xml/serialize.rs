@@ -18,6 +18,14 @@ impl Element {
         // Writing to a String cannot fail.
         let _ = write_element(self, out);
     }
+
+    /// The serialized element. Like `to_string()`, but starts with room for
+    /// a typical stanza instead of growing through several reallocations.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::with_capacity(256);
+        self.write_to(&mut out);
+        out
+    }
 }
 
 /// Writes `elem` and its subtree.
