@@ -379,8 +379,14 @@ impl Engine {
                     self.hooks.raw_output = hook;
                 }
             },
-            Command::SetXmlInput(h) => self.hooks.xml_input = h,
-            Command::SetXmlOutput(h) => self.hooks.xml_output = h,
+            Command::SetXmlInput(h) => {
+                self.hooks.xml_input = h;
+                self.tell_xml_hooks();
+            }
+            Command::SetXmlOutput(h) => {
+                self.hooks.xml_output = h;
+                self.tell_xml_hooks();
+            }
             Command::Pause => {
                 self.paused = true;
                 self.publish(|s| s.paused = true);
@@ -494,6 +500,10 @@ impl Engine {
         };
         bosh.set_raw_input(self.hooks.raw_input.is_some());
         bosh.set_raw_output(self.hooks.raw_output.is_some());
+        bosh.set_xml_hooks(
+            self.hooks.xml_input.is_some(),
+            self.hooks.xml_output.is_some(),
+        );
         self.set_phase(Phase::Attaching);
         let tokens = SessionTokens {
             sid: req.sid,
@@ -505,6 +515,16 @@ impl Engine {
                 self.change_status(Status::AttachFail, Some(&e.to_string()), None);
                 self.finish(Some(&e.to_string()));
             }
+        }
+    }
+
+    fn tell_xml_hooks(&mut self) {
+        let (input, output) = (
+            self.hooks.xml_input.is_some(),
+            self.hooks.xml_output.is_some(),
+        );
+        if let Some(t) = self.transport.as_mut() {
+            t.set_xml_hooks(input, output);
         }
     }
 
@@ -545,6 +565,10 @@ impl Engine {
         };
         transport.set_raw_input(self.hooks.raw_input.is_some());
         transport.set_raw_output(self.hooks.raw_output.is_some());
+        transport.set_xml_hooks(
+            self.hooks.xml_input.is_some(),
+            self.hooks.xml_output.is_some(),
+        );
         match transport.open(&self.creds.domain.clone(), timeout) {
             Ok(()) => self.transport = Some(transport),
             Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
@@ -611,13 +635,34 @@ impl Engine {
     // ---- output ----
 
     fn send_stanza(&mut self, elem: &Element) {
+        self.xml_output_hook(elem);
+        self.send_text(elem.to_xml());
+    }
+
+    /// xmlOutput for one stanza, unless the transport reports whole wrappers.
+    fn xml_output_hook(&mut self, elem: &Element) {
+        if self
+            .transport
+            .as_ref()
+            .is_some_and(|t| t.reports_wrappers())
+        {
+            return;
+        }
         if let (Some(hook), Some(conn)) = (
             self.hooks.xml_output.as_mut(),
             self.core.upgrade().map(Connection::borrowed),
         ) {
             hook(&conn, elem);
         }
-        self.send_text(elem.to_xml());
+    }
+
+    fn xml_input_hook(&mut self, elem: &Element) {
+        if let (Some(hook), Some(conn)) = (
+            self.hooks.xml_input.as_mut(),
+            self.core.upgrade().map(Connection::borrowed),
+        ) {
+            hook(&conn, elem);
+        }
     }
 
     fn send_text(&mut self, xml: String) {
@@ -636,12 +681,7 @@ impl Engine {
 
     /// Protocol traffic (SASL, bind) goes out even while paused.
     fn write_now(&mut self, elem: &Element) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.xml_output.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, elem);
-        }
+        self.xml_output_hook(elem);
         self.write(elem.to_xml());
     }
 
@@ -767,6 +807,15 @@ impl Engine {
             Incoming::Stream(event) => self.on_stream_event(event),
             Incoming::Lost { code, reason } => self.on_lost(code, &reason),
             Incoming::ProtocolError { code } => self.protocol_error("http", code),
+            Incoming::XmlIn(body) => self.xml_input_hook(&body),
+            Incoming::XmlOut(body) => {
+                if let (Some(hook), Some(conn)) = (
+                    self.hooks.xml_output.as_mut(),
+                    self.core.upgrade().map(Connection::borrowed),
+                ) {
+                    hook(&conn, &body);
+                }
+            }
             Incoming::Alive => {
                 if self.phase == Phase::Attaching {
                     self.connect_deadline = None;
@@ -808,12 +857,12 @@ impl Engine {
             StreamEvent::Open(e) | StreamEvent::Stanza(e) => Some(e),
             StreamEvent::Close(e) => e.as_ref(),
         };
-        if let (Some(elem), Some(hook), Some(conn)) = (
-            elem,
-            self.hooks.xml_input.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, elem);
+        let wrapped = self
+            .transport
+            .as_ref()
+            .is_some_and(|t| t.reports_wrappers());
+        if let (Some(elem), false) = (elem, wrapped) {
+            self.xml_input_hook(elem);
         }
         match event {
             // Each transport checks its own stream header.

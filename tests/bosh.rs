@@ -286,15 +286,6 @@ fn restore_attaches_to_a_kept_session() {
         ));
 
         let second = Connection::new(&server.bosh(), o.clone()).unwrap();
-        let name = server.name();
-        let t0 = Instant::now();
-        second.set_raw_output(Some(move |_: &Connection, t: &str| {
-            eprintln!("{name} {:?} OUT {t}", t0.elapsed())
-        }));
-        let name = server.name();
-        second.set_raw_input(Some(move |_: &Connection, t: &str| {
-            eprintln!("{name} {:?} IN {t}", t0.elapsed())
-        }));
         let (mut rec, cb) = recorder();
         second.restore(Some(&server.jid("carol")), cb).unwrap();
         rec.wait_for(Status::Attached, 20);
@@ -463,5 +454,47 @@ fn attach_to_a_prebound_session() {
         });
         conn.disconnect(None).unwrap();
         rec.wait_for(Status::Disconnected, 10);
+    }
+}
+
+#[test]
+fn xml_hooks_see_bodies_unless_strip() {
+    let server = Server::get("prosody");
+    for strip in [false, true] {
+        let mut o = Options::default();
+        o.set("strip", if strip { "true" } else { "false" })
+            .unwrap();
+        let conn = Connection::new(&server.bosh(), o).unwrap();
+        let (ins, ins_cb) = collector::<String>();
+        let (outs, outs_cb) = collector::<String>();
+        conn.set_xml_input(Some(move |_: &Connection, e: &epode::Element| {
+            ins_cb.lock().unwrap().push(e.name().to_string())
+        }));
+        conn.set_xml_output(Some(move |_: &Connection, e: &epode::Element| {
+            outs_cb.lock().unwrap().push(e.name().to_string())
+        }));
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.jid("bob"), Some(&server.password("bob")), cb)
+            .unwrap();
+        rec.wait_for(Status::Connected, 20);
+        conn.disconnect(None).unwrap();
+        rec.wait_for(Status::Disconnected, 10);
+        let (ins, outs) = (ins.lock().unwrap().clone(), outs.lock().unwrap().clone());
+        if strip {
+            assert!(
+                !ins.iter().any(|n| n == "body") && ins.iter().any(|n| n == "stream:features"),
+                "{ins:?}"
+            );
+            assert!(
+                !outs.iter().any(|n| n == "body") && outs.iter().any(|n| n == "auth"),
+                "{outs:?}"
+            );
+        } else {
+            assert!(ins.iter().all(|n| n == "body") && ins.len() >= 4, "{ins:?}");
+            assert!(
+                outs.iter().all(|n| n == "body") && outs.len() >= 5,
+                "{outs:?}"
+            );
+        }
     }
 }

@@ -140,12 +140,19 @@ pub(crate) struct BoshTransport {
     raw_input: bool,
     raw_output_on: bool,
     raw_output: Vec<String>,
+    /// Bodies sent, for xmlOutput (only while that hook wants bodies).
+    xml_output: Vec<Element>,
+    /// The xmlInput / xmlOutput hooks want whole bodies (no `strip`).
+    xml_in: bool,
+    xml_out: bool,
     /// keepalive: where to persist the session, and for whom.
     keepalive: Option<(PathBuf, String)>,
     /// Attached to an existing session: waiting for proof it is alive.
     attaching: bool,
     /// When to send the second request of an attach.
     probe_at: Option<Instant>,
+    /// The highest rid known to be fully written to the server.
+    last_written: Option<u64>,
     parser: StreamParser,
 }
 
@@ -193,9 +200,13 @@ impl BoshTransport {
             raw_input: false,
             raw_output_on: false,
             raw_output: Vec::new(),
+            xml_output: Vec::new(),
+            xml_in: false,
+            xml_out: false,
             keepalive: None,
             attaching: false,
             probe_at: None,
+            last_written: None,
             parser: StreamParser::with_limits(limits),
         })
     }
@@ -209,6 +220,7 @@ impl BoshTransport {
         self.domain = domain.to_string();
         self.sid = Some(tokens.sid);
         self.rid = tokens.rid;
+        self.last_written = tokens.rid.checked_sub(1);
         self.state = State::Open;
         self.attaching = true;
         self.window = 2;
@@ -219,13 +231,19 @@ impl BoshTransport {
         Ok(())
     }
 
+    /// Stores the session for `restore()`. The rid kept is the one after
+    /// the last request known to be *written*: a request still queued when
+    /// the process dies never reached the server, and restoring past it
+    /// would leave a gap the server waits on (or terminates for).
     fn save_keepalive(&self) {
-        if let (Some((path, jid)), Some(sid)) = (&self.keepalive, &self.sid) {
+        if let (Some((path, jid)), Some(sid), Some(written)) =
+            (&self.keepalive, &self.sid, self.last_written)
+        {
             let session = StoredSession {
                 service: self.url.clone(),
                 jid: jid.clone(),
                 sid: sid.clone(),
-                rid: self.rid,
+                rid: written + 1,
             };
             // A failed save must not end the session; restore will say "no session".
             let _ = keepalive::save(path, &session);
@@ -320,6 +338,11 @@ impl BoshTransport {
         if self.raw_output_on {
             self.raw_output.push(body.to_string());
         }
+        if self.xml_out && attempt == 0 {
+            if let Ok(elem) = crate::xml::parse_element(&body) {
+                self.xml_output.push(elem);
+            }
+        }
         let cookie = if self.options.with_credentials {
             self.jar.header(&self.host, &self.path)
         } else {
@@ -392,7 +415,6 @@ impl BoshTransport {
     fn send_body(&mut self, body: String) {
         let rid = self.rid;
         self.rid += 1;
-        self.save_keepalive();
         let body: Arc<str> = body.into();
         self.in_flight.insert(
             rid,
@@ -469,6 +491,10 @@ impl BoshTransport {
         if let Outcome::Written = answer.outcome {
             if let Some(f) = self.in_flight.get_mut(&answer.rid).filter(|_| current) {
                 f.written = true;
+                if self.last_written.is_none_or(|w| answer.rid > w) {
+                    self.last_written = Some(answer.rid);
+                    self.save_keepalive();
+                }
             }
             return;
         }
@@ -564,6 +590,12 @@ impl BoshTransport {
                 return;
             }
         };
+        if self.xml_in {
+            // The hook sees the whole body, before its stanzas are handled.
+            if let Ok(body) = crate::xml::parse_element(text) {
+                out.push(Incoming::XmlIn(body));
+            }
+        }
         for event in events {
             match event {
                 StreamEvent::Open(body) => {
@@ -621,7 +653,6 @@ impl BoshTransport {
             let requests = number("requests").unwrap_or(self.hold + 1).clamp(1, 16);
             self.window = requests as usize;
             self.state = State::Open;
-            out.push(Incoming::Stream(StreamEvent::Open(body.clone())));
         }
         true
     }
@@ -730,6 +761,7 @@ impl Transport for BoshTransport {
         for body in self.raw_output.drain(..) {
             out.push(Incoming::RawOut(body));
         }
+        out.extend(self.xml_output.drain(..).map(Incoming::XmlOut));
         loop {
             let answer = self
                 .answers
@@ -774,6 +806,16 @@ impl Transport for BoshTransport {
 
     fn set_raw_output(&mut self, on: bool) {
         self.raw_output_on = on;
+    }
+
+    fn set_xml_hooks(&mut self, input: bool, output: bool) {
+        let whole = !self.options.strip;
+        self.xml_in = input && whole;
+        self.xml_out = output && whole;
+    }
+
+    fn reports_wrappers(&self) -> bool {
+        !self.options.strip
     }
 
     fn keepalive(&mut self, jid: Option<&str>) {

@@ -10,7 +10,7 @@ pub mod websocket;
 
 use crate::error::Result;
 use crate::status::Status;
-use crate::xml::StreamEvent;
+use crate::xml::{Element, StreamEvent};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,10 @@ pub(crate) enum Incoming {
     RawOut(String),
     /// The connection ended. `code` is the WebSocket close code that ended
     /// it, when there was one.
-    Lost { code: Option<u16>, reason: String },
+    Lost {
+        code: Option<u16>,
+        reason: String,
+    },
     /// The transport gave the session up: report `status` with `condition`.
     Failed {
         status: Status,
@@ -37,9 +40,15 @@ pub(crate) enum Incoming {
         code: Option<u16>,
     },
     /// An HTTP error status, for the protocol error handlers.
-    ProtocolError { code: u16 },
+    ProtocolError {
+        code: u16,
+    },
     /// An attached session answered: it is alive.
     Alive,
+    /// A whole wrapper (a BOSH `<body>` with its stanzas) for the
+    /// xmlInput / xmlOutput hooks, when the transport reports wrappers.
+    XmlIn(Element),
+    XmlOut(Element),
 }
 
 /// One way of carrying an XMPP stream. Every method is non-blocking except
@@ -71,6 +80,13 @@ pub(crate) trait Transport: Send {
     }
     /// Drops the connection at once.
     fn abort(&mut self);
+    /// The xmlInput / xmlOutput hooks are set. A transport that returns
+    /// true from `reports_wrappers` then reports whole wrappers itself.
+    fn set_xml_hooks(&mut self, _input: bool, _output: bool) {}
+    /// BOSH without `strip`: the hooks see `<body>`, not single stanzas.
+    fn reports_wrappers(&self) -> bool {
+        false
+    }
     /// Whether `read` should also report raw input / raw output.
     fn set_raw_input(&mut self, on: bool);
     fn set_raw_output(&mut self, on: bool);
