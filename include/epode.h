@@ -330,6 +330,34 @@ enum epode_result epode_conn_connect(struct epode_conn *conn,
                                      void *userdata,
                                      epode_free_cb userdata_free);
 
+// Strophe's `attach`: joins a BOSH session someone else created
+// (prebinding). `rid` is the next rid to use. Statuses: ATTACHED once the
+// server answered on the session, ATTACHFAIL if it is gone.
+//
+// # Safety
+// `conn` live; `jid`, `sid` NUL-terminated.
+enum epode_result epode_conn_attach(struct epode_conn *conn,
+                                    const char *jid,
+                                    const char *sid,
+                                    uint64_t rid,
+                                    epode_status_cb callback,
+                                    void *userdata,
+                                    epode_free_cb userdata_free);
+
+// Strophe's `restore`: attaches to the session the `keepalive` option
+// kept (in the keepalive file). `jid` may be NULL, a JID or a domain; it
+// must match the stored session. Without one: `EPODE_ERR_NO_SESSION`
+// (Strophe's StropheSessionError), and a login with `epode_conn_connect`
+// is the way on.
+//
+// # Safety
+// `conn` live; `jid` NULL or NUL-terminated.
+enum epode_result epode_conn_restore(struct epode_conn *conn,
+                                     const char *jid,
+                                     epode_status_cb callback,
+                                     void *userdata,
+                                     epode_free_cb userdata_free);
+
 // Starts a graceful disconnect (Strophe's `disconnect(reason)`); `reason`
 // may be NULL. In sync mode returns when DISCONNECTED.
 //

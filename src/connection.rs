@@ -151,6 +151,15 @@ impl Connection {
         F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
     {
         crate::jid::Jid::parse(jid).map_err(|e| Error::InvalidJid(format!("{jid:?}: {e}")))?;
+        // A keepalive session that could not be kept is refused up front,
+        // not discovered when restore() finds nothing.
+        if let (true, true, Some(path)) = (
+            self.core.bosh,
+            self.core.options.keepalive,
+            &self.core.options.keepalive_path,
+        ) {
+            crate::transport::keepalive::check_writable(path)?;
+        }
         {
             let state = lock(&self.core.state);
             if state.connected {

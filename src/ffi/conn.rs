@@ -204,26 +204,94 @@ pub unsafe extern "C" fn epode_conn_connect(
         let password = opt_c_str(password, "password")?;
         let authcid = opt_c_str(authcid, "authcid")?;
         let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        let status_fn = move |_: &Connection,
-                              status: Status,
-                              condition: Option<&str>,
-                              elem: Option<&Element>| {
-            let condition =
-                condition.map(|s| CString::new(s.replace('\0', " ")).unwrap_or_default());
-            let handle = handle;
-            // SAFETY: the application gave us this callback for this userdata.
-            unsafe {
-                callback(
-                    ud.ptr(),
-                    handle.0,
-                    status.into(),
-                    condition.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-                    elem.map_or(ptr::null(), borrowed),
-                )
-            }
-        };
+        let status_fn = status_closure(handle, callback, ud);
         c.conn
             .connect_as(jid, password, authcid, status_fn)
+            .map_err(FfiError::from)
+    })
+}
+
+/// Wraps a C status callback as the engine's status closure.
+fn status_closure(
+    handle: SendPtr<epode_conn>,
+    callback: unsafe extern "C" fn(
+        *mut c_void,
+        *mut epode_conn,
+        epode_status,
+        *const c_char,
+        *const epode_stanza,
+    ),
+    ud: std::sync::Arc<UserData>,
+) -> impl FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static {
+    move |_: &Connection, status: Status, condition: Option<&str>, elem: Option<&Element>| {
+        let condition = condition.map(|s| CString::new(s.replace('\0', " ")).unwrap_or_default());
+        let handle = handle;
+        // SAFETY: the application gave us this callback for this userdata.
+        unsafe {
+            callback(
+                ud.ptr(),
+                handle.0,
+                status.into(),
+                condition.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                elem.map_or(ptr::null(), borrowed),
+            )
+        }
+    }
+}
+
+/// Strophe's `attach`: joins a BOSH session someone else created
+/// (prebinding). `rid` is the next rid to use. Statuses: ATTACHED once the
+/// server answered on the session, ATTACHFAIL if it is gone.
+///
+/// # Safety
+/// `conn` live; `jid`, `sid` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_attach(
+    conn: *mut epode_conn,
+    jid: *const c_char,
+    sid: *const c_char,
+    rid: u64,
+    callback: epode_status_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        let jid = c_str(jid, "jid")?;
+        let sid = c_str(sid, "sid")?;
+        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        c.conn
+            .attach(jid, sid, rid, status_closure(handle, callback, ud))
+            .map_err(FfiError::from)
+    })
+}
+
+/// Strophe's `restore`: attaches to the session the `keepalive` option
+/// kept (in the keepalive file). `jid` may be NULL, a JID or a domain; it
+/// must match the stored session. Without one: `EPODE_ERR_NO_SESSION`
+/// (Strophe's StropheSessionError), and a login with `epode_conn_connect`
+/// is the way on.
+///
+/// # Safety
+/// `conn` live; `jid` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_restore(
+    conn: *mut epode_conn,
+    jid: *const c_char,
+    callback: epode_status_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        let jid = opt_c_str(jid, "jid")?;
+        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        c.conn
+            .restore(jid, status_closure(handle, callback, ud))
             .map_err(FfiError::from)
     })
 }

@@ -69,6 +69,32 @@ pub fn save(path: &Path, session: &StoredSession) -> Result<()> {
     fs::rename(&tmp, path).map_err(|e| io_error(path, "cannot replace", e))
 }
 
+/// Checks before a login that the session could be kept at `path`: its
+/// directory exists (or can be made, owner-only) and takes a file.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| io_error(dir, "keepalive: cannot create", e))?;
+    }
+    let probe = path.with_extension("probe");
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&probe)
+        .map_err(|e| io_error(&probe, "keepalive: cannot write", e))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Reads a stored session. A missing, foreign or corrupt file is
 /// `Error::NoSession`, never a guess.
 pub fn load(path: &Path) -> Result<StoredSession> {
@@ -179,6 +205,18 @@ mod tests {
             fs::write(&path, bad).unwrap();
             assert!(matches!(load(&path), Err(Error::NoSession(_))), "{bad:?}");
         }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn writability_is_checked_before_a_login() {
+        let dir = temp_dir("writable");
+        assert!(check_writable(&dir.join("a").join("session")).is_ok());
+        let err = check_writable(Path::new("/proc/epode-no/session")).unwrap_err();
+        assert!(
+            matches!(err, Error::Io(ref m) if m.contains("keepalive")),
+            "{err:?}"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -83,6 +83,8 @@ static void test_null_arguments(void) {
 
     CHECK_RESULT(epode_conn_connect(NULL, "a@b", "p", NULL, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_disconnect(NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_attach(NULL, "a@b/r", "sid", 1, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_restore(NULL, NULL, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_send(NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_send_raw(NULL, "<a/>"), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_send_iq(NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0), EPODE_ERR_NULL_ARG);
@@ -144,6 +146,9 @@ static void test_bad_values_and_wrong_state(void) {
     CHECK_RESULT(epode_conn_send(c, msg), EPODE_ERR_WRONG_STATE);
     CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_ERR_WRONG_STATE);
     CHECK_RESULT(epode_conn_bind(c), EPODE_ERR_WRONG_STATE);
+    /* attach and restore are BOSH's; this is a WebSocket connection. */
+    CHECK_RESULT(epode_conn_attach(c, "a@b/r", "sid", 1, ignore_status, NULL, NULL), EPODE_ERR_WRONG_STATE);
+    CHECK_RESULT(epode_conn_restore(c, NULL, ignore_status, NULL, NULL), EPODE_ERR_WRONG_STATE);
     CHECK_RESULT(epode_conn_run_once(c, 0), EPODE_ERR_WRONG_STATE); /* not in sync mode */
     CHECK_RESULT(epode_conn_status(c, NULL), EPODE_ERR_NULL_ARG);
     epode_status st;

@@ -59,6 +59,20 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
             "customHeaders=X-App-Version: 2.1.0" "cookies=app=1; Path=/" "contentType=text/plain; charset=utf-8" wait=30 hold=1
         expect "$XMPP_SERVER status bosh bad header" 2 "" -- \
             "$bin/status" "$XMPP_BOSH_URL" "$XMPP_ALICE_JID" x "customHeaders=no colon here"
+        # keepalive + restore across two processes (the first exits without terminating).
+        ka="$root/target/examples-c/ka-$XMPP_SERVER/session"
+        rm -rf "$(dirname "$ka")"
+        expect "$XMPP_SERVER keepalive restore without a session" 3 "" -- \
+            "$bin/keepalive" restore "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$ka"
+        expect "$XMPP_SERVER keepalive login, then exit" 0 "CONNECTED" -- \
+            "$bin/keepalive" login "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" "$ka"
+        expect "$XMPP_SERVER keepalive restore as somebody else" 3 "" -- \
+            "$bin/keepalive" restore "$XMPP_BOSH_URL" "$XMPP_BOB_JID" "$ka"
+        expect "$XMPP_SERVER keepalive restore in a new process" 0 $'ATTACHED\nMESSAGE back\nDISCONNECTED' -- \
+            "$bin/keepalive-cpp" restore "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$ka"
+        echo "garbage" > "$ka.corrupt"
+        expect "$XMPP_SERVER keepalive corrupt file" 3 "" -- \
+            "$bin/keepalive" restore "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$ka.corrupt"
         expect "$XMPP_SERVER status unknown option" 2 "" -- \
             "$bin/status" "$XMPP_WS_URL" "$XMPP_ALICE_JID" x no_such_option=1
         echo "$passed $failed" > "$root/target/examples-c/.counts.$XMPP_SERVER"
