@@ -29,16 +29,16 @@ pub struct Builder {
 impl Builder {
     /// `$build(name, attrs)`. As in Strophe, `message`, `iq` and `presence`
     /// get `xmlns="jabber:client"` unless `attrs` give one.
-    pub fn new<K: Into<String>, V: Into<String>>(
+    pub fn new<K: AsRef<str>, V: Into<String>>(
         name: &str,
         attrs: impl IntoIterator<Item = (K, V)>,
     ) -> Builder {
-        let mut root = Element::new(name);
+        let mut root = Element::named(name);
         if matches!(name, "message" | "iq" | "presence") {
-            root.set_attr("xmlns", NS_CLIENT);
+            root.set_attr_str("xmlns", NS_CLIENT);
         }
         for (k, v) in attrs {
-            root.set_attr(k, v);
+            root.set_attr_str(k.as_ref(), v);
         }
         Builder {
             ancestors: Vec::new(),
@@ -48,28 +48,24 @@ impl Builder {
     }
 
     /// `$msg(attrs)`: `<message xmlns="jabber:client" …>`.
-    pub fn msg<K: Into<String>, V: Into<String>>(
-        attrs: impl IntoIterator<Item = (K, V)>,
-    ) -> Builder {
+    pub fn msg<K: AsRef<str>, V: Into<String>>(attrs: impl IntoIterator<Item = (K, V)>) -> Builder {
         Builder::new("message", attrs)
     }
 
     /// `$iq(attrs)`: `<iq xmlns="jabber:client" …>`.
-    pub fn iq<K: Into<String>, V: Into<String>>(
-        attrs: impl IntoIterator<Item = (K, V)>,
-    ) -> Builder {
+    pub fn iq<K: AsRef<str>, V: Into<String>>(attrs: impl IntoIterator<Item = (K, V)>) -> Builder {
         Builder::new("iq", attrs)
     }
 
     /// `$pres(attrs)`: `<presence xmlns="jabber:client" …>`.
-    pub fn pres<K: Into<String>, V: Into<String>>(
+    pub fn pres<K: AsRef<str>, V: Into<String>>(
         attrs: impl IntoIterator<Item = (K, V)>,
     ) -> Builder {
         Builder::new("presence", attrs)
     }
 
     /// `c(name, attrs)`: adds a child and moves the cursor into it.
-    pub fn c<K: Into<String>, V: Into<String>>(
+    pub fn c<K: AsRef<str>, V: Into<String>>(
         mut self,
         name: &str,
         attrs: impl IntoIterator<Item = (K, V)>,
@@ -79,7 +75,7 @@ impl Builder {
     }
 
     /// `c(name, attrs, text)`: adds a child holding `text`; the cursor stays.
-    pub fn c_text<K: Into<String>, V: Into<String>>(
+    pub fn c_text<K: AsRef<str>, V: Into<String>>(
         mut self,
         name: &str,
         attrs: impl IntoIterator<Item = (K, V)>,
@@ -117,7 +113,7 @@ impl Builder {
     }
 
     /// [`c`](Self::c) in place.
-    pub fn c_mut<K: Into<String>, V: Into<String>>(
+    pub fn c_mut<K: AsRef<str>, V: Into<String>>(
         &mut self,
         name: &str,
         attrs: impl IntoIterator<Item = (K, V)>,
@@ -126,7 +122,7 @@ impl Builder {
     }
 
     /// [`c_text`](Self::c_text) in place.
-    pub fn c_text_mut<K: Into<String>, V: Into<String>>(
+    pub fn c_text_mut<K: AsRef<str>, V: Into<String>>(
         &mut self,
         name: &str,
         attrs: impl IntoIterator<Item = (K, V)>,

@@ -5,6 +5,7 @@
 //! [`super::Builder`] or `append_child` can be arbitrarily deep.
 
 use super::parser::{parse_element, XmlError};
+use std::borrow::Cow;
 use std::str::FromStr;
 
 /// A child of an element: another element or a run of text.
@@ -33,14 +34,41 @@ impl Node {
     }
 }
 
+/// Element and attribute names. The ones every stanza carries are shared
+/// static strings instead of a fresh allocation each (see `intern`).
+pub(super) type Name = Cow<'static, str>;
+
+/// Names common enough in XMPP traffic to keep as static strings: on the
+/// hot path of every stanza they were a third of the allocations.
+const COMMON_NAMES: [&str; 20] = [
+    "message", "presence", "iq", "body", "xmlns", "type", "to", "from", "id", "xml:lang", "jid",
+    "bind", "query", "show", "status", "priority", "error", "thread", "x", "c",
+];
+
+/// A name, shared when it is a common one.
+pub(super) fn intern(name: &str) -> Name {
+    match COMMON_NAMES.iter().find(|n| **n == name) {
+        Some(n) => Cow::Borrowed(n),
+        None => Cow::Owned(name.to_owned()),
+    }
+}
+
+/// Like `intern`, for a name already in a String.
+pub(super) fn intern_owned(name: String) -> Name {
+    match COMMON_NAMES.iter().find(|n| **n == name) {
+        Some(n) => Cow::Borrowed(n),
+        None => Cow::Owned(name),
+    }
+}
+
 /// An XML element: a qualified name, attributes in document order, children.
 ///
 /// Namespace declarations are ordinary attributes (`xmlns`, `xmlns:p`), so
 /// an element serializes exactly as it was parsed or built.
 #[derive(Default)]
 pub struct Element {
-    pub(super) name: String,
-    pub(super) attrs: Vec<(String, String)>,
+    pub(super) name: Name,
+    pub(super) attrs: Vec<(Name, String)>,
     pub(super) children: Vec<Node>,
 }
 
@@ -48,22 +76,31 @@ impl Element {
     /// An element with no attributes and no children.
     pub fn new(name: impl Into<String>) -> Element {
         Element {
-            name: name.into(),
+            name: intern_owned(name.into()),
             attrs: Vec::new(),
             children: Vec::new(),
         }
     }
 
     /// An element with attributes; a repeated name keeps the last value.
-    pub fn with_attrs<K: Into<String>, V: Into<String>>(
-        name: impl Into<String>,
+    pub fn with_attrs<K: AsRef<str>, V: Into<String>>(
+        name: impl AsRef<str>,
         attrs: impl IntoIterator<Item = (K, V)>,
     ) -> Element {
-        let mut elem = Element::new(name);
+        let mut elem = Element::named(name.as_ref());
         for (k, v) in attrs {
-            elem.set_attr(k, v);
+            elem.set_attr_str(k.as_ref(), v);
         }
         elem
+    }
+
+    /// `new` for a borrowed name: no allocation for a common one.
+    pub(super) fn named(name: &str) -> Element {
+        Element {
+            name: intern(name),
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
     }
 
     /// The qualified name as written, e.g. `stream:features`.
@@ -98,7 +135,16 @@ impl Element {
         let value = value.into();
         match self.attrs.iter_mut().find(|(k, _)| *k == name) {
             Some((_, v)) => *v = value,
-            None => self.attrs.push((name, value)),
+            None => self.attrs.push((intern_owned(name), value)),
+        }
+    }
+
+    /// `set_attr` for a borrowed name: no allocation for a common one.
+    pub(super) fn set_attr_str(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.attrs.iter_mut().find(|(k, _)| k == name) {
+            Some((_, v)) => *v = value,
+            None => self.attrs.push((intern(name), value)),
         }
     }
 
@@ -110,7 +156,7 @@ impl Element {
 
     /// Attributes in document (or insertion) order.
     pub fn attrs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.attrs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.attrs.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// The namespace this element declares for its own prefix: `xmlns`, or

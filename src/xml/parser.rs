@@ -6,7 +6,7 @@
 //! are built iteratively, so nesting depth costs heap, never stack, and is
 //! bounded by [`Limits::max_depth`] anyway.
 
-use super::element::{Element, Node};
+use super::element::{intern, Element, Name, Node};
 use super::escape::{unescape_into, Context};
 use super::lexer::{Lexer, Token};
 use super::{NS_FRAMING, NS_HTTPBIND, NS_STREAMS};
@@ -357,7 +357,7 @@ impl StreamParser {
             self.begin_stanza(at)?;
         }
         let elem = Element {
-            name: name.to_owned(),
+            name: intern(name),
             attrs: parse_attrs(body, name_len)?,
             children: Vec::new(),
         };
@@ -416,7 +416,7 @@ impl StreamParser {
         match self.open.pop() {
             Some(elem) if elem.name == name => self.complete(elem, end, out),
             Some(mut elem) => Err(XmlError::MismatchedEnd {
-                expected: std::mem::take(&mut elem.name),
+                expected: std::mem::take(&mut elem.name).into_owned(),
                 found: name.to_owned(),
             }),
             None => self.end_wrapper(name, out),
@@ -432,7 +432,7 @@ impl StreamParser {
                 Ok(())
             }
             Some(w) => Err(XmlError::MismatchedEnd {
-                expected: w.name.clone(),
+                expected: w.name.to_string(),
                 found: name.to_owned(),
             }),
             None => Err(XmlError::Syntax(format!(
@@ -588,12 +588,12 @@ fn check_qname(name: &str) -> Result<(), XmlError> {
 }
 
 /// Parses the attributes after the name in a start tag's `body`.
-fn parse_attrs(body: &str, name_len: usize) -> Result<Vec<(String, String)>, XmlError> {
+fn parse_attrs(body: &str, name_len: usize) -> Result<Vec<(Name, String)>, XmlError> {
     let tail = body.get(name_len..).unwrap_or_default();
     if tail.bytes().all(is_space) {
         return Ok(Vec::new());
     }
-    let mut attrs: Vec<(String, String)> = Vec::new();
+    let mut attrs: Vec<(Name, String)> = Vec::new();
     let mut iter = Attributes::new(body, name_len);
     // Duplicates are checked below, without quick-xml's per-tag allocation.
     iter.with_checks(false);
@@ -607,7 +607,7 @@ fn parse_attrs(body: &str, name_len: usize) -> Result<Vec<(String, String)>, Xml
         let raw = std::str::from_utf8(&attr.value).map_err(|_| XmlError::InvalidUtf8)?;
         let mut value = String::with_capacity(raw.len());
         unescape_into(raw, Context::Attr, &mut value)?;
-        attrs.push((key.to_owned(), value));
+        attrs.push((intern(key), value));
     }
     Ok(attrs)
 }
@@ -638,12 +638,13 @@ fn framed_event(elem: Element) -> StreamEvent {
 fn adopt_namespaces(elem: &mut Element, wrapper: &Element, default: bool, prefixes: &[String]) {
     if default && elem.declared_namespace(None).is_none() {
         if let Some(ns) = wrapper.declared_namespace(None) {
-            elem.attrs.insert(0, ("xmlns".to_owned(), ns.to_owned()));
+            elem.attrs.insert(0, (intern("xmlns"), ns.to_owned()));
         }
     }
     for prefix in prefixes {
         if let Some(ns) = wrapper.declared_namespace(Some(prefix)) {
-            elem.attrs.push((format!("xmlns:{prefix}"), ns.to_owned()));
+            elem.attrs
+                .push((format!("xmlns:{prefix}").into(), ns.to_owned()));
         }
     }
 }
