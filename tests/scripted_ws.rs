@@ -343,3 +343,119 @@ fn disconnect_gives_up_waiting_after_the_disconnection_timeout() {
     assert_eq!(rec.seen[3], (Status::Disconnecting, Some("bye".into())));
     server.join().unwrap();
 }
+
+#[test]
+fn cookies_travel_in_the_websocket_handshake() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _ = peer.recv();
+    });
+    let mut o = Options::default();
+    o.set("cookies", "session=abc; Path=/").unwrap();
+    o.set("cookies", "other=no; Domain=example.com").unwrap();
+    let (_conn, mut rec) = connect(&url, "a@localhost", Some("pw"), o);
+    rec.wait_for(Status::Authenticating, 10);
+    server.join().unwrap();
+    let handshakes = common::fake_ws::HANDSHAKES.lock().unwrap().clone();
+    let ours = handshakes
+        .iter()
+        .find(|h| h.iter().any(|l| l.starts_with("cookie:")))
+        .unwrap_or_else(|| panic!("no handshake carried a cookie: {handshakes:?}"));
+    assert!(
+        ours.iter().any(|h| h == "cookie: session=abc"),
+        "only the matching cookie: {ours:?}"
+    );
+    assert!(
+        ours.iter().any(|h| h == "sec-websocket-protocol: xmpp"),
+        "{ours:?}"
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_the_handshake_is_conntimeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "ws://127.0.0.1:{}/ws",
+        listener.local_addr().unwrap().port()
+    );
+    let silent = std::thread::spawn(move || {
+        let (_stream, _) = listener.accept().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    });
+    let mut o = Options::default();
+    o.set("connect_timeout", "300").unwrap();
+    let started = std::time::Instant::now();
+    let (_conn, mut rec) = connect(&url, "a@localhost", Some("pw"), o);
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::ConnTimeout,
+            Status::Disconnected
+        ]
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    silent.join().unwrap();
+}
+
+#[test]
+fn inspection_hooks_see_raw_text_and_elements_both_ways() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.bind("a@localhost/h");
+        let _ = peer.recv();
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (raw_in, ri) = common::collector::<String>();
+    let (raw_out, ro) = common::collector::<String>();
+    let (xml_in, xi) = common::collector::<String>();
+    let (xml_out, xo) = common::collector::<String>();
+    conn.set_raw_input(Some(move |_: &Connection, t: &str| {
+        ri.lock().unwrap().push(t.to_string())
+    }));
+    conn.set_raw_output(Some(move |_: &Connection, t: &str| {
+        ro.lock().unwrap().push(t.to_string())
+    }));
+    conn.set_xml_input(Some(move |_: &Connection, e: &epode::Element| {
+        xi.lock().unwrap().push(e.name().to_string())
+    }));
+    conn.set_xml_output(Some(move |_: &Connection, e: &epode::Element| {
+        xo.lock().unwrap().push(e.name().to_string())
+    }));
+    let (mut rec, cb) = recorder();
+    conn.connect("a@localhost", Some("pw"), cb).unwrap();
+    rec.wait_for(Status::Connected, 10);
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+    let (ri, ro) = (
+        raw_in.lock().unwrap().clone(),
+        raw_out.lock().unwrap().clone(),
+    );
+    assert!(ri.iter().any(|t| t.starts_with("<success")), "{ri:?}");
+    assert!(
+        ro.iter().any(|t| t.starts_with("<auth ")) && ro.iter().any(|t| t.starts_with("<open ")),
+        "{ro:?}"
+    );
+    let (xi, xo) = (
+        xml_in.lock().unwrap().clone(),
+        xml_out.lock().unwrap().clone(),
+    );
+    assert!(
+        xi.contains(&"open".to_string())
+            && xi.contains(&"stream:features".to_string())
+            && xi.contains(&"iq".to_string()),
+        "{xi:?}"
+    );
+    assert!(
+        xo.contains(&"auth".to_string())
+            && xo.contains(&"iq".to_string())
+            && xo.contains(&"presence".to_string()),
+        "{xo:?}"
+    );
+}

@@ -647,3 +647,12 @@ fn a_panicking_callback_ends_the_session_with_error_not_the_process() {
         .unwrap();
     again.wait_for(Status::Connected, 20);
 }
+
+#[test]
+fn accept_invalid_certs_must_be_asked_for_and_then_works() {
+    let server = Server::get("prosody");
+    let mut o = Options::default();
+    o.set("accept_invalid_certs", "true").unwrap();
+    let (conn, _r) = login(&server, &server.wss(), "bob", o);
+    assert!(conn.authenticated());
+}

@@ -80,13 +80,23 @@ pub fn text(xml: &str) -> String {
 /// Returns the ws:// URL and the thread (join it to see the script's panics).
 #[allow(clippy::result_large_err)] // tungstenite's callback signature
 fn with_xmpp_protocol(
-    _req: &Request,
+    req: &Request,
     mut resp: Response,
 ) -> Result<Response, tungstenite::handshake::server::ErrorResponse> {
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| format!("{}: {}", k.as_str(), v.to_str().unwrap_or("")))
+        .collect();
+    HANDSHAKES.lock().unwrap().push(headers);
     resp.headers_mut()
         .insert("Sec-WebSocket-Protocol", "xmpp".parse().unwrap());
     Ok(resp)
 }
+
+/// The handshake request headers ("name: value") of every client accepted
+/// in this test process; tests run in parallel, so it only ever grows.
+pub static HANDSHAKES: std::sync::Mutex<Vec<Vec<String>>> = std::sync::Mutex::new(Vec::new());
 
 pub fn serve(script: impl FnOnce(&mut Peer) + Send + 'static) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
