@@ -459,3 +459,63 @@ fn inspection_hooks_see_raw_text_and_elements_both_ways() {
         "{xo:?}"
     );
 }
+
+/// A peer that logs the client in, then sends `hostile` as one message.
+fn hostile_after_login(hostile: String, options: Options) -> common::Recorder {
+    let (url, server) = serve(move |peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.bind("a@localhost/x");
+        peer.send(&hostile);
+    });
+    let (_conn, mut rec) = connect(&url, "a@localhost", Some("pw"), options);
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+    rec
+}
+
+#[test]
+fn hostile_stanzas_end_the_session_with_a_clear_condition() {
+    // Over the stanza size limit.
+    let mut o = Options::default();
+    o.set("max_stanza_bytes", "65536").unwrap();
+    let big = format!(
+        "<message xmlns='jabber:client'><body>{}</body></message>",
+        "x".repeat(200_000)
+    );
+    let rec = hostile_after_login(big, o);
+    let error = rec.seen.iter().find(|(s, _)| *s == Status::Error).cloned();
+    assert!(error.is_some(), "{:?}", rec.seen);
+
+    // 10,000-deep nesting.
+    let deep = format!("{}{}", "<a>".repeat(10_000), "</a>".repeat(10_000));
+    let rec = hostile_after_login(deep, Options::default());
+    let (_, condition) = rec
+        .seen
+        .iter()
+        .find(|(s, _)| *s == Status::Error)
+        .cloned()
+        .unwrap();
+    assert!(
+        condition.unwrap_or_default().contains("deep"),
+        "{:?}",
+        rec.seen
+    );
+
+    // Billion laughs: no DTD is ever read.
+    let laughs = "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]><message>&lol2;</message>".to_string();
+    let rec = hostile_after_login(laughs, Options::default());
+    let (_, condition) = rec
+        .seen
+        .iter()
+        .find(|(s, _)| *s == Status::Error)
+        .cloned()
+        .unwrap();
+    assert!(
+        condition.unwrap_or_default().to_lowercase().contains("dtd"),
+        "{:?}",
+        rec.seen
+    );
+}

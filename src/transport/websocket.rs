@@ -270,6 +270,12 @@ impl Transport for WebSocketTransport {
                 Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
                     return Ok(())
                 }
+                // A message over the size limit is the server's fault, not a lost link.
+                Err(tungstenite::Error::Capacity(_)) => {
+                    return Err(Error::Xml(crate::xml::XmlError::TooLarge {
+                        limit: self.options.max_stanza_bytes,
+                    }))
+                }
                 Err(tungstenite::Error::ConnectionClosed)
                 | Err(tungstenite::Error::AlreadyClosed) => {
                     out.push(Incoming::Lost {
