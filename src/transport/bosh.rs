@@ -832,12 +832,14 @@ impl Transport for BoshTransport {
         }
     }
 
+    /// For sync mode: everything sent has reached the server, i.e. every
+    /// request carrying data is written in full. Waiting for its *answer*
+    /// could take `wait` seconds: with a poll already held, Prosody answers
+    /// the poll and keeps the new request as its long-poll.
     fn idle(&self) -> bool {
         self.queue.is_empty()
             && !self.pending_restart
-            && self
-                .in_flight
-                .values()
-                .all(|f| f.body.ends_with("/>") && f.resend_at.is_none())
+            && self.state != State::Terminating
+            && self.in_flight.values().all(|f| f.written && f.resend_at.is_none())
     }
 }

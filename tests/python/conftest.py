@@ -7,6 +7,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
+# The tests run against the library run-all.sh just built (target/debug),
+# never a stale release build the module would otherwise prefer.
+os.environ.setdefault("EPODE_LIB", str(ROOT / "target" / "debug" / "libepode.so"))
+
 
 @pytest.fixture(scope="session")
 def lib():

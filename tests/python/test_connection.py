@@ -1,0 +1,98 @@
+"""The Python module (src/python/epode.py) against the private Prosody and
+ejabberd: logins over WebSocket and BOSH, a handler, an IQ, errors."""
+import os
+import pathlib
+import sys
+import threading
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src" / "python"))
+import epode  # noqa: E402
+
+
+def server(name):
+    directory = os.environ.get(f"EPODE_TEST_{name.upper()}")
+    if not directory:
+        pytest.fail(f"EPODE_TEST_{name.upper()} is not set: start the servers (tests/run-all.sh)")
+    env = {}
+    for line in open(os.path.join(directory, "env")):
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].strip().partition("=")
+            env[key] = value.strip("'")
+    return env
+
+
+@pytest.fixture(params=["prosody", "ejabberd"])
+def env(request):
+    return server(request.param)
+
+
+@pytest.mark.parametrize("transport", ["XMPP_WS_URL", "XMPP_BOSH_URL"])
+def test_sync_login_message_and_iq(env, transport):
+    statuses = []
+    with epode.Connection(env[transport], sync=True) as conn:
+        conn.connect(env["XMPP_ALICE_JID"], env["XMPP_ALICE_PASSWORD"],
+                     lambda status, cond, stanza: statuses.append(epode.STATUS_NAMES[status]))
+        assert statuses == ["CONNECTING", "AUTHENTICATING", "CONNECTED"]
+        assert conn.authenticated and conn.jid.startswith(env["XMPP_ALICE_JID"] + "/")
+
+        got = []
+        conn.add_handler(lambda s: got.append(s.find("body").text) or False, name="message")
+        conn.send(f"<message xmlns='jabber:client' to='{conn.jid}' type='chat'><body>caf\u00e9 &amp; co</body></message>")
+        answers = []
+        conn.send_iq(epode.Stanza("<iq xmlns='jabber:client' type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>"),
+                     on_result=lambda s: answers.append(s.get("type")),
+                     on_error=lambda s: answers.append("error"), timeout_ms=5000)
+        for _ in range(100):
+            if got and answers:
+                break
+            conn.run_once(50)
+        assert got == ["caf\u00e9 & co"]
+        assert answers == ["result"]
+        conn.disconnect()
+        assert statuses[-2:] == ["DISCONNECTING", "DISCONNECTED"]
+
+
+def test_threaded_callbacks_from_the_engine_thread(env):
+    done = threading.Event()
+    seen = []
+
+    def on_status(status, cond, stanza):
+        seen.append((epode.STATUS_NAMES[status], threading.current_thread() is threading.main_thread()))
+        if status in (epode.CONNECTED, epode.DISCONNECTED):
+            done.set()
+
+    with epode.Connection(env["XMPP_WS_URL"]) as conn:
+        conn.connect(env["XMPP_BOB_JID"], env["XMPP_BOB_PASSWORD"], on_status)
+        assert done.wait(10)
+        assert seen[-1] == ("CONNECTED", False), "callbacks run on the engine thread"
+        done.clear()
+        conn.disconnect()
+        assert done.wait(10)
+        assert seen[-1][0] == "DISCONNECTED"
+
+
+def test_errors_are_exceptions_with_the_librarys_message(env):
+    with pytest.raises(epode.Error) as e:
+        epode.Connection(env["XMPP_WS_URL"], no_such_option=1)
+    assert e.value.code == "EPODE_ERR_UNKNOWN_OPTION" and "no_such_option" in e.value.message
+    with pytest.raises(epode.Error) as e:
+        epode.Connection("/relative")
+    assert e.value.code == "EPODE_ERR_INVALID_ARG" and "origin" in str(e.value)
+    with epode.Connection(env["XMPP_WS_URL"], sync=True) as conn:
+        with pytest.raises(epode.Error) as e:
+            conn.send("<message/>")
+        assert e.value.code == "EPODE_ERR_WRONG_STATE"
+        conn.connect(env["XMPP_CAROL_JID"], env["XMPP_CAROL_PASSWORD"])
+        with pytest.raises(epode.Error) as e:
+            conn.send("<message><body>half")
+        assert e.value.code == "EPODE_ERR_MALFORMED_XML"
+        conn.disconnect()
+    statuses = []
+    with epode.Connection(env["XMPP_WS_URL"], sync=True) as conn:
+        conn.connect(env["XMPP_ALICE_JID"], "wrong", lambda s, c, _: statuses.append((epode.STATUS_NAMES[s], c)))
+    assert ("AUTHFAIL", "not-authorized") in statuses
+    with pytest.raises(epode.Error):
+        epode.Stanza("<a><b></a>")
