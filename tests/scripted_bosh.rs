@@ -198,3 +198,32 @@ fn attach_to_a_dead_session_is_attachfail() {
         vec![Status::AttachFail, Status::Disconnected]
     );
 }
+
+#[test]
+fn a_polling_session_spaces_its_empty_requests() {
+    // hold='0' polling='1': the server answers every request at once, and
+    // the client must not send empty ones more often than once a second.
+    let (url, log) = serve(|req, _| {
+        if !req.body.contains("sid=") {
+            Reply::ok("<body xmlns='http://jabber.org/protocol/httpbind' sid='P1' wait='60' hold='0' polling='1' requests='2' ver='1.6'><stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>ANONYMOUS</mechanism></mechanisms></stream:features></body>")
+        } else {
+            let mut r = session_script(req, None);
+            r.delay = Duration::ZERO; // no long-polling here
+            r
+        }
+    });
+    let (_conn, mut rec) = anonymous(&url, Options::default());
+    rec.wait_for(Status::Connected, 10);
+    let connected = Instant::now();
+    std::thread::sleep(Duration::from_millis(2500));
+    let log = log.lock().unwrap();
+    let empties = log
+        .iter()
+        .filter(|r| r.body.ends_with("/>") && r.body.contains("sid="))
+        .count();
+    assert!(
+        (2..=4).contains(&empties),
+        "{empties} empty requests in {:?}: polling not respected",
+        connected.elapsed()
+    );
+}

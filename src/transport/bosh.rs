@@ -153,6 +153,10 @@ pub(crate) struct BoshTransport {
     probe_at: Option<Instant>,
     /// The highest rid known to be fully written to the server.
     last_written: Option<u64>,
+    /// For a polling session (hold 0): the server's minimum interval
+    /// between empty requests, and when the next one may leave.
+    polling: Option<Duration>,
+    poll_at: Option<Instant>,
     parser: StreamParser,
 }
 
@@ -207,6 +211,8 @@ impl BoshTransport {
             attaching: false,
             probe_at: None,
             last_written: None,
+            polling: None,
+            poll_at: None,
             parser: StreamParser::with_limits(limits),
         })
     }
@@ -477,9 +483,13 @@ impl BoshTransport {
             let text = wrap(body, &std::mem::take(&mut self.queue));
             self.send_body(text);
         } else if self.in_flight.is_empty() {
+            if self.poll_at.is_some_and(|t| t > now) {
+                return; // a polling session: next_deadline brings us back
+            }
             // Keep one request waiting at the server so it can push to us.
             let body = self.body_start(self.rid).to_string();
             self.send_body(body);
+            self.poll_at = self.polling.map(|p| now + p);
         }
     }
 
@@ -652,6 +662,11 @@ impl BoshTransport {
             }
             let requests = number("requests").unwrap_or(self.hold + 1).clamp(1, 16);
             self.window = requests as usize;
+            // A polling session (hold 0) answers at once: empty requests
+            // must then be spaced by the server's `polling` seconds.
+            if self.hold == 0 {
+                self.polling = Some(Duration::from_secs(number("polling").unwrap_or(1).min(60)));
+            }
             self.state = State::Open;
         }
         true
@@ -789,7 +804,10 @@ impl Transport for BoshTransport {
 
     fn next_deadline(&self) -> Option<Instant> {
         let resend = self.in_flight.values().filter_map(|f| f.resend_at);
-        resend.chain(self.probe_at).min()
+        let poll = self
+            .poll_at
+            .filter(|_| self.in_flight.is_empty() && self.state == State::Open);
+        resend.chain(self.probe_at).chain(poll).min()
     }
 
     fn abort(&mut self) {
@@ -840,6 +858,9 @@ impl Transport for BoshTransport {
         self.queue.is_empty()
             && !self.pending_restart
             && self.state != State::Terminating
-            && self.in_flight.values().all(|f| f.written && f.resend_at.is_none())
+            && self
+                .in_flight
+                .values()
+                .all(|f| f.written && f.resend_at.is_none())
     }
 }
