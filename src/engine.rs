@@ -498,12 +498,7 @@ impl Engine {
                 return;
             }
         };
-        bosh.set_raw_input(self.hooks.raw_input.is_some());
-        bosh.set_raw_output(self.hooks.raw_output.is_some());
-        bosh.set_xml_hooks(
-            self.hooks.xml_input.is_some(),
-            self.hooks.xml_output.is_some(),
-        );
+        self.announce_hooks(&mut bosh);
         self.set_phase(Phase::Attaching);
         let tokens = SessionTokens {
             sid: req.sid,
@@ -563,12 +558,7 @@ impl Engine {
                 return;
             }
         };
-        transport.set_raw_input(self.hooks.raw_input.is_some());
-        transport.set_raw_output(self.hooks.raw_output.is_some());
-        transport.set_xml_hooks(
-            self.hooks.xml_input.is_some(),
-            self.hooks.xml_output.is_some(),
-        );
+        self.announce_hooks(transport.as_mut());
         match transport.open(&self.creds.domain.clone(), timeout) {
             Ok(()) => self.transport = Some(transport),
             Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
@@ -641,19 +631,32 @@ impl Engine {
 
     /// xmlOutput for one stanza, unless the transport reports whole wrappers.
     fn xml_output_hook(&mut self, elem: &Element) {
-        if self
+        if !self
             .transport
             .as_ref()
             .is_some_and(|t| t.reports_wrappers())
         {
-            return;
+            self.call_xml_output(elem);
         }
+    }
+
+    fn call_xml_output(&mut self, elem: &Element) {
         if let (Some(hook), Some(conn)) = (
             self.hooks.xml_output.as_mut(),
             self.core.upgrade().map(Connection::borrowed),
         ) {
             hook(&conn, elem);
         }
+    }
+
+    /// Tells a new transport which inspection hooks are set.
+    fn announce_hooks(&self, transport: &mut dyn Transport) {
+        transport.set_raw_input(self.hooks.raw_input.is_some());
+        transport.set_raw_output(self.hooks.raw_output.is_some());
+        transport.set_xml_hooks(
+            self.hooks.xml_input.is_some(),
+            self.hooks.xml_output.is_some(),
+        );
     }
 
     fn xml_input_hook(&mut self, elem: &Element) {
@@ -808,14 +811,7 @@ impl Engine {
             Incoming::Lost { code, reason } => self.on_lost(code, &reason),
             Incoming::ProtocolError { code } => self.protocol_error("http", code),
             Incoming::XmlIn(body) => self.xml_input_hook(&body),
-            Incoming::XmlOut(body) => {
-                if let (Some(hook), Some(conn)) = (
-                    self.hooks.xml_output.as_mut(),
-                    self.core.upgrade().map(Connection::borrowed),
-                ) {
-                    hook(&conn, &body);
-                }
-            }
+            Incoming::XmlOut(body) => self.call_xml_output(&body),
             Incoming::Alive => {
                 if self.phase == Phase::Attaching {
                     self.connect_deadline = None;
