@@ -241,11 +241,7 @@ fn malformed_xml_from_the_server_ends_the_session_cleanly() {
 #[test]
 fn a_close_code_reaches_the_protocol_error_handler() {
     let (url, server) = serve(|peer| {
-        peer.open();
-        peer.features(&["PLAIN"]);
-        let _auth = peer.recv();
-        peer.send(&format!("<success xmlns='{SASL}'/>"));
-        peer.bind("alice@localhost/x");
+        peer.log_in("alice@localhost/x");
         std::thread::sleep(std::time::Duration::from_millis(100));
         let frame = tungstenite::protocol::CloseFrame {
             code: tungstenite::protocol::frame::coding::CloseCode::Policy,
@@ -320,11 +316,7 @@ fn legacy_session_establishment_when_the_server_requires_it() {
 #[test]
 fn disconnect_gives_up_waiting_after_the_disconnection_timeout() {
     let (url, server) = serve(|peer| {
-        peer.open();
-        peer.features(&["PLAIN"]);
-        let _auth = peer.recv();
-        peer.send(&format!("<success xmlns='{SASL}'/>"));
-        peer.bind("a@localhost/t");
+        peer.log_in("a@localhost/t");
         // Never answer the close: read until the client goes.
         while peer.ws.read().is_ok() {}
     });
@@ -403,11 +395,7 @@ fn a_server_that_never_answers_the_handshake_is_conntimeout() {
 #[test]
 fn inspection_hooks_see_raw_text_and_elements_both_ways() {
     let (url, server) = serve(|peer| {
-        peer.open();
-        peer.features(&["PLAIN"]);
-        let _auth = peer.recv();
-        peer.send(&format!("<success xmlns='{SASL}'/>"));
-        peer.bind("a@localhost/h");
+        peer.log_in("a@localhost/h");
         let _ = peer.recv();
     });
     let conn = Connection::new(&url, Options::default()).unwrap();
@@ -463,11 +451,7 @@ fn inspection_hooks_see_raw_text_and_elements_both_ways() {
 /// A peer that logs the client in, then sends `hostile` as one message.
 fn hostile_after_login(hostile: String, options: Options) -> common::Recorder {
     let (url, server) = serve(move |peer| {
-        peer.open();
-        peer.features(&["PLAIN"]);
-        let _auth = peer.recv();
-        peer.send(&format!("<success xmlns='{SASL}'/>"));
-        peer.bind("a@localhost/x");
+        peer.log_in("a@localhost/x");
         peer.send(&hostile);
     });
     let (_conn, mut rec) = connect(&url, "a@localhost", Some("pw"), options);

@@ -53,6 +53,15 @@ impl Peer {
         ));
     }
 
+    /// The whole login of a client: stream, PLAIN accepted, bind as `jid`.
+    pub fn log_in(&mut self, jid: &str) {
+        self.open();
+        self.features(&["PLAIN"]);
+        let _auth = self.recv();
+        self.send(&format!("<success xmlns='{SASL}'/>"));
+        self.bind(jid);
+    }
+
     /// After SASL success: the restarted stream, bind, CONNECTED.
     pub fn bind(&mut self, jid: &str) {
         self.open();
