@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{collector, eventually, login, recorder, Server};
-use epode::{Builder, Connection, Keep, Matcher, Options, Status};
+use common::{collect_bodies, collector, eventually, login, recorder, Server};
+use epode::{Builder, Connection, Options, Status};
 use std::time::{Duration, Instant};
 
 fn servers() -> Vec<Server> {
@@ -105,22 +105,8 @@ fn bosh_and_websocket_clients_talk() {
     for server in servers() {
         let (bosh_alice, _ra) = login(&server, &server.bosh(), "alice", Options::default());
         let (ws_bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
-        let (at_bob, at_bob_cb) = collector::<String>();
-        ws_bob.add_handler(Matcher::new().name("message"), move |_, m| {
-            at_bob_cb
-                .lock()
-                .unwrap()
-                .push(m.child_text("body").unwrap_or_default());
-            Keep::Keep
-        });
-        let (at_alice, at_alice_cb) = collector::<String>();
-        bosh_alice.add_handler(Matcher::new().name("message"), move |_, m| {
-            at_alice_cb
-                .lock()
-                .unwrap()
-                .push(m.child_text("body").unwrap_or_default());
-            Keep::Keep
-        });
+        let at_bob = collect_bodies(&ws_bob);
+        let at_alice = collect_bodies(&bosh_alice);
         std::thread::sleep(Duration::from_millis(50));
         let to_bob = Builder::msg([("to", ws_bob.jid().as_str()), ("type", "chat")])
             .c_text("body", epode::xml::NO_ATTRS, "over BOSH")
@@ -202,14 +188,7 @@ fn pause_batches_stanzas_into_one_request() {
     let server = Server::get("prosody");
     let (alice, _ra) = login(&server, &server.bosh(), "alice", Options::default());
     let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
-    let (got, got_cb) = collector::<String>();
-    bob.add_handler(Matcher::new().name("message"), move |_, m| {
-        got_cb
-            .lock()
-            .unwrap()
-            .push(m.child_text("body").unwrap_or_default());
-        Keep::Keep
-    });
+    let got = collect_bodies(&bob);
     let (bodies, bodies_cb) = collector::<String>();
     alice.set_raw_output(Some(move |_: &Connection, t: &str| {
         bodies_cb.lock().unwrap().push(t.to_string())
@@ -292,14 +271,7 @@ fn restore_attaches_to_a_kept_session() {
         assert_eq!(second.jid(), jid);
         // A message still flows on the restored session.
         let (ws_bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
-        let (got, got_cb) = collector::<String>();
-        second.add_handler(Matcher::new().name("message"), move |_, m| {
-            got_cb
-                .lock()
-                .unwrap()
-                .push(m.child_text("body").unwrap_or_default());
-            Keep::Keep
-        });
+        let got = collect_bodies(&second);
         std::thread::sleep(Duration::from_millis(50));
         let m = Builder::msg([("to", jid.as_str()), ("type", "chat")])
             .c_text("body", epode::xml::NO_ATTRS, "still here")
@@ -435,14 +407,7 @@ fn attach_to_a_prebound_session() {
         assert_eq!(rec.statuses(), vec![Status::Attached]);
         assert!(conn.authenticated());
         assert_eq!(conn.jid(), jid);
-        let (got, got_cb) = collector::<String>();
-        conn.add_handler(Matcher::new().name("message"), move |_, m| {
-            got_cb
-                .lock()
-                .unwrap()
-                .push(m.child_text("body").unwrap_or_default());
-            Keep::Keep
-        });
+        let got = collect_bodies(&conn);
         let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
         std::thread::sleep(Duration::from_millis(50));
         let m = Builder::msg([("to", jid.as_str()), ("type", "chat")])

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{collector, eventually, login, recorder, Server};
+use common::{collect_bodies, collector, eventually, login, recorder, Server};
 use epode::{Builder, Connection, Keep, Matcher, Options, Status};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -547,14 +547,7 @@ fn send_presence_tracks_the_answer_and_pause_holds_stanzas() {
     });
     assert_eq!(answers.lock().unwrap()[0], "error true");
 
-    let (got, got_cb) = collector::<String>();
-    bob.add_handler(Matcher::new().name("message"), move |_, m| {
-        got_cb
-            .lock()
-            .unwrap()
-            .push(m.child_text("body").unwrap_or_default());
-        Keep::Keep
-    });
+    let got = collect_bodies(&bob);
     std::thread::sleep(Duration::from_millis(50));
     alice.pause();
     eventually(2, "paused", || alice.paused());

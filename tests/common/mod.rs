@@ -143,6 +143,18 @@ pub fn collector<T: Send + 'static>() -> (Shared<T>, Shared<T>) {
     (Arc::clone(&v), v)
 }
 
+/// Registers a handler that collects the body of every message `conn` gets.
+pub fn collect_bodies(conn: &Connection) -> Shared<String> {
+    let (bodies, cb) = collector::<String>();
+    conn.add_handler(epode::Matcher::new().name("message"), move |_, m| {
+        cb.lock()
+            .unwrap()
+            .push(m.child_text("body").unwrap_or_default());
+        epode::Keep::Keep
+    });
+    bodies
+}
+
 /// Polls `cond` until true or `secs` pass.
 pub fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
