@@ -33,7 +33,6 @@ instance_dir() {
 
 # --- packages -----------------------------------------------------------------
 
-
 # Where Debian puts ejabberd's and the p1 libraries' applications
 # (/usr/lib/<multiarch triplet>); what ejabberdctl passes as ERL_LIBS.
 erl_libs() {
@@ -45,66 +44,6 @@ erl_libs() {
         }
     done
     die "ejabberd's ebin directory was not found under /usr/lib/*/"
-}
-
-# --- TLS ----------------------------------------------------------------------
-
-# A private CA, one server certificate for every host name (and 127.0.0.1),
-# and a client certificate for alice with exactly one xmppAddr (with an empty
-# authzid, ejabberd refuses a certificate carrying two).
-# Kept across restarts; made again only when something is missing.
-make_tls() {
-    local tls=$1 client_jid=$2
-    if [ -s "$tls/ca.crt" ] && [ -s "$tls/server.pem" ] && [ -s "$tls/alice.crt" ] &&
-        [ "$(cat "$tls/alice.jid" 2>/dev/null)" = "$client_jid" ]; then
-        return 0
-    fi
-    rm -rf "$tls" && mkdir -p "$tls"
-    cat >"$tls/openssl.cnf" <<EOF
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[ca_ext]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server_ext]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = DNS:$DOMAIN, DNS:$SCRAM_DOMAIN, DNS:$ANON_DOMAIN, IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[client_ext]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = otherName:1.3.6.1.5.5.7.8.5;UTF8:$client_jid
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-EOF
-    (
-        cd "$tls"
-        umask 077
-        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-        sign() { # name subject extensions
-            key "$1.key"
-            openssl req -new -config openssl.cnf -key "$1.key" -subj "$2" -out "$1.csr"
-            openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
-                -days 825 -extfile openssl.cnf -extensions "$3" -out "$1.crt" 2>/dev/null
-            rm -f "$1.csr"
-        }
-        key ca.key
-        openssl req -new -x509 -config openssl.cnf -extensions ca_ext -key ca.key \
-            -subj "/CN=epode test CA ($SERVER, $(date -u +%FT%TZ))" -days 3650 -out ca.crt
-        sign server "/CN=$DOMAIN" server_ext
-        sign alice "/CN=alice" client_ext
-        cat server.crt server.key >server.pem # ejabberd's certfiles: certificate + key
-        chmod 644 ./*.crt
-        echo "$client_jid" >alice.jid
-    ) || die "could not make the TLS files in $tls"
 }
 
 # --- processes ----------------------------------------------------------------
@@ -485,7 +424,7 @@ start_instance() {
     fi
     mkdir -p "$dir/db" "$dir/log"
     echo "$base" >"$dir/base"
-    make_tls "$dir/tls" "alice@$DOMAIN"
+    make_tls "$dir/tls" "alice@$DOMAIN" "$DOMAIN" "$SCRAM_DOMAIN" "$ANON_DOMAIN"
     write_config "$dir" "$base"
 
     # The VM directly (see ctl above for why not ejabberdctl): no epmd, the
