@@ -344,6 +344,23 @@ enum epode_result epode_conn_attach(struct epode_conn *conn,
                                     void *userdata,
                                     epode_free_cb userdata_free);
 
+// Seed 000's attach: joins the session of the connection's `worker`
+// (a name in this process, or a Unix socket path shared by this user's
+// processes). The callback gets EPODE_STATUS_ATTACHED, with the session's
+// JID readable through `epode_conn_jid`, or EPODE_STATUS_ATTACHFAIL when
+// no session is up; this never logs in (`epode_conn_connect` does, and
+// itself attaches when the session of its account is already up).
+// `EPODE_ERR_WRONG_STATE` without the `worker` option. `userdata_free`
+// runs once when the connection no longer needs `userdata`, also when
+// this call fails.
+//
+// # Safety
+// `conn` live or NULL.
+enum epode_result epode_conn_attach_shared(struct epode_conn *conn,
+                                           epode_status_cb callback,
+                                           void *userdata,
+                                           epode_free_cb userdata_free);
+
 // Strophe's `restore`: attaches to the session the `keepalive` option
 // kept (in the keepalive file). `jid` may be NULL, a JID or a domain; it
 // must match the stored session. Without one: `EPODE_ERR_NO_SESSION`

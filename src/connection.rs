@@ -39,6 +39,9 @@ pub(crate) struct Core {
     /// An xmlOutput hook is set: sends must keep the element.
     xml_output_hooked: AtomicBool,
     next_id: AtomicU64,
+    /// Random per connection: handles sharing one session (a worker) must
+    /// not hand out the same stanza ids.
+    id_prefix: String,
     options: Options,
     service: String,
     bosh: bool,
@@ -70,6 +73,7 @@ impl Connection {
             | crate::options::TransportKind::Bosh { url }
             | crate::options::TransportKind::Shared { url, .. } => url.clone(),
         };
+        let id_prefix = id_prefix()?;
         let core = Arc::new_cyclic(|weak| Core {
             mailbox,
             engine: Mutex::new(Engine::new(weak.clone(), kind, options.clone())),
@@ -79,6 +83,7 @@ impl Connection {
             sync: AtomicBool::new(sync),
             xml_output_hooked: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            id_prefix,
             options,
             service,
             bosh,
@@ -205,6 +210,17 @@ impl Connection {
         if sid.is_empty() {
             return Err(Error::InvalidArgument("sid is empty".into()));
         }
+        self.start_attaching(Command::Attach(AttachRequest {
+            jid: jid.to_string(),
+            sid: sid.to_string(),
+            rid,
+            callback: Box::new(callback),
+        }))
+    }
+
+    /// Claims the idle connection for an attach, posts it, and in sync
+    /// mode drives it until ATTACHED or ATTACHFAIL.
+    fn start_attaching(&self, command: Command) -> Result<()> {
         {
             let mut state = lock(&self.core.state);
             if state.connected {
@@ -214,12 +230,7 @@ impl Connection {
             }
             state.connected = true;
         }
-        self.post(Command::Attach(AttachRequest {
-            jid: jid.to_string(),
-            sid: sid.to_string(),
-            rid,
-            callback: Box::new(callback),
-        }));
+        self.post(command);
         if self.core.sync.load(Ordering::Acquire) {
             self.drive_until(
                 |phase| matches!(phase, Phase::Connected | Phase::Idle),
@@ -228,6 +239,24 @@ impl Connection {
         } else {
             self.ensure_thread()
         }
+    }
+
+    /// Joins the session of this connection's `worker` (seed 000's
+    /// attach): ATTACHED, with the session's JID, if a handle of the same
+    /// worker (in this process or, for a path, any process of this user)
+    /// has a session up; ATTACHFAIL otherwise. Never logs in: after
+    /// ATTACHFAIL, `connect()` does. (`connect()` itself also attaches when
+    /// the session of its account is up.)
+    pub fn attach_shared<F>(&self, callback: F) -> Result<()>
+    where
+        F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
+    {
+        if self.core.options.worker.is_none() {
+            return Err(Error::WrongState(
+                "attach_shared() needs the worker option".into(),
+            ));
+        }
+        self.start_attaching(Command::AttachShared(Box::new(callback)))
     }
 
     /// Strophe's `restore`: attaches to the session kept by `keepalive`.
@@ -383,7 +412,7 @@ impl Connection {
     /// A unique id for a stanza (Strophe's `getUniqueId(suffix)`).
     pub fn unique_id(&self, suffix: &str) -> String {
         let n = self.core.next_id.fetch_add(1, Ordering::Relaxed);
-        format!("epode-{n}:{suffix}")
+        format!("{}-{n}:{suffix}", self.core.id_prefix)
     }
 
     /// Strophe's `addHandler`: `callback` runs for every stanza `matcher`
@@ -698,4 +727,10 @@ fn engine_thread(core: Arc<Core>) {
         }
     }
     *lock(&core.driver) = None;
+}
+
+/// Eight random hex digits from the OS source.
+fn id_prefix() -> Result<String> {
+    let bytes = crate::sasl::random::bytes(4)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

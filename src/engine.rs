@@ -11,6 +11,7 @@ use crate::options::{Options, TransportKind};
 use crate::sasl::{self, Credentials, Mechanism};
 use crate::status::Status;
 use crate::transport::bosh::{BoshTransport, SessionTokens};
+use crate::transport::shared::SharedTransport;
 use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Transport};
 use crate::xml::{Builder, Element, StreamEvent};
@@ -65,6 +66,8 @@ pub enum HookKind {
 pub enum Command {
     Connect(ConnectRequest),
     Attach(AttachRequest),
+    /// Join the session of the `worker` this connection names.
+    AttachShared(StatusFn),
     Send(Element),
     SendRaw(String),
     SendIq(IqRequest),
@@ -343,6 +346,7 @@ impl Engine {
         match command {
             Command::Connect(req) => self.start_connect(req),
             Command::Attach(req) => self.start_attach(req),
+            Command::AttachShared(callback) => self.start_shared_attach(callback),
             Command::Send(elem) => self.send_stanza(&elem),
             Command::SendRaw(xml) => self.send_text(xml),
             Command::SendIq(req) => self.send_iq(req),
@@ -513,6 +517,35 @@ impl Engine {
         }
     }
 
+    /// Joins the session of this connection's worker, if one is up:
+    /// ATTACHED with its JID, or ATTACHFAIL. Never logs in.
+    fn start_shared_attach(&mut self, callback: StatusFn) {
+        self.status_cb = Some(callback);
+        if self.phase != Phase::Idle {
+            self.change_status(Status::AttachFail, Some("already connected"), None);
+            return;
+        }
+        let TransportKind::Shared { worker, url } = &self.kind else {
+            self.change_status(Status::AttachFail, Some("no worker option set"), None);
+            return;
+        };
+        let made = SharedTransport::new(worker, url, &self.options, self.waker(), None);
+        let mut shared = match made {
+            Ok(t) => t,
+            Err(e) => {
+                self.fail(Status::AttachFail, &e.to_string());
+                return;
+            }
+        };
+        self.announce_hooks(&mut shared);
+        self.set_phase(Phase::Attaching);
+        self.connect_deadline = Some(Instant::now() + self.options.connect_timeout);
+        match shared.open("", self.options.connect_timeout) {
+            Ok(()) => self.transport = Some(Box::new(shared)),
+            Err(e) => self.fail(Status::AttachFail, &e.to_string()),
+        }
+    }
+
     fn tell_xml_hooks(&mut self) {
         let (input, output) = (
             self.hooks.xml_input.is_some(),
@@ -553,9 +586,15 @@ impl Engine {
                     }
                 }
             }
-            TransportKind::Shared { .. } => {
-                self.fail(Status::ConnFail, "the shared connection is not built yet");
-                return;
+            TransportKind::Shared { worker, url } => {
+                let account = Some(self.creds.jid.as_str());
+                match SharedTransport::new(worker, url, &self.options, self.waker(), account) {
+                    Ok(t) => Box::new(t),
+                    Err(e) => {
+                        self.fail(Status::ConnFail, &e.to_string());
+                        return;
+                    }
+                }
             }
         };
         self.announce_hooks(transport.as_mut());
@@ -825,6 +864,11 @@ impl Engine {
                     self.change_status(Status::Attached, None, None);
                 }
             }
+            Incoming::Attached { jid } => {
+                if matches!(self.phase, Phase::Attaching | Phase::Negotiating) {
+                    self.joined_shared(jid);
+                }
+            }
             Incoming::Failed {
                 status,
                 condition,
@@ -832,6 +876,9 @@ impl Engine {
             } => {
                 if let Some(code) = code {
                     self.protocol_error("http", code);
+                }
+                if self.phase == Phase::Idle {
+                    return;
                 }
                 if self.phase == Phase::Closing {
                     self.finish(None);
@@ -896,8 +943,14 @@ impl Engine {
         }
         self.change_status(Status::Redirect, Some(uri), None);
         self.url = uri.to_string();
-        self.kind = TransportKind::WebSocket {
-            url: uri.to_string(),
+        self.kind = match &self.kind {
+            TransportKind::Shared { worker, .. } => TransportKind::Shared {
+                worker: worker.clone(),
+                url: uri.to_string(),
+            },
+            _ => TransportKind::WebSocket {
+                url: uri.to_string(),
+            },
         };
         self.mechanism = None;
         self.open_transport();
@@ -918,6 +971,11 @@ impl Engine {
         }
         match self.phase {
             Phase::Idle => {}
+            // A shared session can end for reasons this handle did not
+            // see (another handle's disconnect, its host's exit): say which.
+            Phase::Connected if matches!(self.kind, TransportKind::Shared { .. }) => {
+                self.finish(Some(reason))
+            }
             Phase::Closing | Phase::Connected => self.finish(None),
             _ => {
                 let why = if reason.is_empty() {
@@ -1190,6 +1248,22 @@ impl Engine {
         }
     }
 
+    /// Another handle's session is up and this one now shares it.
+    fn joined_shared(&mut self, jid: String) {
+        self.connect_deadline = None;
+        self.creds.jid = jid.clone();
+        let (authzid, domain) = (jid::bare(&jid).to_string(), jid::domain(&jid).to_string());
+        self.publish(|s| {
+            s.jid = jid;
+            s.authzid = authzid;
+            s.domain = domain;
+        });
+        self.set_phase(Phase::Connected);
+        self.handlers.session_changed(true);
+        self.session_started = true;
+        self.change_status(Status::Attached, None, None);
+    }
+
     fn session_up(&mut self) {
         self.session_started = true;
         self.connect_deadline = None;
@@ -1217,7 +1291,11 @@ impl Engine {
             return;
         }
         let matched = self.handlers.dispatch(&conn, stanza);
+        // On a shared session every handle sees the IQ; none may answer
+        // for the others that it is unavailable.
+        let shared = matches!(self.kind, TransportKind::Shared { .. });
         if !matched
+            && !shared
             && stanza.name() == "iq"
             && matches!(stanza.attr("type"), Some("get") | Some("set"))
         {

@@ -268,6 +268,36 @@ pub unsafe extern "C" fn epode_conn_attach(
     })
 }
 
+/// Seed 000's attach: joins the session of the connection's `worker`
+/// (a name in this process, or a Unix socket path shared by this user's
+/// processes). The callback gets EPODE_STATUS_ATTACHED, with the session's
+/// JID readable through `epode_conn_jid`, or EPODE_STATUS_ATTACHFAIL when
+/// no session is up; this never logs in (`epode_conn_connect` does, and
+/// itself attaches when the session of its account is already up).
+/// `EPODE_ERR_WRONG_STATE` without the `worker` option. `userdata_free`
+/// runs once when the connection no longer needs `userdata`, also when
+/// this call fails.
+///
+/// # Safety
+/// `conn` live or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_attach_shared(
+    conn: *mut epode_conn,
+    callback: epode_status_cb,
+    userdata: *mut c_void,
+    userdata_free: epode_free_cb,
+) -> epode_result {
+    // Owned from here on: freed once, even if this call fails.
+    let ud = UserData::new(userdata, userdata_free);
+    let handle = SendPtr(conn);
+    with_conn(conn, |c| {
+        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        c.conn
+            .attach_shared(status_closure(handle, callback, ud))
+            .map_err(FfiError::from)
+    })
+}
+
 /// Strophe's `restore`: attaches to the session the `keepalive` option
 /// kept (in the keepalive file). `jid` may be NULL, a JID or a domain; it
 /// must match the stored session. Without one: `EPODE_ERR_NO_SESSION`

@@ -65,6 +65,7 @@ _declare("epode_conn_new", c_int, c_char_p, c_void_p, POINTER(c_void_p))
 _declare("epode_conn_free", c_int, c_void_p)
 _declare("epode_conn_last_error", c_size_t, c_void_p, c_char_p, c_size_t)
 _declare("epode_conn_connect", c_int, c_void_p, c_char_p, c_char_p, c_char_p, _STATUS_CB, c_void_p, c_void_p)
+_declare("epode_conn_attach_shared", c_int, c_void_p, _STATUS_CB, c_void_p, c_void_p)
 _declare("epode_conn_disconnect", c_int, c_void_p, c_char_p)
 _declare("epode_conn_send", c_int, c_void_p, c_void_p)
 _declare("epode_conn_send_raw", c_int, c_void_p, c_char_p)
@@ -227,14 +228,23 @@ class Connection:
 
     def connect(self, jid, password=None, callback=None, authcid=None):
         """Logs in; `callback(status, condition, stanza)` gets every status."""
+        cb = self._status_callback(callback)
+        self._call(_lib.epode_conn_connect(self._handle, jid.encode(), password.encode() if password else None,
+                                           authcid.encode() if authcid else None, cb, None, None))
+
+    def attach_shared(self, callback=None):
+        """Joins the session of this connection's `worker`: ATTACHED or ATTACHFAIL."""
+        self._call(_lib.epode_conn_attach_shared(self._handle, self._status_callback(callback), None, None))
+
+    def _status_callback(self, callback):
+        """A C status callback calling `callback(status, condition, stanza)`, kept alive."""
         def on_status(_ud, _conn, status, condition, stanza):
             if callback:
                 callback(status, condition.decode() if condition else None,
                          Stanza._copy_of(stanza) if stanza else None)
         cb = _STATUS_CB(on_status)
         self._keep.append(cb)
-        self._call(_lib.epode_conn_connect(self._handle, jid.encode(), password.encode() if password else None,
-                                           authcid.encode() if authcid else None, cb, None, None))
+        return cb
 
     def disconnect(self, reason=None):
         self._call(_lib.epode_conn_disconnect(self._handle, reason.encode() if reason else None))

@@ -6,6 +6,7 @@ pub mod cookies;
 mod http;
 pub mod keepalive;
 pub mod net;
+pub mod shared;
 pub mod websocket;
 
 use crate::error::Result;
@@ -45,6 +46,10 @@ pub(crate) enum Incoming {
     },
     /// An attached session answered: it is alive.
     Alive,
+    /// Joined a shared session that is up, as this full JID.
+    Attached {
+        jid: String,
+    },
     /// A whole wrapper (a BOSH `<body>` with its stanzas) for the
     /// xmlInput / xmlOutput hooks, when the transport reports wrappers.
     XmlIn(Element),
@@ -94,6 +99,7 @@ pub(crate) trait Transport: Send {
     fn idle(&self) -> bool {
         true
     }
-    /// BOSH keepalive: persist the session for `jid` (None: forget it).
+    /// The session is up as `jid` (None: it ended). BOSH keepalive
+    /// persists it; the shared transport lets the other handles join.
     fn keepalive(&mut self, _jid: Option<&str>) {}
 }

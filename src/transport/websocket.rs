@@ -81,14 +81,6 @@ impl WebSocketTransport {
         Ok(())
     }
 
-    fn open_header(domain: &str) -> String {
-        let mut open = Element::new("open");
-        open.set_attr("xmlns", FRAMING_NS);
-        open.set_attr("to", domain);
-        open.set_attr("version", "1.0");
-        open.to_string()
-    }
-
     /// Takes the finished handshake: the socket goes non-blocking (the
     /// engine waits in poll() from now on) and the stream header goes out.
     fn finish_connect(&mut self, result: Result<Socket>, domain: &str) -> Result<()> {
@@ -101,8 +93,24 @@ impl WebSocketTransport {
         tcp.set_nonblocking(true)?;
         self.socket = Some(ws);
         self.parser.reset();
-        self.queue(Self::open_header(domain))
+        self.queue(open_header(domain))
     }
+}
+
+/// RFC 7395's stream header: `<open/>` in the framing namespace.
+pub(crate) fn open_header(domain: &str) -> String {
+    let mut open = Element::new("open");
+    open.set_attr("xmlns", FRAMING_NS);
+    open.set_attr("to", domain);
+    open.set_attr("version", "1.0");
+    open.to_string()
+}
+
+/// RFC 7395's stream close.
+pub(crate) fn close_frame() -> String {
+    let mut close = Element::new("close");
+    close.set_attr("xmlns", FRAMING_NS);
+    close.to_string()
 }
 
 /// TCP, TLS and the WebSocket upgrade, blocking until `deadline`. It runs on
@@ -176,7 +184,7 @@ impl Transport for WebSocketTransport {
 
     fn restart(&mut self, domain: &str) -> Result<()> {
         self.parser.reset();
-        self.queue(Self::open_header(domain))
+        self.queue(open_header(domain))
     }
 
     fn send(&mut self, xml: &str) -> Result<()> {
@@ -184,9 +192,7 @@ impl Transport for WebSocketTransport {
     }
 
     fn close(&mut self) -> Result<()> {
-        let mut close = Element::new("close");
-        close.set_attr("xmlns", FRAMING_NS);
-        self.queue(close.to_string())
+        self.queue(close_frame())
     }
 
     fn flush(&mut self) -> Result<()> {

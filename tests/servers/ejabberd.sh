@@ -20,7 +20,7 @@ PACKAGES=(ejabberd erlang-p1-oauth2 openssl curl)
 DOMAIN=localhost
 SCRAM_DOMAIN=scram.localhost
 ANON_DOMAIN=anon.localhost
-USERS=(alice bob carol)
+USERS=(alice bob carol dave)
 
 # Absolute, and free of characters that would need quoting in the generated
 # YAML, Erlang arguments and shell wrappers.

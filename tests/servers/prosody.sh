@@ -19,7 +19,7 @@ DOMAIN=localhost
 SCRAM_DOMAIN=scram.localhost
 ANON_DOMAIN=anon.localhost
 CERT_DOMAIN=cert.localhost # SASL EXTERNAL (mod_auth_ccert, prosody-modules)
-USERS=(alice bob carol)
+USERS=(alice bob carol dave)
 
 # Absolute, and free of characters that would need quoting in the generated
 # Lua config and shell wrappers. Unix socket paths are limited to 108 bytes,

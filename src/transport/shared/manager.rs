@@ -1,0 +1,764 @@
+//! The manager of one worker (seed 000's ConnectionManager): it owns the
+//! one real WebSocket and a list of ports. The first handle drives the
+//! login; until the session is up only it hears the server. Afterwards
+//! every stanza goes to every port and any port may send. A port that
+//! leaves detaches only; `disconnect()` from any port ends the session
+//! for all; with no port left the session ends after a grace period.
+//!
+//! It runs on its own thread in the process that opened the socket, and
+//! serves handles of that process (in-memory ports) and, for a worker
+//! named by a path, handles of other processes (ports on the Unix socket).
+
+use super::socket::{same_user, Listener};
+use super::wire::{self, ToManager, ToPort};
+use super::{unregister, GRACE};
+use crate::error::Error;
+use crate::jid;
+use crate::mailbox::{lock, poll_fds, Mailbox};
+use crate::options::Options;
+use crate::transport::websocket::WebSocketTransport;
+use crate::transport::{Incoming, Notify, Transport};
+use crate::xml::{Element, StreamEvent};
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub(crate) type PortId = u64;
+
+/// A port's output may not grow past this: a handle in another process
+/// that stops reading is dropped rather than let the manager's memory grow.
+const MAX_BACKLOG: usize = 16 << 20;
+
+/// What a port in this process receives.
+#[derive(Debug)]
+pub(crate) enum Delivery {
+    Stream(StreamEvent),
+    Raw(String),
+    Attached(String),
+    AttachFailed(String),
+    Refused(String),
+    Lost {
+        code: Option<u16>,
+        reason: String,
+    },
+    Error(Error),
+    /// The manager had ended before it saw this join: look again.
+    Ended,
+}
+
+/// The in-memory end of a port: what the manager delivered, not yet read.
+pub(crate) struct LocalPort {
+    queue: Mutex<VecDeque<Delivery>>,
+    notify: Notify,
+    pub want_raw: AtomicBool,
+}
+
+impl LocalPort {
+    pub fn new(notify: Notify) -> Arc<LocalPort> {
+        Arc::new(LocalPort {
+            queue: Mutex::new(VecDeque::new()),
+            notify,
+            want_raw: AtomicBool::new(false),
+        })
+    }
+
+    fn deliver(&self, d: Delivery) {
+        lock(&self.queue).push_back(d);
+        (self.notify)();
+    }
+
+    pub fn take(&self, out: &mut Vec<Delivery>) {
+        out.extend(lock(&self.queue).drain(..));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        lock(&self.queue).is_empty()
+    }
+}
+
+pub(crate) enum JoinMode {
+    /// `connect()` as this JID: attach if that account's session is up.
+    Connect(String),
+    /// `attach()`: join whatever session is up.
+    Attach,
+}
+
+/// What the handles of this process ask of the manager.
+pub(crate) enum Request {
+    Join {
+        port: PortId,
+        local: Arc<LocalPort>,
+        mode: JoinMode,
+    },
+    Send {
+        port: PortId,
+        xml: String,
+    },
+    /// The driver's SASL succeeded: restart the stream.
+    Restart {
+        port: PortId,
+        domain: String,
+    },
+    /// The driver is bound: the session is up as this JID.
+    Established {
+        port: PortId,
+        jid: String,
+    },
+    /// `disconnect()`: end the session for everyone.
+    Close {
+        port: PortId,
+    },
+    Leave {
+        port: PortId,
+    },
+}
+
+/// How handles reach a manager: its inbox, closed once it has ended.
+pub(crate) struct ManagerHandle {
+    inbox: Mailbox<Request>,
+    open: Mutex<bool>,
+    next_port: AtomicU64,
+}
+
+impl ManagerHandle {
+    pub fn new_port(&self) -> PortId {
+        self.next_port.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Posts unless the manager has ended (then the caller looks again).
+    pub fn post(&self, request: Request) -> bool {
+        let open = lock(&self.open);
+        if *open {
+            self.inbox.post(request);
+        }
+        *open
+    }
+}
+
+enum Link {
+    Local(Arc<LocalPort>),
+    Remote(RemotePort),
+}
+
+struct RemotePort {
+    stream: UnixStream,
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+struct Port {
+    id: PortId,
+    link: Link,
+    /// Hears the session (joined, or the driver).
+    attached: bool,
+    /// Waits for the login in progress; `Some` carries the JID it asked for.
+    waiting: Option<Option<String>>,
+}
+
+impl Port {
+    fn send(&mut self, d: Delivery, text: &mut Option<String>) {
+        match &mut self.link {
+            Link::Local(local) => local.deliver(d),
+            Link::Remote(remote) => {
+                let frame = match d {
+                    Delivery::Stream(StreamEvent::Stanza(e)) => {
+                        ToPort::Message(text.get_or_insert_with(|| e.to_string()).clone())
+                    }
+                    Delivery::Stream(_) | Delivery::Raw(_) | Delivery::Ended => return,
+                    Delivery::Attached(jid) => ToPort::Attached(jid),
+                    Delivery::AttachFailed(why) => ToPort::AttachFailed(why),
+                    Delivery::Refused(why) => ToPort::Refused(why),
+                    Delivery::Lost { reason, .. } => ToPort::Lost(reason),
+                    Delivery::Error(e) => ToPort::Error(e.to_string()),
+                };
+                frame.encode(&mut remote.output);
+            }
+        }
+    }
+
+    fn wants_raw(&self) -> bool {
+        matches!(&self.link, Link::Local(l) if l.want_raw.load(Ordering::Relaxed))
+    }
+}
+
+pub(crate) struct Manager {
+    handle: Arc<ManagerHandle>,
+    key: String,
+    options: Options,
+    ws: WebSocketTransport,
+    listener: Option<Listener>,
+    ports: Vec<Port>,
+    driver: Option<PortId>,
+    /// The session's full JID, once the driver is bound.
+    jid: Option<String>,
+    closing: bool,
+    close_deadline: Option<Instant>,
+    grace_deadline: Option<Instant>,
+    ended: bool,
+    incoming: Vec<Incoming>,
+}
+
+/// Starts the manager of `key` on its own thread, with `local` as the
+/// driving port, and opens the WebSocket for `domain`.
+pub(crate) fn spawn(
+    key: String,
+    url: &str,
+    options: &Options,
+    listener: Option<Listener>,
+    local: Arc<LocalPort>,
+    domain: &str,
+) -> crate::error::Result<(Arc<ManagerHandle>, PortId)> {
+    let handle = Arc::new(ManagerHandle {
+        inbox: Mailbox::new()?,
+        open: Mutex::new(true),
+        next_port: AtomicU64::new(1),
+    });
+    let driver = handle.new_port();
+    let wake = Arc::clone(&handle);
+    let notify: Notify = Arc::new(move || wake.inbox.wake());
+    let mut manager = Manager {
+        handle: Arc::clone(&handle),
+        key,
+        options: options.clone(),
+        ws: WebSocketTransport::new(url, options, notify),
+        listener,
+        ports: vec![Port {
+            id: driver,
+            link: Link::Local(local),
+            attached: true,
+            waiting: None,
+        }],
+        driver: Some(driver),
+        jid: None,
+        closing: false,
+        close_deadline: None,
+        grace_deadline: None,
+        ended: false,
+        incoming: Vec::new(),
+    };
+    let domain = domain.to_string();
+    std::thread::Builder::new()
+        .name("epode-worker".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            if let Err(e) = manager.ws.open(&domain, manager.options.connect_timeout) {
+                manager.fail(e);
+            }
+            manager.run();
+        })
+        .map_err(|e| Error::Io(format!("cannot start the worker thread: {e}")))?;
+    Ok((handle, driver))
+}
+
+impl Manager {
+    fn run(&mut self) {
+        let mut requests = Vec::new();
+        while !self.ended {
+            let mut fds = vec![(self.handle.inbox.wake_fd(), libc::POLLIN)];
+            if let Some(l) = &self.listener {
+                fds.push((l.socket.as_raw_fd(), libc::POLLIN));
+            }
+            let ws_slot = fds.len();
+            if let Some((fd, write)) = self.ws.poll_fd() {
+                let out = if write { libc::POLLOUT } else { 0 };
+                fds.push((fd, libc::POLLIN | out));
+            }
+            let remote_slot = fds.len();
+            for port in &self.ports {
+                if let Link::Remote(r) = &port.link {
+                    let out = if r.output.is_empty() {
+                        0
+                    } else {
+                        libc::POLLOUT
+                    };
+                    fds.push((r.stream.as_raw_fd(), libc::POLLIN | out));
+                }
+            }
+            let wait = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            let Ok(revents) = poll_fds(&fds, wait) else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            self.handle.inbox.drain(&mut requests);
+            for request in requests.drain(..) {
+                self.request(request);
+            }
+            if self.listener.is_some() && revents[1] != 0 {
+                self.accept();
+            }
+            let ws_ready = remote_slot > ws_slot && revents[ws_slot] != 0;
+            if ws_ready || self.ws.has_pending() {
+                self.read_server();
+            }
+            let remote_ready: Vec<bool> = revents[remote_slot..].iter().map(|r| *r != 0).collect();
+            self.read_remotes(&remote_ready);
+            self.fire_timers();
+            self.flush();
+        }
+        self.shut_down();
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.close_deadline,
+            self.grace_deadline,
+            self.ws.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn port(&mut self, id: PortId) -> Option<&mut Port> {
+        self.ports.iter_mut().find(|p| p.id == id)
+    }
+
+    // ---- what handles ask ----
+
+    fn request(&mut self, request: Request) {
+        match request {
+            Request::Join { port, local, mode } => {
+                self.ports.push(Port {
+                    id: port,
+                    link: Link::Local(local),
+                    attached: false,
+                    waiting: None,
+                });
+                self.join(port, mode);
+            }
+            Request::Send { port, xml } => self.send(port, &xml),
+            Request::Restart { port, domain } => {
+                if self.driver == Some(port) && self.jid.is_none() {
+                    if let Err(e) = self.ws.restart(&domain) {
+                        self.fail(e);
+                    }
+                }
+            }
+            Request::Established { port, jid } => {
+                if self.driver == Some(port) && self.jid.is_none() {
+                    self.established(jid);
+                }
+            }
+            Request::Close { port } => self.close(port),
+            Request::Leave { port } => self.leave(port),
+        }
+    }
+
+    fn join(&mut self, id: PortId, mode: JoinMode) {
+        self.grace_deadline = None;
+        let wanted = match mode {
+            JoinMode::Connect(jid) => Some(jid),
+            JoinMode::Attach => None,
+        };
+        if self.closing {
+            let why = "the shared session is ending".to_string();
+            self.deliver_to(id, Delivery::AttachFailed(why));
+        } else if let Some(session) = self.jid.clone() {
+            let verdict = admit(&session, wanted.as_deref());
+            if let Some(port) = self.port(id) {
+                port.attached = matches!(verdict, Delivery::Attached(_));
+            }
+            self.deliver_to(id, verdict);
+        } else if let Some(port) = self.port(id) {
+            port.waiting = Some(wanted);
+        }
+    }
+
+    fn established(&mut self, session: String) {
+        self.jid = Some(session.clone());
+        let mut none = None;
+        for port in self.ports.iter_mut() {
+            if let Some(wanted) = port.waiting.take() {
+                let verdict = admit(&session, wanted.as_deref());
+                port.attached = matches!(verdict, Delivery::Attached(_));
+                port.send(verdict, &mut none);
+            }
+        }
+    }
+
+    fn send(&mut self, id: PortId, xml: &str) {
+        let allowed = !self.closing
+            && self.ports.iter().any(|p| p.id == id && p.attached)
+            && (self.jid.is_some() || self.driver == Some(id));
+        if allowed {
+            if let Err(e) = self.ws.send(xml) {
+                self.fail(e);
+            }
+        }
+    }
+
+    fn close(&mut self, id: PortId) {
+        let attached = self.ports.iter().any(|p| p.id == id && p.attached);
+        if !attached {
+            // A handle still waiting for the login gives up waiting.
+            self.deliver_to(id, lost("closed before the shared session was up"));
+            if let Some(port) = self.port(id) {
+                port.waiting = None;
+            }
+            return;
+        }
+        if self.closing {
+            return;
+        }
+        // Every other handle learns at once, not when it next sends.
+        let mut none = None;
+        for port in self.ports.iter_mut().filter(|p| p.id != id && p.attached) {
+            port.attached = false;
+            port.send(
+                lost("the shared session was ended by another handle"),
+                &mut none,
+            );
+        }
+        self.begin_close(self.options.disconnection_timeout);
+    }
+
+    fn begin_close(&mut self, timeout: Duration) {
+        self.closing = true;
+        self.grace_deadline = None;
+        self.close_deadline = Some(Instant::now() + timeout);
+        if self.ws.close().is_err() {
+            self.end_session(lost("the WebSocket closed"));
+        }
+    }
+
+    fn leave(&mut self, id: PortId) {
+        self.ports.retain(|p| p.id != id);
+        if self.driver == Some(id) && self.jid.is_none() {
+            self.driver = None;
+            self.end_session(Delivery::AttachFailed(
+                "the handle logging in went away".into(),
+            ));
+        } else if self.ports.is_empty() && !self.closing {
+            self.grace_deadline = Some(Instant::now() + GRACE);
+        }
+    }
+
+    // ---- the server ----
+
+    fn read_server(&mut self) {
+        let mut incoming = std::mem::take(&mut self.incoming);
+        if !self.ended {
+            let want_raw = self.ports.iter().any(Port::wants_raw);
+            self.ws.set_raw_input(want_raw);
+            let result = self.ws.read(&mut incoming);
+            for event in incoming.drain(..) {
+                self.on_server_event(event);
+            }
+            if let Err(e) = result {
+                self.fail(e);
+            }
+        }
+        self.incoming = incoming;
+    }
+
+    fn on_server_event(&mut self, event: Incoming) {
+        if self.ended {
+            return;
+        }
+        match event {
+            Incoming::Stream(StreamEvent::Close(close)) => {
+                if self.jid.is_none() {
+                    // The login's own business (a redirect, say): the driver decides.
+                    self.tell_hearers(Delivery::Stream(StreamEvent::Close(close)));
+                    self.end_session(Delivery::AttachFailed(
+                        "the server closed the stream".into(),
+                    ));
+                } else {
+                    self.end_session(lost("the server closed the stream"));
+                }
+            }
+            Incoming::Stream(StreamEvent::Stanza(stanza)) => self.fan_out(stanza),
+            Incoming::Stream(open) => self.tell_hearers(Delivery::Stream(open)),
+            Incoming::Raw(text) => {
+                let mut none = None;
+                for port in self
+                    .ports
+                    .iter_mut()
+                    .filter(|p| p.attached && p.wants_raw())
+                {
+                    port.send(Delivery::Raw(text.clone()), &mut none);
+                }
+            }
+            Incoming::Lost { code, reason } => {
+                let mut none = None;
+                for port in self.ports.iter_mut().filter(|p| p.attached) {
+                    let reason = reason.clone();
+                    port.send(Delivery::Lost { code, reason }, &mut none);
+                    port.attached = false;
+                }
+                self.end_session(Delivery::AttachFailed(reason));
+            }
+            _ => {}
+        }
+    }
+
+    /// One stanza to every port that hears the session: in-memory ports
+    /// get the parsed element (the last one without a copy), ports in
+    /// other processes its text, serialized once.
+    fn fan_out(&mut self, stanza: Element) {
+        let hearers: Vec<usize> = (0..self.ports.len())
+            .filter(|&i| self.ports[i].attached)
+            .collect();
+        let mut text = None;
+        let mut stanza = Some(stanza);
+        for (n, &i) in hearers.iter().enumerate() {
+            let elem = if n + 1 == hearers.len() {
+                stanza.take()
+            } else {
+                stanza.clone()
+            };
+            if let Some(elem) = elem {
+                self.ports[i].send(Delivery::Stream(StreamEvent::Stanza(elem)), &mut text);
+            }
+        }
+    }
+
+    fn tell_hearers(&mut self, d: Delivery) {
+        let mut none = None;
+        let mut d = Some(d);
+        let ids: Vec<PortId> = self
+            .ports
+            .iter()
+            .filter(|p| p.attached)
+            .map(|p| p.id)
+            .collect();
+        for (n, id) in ids.iter().enumerate() {
+            let this = if n + 1 == ids.len() {
+                d.take()
+            } else {
+                d.as_ref().and_then(clone_delivery)
+            };
+            if let (Some(this), Some(port)) = (this, self.port(*id)) {
+                port.send(this, &mut none);
+            }
+        }
+    }
+
+    /// The server broke the stream, or a write failed: everyone hears why.
+    fn fail(&mut self, e: Error) {
+        let mut none = None;
+        for port in self.ports.iter_mut().filter(|p| p.attached) {
+            port.send(Delivery::Error(e.clone()), &mut none);
+            port.attached = false;
+        }
+        self.end_session(Delivery::AttachFailed(e.to_string()));
+    }
+
+    /// The socket is gone: hearers get `tell_hearers`, waiters `to_waiters`.
+    fn end_session(&mut self, to_waiters: Delivery) {
+        self.ws.abort();
+        let mut none = None;
+        let for_hearers = match &to_waiters {
+            Delivery::Lost { .. } => clone_delivery(&to_waiters),
+            _ => None,
+        };
+        for port in self.ports.iter_mut() {
+            if port.waiting.take().is_some() {
+                if let Some(d) = clone_delivery(&to_waiters) {
+                    port.send(d, &mut none);
+                }
+            } else if port.attached {
+                if let Some(d) = for_hearers.as_ref().and_then(clone_delivery) {
+                    port.send(d, &mut none);
+                }
+            }
+            port.attached = false;
+        }
+        self.ended = true;
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        if self.grace_deadline.is_some_and(|d| d <= now) {
+            self.grace_deadline = None;
+            // Nobody is left to hear the server's answer: wait briefly.
+            self.begin_close(Duration::from_secs(2));
+        }
+        if self.close_deadline.is_some_and(|d| d <= now) {
+            self.close_deadline = None;
+            self.end_session(lost("the server did not answer the close"));
+        }
+    }
+
+    // ---- handles in other processes ----
+
+    fn accept(&mut self) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        let mut accepted = Vec::new();
+        while let Ok((stream, _)) = listener.socket.accept() {
+            accepted.push(stream);
+        }
+        for stream in accepted {
+            // Another user's process never becomes a port.
+            if !same_user(&stream) || stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let id = self.handle.new_port();
+            self.ports.push(Port {
+                id,
+                link: Link::Remote(RemotePort {
+                    stream,
+                    input: Vec::new(),
+                    output: Vec::new(),
+                }),
+                attached: false,
+                waiting: None,
+            });
+        }
+    }
+
+    fn read_remotes(&mut self, ready: &[bool]) {
+        let remote_ids: Vec<PortId> = self
+            .ports
+            .iter()
+            .filter(|p| matches!(p.link, Link::Remote(_)))
+            .map(|p| p.id)
+            .collect();
+        let limit = self.options.max_stanza_bytes + 1024;
+        for (id, _) in remote_ids.into_iter().zip(ready).filter(|(_, r)| **r) {
+            let mut asks = Vec::new();
+            let ok = match self.port(id).map(|p| &mut p.link) {
+                Some(Link::Remote(r)) => read_port(r, limit, &mut asks),
+                _ => continue,
+            };
+            for ask in asks {
+                match ask {
+                    ToManager::Connect(jid) => self.join(id, JoinMode::Connect(jid)),
+                    ToManager::Attach => self.join(id, JoinMode::Attach),
+                    ToManager::Send(xml) => self.send(id, &xml),
+                    ToManager::Close => self.close(id),
+                }
+            }
+            // A closed link or garbage: that port goes, the others stay.
+            if !ok {
+                self.leave(id);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.ended {
+            if let Err(e) = self.ws.flush() {
+                self.fail(e);
+            }
+        }
+        let mut gone = Vec::new();
+        for port in self.ports.iter_mut() {
+            if let Link::Remote(r) = &mut port.link {
+                if !write_port(r) {
+                    gone.push(port.id);
+                }
+            }
+        }
+        for id in gone {
+            self.leave(id);
+        }
+    }
+
+    fn deliver_to(&mut self, id: PortId, d: Delivery) {
+        let mut none = None;
+        if let Some(port) = self.port(id) {
+            port.send(d, &mut none);
+        }
+    }
+
+    /// Leaves the registry, then answers whatever was posted meanwhile.
+    fn shut_down(&mut self) {
+        unregister(&self.key, &self.handle);
+        *lock(&self.handle.open) = false;
+        let mut late = Vec::new();
+        self.handle.inbox.drain(&mut late);
+        for request in late {
+            if let Request::Join { local, .. } = request {
+                local.deliver(Delivery::Ended);
+            }
+        }
+        for port in self.ports.iter_mut() {
+            if let Link::Remote(r) = &mut port.link {
+                let _ = r.stream.set_nonblocking(false);
+                let _ = r.stream.set_write_timeout(Some(Duration::from_millis(200)));
+                let _ = r.stream.write_all(&r.output);
+            }
+        }
+        self.ports.clear();
+        self.listener = None;
+    }
+}
+
+fn lost(reason: &str) -> Delivery {
+    Delivery::Lost {
+        code: None,
+        reason: reason.to_string(),
+    }
+}
+
+/// Who may join a session of `session`: `connect()` only as its account.
+fn admit(session: &str, wanted: Option<&str>) -> Delivery {
+    match wanted {
+        Some(want) if jid::bare(want) != jid::bare(session) => Delivery::Refused(format!(
+            "the worker is logged in as {}, not {}",
+            jid::bare(session),
+            jid::bare(want)
+        )),
+        _ => Delivery::Attached(session.to_string()),
+    }
+}
+
+fn clone_delivery(d: &Delivery) -> Option<Delivery> {
+    Some(match d {
+        Delivery::Stream(e) => Delivery::Stream(e.clone()),
+        Delivery::Raw(t) => Delivery::Raw(t.clone()),
+        Delivery::Attached(j) => Delivery::Attached(j.clone()),
+        Delivery::AttachFailed(w) => Delivery::AttachFailed(w.clone()),
+        Delivery::Refused(w) => Delivery::Refused(w.clone()),
+        Delivery::Lost { code, reason } => Delivery::Lost {
+            code: *code,
+            reason: reason.clone(),
+        },
+        Delivery::Error(e) => Delivery::Error(e.clone()),
+        Delivery::Ended => Delivery::Ended,
+    })
+}
+
+/// Reads what a remote port sent. False: its link closed or it sent garbage.
+fn read_port(port: &mut RemotePort, limit: usize, out: &mut Vec<ToManager>) -> bool {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match port.stream.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(n) => port.input.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+        if wire::take_to_manager(&mut port.input, limit, out).is_err() {
+            return false;
+        }
+    }
+    wire::take_to_manager(&mut port.input, limit, out).is_ok()
+}
+
+/// Writes a remote port's backlog. False: its link is gone, or it stopped
+/// reading and the backlog passed MAX_BACKLOG.
+fn write_port(port: &mut RemotePort) -> bool {
+    while !port.output.is_empty() {
+        match port.stream.write(&port.output) {
+            Ok(0) => return false,
+            Ok(n) => {
+                port.output.drain(..n);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    port.output.len() <= MAX_BACKLOG
+}
