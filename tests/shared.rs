@@ -241,9 +241,11 @@ fn a_handle_joining_during_the_login_waits_for_it() {
         let worker = unique("late", &server);
         let (a, b) = (handle(&server, &worker), handle(&server, &worker));
         let mut ra = connect(&a, &server, "dave");
+        // Whoever opens first drives: let a open, then b joins mid-login.
+        ra.wait_for(Status::Authenticating, 20);
         let mut rb = connect(&b, &server, "dave");
-        ra.wait_for(Status::Connected, 20);
         rb.wait_for(Status::Attached, 20);
+        ra.wait_for(Status::Connected, 20);
         assert_eq!(rb.statuses(), [Status::Connecting, Status::Attached]);
         assert_eq!(b.jid(), a.jid());
         assert_sessions(&server, "dave", 1);
