@@ -1,6 +1,6 @@
 /* status — log in to any XMPP service and print every status change.
  *
- *   status SERVICE JID PASSWORD [KEY=VALUE ...]
+ *   status SERVICE JID PASSWORD [--stay] [KEY=VALUE ...]
  *
  * SERVICE is a ws://, wss://, http:// or https:// URL (or a path with
  * origin=…). PASSWORD "-" means none (ANONYMOUS). Each KEY=VALUE sets a
@@ -10,9 +10,16 @@
  * Prints "STATUSNAME condition" per status. Once CONNECTED it sends a
  * presence, pings the server with an IQ and prints "IQ result" or
  * "IQ error", then disconnects. Exits 0 only if it reached CONNECTED (or
- * ATTACHED) and ended DISCONNECTED. */
+ * ATTACHED) and ended DISCONNECTED.
+ *
+ * --stay keeps the session after the ping, printing "MESSAGE body" for each
+ * message, until stdin ends (then it disconnects) or the session ends.
+ * With worker=NAME or worker=/path two terminals share one login: the
+ * first prints CONNECTED, the second (same JID) ATTACHED; a disconnect in
+ * either ends the session for both. */
 #include "epode.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,8 +31,29 @@ struct session {
     pthread_cond_t done_cond;
     bool reached;      /* CONNECTED or ATTACHED seen */
     bool done;         /* DISCONNECTED seen */
+    bool stay;         /* --stay: keep the session until stdin ends */
     char domain[256];
 };
+
+static bool is_done(struct session *s) {
+    pthread_mutex_lock(&s->lock);
+    bool done = s->done;
+    pthread_mutex_unlock(&s->lock);
+    return done;
+}
+
+static int on_message(void *userdata, epode_conn *conn, const epode_stanza *stanza) {
+    (void)userdata;
+    (void)conn;
+    char body[1024] = "";
+    const epode_stanza *child = NULL;
+    if (epode_stanza_find_child(stanza, "body", NULL, &child) == EPODE_OK) {
+        epode_stanza_text(child, body, sizeof body, NULL);
+    }
+    printf("MESSAGE %s\n", body);
+    fflush(stdout);
+    return EPODE_HANDLER_KEEP;
+}
 
 static void finish(struct session *s) {
     pthread_mutex_lock(&s->lock);
@@ -35,7 +63,7 @@ static void finish(struct session *s) {
 }
 
 static void on_iq(void *userdata, epode_conn *conn, const epode_stanza *stanza) {
-    (void)userdata;
+    const struct session *s = (const struct session *)userdata;
     char type[32] = "";
     if (stanza == NULL) {
         printf("IQ timeout\n");
@@ -44,10 +72,11 @@ static void on_iq(void *userdata, epode_conn *conn, const epode_stanza *stanza) 
         printf("IQ %s\n", type);
     }
     fflush(stdout);
-    epode_conn_disconnect(conn, "status example done");
+    if (!s->stay) epode_conn_disconnect(conn, "status example done");
 }
 
-static void ping_server(epode_conn *conn, const char *domain) {
+static void ping_server(epode_conn *conn, struct session *s) {
+    const char *domain = s->domain;
     const char *attrs[] = {"type", "get", "to", domain, NULL};
     const char *ping[] = {"xmlns", "urn:xmpp:ping", NULL};
     epode_builder *b = NULL;
@@ -55,7 +84,7 @@ static void ping_server(epode_conn *conn, const char *domain) {
     if (epode_builder_iq(attrs, &b) != EPODE_OK) return;
     epode_builder_c(b, "ping", ping, NULL);
     if (epode_builder_finish(b, &iq) != EPODE_OK) return;
-    if (epode_conn_send_iq(conn, iq, on_iq, on_iq, NULL, NULL, 10000, NULL, 0) != EPODE_OK) {
+    if (epode_conn_send_iq(conn, iq, on_iq, on_iq, s, NULL, 10000, NULL, 0) != EPODE_OK) {
         char err[256];
         epode_conn_last_error(conn, err, sizeof err);
         fprintf(stderr, "sendIQ failed: %s\n", err);
@@ -79,7 +108,7 @@ static void on_status(void *userdata, epode_conn *conn, epode_status status,
             epode_stanza_free(presence);
         }
         epode_conn_domain(conn, s->domain, sizeof s->domain, NULL);
-        ping_server(conn, s->domain);
+        ping_server(conn, s);
     } else if (status == EPODE_STATUS_BINDREQUIRED) {
         epode_conn_bind(conn);
     } else if (status == EPODE_STATUS_DISCONNECTED) {
@@ -88,7 +117,7 @@ static void on_status(void *userdata, epode_conn *conn, epode_status status,
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: status SERVICE JID PASSWORD [KEY=VALUE ...]\n");
+    fprintf(stderr, "usage: status SERVICE JID PASSWORD [--stay] [KEY=VALUE ...]\n");
     return 2;
 }
 
@@ -99,9 +128,13 @@ int main(int argc, char **argv) {
 
     epode_options *opts = NULL;
     if (epode_options_new(&opts) != EPODE_OK) return 1;
-    bool sync = false;
+    bool sync = false, stay = false;
     for (int i = 4; i < argc; i++) {
         char key[128];
+        if (strcmp(argv[i], "--stay") == 0) {
+            stay = true;
+            continue;
+        }
         const char *eq = strchr(argv[i], '=');
         if (eq == NULL || (size_t)(eq - argv[i]) >= sizeof key) {
             epode_options_free(opts);
@@ -134,6 +167,8 @@ int main(int argc, char **argv) {
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.done_cond, NULL);
+    s.stay = stay;
+    if (stay) epode_conn_add_handler(conn, NULL, "message", NULL, NULL, NULL, 0, on_message, NULL, NULL, NULL);
 
     r = epode_conn_connect(conn, jid, password, NULL, on_status, &s, NULL);
     if (r != EPODE_OK) {
@@ -143,12 +178,22 @@ int main(int argc, char **argv) {
         epode_conn_free(conn);
         return 1;
     }
-    if (sync) {
-        /* The engine runs here: drive it until the session is over. */
-        while (!s.done) {
-            if (epode_conn_run_once(conn, 1000) != EPODE_OK) break;
+    if (sync || stay) {
+        /* Sync: the engine runs here. --stay: watch stdin meanwhile. */
+        bool asked = false;
+        while (!is_done(&s)) {
+            if (sync && epode_conn_run_once(conn, 200) != EPODE_OK) break;
+            struct pollfd in = {0, POLLIN, 0};
+            if (stay && !asked && poll(&in, 1, sync ? 0 : 200) > 0) {
+                char line[256];
+                if (fgets(line, sizeof line, stdin) == NULL) {
+                    asked = true;
+                    epode_conn_disconnect(conn, "stdin ended");
+                }
+            }
         }
-    } else {
+    }
+    if (!sync) {
         pthread_mutex_lock(&s.lock);
         while (!s.done) pthread_cond_wait(&s.done_cond, &s.lock);
         pthread_mutex_unlock(&s.lock);

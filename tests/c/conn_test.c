@@ -84,6 +84,7 @@ static void test_null_arguments(void) {
     CHECK_RESULT(epode_conn_connect(NULL, "a@b", "p", NULL, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_disconnect(NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_attach(NULL, "a@b/r", "sid", 1, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_attach_shared(NULL, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_restore(NULL, NULL, ignore_status, NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_send(NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_send_raw(NULL, "<a/>"), EPODE_ERR_NULL_ARG);
@@ -149,6 +150,8 @@ static void test_bad_values_and_wrong_state(void) {
     /* attach and restore are BOSH's; this is a WebSocket connection. */
     CHECK_RESULT(epode_conn_attach(c, "a@b/r", "sid", 1, ignore_status, NULL, NULL), EPODE_ERR_WRONG_STATE);
     CHECK_RESULT(epode_conn_restore(c, NULL, ignore_status, NULL, NULL), EPODE_ERR_WRONG_STATE);
+    /* attach_shared needs the worker option. */
+    CHECK_RESULT(epode_conn_attach_shared(c, ignore_status, NULL, NULL), EPODE_ERR_WRONG_STATE);
     CHECK_RESULT(epode_conn_run_once(c, 0), EPODE_ERR_WRONG_STATE); /* not in sync mode */
     CHECK_RESULT(epode_conn_status(c, NULL), EPODE_ERR_NULL_ARG);
     epode_status st;
@@ -307,10 +310,72 @@ static void test_custom_mechanism(void) {
     CHECK(frees == 2);
 }
 
+/* Two handles of one worker in sync mode: the second attaches to the
+ * first one's session and the first hears the second's disconnect. */
+struct shared_status {
+    int attached, attach_failed, disconnected;
+};
+
+static void on_shared_status(void *ud, epode_conn *c, epode_status status, const char *cond,
+                             const epode_stanza *st) {
+    struct shared_status *s = (struct shared_status *)ud;
+    (void)c; (void)cond; (void)st;
+    if (status == EPODE_STATUS_ATTACHED) s->attached++;
+    if (status == EPODE_STATUS_ATTACHFAIL) s->attach_failed++;
+    if (status == EPODE_STATUS_DISCONNECTED) s->disconnected++;
+}
+
+static epode_conn *worker_conn(void) {
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "worker", "conn-test"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new(ws_url, o, &c), EPODE_OK);
+    epode_options_free(o);
+    return c;
+}
+
+static void test_shared_worker(void) {
+    if (ws_url[0] == '\0' && !load_server()) {
+        CHECK(!"a Prosody test server (EPODE_TEST_PROSODY) is required");
+        return;
+    }
+    epode_conn *a = worker_conn(), *b = worker_conn();
+    struct session sa;
+    struct shared_status sb;
+    memset(&sa, 0, sizeof sa);
+    memset(&sb, 0, sizeof sb);
+    frees = 0;
+    /* Nothing to join yet. */
+    CHECK_RESULT(epode_conn_attach_shared(b, on_shared_status, &sb, count_free), EPODE_OK);
+    CHECK(sb.attach_failed == 1 && sb.disconnected == 1);
+    CHECK(frees == 0);
+    CHECK_RESULT(epode_conn_connect(a, "carol@localhost", "carol-pass", NULL, on_status, &sa, NULL), EPODE_OK);
+    CHECK(sa.connected == 1);
+    CHECK_RESULT(epode_conn_attach_shared(b, on_shared_status, &sb, count_free), EPODE_OK);
+    CHECK(sb.attached == 1);
+    CHECK(frees == 1); /* the first callback's userdata went with its attach */
+    char ja[256] = "", jb[256] = "";
+    CHECK_RESULT(epode_conn_jid(a, ja, sizeof ja, NULL), EPODE_OK);
+    CHECK_RESULT(epode_conn_jid(b, jb, sizeof jb, NULL), EPODE_OK);
+    CHECK(ja[0] != '\0' && strcmp(ja, jb) == 0);
+    CHECK_RESULT(epode_conn_attach_shared(b, on_shared_status, &sb, NULL), EPODE_ERR_WRONG_STATE);
+    /* b's disconnect ends the session; a hears it on its next turn. */
+    CHECK_RESULT(epode_conn_disconnect(b, NULL), EPODE_OK);
+    CHECK(sb.disconnected == 2);
+    for (int i = 0; i < 50 && sa.disconnected == 0; i++) epode_conn_run_once(a, 100);
+    CHECK(sa.disconnected == 1);
+    CHECK_RESULT(epode_conn_free(a), EPODE_OK);
+    CHECK_RESULT(epode_conn_free(b), EPODE_OK);
+    CHECK(frees == 2);
+}
+
 int main(void) {
     test_null_arguments();
     test_bad_values_and_wrong_state();
     test_real_session();
     test_custom_mechanism();
+    test_shared_worker();
     return check_summary("conn_test");
 }

@@ -75,6 +75,27 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
             "$bin/keepalive" restore "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$ka.corrupt"
         expect "$XMPP_SERVER status unknown option" 2 "" -- \
             "$bin/status" "$XMPP_WS_URL" "$XMPP_ALICE_JID" x no_such_option=1
+        # One login shared by two processes (worker=/path), and a worker
+        # name inside one process: the status example by hand, scripted.
+        share="$root/target/examples-c/share-$XMPP_SERVER"
+        rm -rf "$share" && mkdir -p "$share" && mkfifo "$share/stdin"
+        "$bin/status" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" --stay \
+            "worker=$share/w.sock" <"$share/stdin" >"$share/first.out" 2>&1 &
+        first=$!
+        exec 8>"$share/stdin"
+        for _ in $(seq 100); do grep -qs "IQ result" "$share/first.out" && break; sleep 0.1; done
+        expect "$XMPP_SERVER status worker=/path, second process attaches" 0 \
+            $'CONNECTING\nATTACHED\nIQ result\nDISCONNECTING status example done\nDISCONNECTED' -- \
+            "$bin/status-cpp" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" "worker=$share/w.sock"
+        exec 8>&-
+        rc=0 && wait "$first" || rc=$?
+        expect "$XMPP_SERVER status worker=/path, first process hears the end" 0 \
+            $'CONNECTED\nIQ result\nDISCONNECTED the shared session was ended by another handle' -- \
+            sh -c "cat '$share/first.out'; exit $rc"
+        expect "$XMPP_SERVER status worker=NAME" 0 "$login_ok" -- \
+            "$bin/status" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" worker=tab
+        expect "$XMPP_SERVER status worker with a BOSH service" 1 "" -- \
+            "$bin/status" "$XMPP_BOSH_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" worker=tab
         echo "$passed $failed" > "$root/target/examples-c/.counts.$XMPP_SERVER"
     )
 done

@@ -96,3 +96,26 @@ def test_errors_are_exceptions_with_the_librarys_message(env):
     assert ("AUTHFAIL", "not-authorized") in statuses
     with pytest.raises(epode.Error):
         epode.Stanza("<a><b></a>")
+
+
+def test_two_handles_share_one_worker(env):
+    """worker=NAME: the second handle attaches to the first one's session."""
+    worker = f"py-{env['XMPP_SERVER']}-{os.getpid()}"
+    first, second = [], []
+    with epode.Connection(env["XMPP_WS_URL"], worker=worker, sync=True) as a, \
+            epode.Connection(env["XMPP_WS_URL"], worker=worker, sync=True) as b:
+        b.attach_shared(lambda status, cond, stanza: second.append(epode.STATUS_NAMES[status]))
+        assert second == ["ATTACHFAIL", "DISCONNECTED"]
+        a.connect(env["XMPP_CAROL_JID"], env["XMPP_CAROL_PASSWORD"],
+                  lambda status, cond, stanza: first.append((epode.STATUS_NAMES[status], cond)))
+        assert [s for s, _ in first] == ["CONNECTING", "AUTHENTICATING", "CONNECTED"]
+        second.clear()
+        b.attach_shared(lambda status, cond, stanza: second.append(epode.STATUS_NAMES[status]))
+        assert second == ["ATTACHED"]
+        assert b.jid == a.jid
+        b.disconnect()
+        for _ in range(100):
+            if first[-1][0] == "DISCONNECTED":
+                break
+            a.run_once(50)
+        assert first[-1] == ("DISCONNECTED", "the shared session was ended by another handle")
