@@ -8,6 +8,9 @@
 //! echo:    20,000 chat messages to our own full JID, ≤1,000 in flight,
 //!          wall time, msgs/s, client CPU (user+sys) per message, peak RSS.
 //! idle:    200 logged-in connections in one process: RSS per connection.
+//! fanout:  (WebSocket) 10 handles receive the same 2,000 headlines, once
+//!          sharing one socket (worker), once as 10 separate connections:
+//!          client CPU per message received by each handle.
 
 use epode::{Builder, Connection, Keep, Matcher, Options, Status};
 use std::collections::HashMap;
@@ -46,7 +49,12 @@ fn rss_kb(field: &str) -> u64 {
 }
 
 fn login(url: &str, user: &str, password: &str) -> (Connection, Duration) {
-    let mut o = Options::default();
+    login_with(url, user, password, Options::default())
+}
+
+/// Logs in (or, for a later handle of a worker, attaches).
+fn login_with(url: &str, user: &str, password: &str, options: Options) -> (Connection, Duration) {
+    let mut o = options;
     o.set("mechanisms", "PLAIN").unwrap(); // as the peers' figures were taken
     let conn = Connection::new(url, o).unwrap();
     let (tx, rx) = channel();
@@ -56,7 +64,10 @@ fn login(url: &str, user: &str, password: &str) -> (Connection, Duration) {
         &format!("{user}@localhost"),
         Some(password),
         move |_, s, c, _| {
-            if matches!(s, Status::Connected | Status::Disconnected) {
+            if matches!(
+                s,
+                Status::Connected | Status::Attached | Status::Disconnected
+            ) {
                 let _ = tx.lock().unwrap().send((s, c.map(str::to_string)));
             }
         },
@@ -65,7 +76,7 @@ fn login(url: &str, user: &str, password: &str) -> (Connection, Duration) {
     let (status, cond) = rx
         .recv_timeout(Duration::from_secs(20))
         .expect("a login result");
-    assert_eq!(status, Status::Connected, "login failed: {cond:?}");
+    assert_ne!(status, Status::Disconnected, "login failed: {cond:?}");
     (conn, start.elapsed())
 }
 
@@ -173,6 +184,74 @@ fn idle_scenario(name: &str, url: &str, count: usize) {
     }
 }
 
+/// 10 handles of alice receive every headline bob sends to her bare JID
+/// (the server gives one copy to each available session).
+fn fanout_scenario(url: &str, handles: usize, total: u64, shared: bool) {
+    let received = Arc::new(AtomicU64::new(0));
+    let mut receivers = Vec::new();
+    for _ in 0..handles {
+        let mut o = Options::default();
+        if shared {
+            o.set("worker", "bench-fanout").unwrap();
+        }
+        let (conn, _) = login_with(url, "alice", "alice-pass", o);
+        let r = Arc::clone(&received);
+        conn.add_handler(
+            Matcher::new().name("message").type_("headline"),
+            move |_, _| {
+                r.fetch_add(1, Ordering::Relaxed);
+                Keep::Keep
+            },
+        );
+        if !shared || receivers.is_empty() {
+            conn.send(&Builder::pres(epode::xml::NO_ATTRS).build())
+                .unwrap();
+        }
+        receivers.push(conn);
+    }
+    let (bob, _) = login(url, "bob", "bob-pass");
+    std::thread::sleep(Duration::from_millis(300));
+    let body = "x".repeat(100);
+    let want = total * handles as u64;
+    let window = 200;
+    let cpu0 = cpu_seconds();
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs(120);
+    for sent in 1..=total {
+        // Keep at most `window` headlines in flight.
+        while received.load(Ordering::Relaxed) + window * (handles as u64) < sent * handles as u64
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let msg = Builder::msg([("to", "alice@localhost"), ("type", "headline")])
+            .c_text("body", epode::xml::NO_ATTRS, &body)
+            .build();
+        bob.send(&msg).unwrap();
+    }
+    while received.load(Ordering::Relaxed) < want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu1 = cpu_seconds();
+    let (user, sys) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
+    let got = received.load(Ordering::Relaxed);
+    let per = |t: f64| t / got.max(1) as f64 * 1e6;
+    let how = if shared {
+        "one shared socket"
+    } else {
+        "separate sockets"
+    };
+    println!(
+        "ws    fanout: {handles} handles, {how}: {got}/{want} received in {wall:.2} s; client CPU {:.2} µs per message per handle (user {:.2}, sys {:.2}; sender included)",
+        per(user + sys), per(user), per(sys)
+    );
+    bob.close().unwrap();
+    for c in receivers {
+        c.close().unwrap();
+    }
+}
+
 fn main() {
     let env = server_env();
     let args: Vec<String> = std::env::args()
@@ -199,6 +278,15 @@ fn main() {
         }
         if wants("idle") {
             idle_scenario(name, url, 200);
+        }
+        if *name == "ws" && wants("fanout") {
+            let n = total.min(2000);
+            if std::env::var("EPODE_BENCH_FANOUT").as_deref() != Ok("separate") {
+                fanout_scenario(url, 10, n, true);
+            }
+            if std::env::var("EPODE_BENCH_FANOUT").as_deref() != Ok("shared") {
+                fanout_scenario(url, 10, n, false);
+            }
         }
     }
 }
