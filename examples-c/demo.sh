@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The epode demo: starts a private Prosody on 127.0.0.1 (installing it with
 # apt-get if needed), builds the library and the C examples, and logs in
-# from C over every transport, printing what happened. Stops the server it
-# started. Run as root on Debian 12: examples-c/demo.sh
+# from C over every transport (WebSocket, BOSH, a shared connection),
+# printing what happened. Stops the server it started.
+# Run as root on Debian 12: examples-c/demo.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -51,5 +52,34 @@ else
     echo "→ refused, as it should be"
 fi
 
-say "Done: $((8 - failures)) of 8 sessions went as expected."
+say "9. A shared connection: two handles in one process, one socket, one login"
+echo "\$ shared $XMPP_WS_URL $XMPP_DAVE_JID …"
+if "$root/target/examples-c/shared" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD"; then
+    echo "→ ok"
+else
+    echo "→ FAILED"; failures=$((failures + 1))
+fi
+
+say "10. A shared connection across two processes (worker=/path, a 0600 Unix socket)"
+share=$(mktemp -d /tmp/epode-demo-share.XXXXXX)
+mkfifo "$share/stdin"
+echo "\$ status … --stay worker=$share/xmpp.sock &   # the first process logs in and stays"
+"$status" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" --stay "worker=$share/xmpp.sock" \
+    <"$share/stdin" >"$share/first.out" 2>&1 &
+first=$!
+exec 8>"$share/stdin"
+for _ in $(seq 100); do grep -qs "IQ result" "$share/first.out" && break; sleep 0.1; done
+echo "\$ status … worker=$share/xmpp.sock     # the second attaches, pings, disconnects for both"
+if "$status" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" "worker=$share/xmpp.sock" | sed 's/^/  second: /'; then
+    echo "→ ok"
+else
+    echo "→ FAILED"; failures=$((failures + 1))
+fi
+exec 8>&-
+rc=0 && wait "$first" || rc=$?
+sed 's/^/  first:  /' "$share/first.out"
+[ "$rc" -eq 0 ] || { echo "→ the first process FAILED"; failures=$((failures + 1)); }
+rm -rf "$share"
+
+say "Done: $((10 - failures)) of 10 sessions went as expected."
 [ "$failures" -eq 0 ]

@@ -92,6 +92,13 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
         expect "$XMPP_SERVER status worker=/path, first process hears the end" 0 \
             $'CONNECTED\nIQ result\nDISCONNECTED the shared session was ended by another handle' -- \
             sh -c "cat '$share/first.out'; exit $rc"
+        for exe in shared shared-cpp; do
+            expect "$XMPP_SERVER $exe (two handles, worker name)" 0 \
+                $'  A: CONNECTED\n  B: CONNECTING\n  B: ATTACHED\n  A: message "one socket"\n  B: message "one socket"\n  B: DISCONNECTED the shared session was ended by another handle\nshared connection: ok' -- \
+                "$bin/$exe" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD"
+        done
+        expect "$XMPP_SERVER shared (two handles, worker path)" 0 "shared connection: ok" -- \
+            "$bin/shared" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" "$share/w2.sock"
         expect "$XMPP_SERVER status worker=NAME" 0 "$login_ok" -- \
             "$bin/status" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" worker=tab
         expect "$XMPP_SERVER status worker with a BOSH service" 1 "" -- \
