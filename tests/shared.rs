@@ -604,3 +604,33 @@ fn two_processes_share_one_session_and_survive_the_host_being_killed() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn a_session_without_handles_lingers_for_the_grace_period_then_closes() {
+    let _serial = serial();
+    let server = Server::get("ejabberd");
+    let worker = unique("grace", &server);
+    let (a, _ra) = log_in(&server, &worker);
+    let jid = a.jid();
+    // Freeing the only handle detaches it; the session stays for a while.
+    drop(a);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_sessions(&server, "dave", 1);
+    // A handle that comes back within the grace period attaches: no new login.
+    let b = handle(&server, &worker);
+    let mut rb = connect(&b, &server, "dave");
+    rb.wait_for(Status::Attached, 10);
+    assert_eq!(b.jid(), jid);
+    drop(b);
+    // With nobody back, the session closes after the 10 s grace period.
+    std::thread::sleep(Duration::from_secs(9));
+    assert_eq!(
+        sessions_of(&server, "dave"),
+        1,
+        "closed before the grace period"
+    );
+    assert_sessions(&server, "dave", 0);
+    let c = handle(&server, &worker);
+    let mut rc = attach(&c);
+    rc.wait_for(Status::AttachFail, 10);
+}
