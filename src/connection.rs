@@ -7,6 +7,7 @@ use crate::handler::{Handler, HandlerId, Keep, Matcher, TimedHandler};
 use crate::mailbox::{lock, Mailbox};
 use crate::options::{select_transport, Options};
 use crate::sasl::Mechanism;
+use crate::sm::StreamManagement;
 use crate::status::Status;
 use crate::xml::Element;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,6 +27,8 @@ pub struct PublicState {
     pub disconnecting: bool,
     pub paused: bool,
     pub status: Option<Status>,
+    /// The session came back by XEP-0198 resumption.
+    pub resumed: bool,
 }
 
 pub(crate) struct Core {
@@ -39,6 +42,8 @@ pub(crate) struct Core {
     /// An xmlOutput hook is set: sends must keep the element.
     xml_output_hooked: AtomicBool,
     next_id: AtomicU64,
+    /// XEP-0198 state, shared with the engine so it can be exported.
+    sm: Arc<Mutex<StreamManagement>>,
     /// Random per connection: handles sharing one session (a worker) must
     /// not hand out the same stanza ids.
     id_prefix: String,
@@ -74,9 +79,16 @@ impl Connection {
             | crate::options::TransportKind::Shared { url, .. } => url.clone(),
         };
         let id_prefix = id_prefix()?;
+        let sm = Arc::new(Mutex::new(StreamManagement::default()));
         let core = Arc::new_cyclic(|weak| Core {
             mailbox,
-            engine: Mutex::new(Engine::new(weak.clone(), kind, options.clone())),
+            engine: Mutex::new(Engine::new(
+                weak.clone(),
+                kind,
+                options.clone(),
+                Arc::clone(&sm),
+            )),
+            sm,
             state: Mutex::new(PublicState::default()),
             thread: Mutex::new(None),
             driver: Mutex::new(None),
@@ -626,6 +638,49 @@ impl Connection {
 
     pub fn domain(&self) -> String {
         self.state().domain
+    }
+
+    /// Whether the session came back by XEP-0198 resumption (the last
+    /// CONNECTED said "resumed"): nothing was lost and nothing needs to be
+    /// fetched again. False after a fresh login or a new session.
+    pub fn resumed(&self) -> bool {
+        self.state().resumed
+    }
+
+    /// The XEP-0198 state of a session that can be resumed (its id, the
+    /// counters, the stanzas the server has not acknowledged) as bytes for
+    /// [`Connection::set_sm_state`] on another connection, also in another
+    /// process. None when the session cannot be resumed (stream management
+    /// off or refused, or the session was ended on purpose).
+    pub fn sm_state(&self) -> Option<Vec<u8>> {
+        let sm = lock(&self.core.sm);
+        sm.resumable().then(|| sm.to_bytes())
+    }
+
+    /// Takes over the state `sm_state` gave: the next `connect()` logs in
+    /// and resumes that session (CONNECTED "resumed", the unacknowledged
+    /// stanzas sent again), or, if the server no longer has it, reports
+    /// them to the unacked handler and binds a new session. Only before
+    /// `connect()`.
+    pub fn set_sm_state(&self, state: &[u8]) -> Result<()> {
+        let sm = StreamManagement::from_bytes(state)?;
+        if self.state().connected {
+            return Err(Error::WrongState(
+                "set_sm_state() only before connect()".into(),
+            ));
+        }
+        *lock(&self.core.sm) = sm;
+        Ok(())
+    }
+
+    /// Who hears of stanzas that may not have arrived: when a lost session
+    /// cannot be resumed (each stanza the server had not acknowledged), or
+    /// when reconnection gives up (each stanza sent while reconnecting).
+    pub fn set_unacked_handler<F>(&self, handler: F)
+    where
+        F: FnMut(&Connection, &Element) + Send + 'static,
+    {
+        self.post(Command::SetUnackedHandler(Some(Box::new(handler))));
     }
 
     /// True while the session is established.

@@ -70,6 +70,13 @@ pub struct Options {
     pub max_stanza_bytes: usize,
     /// Deepest element nesting accepted from the server.
     pub max_depth: usize,
+    /// Reconnect after an unexpected loss (up to `max_retries` attempts).
+    pub reconnect: bool,
+    /// The first reconnection delay; it doubles per attempt, up to the max.
+    pub reconnect_delay: Duration,
+    pub reconnect_max_delay: Duration,
+    /// XEP-0198 stream management when the server offers it.
+    pub stream_management: bool,
 }
 
 impl Default for Options {
@@ -101,6 +108,10 @@ impl Default for Options {
             resource: None,
             max_stanza_bytes: 8 * 1024 * 1024,
             max_depth: 64,
+            reconnect: false,
+            reconnect_delay: Duration::from_millis(250),
+            reconnect_max_delay: Duration::from_secs(30),
+            stream_management: true,
         }
     }
 }
@@ -271,6 +282,14 @@ impl Options {
             "resource" => self.resource = Some(value.to_string()).filter(|v| !v.is_empty()),
             "max_stanza_bytes" => self.max_stanza_bytes = parse_number(key, value)?,
             "max_depth" => self.max_depth = parse_number(key, value)?,
+            "reconnect" => self.reconnect = parse_bool(key, value)?,
+            "reconnect_delay" | "reconnectDelay" => self.reconnect_delay = parse_ms(key, value)?,
+            "reconnect_max_delay" | "reconnectMaxDelay" => {
+                self.reconnect_max_delay = parse_ms(key, value)?
+            }
+            "streamManagement" | "stream_management" => {
+                self.stream_management = parse_bool(key, value)?
+            }
             _ => return Err(Error::UnknownOption(key.to_string())),
         }
         Ok(())

@@ -46,6 +46,11 @@ pub(crate) enum Incoming {
     },
     /// An attached session answered: it is alive.
     Alive,
+    /// The session was ended on purpose elsewhere (a shared session's
+    /// other handle, or the server): no reconnection.
+    Closed {
+        reason: String,
+    },
     /// Joined a shared session that is up, as this full JID.
     Attached {
         jid: String,

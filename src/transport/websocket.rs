@@ -64,7 +64,7 @@ impl WebSocketTransport {
     fn socket(&mut self) -> Result<&mut Socket> {
         self.socket
             .as_mut()
-            .ok_or_else(|| Error::WrongState("the WebSocket is not open".into()))
+            .ok_or_else(|| Error::Io("the WebSocket is closed".into()))
     }
 
     fn queue(&mut self, text: String) -> Result<()> {

@@ -4,6 +4,7 @@
 
 pub mod fake_http;
 pub mod fake_ws;
+pub mod proxy;
 
 use epode::{Connection, Element, Options, Status};
 use std::collections::HashMap;

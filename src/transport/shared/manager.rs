@@ -45,6 +45,8 @@ pub(crate) enum Delivery {
         code: Option<u16>,
         reason: String,
     },
+    /// The session was ended on purpose (a handle's disconnect, the server's close).
+    Closed(String),
     Error(Error),
     /// The manager had ended before it saw this join: look again.
     Ended,
@@ -173,6 +175,7 @@ impl Port {
                     Delivery::AttachFailed(why) => ToPort::AttachFailed(why),
                     Delivery::Refused(why) => ToPort::Refused(why),
                     Delivery::Lost { reason, .. } => ToPort::Lost(reason),
+                    Delivery::Closed(reason) => ToPort::Closed(reason),
                     Delivery::Error(e) => ToPort::Error(e.to_string()),
                 };
                 frame.encode(&mut remote.output);
@@ -410,10 +413,8 @@ impl Manager {
         let mut none = None;
         for port in self.ports.iter_mut().filter(|p| p.id != id && p.attached) {
             port.attached = false;
-            port.send(
-                lost("the shared session was ended by another handle"),
-                &mut none,
-            );
+            let why = "the shared session was ended by another handle".to_string();
+            port.send(Delivery::Closed(why), &mut none);
         }
         self.begin_close(self.options.disconnection_timeout);
     }
@@ -470,7 +471,7 @@ impl Manager {
                         "the server closed the stream".into(),
                     ));
                 } else {
-                    self.end_session(lost("the server closed the stream"));
+                    self.end_session(Delivery::Closed("the server closed the stream".into()));
                 }
             }
             Incoming::Stream(StreamEvent::Stanza(stanza)) => self.fan_out(stanza),
@@ -555,7 +556,7 @@ impl Manager {
         self.ws.abort();
         let mut none = None;
         let for_hearers = match &to_waiters {
-            Delivery::Lost { .. } => clone_delivery(&to_waiters),
+            Delivery::Lost { .. } | Delivery::Closed(_) => clone_delivery(&to_waiters),
             _ => None,
         };
         for port in self.ports.iter_mut() {
@@ -723,6 +724,7 @@ fn clone_delivery(d: &Delivery) -> Option<Delivery> {
             code: *code,
             reason: reason.clone(),
         },
+        Delivery::Closed(r) => Delivery::Closed(r.clone()),
         Delivery::Error(e) => Delivery::Error(e.clone()),
         Delivery::Ended => Delivery::Ended,
     })

@@ -275,6 +275,7 @@ impl SharedTransport {
                 Delivery::AttachFailed(why) => out.push(attach_failed(&why)),
                 Delivery::Refused(why) => out.push(refused(&why)),
                 Delivery::Lost { code, reason } => out.push(Incoming::Lost { code, reason }),
+                Delivery::Closed(reason) => out.push(Incoming::Closed { reason }),
                 Delivery::Error(e) => {
                     result = Err(e);
                     break;
@@ -346,6 +347,7 @@ impl SharedTransport {
             ToPort::AttachFailed(why) => out.push(attach_failed(&why)),
             ToPort::Refused(why) => out.push(refused(&why)),
             ToPort::Lost(reason) => out.push(Incoming::Lost { code: None, reason }),
+            ToPort::Closed(reason) => out.push(Incoming::Closed { reason }),
             ToPort::Error(why) => return Err(Error::Io(why)),
             ToPort::Message(xml) => {
                 // One stanza per frame, as one per WebSocket message.

@@ -28,8 +28,10 @@ pub(crate) enum ToPort {
     Refused(String),
     /// One stanza from the server.
     Message(String),
-    /// The session ended (server close, lost socket, another handle's disconnect).
+    /// The link to the server was lost.
     Lost(String),
+    /// The session was ended on purpose (a handle's disconnect, the server's close).
+    Closed(String),
     /// The server broke the stream (bad XML, a stanza over the limit).
     Error(String),
 }
@@ -72,6 +74,7 @@ impl ToPort {
             ToPort::Refused(why) => encode(b'r', why, out),
             ToPort::Message(xml) => encode(b'm', xml, out),
             ToPort::Lost(why) => encode(b'l', why, out),
+            ToPort::Closed(why) => encode(b'c', why, out),
             ToPort::Error(why) => encode(b'e', why, out),
         }
     }
@@ -83,6 +86,7 @@ impl ToPort {
             b'r' => ToPort::Refused(text),
             b'm' => ToPort::Message(text),
             b'l' => ToPort::Lost(text),
+            b'c' => ToPort::Closed(text),
             b'e' => ToPort::Error(text),
             other => return Err(bad_tag(other)),
         })
@@ -156,6 +160,7 @@ mod tests {
             ToPort::Refused("bob's".into()),
             ToPort::Message("<message><body>é</body></message>".into()),
             ToPort::Lost("gone".into()),
+            ToPort::Closed("ended".into()),
             ToPort::Error("bad".into()),
         ];
         let mut wire = Vec::new();

@@ -9,6 +9,7 @@ use crate::jid;
 use crate::mailbox::{lock, poll_fds};
 use crate::options::{Options, TransportKind};
 use crate::sasl::{self, Credentials, Mechanism};
+use crate::sm::{StreamManagement, NS_SM};
 use crate::status::Status;
 use crate::transport::bosh::{BoshTransport, SessionTokens};
 use crate::transport::shared::SharedTransport;
@@ -16,7 +17,9 @@ use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Transport};
 use crate::xml::{Builder, Element, StreamEvent};
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
+
+mod recovery;
 use std::time::{Duration, Instant};
 
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -68,6 +71,8 @@ pub enum Command {
     Attach(AttachRequest),
     /// Join the session of the `worker` this connection names.
     AttachShared(StatusFn),
+    /// Who hears of stanzas that may not have arrived (XEP-0198).
+    SetUnackedHandler(Option<XmlHook>),
     Send(Element),
     SendRaw(String),
     SendIq(IqRequest),
@@ -108,6 +113,10 @@ pub enum Phase {
     Connected,
     /// Our close is sent; waiting for the server's.
     Closing,
+    /// The link was lost: waiting to try again (`reconnect` option).
+    Reconnecting,
+    /// `<resume/>` is sent; waiting for `<resumed/>` or `<failed/>`.
+    Resuming,
 }
 
 struct PendingIq {
@@ -158,10 +167,31 @@ pub(crate) struct Engine {
     generation: u64,
     /// A session came up since the engine thread last looked.
     session_started: bool,
+    /// XEP-0198 bookkeeping, shared with the Connection for export.
+    sm: Arc<Mutex<StreamManagement>>,
+    /// The server offered stream management on the current stream.
+    sm_offered: bool,
+    /// When to ask for an ack of stanzas still waiting for one.
+    sm_ack_deadline: Option<Instant>,
+    /// Attempts made since the link was lost (None: not reconnecting).
+    reconnecting: Option<u32>,
+    reconnect_at: Option<Instant>,
+    /// Stanzas the application sent while reconnecting.
+    queued: Vec<String>,
+    /// Resumption failed this many stanzas that may not have arrived.
+    unacked_lost: usize,
+    /// The server's reason for refusing resumption, for CONNECTED.
+    resume_refused: Option<String>,
+    unacked_handler: Option<XmlHook>,
 }
 
 impl Engine {
-    pub fn new(core: Weak<Core>, kind: TransportKind, options: Options) -> Engine {
+    pub fn new(
+        core: Weak<Core>,
+        kind: TransportKind,
+        options: Options,
+        sm: Arc<Mutex<StreamManagement>>,
+    ) -> Engine {
         let url = match &kind {
             TransportKind::WebSocket { url }
             | TransportKind::Bosh { url }
@@ -195,6 +225,15 @@ impl Engine {
             incoming: Vec::new(),
             generation: 0,
             session_started: false,
+            sm,
+            sm_offered: false,
+            sm_ack_deadline: None,
+            reconnecting: None,
+            reconnect_at: None,
+            queued: Vec::new(),
+            unacked_lost: 0,
+            resume_refused: None,
+            unacked_handler: None,
         }
     }
 
@@ -277,6 +316,8 @@ impl Engine {
             self.connect_deadline,
             self.close_deadline,
             self.transport.as_ref().and_then(|t| t.next_deadline()),
+            self.sm_ack_deadline,
+            self.reconnect_at,
         ];
         let timer = deadlines
             .iter()
@@ -347,6 +388,7 @@ impl Engine {
             Command::Connect(req) => self.start_connect(req),
             Command::Attach(req) => self.start_attach(req),
             Command::AttachShared(callback) => self.start_shared_attach(callback),
+            Command::SetUnackedHandler(h) => self.unacked_handler = h,
             Command::Send(elem) => self.send_stanza(&elem),
             Command::SendRaw(xml) => self.send_text(xml),
             Command::SendIq(req) => self.send_iq(req),
@@ -568,7 +610,10 @@ impl Engine {
 
     fn open_transport(&mut self) {
         self.set_phase(Phase::Negotiating);
-        self.change_status(Status::Connecting, None, None);
+        // A reconnection reports RECONNECTING, then CONNECTED (or the end).
+        if self.reconnecting.is_none() {
+            self.change_status(Status::Connecting, None, None);
+        }
         let timeout = self.options.connect_timeout;
         self.connect_deadline = Some(Instant::now() + timeout);
         let mut transport: Box<dyn Transport> = match &self.kind {
@@ -630,6 +675,9 @@ impl Engine {
 
     /// Reports a failure status, drops the transport and ends in DISCONNECTED.
     fn fail(&mut self, status: Status, condition: &str) {
+        if self.try_reconnect(condition) {
+            return;
+        }
         self.change_status(status, Some(condition), None);
         self.finish(Some(condition));
     }
@@ -645,6 +693,11 @@ impl Engine {
         self.connect_deadline = None;
         self.close_deadline = None;
         self.mechanism = None;
+        self.sm_ack_deadline = None;
+        self.reconnecting = None;
+        self.reconnect_at = None;
+        let queued = std::mem::take(&mut self.queued);
+        self.report_unacked(queued);
         self.set_phase(Phase::Idle);
         if was_up {
             self.handlers.session_changed(false);
@@ -708,7 +761,9 @@ impl Engine {
     }
 
     fn send_text(&mut self, xml: String) {
-        if self.paused {
+        if self.reconnecting.is_some() {
+            self.queued.push(xml);
+        } else if self.paused {
             self.held.push(xml);
         } else {
             self.write(xml);
@@ -716,8 +771,10 @@ impl Engine {
     }
 
     fn write(&mut self, xml: String) {
-        if let Some(Err(e)) = self.transport.as_mut().map(|t| t.send(&xml)) {
-            self.on_transport_error(e);
+        match self.transport.as_mut().map(|t| t.send(&xml)) {
+            Some(Err(e)) => self.on_transport_error(e),
+            Some(Ok(())) => self.count_sent(&xml),
+            None => {}
         }
     }
 
@@ -785,6 +842,8 @@ impl Engine {
 
     /// Sends our close and waits for the server's, up to disconnection_timeout.
     fn begin_close(&mut self) {
+        // A session we end cannot be resumed.
+        lock(&self.sm).disable();
         self.set_phase(Phase::Closing);
         self.connect_deadline = None;
         self.close_deadline = Some(Instant::now() + self.options.disconnection_timeout);
@@ -800,14 +859,17 @@ impl Engine {
         let now = Instant::now();
         if self.connect_deadline.is_some_and(|d| d <= now) {
             self.connect_deadline = None;
-            self.change_status(Status::ConnTimeout, Some("connection timeout"), None);
-            self.finish(Some("connection timeout"));
+            if !self.try_reconnect("connection timeout") {
+                self.change_status(Status::ConnTimeout, Some("connection timeout"), None);
+                self.finish(Some("connection timeout"));
+            }
         }
         if self.close_deadline.is_some_and(|d| d <= now) {
             self.close_deadline = None;
             // The server never answered our close: end it anyway.
             self.finish(None);
         }
+        self.fire_recovery_timers(now);
         let expired: Vec<String> = self
             .iqs
             .iter()
@@ -864,6 +926,11 @@ impl Engine {
                     self.change_status(Status::Attached, None, None);
                 }
             }
+            Incoming::Closed { reason } => match self.phase {
+                Phase::Idle => {}
+                Phase::Closing => self.finish(None),
+                _ => self.finish(Some(&reason)),
+            },
             Incoming::Attached { jid } => {
                 if matches!(self.phase, Phase::Attaching | Phase::Negotiating) {
                     self.joined_shared(jid);
@@ -882,6 +949,7 @@ impl Engine {
                 }
                 if self.phase == Phase::Closing {
                     self.finish(None);
+                } else if self.try_reconnect(&condition) {
                 } else {
                     let status = if self.phase == Phase::Attaching {
                         Status::AttachFail
@@ -923,6 +991,7 @@ impl Engine {
             self.redirect(&uri);
             return;
         }
+        lock(&self.sm).disable();
         self.finish(None);
     }
 
@@ -969,14 +1038,22 @@ impl Engine {
         if let Some(code) = code {
             self.protocol_error("websocket", code);
         }
-        match self.phase {
-            Phase::Idle => {}
+        let why = if reason.is_empty() {
+            "the link was lost"
+        } else {
+            reason
+        };
+        let phase = self.phase;
+        match phase {
+            Phase::Idle | Phase::Reconnecting => {}
+            Phase::Closing => self.finish(None),
+            _ if self.try_reconnect(why) => {}
             // A shared session can end for reasons this handle did not
             // see (another handle's disconnect, its host's exit): say which.
             Phase::Connected if matches!(self.kind, TransportKind::Shared { .. }) => {
                 self.finish(Some(reason))
             }
-            Phase::Closing | Phase::Connected => self.finish(None),
+            Phase::Connected => self.finish(None),
             _ => {
                 let why = if reason.is_empty() {
                     "The WebSocket connection could not be established or was disconnected."
@@ -998,10 +1075,16 @@ impl Engine {
             return;
         }
         match self.phase {
-            Phase::Idle => {}
-            Phase::Connected | Phase::Closing => {
-                self.change_status(Status::Error, Some(&e.to_string()), None);
-                self.finish(Some(&e.to_string()));
+            Phase::Idle | Phase::Reconnecting => {}
+            Phase::Closing => self.finish(None),
+            Phase::Connected => {
+                // A broken link is worth another try; a server that sends
+                // garbage or oversize stanzas is not.
+                let link = matches!(e, Error::Io(_) | Error::Tls(_));
+                if !(link && self.try_reconnect(&e.to_string())) {
+                    self.change_status(Status::Error, Some(&e.to_string()), None);
+                    self.finish(Some(&e.to_string()));
+                }
             }
             _ => self.fail(Status::ConnFail, &e.to_string()),
         }
@@ -1014,6 +1097,15 @@ impl Engine {
             self.on_stream_error(&stanza);
             return;
         }
+        if stanza.attr("xmlns") == Some(NS_SM) {
+            self.on_sm(&stanza);
+            return;
+        }
+        if matches!(stanza.name(), "message" | "presence" | "iq")
+            && matches!(self.phase, Phase::Connected | Phase::BindRequired)
+        {
+            lock(&self.sm).received();
+        }
         match self.phase {
             Phase::Negotiating => self.on_features(&stanza),
             Phase::Authenticating => self.on_sasl(&stanza),
@@ -1021,7 +1113,11 @@ impl Engine {
             Phase::Binding => self.on_bind_result(&stanza),
             Phase::Session => self.on_session_result(&stanza),
             Phase::Connected | Phase::BindRequired => self.dispatch(&stanza),
-            Phase::Closing | Phase::Idle | Phase::Attaching => {}
+            Phase::Closing
+            | Phase::Idle
+            | Phase::Attaching
+            | Phase::Reconnecting
+            | Phase::Resuming => {}
         }
     }
 
@@ -1031,6 +1127,10 @@ impl Engine {
             .find(|c| c.local_name() != "text")
             .map(|c| c.local_name().to_string())
             .unwrap_or_else(|| "unknown".to_string());
+        if crate::reconnect::worth_retrying(&condition) && self.try_reconnect(&condition) {
+            return;
+        }
+        lock(&self.sm).disable();
         let status = if self.phase == Phase::Connected {
             Status::Error
         } else {
@@ -1087,7 +1187,9 @@ impl Engine {
         };
         let mut mech = enabled.swap_remove(index);
         self.set_phase(Phase::Authenticating);
-        self.change_status(Status::Authenticating, None, None);
+        if self.reconnecting.is_none() {
+            self.change_status(Status::Authenticating, None, None);
+        }
         let mut auth = Element::new("auth");
         auth.set_attr("xmlns", NS_SASL);
         auth.set_attr("mechanism", mech.name());
@@ -1178,6 +1280,10 @@ impl Engine {
         self.session_required = features
             .find_child("session", Some(NS_SESSION))
             .is_some_and(|s| s.find_child("optional", None).is_none());
+        self.sm_offered = features.find_child("sm", Some(NS_SM)).is_some();
+        if self.try_resume() {
+            return;
+        }
         if features.find_child("bind", Some(NS_BIND)).is_none() {
             self.fail(Status::ConnFail, "the server offers no resource binding");
             return;
@@ -1272,8 +1378,10 @@ impl Engine {
         if let Some(t) = self.transport.as_mut() {
             t.keepalive(Some(&jid));
         }
+        self.enable_sm();
+        let condition = self.back_online(false);
         self.handlers.session_changed(true);
-        self.change_status(Status::Connected, None, None);
+        self.change_status(Status::Connected, condition.as_deref(), None);
     }
 
     // ---- dispatch ----

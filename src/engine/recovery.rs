@@ -1,0 +1,280 @@
+//! Coming back after a lost link: reconnection with backoff (the
+//! `reconnect` option), and XEP-0198 stream management — acks, resumption,
+//! and telling the application which stanzas may not have arrived.
+
+use super::{Engine, Phase};
+use crate::error::Error;
+use crate::mailbox::lock;
+use crate::options::TransportKind;
+use crate::reconnect;
+use crate::status::Status;
+use crate::xml::{parse_element, Element};
+use std::time::{Duration, Instant};
+
+/// How long a stanza may wait for an ack before an `<r/>` asks for one.
+const ACK_WAIT: Duration = Duration::from_secs(1);
+
+fn h_of(elem: &Element) -> Option<u32> {
+    elem.attr("h").and_then(|h| h.trim().parse().ok())
+}
+
+impl Engine {
+    fn shared(&self) -> bool {
+        matches!(self.kind, TransportKind::Shared { .. })
+    }
+
+    /// The link failed: with `reconnect` on, drop the transport, report
+    /// RECONNECTING and try again after the backoff delay. True if it took
+    /// over (also when the attempts are used up: then DISCONNECTED).
+    pub(super) fn try_reconnect(&mut self, why: &str) -> bool {
+        let live = self.phase == Phase::Connected || self.reconnecting.is_some();
+        if !self.options.reconnect || !live || matches!(self.phase, Phase::Closing | Phase::Idle) {
+            return false;
+        }
+        let attempt = self.reconnecting.map_or(1, |n| n + 1);
+        self.generation += 1;
+        if let Some(mut t) = self.transport.take() {
+            t.abort();
+        }
+        self.mechanism = None;
+        self.connect_deadline = None;
+        self.sm_ack_deadline = None;
+        if self.phase == Phase::Connected {
+            self.handlers.session_changed(false);
+        }
+        if attempt > self.options.max_retries {
+            let why = format!("reconnection failed after {} attempts: {why}", attempt - 1);
+            self.finish(Some(&why));
+            return true;
+        }
+        self.reconnecting = Some(attempt);
+        self.set_phase(Phase::Reconnecting);
+        let wait = reconnect::delay(
+            attempt,
+            self.options.reconnect_delay,
+            self.options.reconnect_max_delay,
+            reconnect::jitter(),
+        );
+        self.reconnect_at = Some(Instant::now() + wait);
+        self.change_status(Status::Reconnecting, Some(why), None);
+        true
+    }
+
+    pub(super) fn fire_recovery_timers(&mut self, now: Instant) {
+        if self.reconnect_at.is_some_and(|d| d <= now) {
+            self.reconnect_at = None;
+            self.open_transport();
+        }
+        // Stream management lives on an authenticated stream only: an <r/>
+        // on a new stream before login is refused (and ends resumption).
+        if self.phase == Phase::Connected && self.sm_ack_deadline.is_some_and(|d| d <= now) {
+            self.sm_ack_deadline = None;
+            let request = lock(&self.sm).request_if_due(true);
+            if let Some(r) = request {
+                self.write_now(&r);
+            }
+        }
+    }
+
+    /// A stanza is out: keep it until acknowledged, and ask for acks now
+    /// and then (every few stanzas, or after ACK_WAIT).
+    pub(super) fn count_sent(&mut self, xml: &str) {
+        if self.phase != Phase::Connected {
+            return;
+        }
+        let (request, waiting) = {
+            let mut sm = lock(&self.sm);
+            if !sm.enabled {
+                return;
+            }
+            sm.sent(xml);
+            let request = sm.request_if_due(false);
+            (request, !sm.unacked.is_empty() && !sm.request_pending)
+        };
+        if let Some(r) = request {
+            self.write_now(&r);
+        } else if waiting && self.sm_ack_deadline.is_none() {
+            self.sm_ack_deadline = Some(Instant::now() + ACK_WAIT);
+        }
+    }
+
+    /// `<enable/>` after bind, when the server offers stream management.
+    /// A shared session never enables it: its handles send independently
+    /// and one handle's counters could not match the server's.
+    pub(super) fn enable_sm(&mut self) {
+        if !self.options.stream_management || !self.sm_offered || self.shared() {
+            lock(&self.sm).disable();
+            return;
+        }
+        let enable = lock(&self.sm).enable();
+        self.write_now(&enable);
+    }
+
+    /// After SASL on a new stream: `<resume/>` a resumable session.
+    pub(super) fn try_resume(&mut self) -> bool {
+        let possible = self.options.stream_management && self.sm_offered && !self.shared();
+        let request = if possible {
+            lock(&self.sm).resume_request()
+        } else {
+            None
+        };
+        let Some(request) = request else {
+            self.forget_unresumable();
+            return false;
+        };
+        self.set_phase(Phase::Resuming);
+        self.write_now(&request);
+        true
+    }
+
+    /// A new session starts where the old one cannot be resumed (the link
+    /// broke before the server's `<enabled/>`, or it refused resumption):
+    /// its unacknowledged stanzas may be lost, and the application hears so.
+    fn forget_unresumable(&mut self) {
+        let lost = lock(&self.sm).on_failed(None);
+        self.unacked_lost = lost.len();
+        self.report_unacked(lost);
+    }
+
+    /// A stream-management element from the server.
+    pub(super) fn on_sm(&mut self, elem: &Element) {
+        // Closing ends stream management (servers ack as they close).
+        if self.phase == Phase::Closing {
+            return;
+        }
+        match elem.local_name() {
+            "enabled" => {
+                let jid = self.creds.jid.clone();
+                lock(&self.sm).on_enabled(elem, &jid);
+            }
+            "r" => {
+                let answer = lock(&self.sm).answer();
+                self.write_now(&answer);
+            }
+            "a" => {
+                let acked = match h_of(elem) {
+                    Some(h) => lock(&self.sm).on_ack(h),
+                    None => Err(Error::InvalidArgument("an ack without h".into())),
+                };
+                match acked {
+                    Ok(()) => {
+                        let waiting = !lock(&self.sm).unacked.is_empty();
+                        self.sm_ack_deadline = waiting.then(|| Instant::now() + ACK_WAIT);
+                    }
+                    Err(e) => self.server_lied(&e.to_string()),
+                }
+            }
+            "resumed" if self.phase == Phase::Resuming => self.on_resumed(elem),
+            "failed" if self.phase == Phase::Resuming => self.on_resume_failed(elem),
+            // The server refused <enable/>: go on without.
+            "failed" if self.phase == Phase::Connected => lock(&self.sm).disable(),
+            _ => {}
+        }
+    }
+
+    /// XEP-0198 §4: a count the server cannot have is the end of the stream.
+    fn server_lied(&mut self, why: &str) {
+        lock(&self.sm).disable();
+        let why = format!("handled-count-too-high: {why}");
+        self.change_status(Status::Error, Some(&why), None);
+        self.finish(Some(&why));
+    }
+
+    fn on_resumed(&mut self, elem: &Element) {
+        let Some(h) = h_of(elem) else {
+            self.server_lied("<resumed/> without h");
+            return;
+        };
+        let (again, jid) = {
+            let mut sm = lock(&self.sm);
+            (sm.on_resumed(h), sm.jid.clone())
+        };
+        let again = match again {
+            Ok(again) => again,
+            Err(e) => {
+                self.server_lied(&e.to_string());
+                return;
+            }
+        };
+        if let Some(jid) = jid {
+            self.creds.jid = jid.clone();
+            self.publish(|s| s.jid = jid);
+        }
+        self.session_started = true;
+        self.connect_deadline = None;
+        self.set_phase(Phase::Connected);
+        let jid = self.creds.jid.clone();
+        if let Some(t) = self.transport.as_mut() {
+            t.keepalive(Some(&jid));
+        }
+        // Exactly what the server had not received, in the order sent.
+        for xml in again {
+            self.write(xml);
+        }
+        let condition = self.back_online(true);
+        self.handlers.session_changed(true);
+        self.change_status(Status::Connected, condition.as_deref(), None);
+    }
+
+    /// The server forgot the session: report what may be lost, bind anew.
+    fn on_resume_failed(&mut self, elem: &Element) {
+        let why = elem
+            .child_elements()
+            .map(|c| c.local_name().to_string())
+            .next()
+            .unwrap_or_else(|| "undefined-condition".into());
+        self.resume_refused = Some(why);
+        let lost = lock(&self.sm).on_failed(h_of(elem));
+        self.unacked_lost = lost.len();
+        self.report_unacked(lost);
+        if self.options.explicit_resource_binding {
+            self.set_phase(Phase::BindRequired);
+            self.connect_deadline = None;
+            self.change_status(Status::BindRequired, None, None);
+        } else {
+            self.send_bind();
+        }
+    }
+
+    /// The session is up again: send what waited, say how it came back.
+    pub(super) fn back_online(&mut self, resumed: bool) -> Option<String> {
+        let was_reconnecting = self.reconnecting.take().is_some();
+        self.reconnect_at = None;
+        self.publish(|s| s.resumed = resumed);
+        for xml in std::mem::take(&mut self.queued) {
+            self.send_text(xml);
+        }
+        let lost = std::mem::take(&mut self.unacked_lost);
+        let refused = self.resume_refused.take();
+        if resumed {
+            return Some("resumed".into());
+        }
+        let mut why = Vec::new();
+        if let Some(refused) = refused {
+            why.push(format!("resumption refused ({refused})"));
+        }
+        if lost > 0 {
+            why.push(format!("{lost} stanzas may not have arrived"));
+        }
+        match (why.is_empty(), was_reconnecting) {
+            (true, false) => None,
+            (true, true) => Some("new session".into()),
+            (false, _) => Some(format!("new session: {}", why.join("; "))),
+        }
+    }
+
+    /// Hands each stanza that may not have arrived to the application.
+    pub(super) fn report_unacked(&mut self, stanzas: Vec<String>) {
+        if stanzas.is_empty() {
+            return;
+        }
+        let Some(conn) = self.handle() else { return };
+        if let Some(handler) = self.unacked_handler.as_mut() {
+            for xml in stanzas {
+                if let Ok(elem) = parse_element(&xml) {
+                    handler(&conn, &elem);
+                }
+            }
+        }
+    }
+}

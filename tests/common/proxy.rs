@@ -1,0 +1,100 @@
+//! A TCP proxy on loopback that a test controls: it forwards to a real
+//! server and can cut every link at once (both ends see the TCP close, as
+//! on a network failure), or swallow what the client sends (a stalled
+//! link whose data never arrives).
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub struct Proxy {
+    pub port: u16,
+    links: Arc<Mutex<Vec<TcpStream>>>,
+    swallow: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    /// Forwards 127.0.0.1:<new port> to 127.0.0.1:`target`.
+    pub fn start(target: u16) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy bind");
+        let port = listener.local_addr().unwrap().port();
+        let links: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let swallow = Arc::new(AtomicBool::new(false));
+        let (l, s) = (Arc::clone(&links), Arc::clone(&swallow));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                {
+                    let mut links = l.lock().unwrap();
+                    links.push(client.try_clone().unwrap());
+                    links.push(server.try_clone().unwrap());
+                }
+                pump(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    Some(Arc::clone(&s)),
+                );
+                pump(server, client, None);
+            }
+        });
+        Proxy {
+            port,
+            links,
+            swallow,
+        }
+    }
+
+    /// `url` with its port replaced by the proxy's.
+    pub fn url(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let (hostport, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = hostport.rsplit_once(':').map_or(hostport, |(h, _)| h);
+        format!("{scheme}://{host}:{}/{path}", self.port)
+    }
+
+    /// Cuts every link now.
+    pub fn cut(&self) {
+        for s in self.links.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// From now on, what clients send is dropped instead of forwarded.
+    pub fn swallow(&self, on: bool) {
+        self.swallow.store(on, Ordering::SeqCst);
+    }
+
+    /// How many links are open.
+    pub fn links(&self) -> usize {
+        self.links.lock().unwrap().len() / 2
+    }
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, swallow: Option<Arc<AtomicBool>>) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if swallow.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                        continue;
+                    }
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = from.shutdown(Shutdown::Both);
+        let _ = to.shutdown(Shutdown::Both);
+        std::thread::sleep(Duration::from_millis(1));
+    });
+}

@@ -1,0 +1,369 @@
+//! Reconnection and XEP-0198 stream management (issue #7) against real
+//! Prosody and ejabberd, with a proxy on loopback that the test cuts.
+
+mod common;
+
+use common::proxy::Proxy;
+use common::{collect_bodies, collector, eventually, login, Server, Shared};
+use epode::{Builder, Connection, Element, Options, Status};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+fn servers() -> Vec<Server> {
+    vec![Server::get("prosody"), Server::get("ejabberd")]
+}
+
+type Event = (Status, Option<String>);
+
+/// Every status, as it comes.
+fn watch(conn: &Connection, user: &str, server: &Server) -> Receiver<Event> {
+    let (tx, rx) = channel();
+    let tx = Mutex::new(tx);
+    conn.connect(
+        &server.jid(user),
+        Some(&server.password(user)),
+        move |_, s, c, _| {
+            let _ = tx.lock().unwrap().send((s, c.map(str::to_string)));
+        },
+    )
+    .unwrap();
+    rx
+}
+
+/// Waits for `status`, keeping everything seen in `seen`.
+fn wait_for(rx: &Receiver<Event>, seen: &mut Vec<Event>, status: Status, secs: u64) -> Event {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(e) => {
+                seen.push(e.clone());
+                if e.0 == status {
+                    return e;
+                }
+            }
+            Err(_) => panic!("no {status} within {secs}s; saw {seen:?}"),
+        }
+    }
+}
+
+fn resilient(reconnect: bool) -> Options {
+    let mut o = Options::default();
+    o.set("reconnect", if reconnect { "true" } else { "false" })
+        .unwrap();
+    o.set("maxRetries", "20").unwrap();
+    o.set("reconnect_delay", "50").unwrap();
+    o
+}
+
+fn chat(to: &str, body: &str) -> Element {
+    Builder::msg([("to", to), ("type", "chat")])
+        .c_text("body", epode::xml::NO_ATTRS, body)
+        .build()
+}
+
+/// Duplicates and losses among `got`, numbered 0..n.
+fn tally(got: &[String], n: usize) -> (usize, usize, bool) {
+    let numbers: Vec<usize> = got.iter().filter_map(|b| b.parse().ok()).collect();
+    let mut seen = vec![0usize; n];
+    for &k in &numbers {
+        if k < n {
+            seen[k] += 1;
+        }
+    }
+    let dups = seen.iter().map(|&c| c.saturating_sub(1)).sum();
+    let lost = seen.iter().filter(|&&c| c == 0).count();
+    let ordered = numbers.windows(2).all(|w| w[0] < w[1]);
+    (dups, lost, ordered)
+}
+
+#[test]
+fn a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
+    const MESSAGES: usize = 1000;
+    const CUTS: usize = 20;
+    for server in servers() {
+        let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        let got = collect_bodies(&bob);
+        let alice = Connection::new(&proxy.url(&server.ws()), resilient(true)).unwrap();
+        // The stream-management traffic, to explain a failure.
+        let (sm_log, sm_cb) = collector::<String>();
+        let sm_cb2 = sm_cb.clone();
+        let t0 = Instant::now();
+        alice.set_raw_input(Some(move |_: &Connection, t: &str| {
+            if t.contains("urn:xmpp:sm:3") && !t.contains("<a ") && !t.contains("<r ") {
+                sm_cb
+                    .lock()
+                    .unwrap()
+                    .push(format!("{:?} IN {t}", t0.elapsed()));
+            }
+        }));
+        alice.set_raw_output(Some(move |_: &Connection, t: &str| {
+            if t.contains("urn:xmpp:sm:3") && !t.contains("<a ") && !t.contains("<r ") {
+                sm_cb2
+                    .lock()
+                    .unwrap()
+                    .push(format!("{:?} OUT {t}", t0.elapsed()));
+            }
+        }));
+        let rx = watch(&alice, "alice", &server);
+        let mut seen = Vec::new();
+        wait_for(&rx, &mut seen, Status::Connected, 20);
+        // Resumable once the server's <enabled/> is in.
+        eventually(10, "stream management enabled", || {
+            alice.sm_state().is_some()
+        });
+        let to = bob.jid();
+        let per_cut = MESSAGES / CUTS;
+        for n in 0..MESSAGES {
+            alice.send(&chat(&to, &n.to_string())).unwrap();
+            // Cut while the last ones are still on their way.
+            if n % per_cut == per_cut - 1 {
+                proxy.cut();
+                let back = wait_for(&rx, &mut seen, Status::Connected, 30);
+                if back.1.as_deref() != Some("resumed") {
+                    eprintln!("{:#?}", sm_log.lock().unwrap());
+                }
+                assert_eq!(back.1.as_deref(), Some("resumed"), "{seen:?}");
+                assert!(alice.resumed());
+            }
+        }
+        eventually(30, "bob has every message", || {
+            got.lock().unwrap().len() >= MESSAGES
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let got = got.lock().unwrap().clone();
+        let (dups, lost, ordered) = tally(&got, MESSAGES);
+        println!(
+            "{}: {MESSAGES} messages, {CUTS} cuts: {} received, {dups} duplicates, {lost} lost, in order: {ordered}",
+            server.name(),
+            got.len()
+        );
+        assert_eq!((dups, lost, got.len()), (0, 0, MESSAGES));
+        assert!(ordered, "out of order");
+        let reconnecting = seen.iter().filter(|e| e.0 == Status::Reconnecting).count();
+        let resumed = seen
+            .iter()
+            .filter(|e| e.0 == Status::Connected && e.1.as_deref() == Some("resumed"))
+            .count();
+        assert!(reconnecting >= CUTS, "{seen:?}");
+        assert_eq!(resumed, CUTS, "{seen:?}");
+        alice.disconnect(None).unwrap();
+        wait_for(&rx, &mut seen, Status::Disconnected, 10);
+        bob.disconnect(None).unwrap();
+    }
+}
+
+#[test]
+fn disconnect_never_reconnects_and_retries_are_bounded() {
+    let server = Server::get("prosody");
+    let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+    let mut o = resilient(true);
+    o.set("maxRetries", "3").unwrap();
+    // Each attempt gets a second: the link below never answers.
+    o.set("connect_timeout", "1000").unwrap();
+    let alice = Connection::new(&proxy.url(&server.ws()), o).unwrap();
+    let rx = watch(&alice, "alice", &server);
+    let mut seen = Vec::new();
+    wait_for(&rx, &mut seen, Status::Connected, 20);
+    // Messages sent while reconnecting wait; when it gives up, the
+    // application hears each one that never left.
+    let (unsent, unsent_cb) = collector::<String>();
+    alice.set_unacked_handler(move |_, e| {
+        unsent_cb
+            .lock()
+            .unwrap()
+            .push(e.child_text("body").unwrap_or_default())
+    });
+    // From now on the proxy swallows everything: no attempt gets through.
+    proxy.swallow(true);
+    proxy.cut();
+    wait_for(&rx, &mut seen, Status::Reconnecting, 10);
+    alice.send(&chat("bob@localhost", "while away")).unwrap();
+    let end = wait_for(&rx, &mut seen, Status::Disconnected, 30);
+    let why = end.1.unwrap_or_default();
+    assert!(
+        why.starts_with("reconnection failed after 3 attempts"),
+        "{why}"
+    );
+    let attempts = seen.iter().filter(|e| e.0 == Status::Reconnecting).count();
+    assert_eq!(attempts, 3, "{seen:?}");
+    // A reconnection reports RECONNECTING per attempt, not CONNECTING.
+    let after_login = seen.iter().skip_while(|e| e.0 != Status::Connected);
+    assert!(
+        !after_login.clone().any(|e| e.0 == Status::Connecting),
+        "{seen:?}"
+    );
+    assert_eq!(*unsent.lock().unwrap(), ["while away"]);
+
+    // An explicit disconnect() ends the session without a reconnection.
+    let alice = Connection::new(&server.ws(), resilient(true)).unwrap();
+    let rx = watch(&alice, "alice", &server);
+    let mut seen = Vec::new();
+    wait_for(&rx, &mut seen, Status::Connected, 20);
+    alice.disconnect(None).unwrap();
+    wait_for(&rx, &mut seen, Status::Disconnected, 10);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(rx.try_recv().is_err());
+    assert!(
+        !seen.iter().any(|e| e.0 == Status::Reconnecting),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_lost_session_is_handed_to_a_new_connection_and_resumed() {
+    for server in servers() {
+        let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        let got = collect_bodies(&bob);
+        let first = Connection::new(&proxy.url(&server.ws()), resilient(false)).unwrap();
+        let rx = watch(&first, "carol", &server);
+        let mut seen = Vec::new();
+        wait_for(&rx, &mut seen, Status::Connected, 20);
+        eventually(10, "stream management enabled", || {
+            first.sm_state().is_some()
+        });
+        let jid = first.jid();
+        first.send(&chat(&bob.jid(), "before")).unwrap();
+        eventually(10, "bob hears before", || !got.lock().unwrap().is_empty());
+        // These never reach the server: the link swallows them, then breaks.
+        proxy.swallow(true);
+        first.send(&chat(&bob.jid(), "in flight 1")).unwrap();
+        first.send(&chat(&bob.jid(), "in flight 2")).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        proxy.cut();
+        wait_for(&rx, &mut seen, Status::Disconnected, 10);
+        let state = first.sm_state().expect("a resumable state");
+        drop(first);
+
+        let second = Connection::new(&server.ws(), Options::default()).unwrap();
+        assert!(second.set_sm_state(b"garbage").is_err());
+        second.set_sm_state(&state).unwrap();
+        let rx = watch(&second, "carol", &server);
+        let mut seen = Vec::new();
+        let back = wait_for(&rx, &mut seen, Status::Connected, 20);
+        assert_eq!(back.1.as_deref(), Some("resumed"), "{seen:?}");
+        assert_eq!(second.jid(), jid);
+        assert!(
+            second.set_sm_state(&state).is_err(),
+            "only before connect()"
+        );
+        eventually(10, "bob hears what was in flight", || {
+            got.lock().unwrap().len() == 3
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            *got.lock().unwrap(),
+            ["before", "in flight 1", "in flight 2"]
+        );
+        second.disconnect(None).unwrap();
+        wait_for(&rx, &mut seen, Status::Disconnected, 10);
+        assert!(
+            second.sm_state().is_none(),
+            "an ended session is not resumable"
+        );
+        bob.disconnect(None).unwrap();
+    }
+}
+
+/// A private server of `kind` on `base`, stopped when dropped.
+struct PrivateServer {
+    script: String,
+    dir: String,
+}
+
+impl PrivateServer {
+    fn start(kind: &str, base: u16) -> (PrivateServer, Server) {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let dir = format!("/tmp/epode-resume-{kind}-{}", std::process::id());
+        let script = format!("{root}/tests/servers/{kind}.sh");
+        let ok = std::process::Command::new(&script)
+            .args(["start", &dir, &base.to_string()])
+            .status()
+            .expect("server script");
+        assert!(ok.success(), "{kind} did not start");
+        let var = format!("EPODE_TEST_{}", kind.to_ascii_uppercase());
+        let shared = std::env::var(&var).ok();
+        std::env::set_var(&var, &dir);
+        let server = Server::get(kind);
+        if let Some(v) = shared {
+            std::env::set_var(&var, v);
+        }
+        (PrivateServer { script, dir }, server)
+    }
+
+    fn restart(&self, base: u16) {
+        for args in [
+            vec!["stop", &self.dir],
+            vec!["start", &self.dir, &base.to_string()],
+        ] {
+            let ok = std::process::Command::new(&self.script)
+                .args(&args)
+                .status()
+                .unwrap();
+            assert!(ok.success(), "{args:?} failed");
+        }
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(&self.script)
+            .args(["stop", &self.dir])
+            .status();
+    }
+}
+
+#[test]
+fn a_restarted_server_refuses_resumption_and_the_application_hears_what_may_be_lost() {
+    // Private servers, so that restarting them disturbs no other test.
+    let bases = [("prosody", 50u16), ("ejabberd", 50u16)];
+    for (kind, offset) in bases {
+        let shared_base: u16 = Server::get(kind).var("XMPP_C2S_PORT").parse().unwrap();
+        let base = shared_base + offset;
+        let (private, server) = PrivateServer::start(kind, base);
+        let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+        let mut o = resilient(true);
+        o.set("reconnect_delay", "200").unwrap();
+        let alice = Connection::new(&proxy.url(&server.ws()), o).unwrap();
+        let (lost, lost_cb): (Shared<String>, Shared<String>) = collector();
+        alice.set_unacked_handler(move |_, e| {
+            lost_cb
+                .lock()
+                .unwrap()
+                .push(e.child_text("body").unwrap_or_default())
+        });
+        let rx = watch(&alice, "alice", &server);
+        let mut seen = Vec::new();
+        wait_for(&rx, &mut seen, Status::Connected, 20);
+        eventually(10, "stream management enabled", || {
+            alice.sm_state().is_some()
+        });
+        let old_jid = alice.jid();
+        proxy.swallow(true);
+        alice.send(&chat("bob@localhost", "maybe lost 1")).unwrap();
+        alice.send(&chat("bob@localhost", "maybe lost 2")).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        private.restart(base);
+        proxy.swallow(false);
+        proxy.cut();
+        let back = wait_for(&rx, &mut seen, Status::Connected, 60);
+        let why = back.1.unwrap_or_default();
+        assert!(
+            why.starts_with("new session: resumption refused ("),
+            "{seen:?}"
+        );
+        assert!(
+            why.ends_with("); 2 stanzas may not have arrived"),
+            "{seen:?}"
+        );
+        assert!(!alice.resumed());
+        assert_ne!(alice.jid(), old_jid, "a new session binds anew");
+        assert_eq!(*lost.lock().unwrap(), ["maybe lost 1", "maybe lost 2"]);
+        alice.disconnect(None).unwrap();
+        wait_for(&rx, &mut seen, Status::Disconnected, 10);
+        println!("{kind}: statuses {seen:?}");
+    }
+}
