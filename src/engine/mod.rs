@@ -1288,6 +1288,12 @@ impl Engine {
             self.fail(Status::ConnFail, "the server offers no resource binding");
             return;
         }
+        self.bind_or_wait();
+    }
+
+    /// Binds now, or with `explicitResourceBinding` reports BINDREQUIRED
+    /// and waits for `bind()`.
+    fn bind_or_wait(&mut self) {
         if self.options.explicit_resource_binding {
             self.set_phase(Phase::BindRequired);
             self.connect_deadline = None;

@@ -227,13 +227,7 @@ impl Engine {
         let lost = lock(&self.sm).on_failed(h_of(elem));
         self.unacked_lost = lost.len();
         self.report_unacked(lost);
-        if self.options.explicit_resource_binding {
-            self.set_phase(Phase::BindRequired);
-            self.connect_deadline = None;
-            self.change_status(Status::BindRequired, None, None);
-        } else {
-            self.send_bind();
-        }
+        self.bind_or_wait();
     }
 
     /// The session is up again: send what waited, say how it came back.
