@@ -4,6 +4,7 @@
 use crate::engine::{AttachRequest, Command, ConnectRequest, Engine, HookKind, IqRequest, Phase};
 use crate::error::{Error, Result};
 use crate::handler::{Handler, HandlerId, Keep, Matcher, TimedHandler};
+use crate::log::{LogLevel, Logger};
 use crate::mailbox::{lock, Mailbox};
 use crate::options::{select_transport, Options};
 use crate::sasl::Mechanism;
@@ -39,6 +40,8 @@ pub(crate) struct Core {
     /// An xmlOutput hook is set: sends must keep the element.
     xml_output_hooked: AtomicBool,
     next_id: AtomicU64,
+    /// Shared with the engine, so a handler set before connect applies at once.
+    log: Logger,
     options: Options,
     service: String,
     bosh: bool,
@@ -70,15 +73,22 @@ impl Connection {
             | crate::options::TransportKind::Bosh { url }
             | crate::options::TransportKind::Shared { url, .. } => url.clone(),
         };
+        let log = Logger::new();
         let core = Arc::new_cyclic(|weak| Core {
             mailbox,
-            engine: Mutex::new(Engine::new(weak.clone(), kind, options.clone())),
+            engine: Mutex::new(Engine::new(
+                weak.clone(),
+                kind,
+                options.clone(),
+                log.clone(),
+            )),
             state: Mutex::new(PublicState::default()),
             thread: Mutex::new(None),
             driver: Mutex::new(None),
             sync: AtomicBool::new(sync),
             xml_output_hooked: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            log,
             options,
             service,
             bosh,
@@ -479,6 +489,33 @@ impl Connection {
         self.post(Command::SetXmlOutput(hook.map(|h| Box::new(h) as _)));
     }
 
+    /// Sends this connection's log messages at `level` and above to
+    /// `handler` instead of the process-wide default
+    /// ([`crate::log::set_default_handler`]); see [`crate::log`] for what is
+    /// logged. Replacing a handler drops the previous one. The handler runs
+    /// on the thread driving the engine; from inside it this is
+    /// `Error::WouldDeadlock`.
+    ///
+    /// ```
+    /// use epode::{Connection, LogLevel, Options};
+    ///
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
+    /// conn.set_log_handler(LogLevel::Info, |level, message| eprintln!("{level} {message}"))?;
+    /// # Ok::<(), epode::Error>(())
+    /// ```
+    pub fn set_log_handler<F>(&self, level: LogLevel, handler: F) -> Result<()>
+    where
+        F: FnMut(LogLevel, &str) + Send + 'static,
+    {
+        self.core.log.set(level, Some(Box::new(handler)))
+    }
+
+    /// Removes this connection's log handler: its messages go to the
+    /// process-wide default again.
+    pub fn clear_log_handler(&self) -> Result<()> {
+        self.core.log.set(LogLevel::Error, None)
+    }
+
     /// Binds the resource after BINDREQUIRED (explicitResourceBinding).
     pub fn bind(&self) -> Result<()> {
         if lock(&self.core.state).status != Some(Status::BindRequired) {
@@ -622,10 +659,27 @@ impl Connection {
         self.state().status
     }
 
+    /// The service URL in use: absolute, as resolved from a relative path
+    /// and the `origin` option.
+    pub fn service(&self) -> &str {
+        &self.core.service
+    }
+
+    /// An option by name, as text (see [`Options::get`]). `sync` is the
+    /// current mode, which `set_sync` may have changed since creation.
+    pub fn option(&self, key: &str) -> Result<String> {
+        match key {
+            "sync" => Ok(self.core.sync.load(Ordering::Acquire).to_string()),
+            _ => self.core.options.get(key),
+        }
+    }
+
+    /// Strophe's `maxRetries` option.
     pub fn max_retries(&self) -> u32 {
         self.core.options.max_retries
     }
 
+    /// Strophe's `disconnection_timeout`: how long `disconnect` waits.
     pub fn disconnection_timeout(&self) -> Duration {
         self.core.options.disconnection_timeout
     }

@@ -6,6 +6,7 @@ use crate::connection::{Connection, Core, PublicState};
 use crate::error::{Error, Result};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
 use crate::jid;
+use crate::log::{log_at, Logger};
 use crate::mailbox::{lock, poll_fds};
 use crate::options::{Options, TransportKind};
 use crate::sasl::{self, Credentials, Mechanism};
@@ -125,6 +126,7 @@ struct Hooks {
 
 pub(crate) struct Engine {
     core: Weak<Core>,
+    log: Logger,
     options: Options,
     kind: TransportKind,
     /// The service URL now in use (a redirect changes it).
@@ -158,7 +160,7 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    pub fn new(core: Weak<Core>, kind: TransportKind, options: Options) -> Engine {
+    pub fn new(core: Weak<Core>, kind: TransportKind, options: Options, log: Logger) -> Engine {
         let url = match &kind {
             TransportKind::WebSocket { url }
             | TransportKind::Bosh { url }
@@ -166,6 +168,7 @@ impl Engine {
         };
         Engine {
             core,
+            log,
             resource: options.resource.clone(),
             options,
             kind,
@@ -419,6 +422,7 @@ impl Engine {
 
     fn change_status(&mut self, status: Status, condition: Option<&str>, elem: Option<&Element>) {
         self.publish(|s| s.status = Some(status));
+        self.log.status(status, condition);
         let Some(conn) = self.handle() else { return };
         if let Some(cb) = self.status_cb.as_mut() {
             cb(&conn, status, condition, elem);
@@ -538,6 +542,7 @@ impl Engine {
         self.change_status(Status::Connecting, None, None);
         let timeout = self.options.connect_timeout;
         self.connect_deadline = Some(Instant::now() + timeout);
+        log_at!(self.log, Info, "opening {}", self.url);
         let mut transport: Box<dyn Transport> = match &self.kind {
             TransportKind::WebSocket { .. } => Box::new(WebSocketTransport::new(
                 &self.url,
@@ -677,6 +682,7 @@ impl Engine {
     }
 
     fn write(&mut self, xml: String) {
+        self.log.sent(&xml);
         if let Some(Err(e)) = self.transport.as_mut().map(|t| t.send(&xml)) {
             self.on_transport_error(e);
         }
@@ -931,6 +937,7 @@ impl Engine {
     }
 
     fn on_transport_error(&mut self, e: Error) {
+        log_at!(self.log, Warn, "transport error: {e}");
         if let (Error::Timeout(m), false) = (
             &e,
             matches!(self.phase, Phase::Connected | Phase::Closing | Phase::Idle),
@@ -950,6 +957,7 @@ impl Engine {
     }
 
     fn on_stanza(&mut self, stanza: Element) {
+        self.log.received(&stanza);
         if stanza.local_name() == "error" && stanza.prefix().is_some()
             || stanza.name() == "stream:error"
         {
@@ -1028,6 +1036,13 @@ impl Engine {
             return;
         };
         let mut mech = enabled.swap_remove(index);
+        log_at!(
+            self.log,
+            Info,
+            "SASL mechanism {} (offered: {})",
+            mech.name(),
+            offered.join(" ")
+        );
         self.set_phase(Phase::Authenticating);
         self.change_status(Status::Authenticating, None, None);
         let mut auth = Element::new("auth");
