@@ -143,6 +143,41 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
         echo "$passed $failed" > "$root/target/examples-c/.counts.$XMPP_SERVER"
     )
 done
+# include/install.sh: into a temporary prefix, then the status example
+# built with nothing but pkg-config's flags (shared, and static as C++),
+# and into a DESTDIR staging root.
+command -v pkg-config >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config >/dev/null
+}
+(
+    . "$EPODE_TEST_PROSODY/env"
+    passed=0 failed=0
+    inst=$(mktemp -d /tmp/epode-install.XXXXXX)
+    trap 'rm -rf "$inst"' EXIT
+    include/install.sh "$inst/prefix" >/dev/null 2>"$inst/log" || { cat "$inst/log"; exit 1; }
+    export PKG_CONFIG_PATH="$inst/prefix/lib/pkgconfig"
+    files() { (cd "$1" && find . -type f | sort | tr '\n' ' '); }
+    expect "install.sh puts library, header and .pc under PREFIX" 0 \
+        "./include/epode.h ./lib/libepode.a ./lib/libepode.so ./lib/pkgconfig/epode.pc " -- files "$inst/prefix"
+    expect "pkg-config finds epode with the crate's version" 0 \
+        "$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)" -- pkg-config --modversion epode
+    # shellcheck disable=SC2046
+    gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $san examples-c/status.c -o "$inst/status" \
+        $(pkg-config --cflags --libs epode) -Wl,-rpath,"$(pkg-config --variable=libdir epode)"
+    expect "status built with pkg-config (shared) logs in" 0 "$login_ok" -- \
+        "$inst/status" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
+    # shellcheck disable=SC2046
+    g++ -x c++ -std=c++17 -Wall -Wextra -Werror $san examples-c/status.c -o "$inst/status-static" \
+        $(pkg-config --cflags epode) -x none "$(pkg-config --variable=libdir epode)/libepode.a" -Wl,--as-needed $(pkg-config --static --libs epode)
+    expect "status built with libepode.a needs no libepode.so" 1 "" -- \
+        sh -c "ldd '$inst/status-static' | grep -q libepode"
+    expect "status built with libepode.a (as C++) logs in over BOSH" 0 "$login_ok" -- \
+        "$inst/status-static" "$XMPP_BOSH_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD"
+    DESTDIR="$inst/stage" include/install.sh /opt/epode >/dev/null 2>"$inst/log" || { cat "$inst/log"; exit 1; }
+    expect "DESTDIR stages the files; the .pc keeps the real prefix" 0 "prefix=/opt/epode" -- \
+        cat "$inst/stage/opt/epode/lib/pkgconfig/epode.pc"
+    echo "$passed $failed" > "$root/target/examples-c/.counts.install"
+)
 # The README's C quick start, compiled as written (C and C++) and run
 # against Prosody (only its port differs).
 python3 - "$root/README.md" "$root/target/examples-c/quickstart.c" <<'PY'
