@@ -51,6 +51,31 @@ pub(crate) struct Core {
 ///
 /// The owning handle from [`Connection::new`] ends the session and stops
 /// the engine when dropped; the handles passed to callbacks borrow it.
+///
+/// Every method may be called from any thread and from inside callbacks.
+/// Callbacks run on the connection's engine thread (or, in sync mode, on
+/// the thread inside `connect`/`send`/`run_once`), one at a time. A
+/// blocking program waits for what its callbacks report, for instance on a
+/// channel:
+///
+/// ```no_run
+/// use epode::{Connection, Options, Status};
+/// use std::sync::mpsc;
+///
+/// let conn = Connection::new("wss://example.com/xmpp-websocket", Options::default())?;
+/// let (tx, rx) = mpsc::channel();
+/// conn.connect("alice@example.com", Some("secret"), move |_, status, _, _| {
+///     tx.send(status).ok();
+/// })?;
+/// for status in rx {
+///     match status {
+///         Status::Connected => println!("online"),
+///         Status::Disconnected => break,
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), epode::Error>(())
+/// ```
 pub struct Connection {
     core: Arc<Core>,
     owner: bool,
@@ -59,6 +84,19 @@ pub struct Connection {
 impl Connection {
     /// Creates a connection to `service` (a ws/wss/http/https URL, or a
     /// path resolved against the `origin` option). Nothing is sent yet.
+    /// The scheme picks the transport: ws/wss WebSocket, http/https BOSH.
+    ///
+    /// ```
+    /// use epode::{Connection, Options};
+    ///
+    /// let mut options = Options::default();
+    /// options.set("origin", "https://example.com/chat")?;
+    /// options.set("protocol", "wss")?;
+    /// let conn = Connection::new("/xmpp-websocket", options)?;
+    /// assert_eq!(conn.service(), "wss://example.com/xmpp-websocket");
+    /// assert!(Connection::new("/http-bind", Options::default()).is_err()); // no origin
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn new(service: &str, options: Options) -> Result<Connection> {
         let kind = select_transport(service, &options)?;
         let mut options = options;
@@ -140,8 +178,25 @@ impl Connection {
     }
 
     /// Logs in as `jid` with `password` (Strophe's `connect`). Statuses
-    /// arrive at `callback`. In sync mode this returns when the session is
-    /// up or has failed; otherwise at once.
+    /// arrive at `callback` with Strophe's condition strings. In sync mode
+    /// this returns when the session is up or has failed; otherwise at once.
+    /// A password of `None` is for ANONYMOUS (a bare domain as `jid`) and
+    /// EXTERNAL.
+    ///
+    /// ```no_run
+    /// use epode::{Connection, Options, Status};
+    ///
+    /// let mut options = Options::default();
+    /// options.set("sync", "true")?; // connect() returns when it is decided
+    /// let conn = Connection::new("https://example.com/http-bind", options)?;
+    /// conn.connect("alice@example.com", Some("secret"), |_, status, condition, _| {
+    ///     if status == Status::AuthFail {
+    ///         eprintln!("wrong password: {}", condition.unwrap_or(""));
+    ///     }
+    /// })?;
+    /// println!("authenticated: {}", conn.authenticated());
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn connect<F>(&self, jid: &str, password: Option<&str>, callback: F) -> Result<()>
     where
         F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
@@ -274,7 +329,16 @@ impl Connection {
 
     /// Ends the session (Strophe's `disconnect(reason)`): DISCONNECTING,
     /// then DISCONNECTED once the server closed or disconnection_timeout
-    /// passed. In sync mode it returns only then.
+    /// passed. In sync mode it returns only then; without a session it is
+    /// `Error::WrongState`.
+    ///
+    /// ```
+    /// use epode::{Connection, Error, Options};
+    ///
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
+    /// assert!(matches!(conn.disconnect(Some("bye")), Err(Error::WrongState(_))));
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn disconnect(&self, reason: Option<&str>) -> Result<()> {
         if !lock(&self.core.state).connected {
             return Err(Error::WrongState("not connected".into()));
@@ -297,6 +361,17 @@ impl Connection {
 
     /// Sends a stanza. It leaves at once (or at the next `run_once` in sync
     /// mode), in the order of the calls.
+    ///
+    /// ```no_run
+    /// # let conn = epode::Connection::new("ws://h/ws", epode::Options::default())?;
+    /// use epode::{xml::NO_ATTRS, Builder};
+    ///
+    /// let msg = Builder::msg([("to", "bob@example.com"), ("type", "chat")])
+    ///     .c_text("body", NO_ATTRS, "hello")
+    ///     .build();
+    /// conn.send(&msg)?;
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn send(&self, stanza: &Element) -> Result<()> {
         self.require_session()?;
         // Serializing here is cheaper than a deep copy and spreads the work
@@ -343,6 +418,23 @@ impl Connection {
     /// Strophe's `sendIQ`: sends `iq` (an id is added if it has none) and
     /// calls `on_result` or `on_error` with the answer; on timeout
     /// `on_error` gets None. Returns the id.
+    ///
+    /// ```no_run
+    /// # let conn = epode::Connection::new("ws://h/ws", epode::Options::default())?;
+    /// use epode::Builder;
+    /// use std::time::Duration;
+    ///
+    /// let ping = Builder::iq([("type", "get"), ("to", "example.com")])
+    ///     .c("ping", [("xmlns", "urn:xmpp:ping")])
+    ///     .build();
+    /// conn.send_iq(
+    ///     ping,
+    ///     |_, _| println!("pong"),
+    ///     |_, err| println!("failed: {err:?}"), // None: timed out
+    ///     Some(Duration::from_secs(10)),
+    /// )?;
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn send_iq<R, E>(
         &self,
         iq: Element,
@@ -398,6 +490,19 @@ impl Connection {
 
     /// Strophe's `addHandler`: `callback` runs for every stanza `matcher`
     /// accepts, in registration order, until it returns `Keep::Remove`.
+    /// Handlers may be added before `connect` and survive reconnection.
+    ///
+    /// ```
+    /// use epode::{Connection, Keep, Matcher, Options};
+    ///
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
+    /// let id = conn.add_handler(Matcher::new().name("message").type_("chat"), |_, msg| {
+    ///     println!("{}", msg.child_text("body").unwrap_or_default());
+    ///     Keep::Keep
+    /// });
+    /// conn.delete_handler(id);
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn add_handler<F>(&self, matcher: Matcher, callback: F) -> HandlerId
     where
         F: FnMut(&Connection, &Element) -> Keep + Send + 'static,
@@ -417,6 +522,20 @@ impl Connection {
 
     /// Strophe's `addTimedHandler`: runs every `period` while the session
     /// is up, until it returns `Keep::Remove`.
+    ///
+    /// ```no_run
+    /// # let conn = epode::Connection::new("ws://h/ws", epode::Options::default())?;
+    /// use epode::Keep;
+    /// use std::time::Duration;
+    ///
+    /// let mut left = 3;
+    /// conn.add_timed_handler(Duration::from_secs(60), move |conn| {
+    ///     conn.send_raw("<presence xmlns='jabber:client'/>").ok();
+    ///     left -= 1;
+    ///     if left == 0 { Keep::Remove } else { Keep::Keep }
+    /// });
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn add_timed_handler<F>(&self, period: Duration, callback: F) -> HandlerId
     where
         F: FnMut(&Connection) -> Keep + Send + 'static,
@@ -572,6 +691,21 @@ impl Connection {
     /// Drives the engine on the caller's thread for at most `timeout`:
     /// waits for input, commands or timers, handles them, and returns.
     /// For sync mode and for programs with their own main loop.
+    ///
+    /// ```no_run
+    /// use epode::{Connection, Options};
+    /// use std::time::Duration;
+    ///
+    /// let mut options = Options::default();
+    /// options.set("sync", "true")?;
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", options)?;
+    /// conn.connect("alice@localhost", Some("secret"), |_, status, _, _| println!("{status}"))?;
+    /// while conn.authenticated() {
+    ///     conn.run_once(Duration::from_millis(100))?; // callbacks run in here
+    ///     // ... the program's own work ...
+    /// }
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn run_once(&self, timeout: Duration) -> Result<()> {
         if self.on_engine_thread() {
             return Err(Error::WouldDeadlock(
