@@ -116,6 +116,14 @@ typedef enum epode_status {
   EPODE_STATUS_RECONNECTING = 13,
 } epode_status;
 
+// How important a log message is (libstrophe's and Strophe.js's numbers).
+typedef enum epode_log_level {
+  EPODE_LOG_DEBUG = 0,
+  EPODE_LOG_INFO = 1,
+  EPODE_LOG_WARN = 2,
+  EPODE_LOG_ERROR = 3,
+} epode_log_level;
+
 // Where a custom mechanism's callback is in the exchange.
 typedef enum epode_sasl_step {
   // The initial response (only for client-first mechanisms); `input` is empty.
@@ -186,6 +194,16 @@ typedef void (*epode_xml_cb)(void *userdata,
                              struct epode_conn *conn,
                              const struct epode_stanza *stanza);
 
+// A log handler. `conn` is the connection the message is about (NULL for
+// the process-wide default handler); `message` is one line without a
+// newline, borrowed until the handler returns. It runs on the thread that
+// drives the engine, one message at a time, and must not set or clear log
+// handlers (that returns EPODE_ERR_WOULD_DEADLOCK).
+typedef void (*epode_log_cb)(void *userdata,
+                             struct epode_conn *conn,
+                             enum epode_log_level level,
+                             const char *message);
+
 // A custom mechanism's callback: return EPODE_OK to go on, anything else
 // to fail the authentication (AUTHFAIL).
 typedef enum epode_result (*epode_sasl_cb)(void *userdata,
@@ -193,6 +211,8 @@ typedef enum epode_result (*epode_sasl_cb)(void *userdata,
                                            const uint8_t *input,
                                            size_t input_len,
                                            struct epode_sasl_out *out);
+
+
 
 
 
@@ -607,6 +627,56 @@ enum epode_result epode_conn_flags(const struct epode_conn *conn,
 enum epode_result epode_conn_status(const struct epode_conn *conn,
                                     enum epode_status *out);
 
+// Copies the service URL in use (absolute, as resolved from a relative
+// path and `origin`).
+//
+// # Safety
+// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+enum epode_result epode_conn_service(const struct epode_conn *conn,
+                                     char *buf,
+                                     size_t cap,
+                                     size_t *len);
+
+// Strophe's `maxRetries` (the option's value; default 5).
+//
+// # Safety
+// `conn` live; `out` writable.
+enum epode_result epode_conn_max_retries(const struct epode_conn *conn,
+                                         uint32_t *out);
+
+// Strophe's `disconnection_timeout` in milliseconds: how long
+// `epode_conn_disconnect` waits for the server (default 3000).
+//
+// # Safety
+// `conn` live; `out` writable.
+enum epode_result epode_conn_disconnection_timeout(const struct epode_conn *conn,
+                                                   uint64_t *out);
+
+// Copies the connection's option `key` (any name `epode_options_set`
+// takes) as text that `epode_options_set` accepts back: "true"/"false",
+// numbers, durations in milliseconds, "" when unset (`mechanisms` "":
+// every built-in allowed), one line per entry for `customHeaders` and
+// `cookies`. `sync` is the current mode (see `epode_conn_set_sync`). An
+// unknown name is EPODE_ERR_UNKNOWN_OPTION.
+//
+// # Safety
+// `conn` live; `key` NUL-terminated; `buf`/`len` as for `epode_stanza_name`.
+enum epode_result epode_conn_option(const struct epode_conn *conn,
+                                    const char *key,
+                                    char *buf,
+                                    size_t cap,
+                                    size_t *len);
+
+// Copies option `key` of an options object, as `epode_conn_option` does.
+//
+// # Safety
+// `opts` live; `key` NUL-terminated; `buf`/`len` as for `epode_stanza_name`.
+enum epode_result epode_options_get(const struct epode_options *opts,
+                                    const char *key,
+                                    char *buf,
+                                    size_t cap,
+                                    size_t *len);
+
 // The message of this thread's last failed epode call, with snprintf
 // semantics: writes at most `cap` bytes including the NUL and returns the
 // full length. Calls that succeed leave it as it was (like errno).
@@ -683,6 +753,52 @@ enum epode_result epode_jid_unescape_node(const char *node,
 // # Safety
 // `jid` NUL-terminated.
 enum epode_result epode_jid_validate(const char *jid);
+
+// Sends this connection's messages at `level` (an EPODE_LOG_* value) and
+// above to `callback`, instead of the default handler. A NULL `callback`
+// removes the connection's handler (its messages go to the default one
+// again). `userdata_free` runs exactly once: when the handler is replaced
+// or removed, when the connection is freed, or at once if this call fails
+// (an invalid level is EPODE_ERR_INVALID_ARG and changes nothing).
+// Passwords and SASL payloads are never logged, at any level.
+//
+// # Safety
+// `conn` live.
+enum epode_result epode_conn_set_log_handler(struct epode_conn *conn,
+                                             int level,
+                                             epode_log_cb callback,
+                                             void *userdata,
+                                             epode_free_cb userdata_free);
+
+// Sets the process-wide default handler: it gets the messages at `level`
+// and above of every connection without a handler of its own, with `conn`
+// NULL, from the engine threads of all connections (one call at a time).
+// A NULL `callback` removes it. `userdata_free` runs exactly once: when
+// the handler is replaced or removed, or at once if this call fails. The
+// default handler stays until replaced: remove it before the program
+// frees what its userdata points to.
+//
+// # Safety
+// `callback` and `userdata` usable from any thread.
+enum epode_result epode_set_default_log_handler(int level,
+                                                epode_log_cb callback,
+                                                void *userdata,
+                                                epode_free_cb userdata_free);
+
+// A ready-made log handler: writes `epode LEVEL: message` to stderr.
+// Pass it to `epode_conn_set_log_handler` or
+// `epode_set_default_log_handler` with NULL userdata.
+//
+// # Safety
+// `message` NULL or NUL-terminated.
+void epode_log_stderr(void *userdata,
+                      struct epode_conn *conn,
+                      enum epode_log_level level,
+                      const char *message);
+
+// The name of a log level ("DEBUG", "INFO", "WARN", "ERROR"), or "UNKNOWN".
+// The string is static: never free it.
+const char *epode_log_level_name(int level);
 
 // Creates options with Strophe's defaults.
 //

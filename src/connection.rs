@@ -4,6 +4,7 @@
 use crate::engine::{AttachRequest, Command, ConnectRequest, Engine, HookKind, IqRequest, Phase};
 use crate::error::{Error, Result};
 use crate::handler::{Handler, HandlerId, Keep, Matcher, TimedHandler};
+use crate::log::{LogLevel, Logger};
 use crate::mailbox::{lock, Mailbox};
 use crate::options::{select_transport, Options};
 use crate::sasl::Mechanism;
@@ -32,7 +33,9 @@ pub struct PublicState {
 }
 
 pub(crate) struct Core {
-    pub mailbox: Mailbox<Command>,
+    /// Shared with the transports' wakers, which must not keep the
+    /// connection itself alive (its last owner frees it, synchronously).
+    pub mailbox: Arc<Mailbox<Command>>,
     pub engine: Mutex<Engine>,
     pub state: Mutex<PublicState>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -47,6 +50,8 @@ pub(crate) struct Core {
     /// Random per connection: handles sharing one session (a worker) must
     /// not hand out the same stanza ids.
     id_prefix: String,
+    /// Shared with the engine, so a handler set before connect applies at once.
+    log: Logger,
     options: Options,
     service: String,
     bosh: bool,
@@ -56,6 +61,31 @@ pub(crate) struct Core {
 ///
 /// The owning handle from [`Connection::new`] ends the session and stops
 /// the engine when dropped; the handles passed to callbacks borrow it.
+///
+/// Every method may be called from any thread and from inside callbacks.
+/// Callbacks run on the connection's engine thread (or, in sync mode, on
+/// the thread inside `connect`/`send`/`run_once`), one at a time. A
+/// blocking program waits for what its callbacks report, for instance on a
+/// channel:
+///
+/// ```no_run
+/// use epode::{Connection, Options, Status};
+/// use std::sync::mpsc;
+///
+/// let conn = Connection::new("wss://example.com/xmpp-websocket", Options::default())?;
+/// let (tx, rx) = mpsc::channel();
+/// conn.connect("alice@example.com", Some("secret"), move |_, status, _, _| {
+///     tx.send(status).ok();
+/// })?;
+/// for status in rx {
+///     match status {
+///         Status::Connected => println!("online"),
+///         Status::Disconnected => break,
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), epode::Error>(())
+/// ```
 pub struct Connection {
     core: Arc<Core>,
     owner: bool,
@@ -64,13 +94,26 @@ pub struct Connection {
 impl Connection {
     /// Creates a connection to `service` (a ws/wss/http/https URL, or a
     /// path resolved against the `origin` option). Nothing is sent yet.
+    /// The scheme picks the transport: ws/wss WebSocket, http/https BOSH.
+    ///
+    /// ```
+    /// use epode::{Connection, Options};
+    ///
+    /// let mut options = Options::default();
+    /// options.set("origin", "https://example.com/chat")?;
+    /// options.set("protocol", "wss")?;
+    /// let conn = Connection::new("/xmpp-websocket", options)?;
+    /// assert_eq!(conn.service(), "wss://example.com/xmpp-websocket");
+    /// assert!(Connection::new("/http-bind", Options::default()).is_err()); // no origin
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn new(service: &str, options: Options) -> Result<Connection> {
         let kind = select_transport(service, &options)?;
         let mut options = options;
         if options.keepalive && options.keepalive_path.is_none() {
             options.keepalive_path = Some(crate::transport::keepalive::default_path()?);
         }
-        let mailbox = Mailbox::new()?;
+        let mailbox = Arc::new(Mailbox::new()?);
         let sync = options.sync;
         let bosh = matches!(kind, crate::options::TransportKind::Bosh { .. });
         let service = match &kind {
@@ -80,6 +123,7 @@ impl Connection {
         };
         let id_prefix = id_prefix()?;
         let sm = Arc::new(Mutex::new(StreamManagement::default()));
+        let log = Logger::new();
         let core = Arc::new_cyclic(|weak| Core {
             mailbox,
             engine: Mutex::new(Engine::new(
@@ -87,6 +131,7 @@ impl Connection {
                 kind,
                 options.clone(),
                 Arc::clone(&sm),
+                log.clone(),
             )),
             sm,
             state: Mutex::new(PublicState::default()),
@@ -96,6 +141,7 @@ impl Connection {
             xml_output_hooked: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             id_prefix,
+            log,
             options,
             service,
             bosh,
@@ -147,8 +193,25 @@ impl Connection {
     }
 
     /// Logs in as `jid` with `password` (Strophe's `connect`). Statuses
-    /// arrive at `callback`. In sync mode this returns when the session is
-    /// up or has failed; otherwise at once.
+    /// arrive at `callback` with Strophe's condition strings. In sync mode
+    /// this returns when the session is up or has failed; otherwise at once.
+    /// A password of `None` is for ANONYMOUS (a bare domain as `jid`) and
+    /// EXTERNAL.
+    ///
+    /// ```no_run
+    /// use epode::{Connection, Options, Status};
+    ///
+    /// let mut options = Options::default();
+    /// options.set("sync", "true")?; // connect() returns when it is decided
+    /// let conn = Connection::new("https://example.com/http-bind", options)?;
+    /// conn.connect("alice@example.com", Some("secret"), |_, status, condition, _| {
+    ///     if status == Status::AuthFail {
+    ///         eprintln!("wrong password: {}", condition.unwrap_or(""));
+    ///     }
+    /// })?;
+    /// println!("authenticated: {}", conn.authenticated());
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn connect<F>(&self, jid: &str, password: Option<&str>, callback: F) -> Result<()>
     where
         F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
@@ -305,7 +368,16 @@ impl Connection {
 
     /// Ends the session (Strophe's `disconnect(reason)`): DISCONNECTING,
     /// then DISCONNECTED once the server closed or disconnection_timeout
-    /// passed. In sync mode it returns only then.
+    /// passed. In sync mode it returns only then; without a session it is
+    /// `Error::WrongState`.
+    ///
+    /// ```
+    /// use epode::{Connection, Error, Options};
+    ///
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
+    /// assert!(matches!(conn.disconnect(Some("bye")), Err(Error::WrongState(_))));
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn disconnect(&self, reason: Option<&str>) -> Result<()> {
         if !lock(&self.core.state).connected {
             return Err(Error::WrongState("not connected".into()));
@@ -328,6 +400,17 @@ impl Connection {
 
     /// Sends a stanza. It leaves at once (or at the next `run_once` in sync
     /// mode), in the order of the calls.
+    ///
+    /// ```no_run
+    /// # let conn = epode::Connection::new("ws://h/ws", epode::Options::default())?;
+    /// use epode::{xml::NO_ATTRS, Builder};
+    ///
+    /// let msg = Builder::msg([("to", "bob@example.com"), ("type", "chat")])
+    ///     .c_text("body", NO_ATTRS, "hello")
+    ///     .build();
+    /// conn.send(&msg)?;
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn send(&self, stanza: &Element) -> Result<()> {
         self.require_session()?;
         // Serializing here is cheaper than a deep copy and spreads the work
@@ -374,6 +457,23 @@ impl Connection {
     /// Strophe's `sendIQ`: sends `iq` (an id is added if it has none) and
     /// calls `on_result` or `on_error` with the answer; on timeout
     /// `on_error` gets None. Returns the id.
+    ///
+    /// ```no_run
+    /// # let conn = epode::Connection::new("ws://h/ws", epode::Options::default())?;
+    /// use epode::Builder;
+    /// use std::time::Duration;
+    ///
+    /// let ping = Builder::iq([("type", "get"), ("to", "example.com")])
+    ///     .c("ping", [("xmlns", "urn:xmpp:ping")])
+    ///     .build();
+    /// conn.send_iq(
+    ///     ping,
+    ///     |_, _| println!("pong"),
+    ///     |_, err| println!("failed: {err:?}"), // None: timed out
+    ///     Some(Duration::from_secs(10)),
+    /// )?;
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn send_iq<R, E>(
         &self,
         iq: Element,
@@ -429,6 +529,19 @@ impl Connection {
 
     /// Strophe's `addHandler`: `callback` runs for every stanza `matcher`
     /// accepts, in registration order, until it returns `Keep::Remove`.
+    /// Handlers may be added before `connect` and survive reconnection.
+    ///
+    /// ```
+    /// use epode::{Connection, Keep, Matcher, Options};
+    ///
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
+    /// let id = conn.add_handler(Matcher::new().name("message").type_("chat"), |_, msg| {
+    ///     println!("{}", msg.child_text("body").unwrap_or_default());
+    ///     Keep::Keep
+    /// });
+    /// conn.delete_handler(id);
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn add_handler<F>(&self, matcher: Matcher, callback: F) -> HandlerId
     where
         F: FnMut(&Connection, &Element) -> Keep + Send + 'static,
@@ -448,6 +561,20 @@ impl Connection {
 
     /// Strophe's `addTimedHandler`: runs every `period` while the session
     /// is up, until it returns `Keep::Remove`.
+    ///
+    /// ```no_run
+    /// # let conn = epode::Connection::new("ws://h/ws", epode::Options::default())?;
+    /// use epode::Keep;
+    /// use std::time::Duration;
+    ///
+    /// let mut left = 3;
+    /// conn.add_timed_handler(Duration::from_secs(60), move |conn| {
+    ///     conn.send_raw("<presence xmlns='jabber:client'/>").ok();
+    ///     left -= 1;
+    ///     if left == 0 { Keep::Remove } else { Keep::Keep }
+    /// });
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn add_timed_handler<F>(&self, period: Duration, callback: F) -> HandlerId
     where
         F: FnMut(&Connection) -> Keep + Send + 'static,
@@ -520,6 +647,33 @@ impl Connection {
         self.post(Command::SetXmlOutput(hook.map(|h| Box::new(h) as _)));
     }
 
+    /// Sends this connection's log messages at `level` and above to
+    /// `handler` instead of the process-wide default
+    /// ([`crate::log::set_default_handler`]); see [`crate::log`] for what is
+    /// logged. Replacing a handler drops the previous one. The handler runs
+    /// on the thread driving the engine; from inside it this is
+    /// `Error::WouldDeadlock`.
+    ///
+    /// ```
+    /// use epode::{Connection, LogLevel, Options};
+    ///
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
+    /// conn.set_log_handler(LogLevel::Info, |level, message| eprintln!("{level} {message}"))?;
+    /// # Ok::<(), epode::Error>(())
+    /// ```
+    pub fn set_log_handler<F>(&self, level: LogLevel, handler: F) -> Result<()>
+    where
+        F: FnMut(LogLevel, &str) + Send + 'static,
+    {
+        self.core.log.set(level, Some(Box::new(handler)))
+    }
+
+    /// Removes this connection's log handler: its messages go to the
+    /// process-wide default again.
+    pub fn clear_log_handler(&self) -> Result<()> {
+        self.core.log.set(LogLevel::Error, None)
+    }
+
     /// Binds the resource after BINDREQUIRED (explicitResourceBinding).
     pub fn bind(&self) -> Result<()> {
         if lock(&self.core.state).status != Some(Status::BindRequired) {
@@ -576,6 +730,21 @@ impl Connection {
     /// Drives the engine on the caller's thread for at most `timeout`:
     /// waits for input, commands or timers, handles them, and returns.
     /// For sync mode and for programs with their own main loop.
+    ///
+    /// ```no_run
+    /// use epode::{Connection, Options};
+    /// use std::time::Duration;
+    ///
+    /// let mut options = Options::default();
+    /// options.set("sync", "true")?;
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", options)?;
+    /// conn.connect("alice@localhost", Some("secret"), |_, status, _, _| println!("{status}"))?;
+    /// while conn.authenticated() {
+    ///     conn.run_once(Duration::from_millis(100))?; // callbacks run in here
+    ///     // ... the program's own work ...
+    /// }
+    /// # Ok::<(), epode::Error>(())
+    /// ```
     pub fn run_once(&self, timeout: Duration) -> Result<()> {
         if self.on_engine_thread() {
             return Err(Error::WouldDeadlock(
@@ -706,10 +875,27 @@ impl Connection {
         self.state().status
     }
 
+    /// The service URL in use: absolute, as resolved from a relative path
+    /// and the `origin` option.
+    pub fn service(&self) -> &str {
+        &self.core.service
+    }
+
+    /// An option by name, as text (see [`Options::get`]). `sync` is the
+    /// current mode, which `set_sync` may have changed since creation.
+    pub fn option(&self, key: &str) -> Result<String> {
+        match key {
+            "sync" => Ok(self.core.sync.load(Ordering::Acquire).to_string()),
+            _ => self.core.options.get(key),
+        }
+    }
+
+    /// Strophe's `maxRetries` option.
     pub fn max_retries(&self) -> u32 {
         self.core.options.max_retries
     }
 
+    /// Strophe's `disconnection_timeout`: how long `disconnect` waits.
     pub fn disconnection_timeout(&self) -> Duration {
         self.core.options.disconnection_timeout
     }

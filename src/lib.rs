@@ -2,19 +2,72 @@
 //! model (BOSH, WebSocket, shared connections) as a blocking library with a
 //! stable C ABI.
 //!
-//! ```no_run
-//! use epode::{Connection, Options, Status, Builder};
+//! A [`Connection`] logs in to a server over WebSocket (`ws://`, `wss://`)
+//! or BOSH (`http://`, `https://`), reports every step through one status
+//! callback with Strophe's [`Status`] numbers, and then sends and receives
+//! stanzas ([`Element`], built with [`Builder`]) through handlers. No async
+//! runtime: each connection has an engine thread of its own, or, with the
+//! `sync` option, runs on the caller's thread inside the calls that need it
+//! and [`Connection::run_once`].
 //!
-//! let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
-//! conn.connect("alice@localhost", Some("secret"), |conn, status, condition, _| {
+//! # Quick start
+//!
+//! Log in, say hello to bob, wait for his answer, log out — blocking:
+//!
+//! ```no_run
+//! use epode::{xml::NO_ATTRS, Builder, Connection, Keep, Matcher, Options, Status};
+//! use std::sync::mpsc;
+//! use std::time::Duration;
+//!
+//! let conn = Connection::new("wss://example.com/xmpp-websocket", Options::default())?;
+//! let (tx, rx) = mpsc::channel();
+//!
+//! // Handlers run on the engine thread; a channel brings the news back.
+//! let replies = tx.clone();
+//! let from_bob = Matcher {
+//!     match_bare_from_jid: true, // any of bob's resources
+//!     ..Matcher::new().name("message").from("bob@example.com")
+//! };
+//! conn.add_handler(from_bob, move |_, msg| {
+//!     replies.send(msg.child_text("body")).ok();
+//!     Keep::Remove
+//! });
+//! conn.connect("alice@example.com", Some("secret"), move |conn, status, condition, _| {
 //!     println!("{status} {}", condition.unwrap_or(""));
-//!     if status == Status::Connected {
-//!         let msg = Builder::msg([("to", "bob@localhost"), ("type", "chat")]).c_text("body", epode::xml::NO_ATTRS, "hi").build();
-//!         conn.send(&msg).ok();
+//!     match status {
+//!         Status::Connected => {
+//!             let hi = Builder::msg([("to", "bob@example.com"), ("type", "chat")])
+//!                 .c_text("body", NO_ATTRS, "hi")
+//!                 .build();
+//!             conn.send(&hi).ok();
+//!         }
+//!         Status::Disconnected => {
+//!             tx.send(None).ok();
+//!         }
+//!         _ => {}
 //!     }
 //! })?;
+//! if let Ok(Some(body)) = rx.recv_timeout(Duration::from_secs(30)) {
+//!     println!("bob says {body}");
+//! }
+//! conn.disconnect(None)?;
 //! # Ok::<(), epode::Error>(())
 //! ```
+//!
+//! `tests/examples/echo_bot.rs` is a complete program in this style
+//! (`cargo run --example echo_bot -- SERVICE JID PASSWORD`).
+//!
+//! # Where to look
+//!
+//! - [`Connection`]: connect, attach/restore (BOSH), send, `send_iq`,
+//!   handlers, hooks, pause/resume, sync mode, getters.
+//! - [`Options`]: every option by its Strophe name ([`Options::set`],
+//!   [`Options::get`]).
+//! - [`xml`]: elements, the parser, Strophe's builder; [`jid`]: JID helpers.
+//! - [`log`]: a log handler per connection or for the process
+//!   ([`Connection::set_log_handler`]); passwords are never logged.
+//! - [`sasl`]: the mechanisms, and the trait for custom ones.
+//! - [`ffi`]: the C ABI (`include/epode.h`), which is a thin layer over this API.
 
 pub mod connection;
 mod engine;
@@ -22,6 +75,7 @@ pub mod error;
 pub mod ffi;
 pub mod handler;
 pub mod jid;
+pub mod log;
 mod mailbox;
 pub mod options;
 mod reconnect;
@@ -35,6 +89,7 @@ pub mod xml;
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use handler::{HandlerId, Keep, Matcher};
+pub use log::LogLevel;
 pub use options::Options;
 pub use status::Status;
 pub use xml::{Builder, Element, Node};

@@ -296,6 +296,89 @@ impl Options {
     }
 }
 
+impl Options {
+    /// An option by the names `set` takes, as text that `set` accepts back
+    /// (Strophe users read `conn.options.x`; C has no struct to read).
+    /// Unset values are "" (for `mechanisms`: every built-in is allowed);
+    /// durations are milliseconds; list options have one entry per line.
+    pub fn get(&self, key: &str) -> Result<String> {
+        fn text(v: &Option<String>) -> String {
+            v.clone().unwrap_or_default()
+        }
+        fn path(v: &Option<PathBuf>) -> String {
+            v.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        }
+        let ms = |d: Duration| d.as_millis().to_string();
+        Ok(match key {
+            "mechanisms" => self
+                .mechanisms
+                .as_ref()
+                .map(|m| m.join(","))
+                .unwrap_or_default(),
+            "explicitResourceBinding" | "explicit_resource_binding" => {
+                self.explicit_resource_binding.to_string()
+            }
+            "protocol" => text(&self.protocol),
+            "worker" => text(&self.worker),
+            "sync" => self.sync.to_string(),
+            "customHeaders" | "custom_headers" | "header" => self
+                .custom_headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            "cookies" | "cookie" => self
+                .cookies
+                .iter()
+                .map(cookie_text)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            "keepalive" => self.keepalive.to_string(),
+            "keepalive_path" | "keepalivePath" => path(&self.keepalive_path),
+            "withCredentials" | "with_credentials" => self.with_credentials.to_string(),
+            "contentType" | "content_type" => self.content_type.clone(),
+            "origin" => text(&self.origin),
+            "ca_file" | "caFile" => path(&self.ca_file),
+            "accept_invalid_certs" | "acceptInvalidCerts" => self.accept_invalid_certs.to_string(),
+            "strip" => self.strip.to_string(),
+            "timeout" | "TIMEOUT" => self.timeout_multiplier.to_string(),
+            "secondary_timeout" | "SECONDARY_TIMEOUT" => {
+                self.secondary_timeout_multiplier.to_string()
+            }
+            "maxRetries" | "max_retries" => self.max_retries.to_string(),
+            "disconnection_timeout" | "disconnectionTimeout" => ms(self.disconnection_timeout),
+            "connect_timeout" | "connectTimeout" => ms(self.connect_timeout),
+            "wait" => self.wait.to_string(),
+            "hold" => self.hold.to_string(),
+            "route" => text(&self.route),
+            "resource" => text(&self.resource),
+            "max_stanza_bytes" => self.max_stanza_bytes.to_string(),
+            "max_depth" => self.max_depth.to_string(),
+            _ => return Err(Error::UnknownOption(key.to_string())),
+        })
+    }
+}
+
+/// A cookie in the form `parse_cookie` reads (expiry as Expires=seconds).
+fn cookie_text(c: &Cookie) -> String {
+    let mut out = format!("{}={}", c.name, c.value);
+    if let Some(d) = &c.domain {
+        out.push_str(&format!("; Domain={d}"));
+    }
+    if let Some(p) = &c.path {
+        out.push_str(&format!("; Path={p}"));
+    }
+    if let Some(secs) = c
+        .expires
+        .and_then(|e| e.duration_since(SystemTime::UNIX_EPOCH).ok())
+    {
+        out.push_str(&format!("; Expires={}", secs.as_secs()));
+    }
+    out
+}
+
 /// Which transport a connection uses, with its absolute URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportKind {
@@ -472,5 +555,58 @@ mod tests {
         assert!(o.set("customHeaders", "no colon").is_err());
         assert!(o.set("customHeaders", "X-Evil: a\r\nInjected: b").is_err());
         assert!(o.set("protocol", "http").is_err());
+    }
+
+    #[test]
+    fn every_option_reads_back_as_text_that_set_accepts() {
+        let keys = [
+            ("mechanisms", "SCRAM-SHA-256,PLAIN"),
+            ("explicitResourceBinding", "true"),
+            ("protocol", "wss"),
+            ("worker", "tabs"),
+            ("sync", "true"),
+            ("customHeaders", "X-A: 1"),
+            (
+                "cookies",
+                "a=b; Domain=example.com; Path=/p; Expires=2000000000",
+            ),
+            ("keepalive", "true"),
+            ("keepalive_path", "/tmp/k"),
+            ("withCredentials", "true"),
+            ("contentType", "text/plain"),
+            ("origin", "https://example.com"),
+            ("ca_file", "/tmp/ca.pem"),
+            ("accept_invalid_certs", "true"),
+            ("strip", "true"),
+            ("TIMEOUT", "1.5"),
+            ("SECONDARY_TIMEOUT", "0.2"),
+            ("maxRetries", "9"),
+            ("disconnection_timeout", "1234"),
+            ("connect_timeout", "4321"),
+            ("wait", "30"),
+            ("hold", "2"),
+            ("route", "xmpp:example.com:9999"),
+            ("resource", "phone"),
+            ("max_stanza_bytes", "1000"),
+            ("max_depth", "10"),
+        ];
+        let defaults = Options::default();
+        let mut o = Options::default();
+        for (k, v) in keys {
+            o.set(k, v).unwrap();
+            assert_eq!(o.get(k).unwrap(), v, "{k}");
+            let mut again = Options::default();
+            again.set(k, &o.get(k).unwrap()).unwrap();
+            assert_eq!(again.get(k).unwrap(), v, "{k} round trip");
+        }
+        assert_eq!(defaults.get("maxRetries").unwrap(), "5");
+        assert_eq!(defaults.get("disconnection_timeout").unwrap(), "3000");
+        assert_eq!(defaults.get("mechanisms").unwrap(), "");
+        o.set("customHeaders", "X-B: 2").unwrap();
+        assert_eq!(o.get("customHeaders").unwrap(), "X-A: 1\nX-B: 2");
+        assert_eq!(
+            o.get("nonsense"),
+            Err(Error::UnknownOption("nonsense".into()))
+        );
     }
 }

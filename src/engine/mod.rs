@@ -6,6 +6,7 @@ use crate::connection::{Connection, Core, PublicState};
 use crate::error::{Error, Result};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
 use crate::jid;
+use crate::log::{log_at, Logger};
 use crate::mailbox::{lock, poll_fds};
 use crate::options::{Options, TransportKind};
 use crate::sasl::{self, Credentials, Mechanism};
@@ -137,6 +138,7 @@ struct Hooks {
 
 pub(crate) struct Engine {
     core: Weak<Core>,
+    log: Logger,
     options: Options,
     kind: TransportKind,
     /// The service URL now in use (a redirect changes it).
@@ -191,6 +193,7 @@ impl Engine {
         kind: TransportKind,
         options: Options,
         sm: Arc<Mutex<StreamManagement>>,
+        log: Logger,
     ) -> Engine {
         let url = match &kind {
             TransportKind::WebSocket { url }
@@ -199,6 +202,7 @@ impl Engine {
         };
         Engine {
             core,
+            log,
             resource: options.resource.clone(),
             options,
             kind,
@@ -465,6 +469,7 @@ impl Engine {
 
     fn change_status(&mut self, status: Status, condition: Option<&str>, elem: Option<&Element>) {
         self.publish(|s| s.status = Some(status));
+        self.log.status(status, condition);
         let Some(conn) = self.handle() else { return };
         if let Some(cb) = self.status_cb.as_mut() {
             cb(&conn, status, condition, elem);
@@ -600,10 +605,12 @@ impl Engine {
 
     /// How a transport's helper threads wake this engine.
     fn waker(&self) -> crate::transport::Notify {
-        let core = self.core.clone();
+        // Only the mailbox: a helper thread holding the connection, even
+        // for a moment, could end up freeing it (and its userdata) late.
+        let mailbox = self.core.upgrade().map(|core| Arc::clone(&core.mailbox));
         Arc::new(move || {
-            if let Some(core) = core.upgrade() {
-                core.mailbox.wake();
+            if let Some(mailbox) = &mailbox {
+                mailbox.wake();
             }
         })
     }
@@ -616,6 +623,7 @@ impl Engine {
         }
         let timeout = self.options.connect_timeout;
         self.connect_deadline = Some(Instant::now() + timeout);
+        log_at!(self.log, Info, "opening {}", self.url);
         let mut transport: Box<dyn Transport> = match &self.kind {
             TransportKind::WebSocket { .. } => Box::new(WebSocketTransport::new(
                 &self.url,
@@ -771,6 +779,7 @@ impl Engine {
     }
 
     fn write(&mut self, xml: String) {
+        self.log.sent(&xml);
         match self.transport.as_mut().map(|t| t.send(&xml)) {
             Some(Err(e)) => self.on_transport_error(e),
             Some(Ok(())) => self.count_sent(&xml),
@@ -1066,6 +1075,7 @@ impl Engine {
     }
 
     fn on_transport_error(&mut self, e: Error) {
+        log_at!(self.log, Warn, "transport error: {e}");
         if let (Error::Timeout(m), false) = (
             &e,
             matches!(self.phase, Phase::Connected | Phase::Closing | Phase::Idle),
@@ -1091,6 +1101,7 @@ impl Engine {
     }
 
     fn on_stanza(&mut self, stanza: Element) {
+        self.log.received(&stanza);
         if stanza.local_name() == "error" && stanza.prefix().is_some()
             || stanza.name() == "stream:error"
         {
@@ -1186,6 +1197,13 @@ impl Engine {
             return;
         };
         let mut mech = enabled.swap_remove(index);
+        log_at!(
+            self.log,
+            Info,
+            "SASL mechanism {} (offered: {})",
+            mech.name(),
+            offered.join(" ")
+        );
         self.set_phase(Phase::Authenticating);
         if self.reconnecting.is_none() {
             self.change_status(Status::Authenticating, None, None);

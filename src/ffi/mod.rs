@@ -8,8 +8,10 @@
 pub mod builder;
 pub mod callback;
 pub mod conn;
+pub mod getters;
 pub mod guard;
 pub mod jid;
+pub mod log;
 pub mod options;
 pub mod result;
 pub mod sasl;

@@ -310,6 +310,167 @@ static void test_custom_mechanism(void) {
     CHECK(frees == 2);
 }
 
+static void test_getters(void) {
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    char buf[256];
+    size_t len = 0;
+    uint32_t retries = 0;
+    uint64_t timeout_ms = 0;
+    CHECK_RESULT(epode_conn_service(NULL, buf, sizeof buf, &len), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_max_retries(NULL, &retries), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_disconnection_timeout(NULL, &timeout_ms), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_option(NULL, "wait", buf, sizeof buf, &len), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_options_get(NULL, "wait", buf, sizeof buf, &len), EPODE_ERR_NULL_ARG);
+
+    /* Strophe's defaults, read from a connection made without options. */
+    CHECK_RESULT(epode_conn_new("WS://127.0.0.1:1/ws", NULL, &c), EPODE_OK);
+    CHECK_RESULT(epode_conn_max_retries(c, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_disconnection_timeout(c, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_option(c, NULL, buf, sizeof buf, &len), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_max_retries(c, &retries), EPODE_OK);
+    CHECK(retries == 5);
+    CHECK_RESULT(epode_conn_disconnection_timeout(c, &timeout_ms), EPODE_OK);
+    CHECK(timeout_ms == 3000);
+    CHECK_RESULT(epode_conn_service(c, buf, sizeof buf, &len), EPODE_OK);
+    CHECK(strcmp(buf, "ws://127.0.0.1:1/ws") == 0 && len == strlen(buf)); /* scheme in lower case */
+    CHECK_RESULT(epode_conn_option(c, "mechanisms", buf, sizeof buf, &len), EPODE_OK);
+    CHECK(strcmp(buf, "") == 0 && len == 0);
+    CHECK_RESULT(epode_conn_option(c, "no_such_option", buf, sizeof buf, &len), EPODE_ERR_UNKNOWN_OPTION);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+
+    /* Options set by name read back, from the options and from the connection. */
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "maxRetries", "7"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "disconnection_timeout", "1500"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "origin", "https://example.com/app"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "protocol", "ws"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "customHeaders", "X-A: 1"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "customHeaders", "X-B: 2"), EPODE_OK);
+    CHECK_RESULT(epode_options_get(o, "maxRetries", buf, sizeof buf, &len), EPODE_OK);
+    CHECK(strcmp(buf, "7") == 0);
+    CHECK_RESULT(epode_options_get(o, "bogus", buf, sizeof buf, &len), EPODE_ERR_UNKNOWN_OPTION);
+    CHECK_RESULT(epode_conn_new("/xmpp-websocket", o, &c), EPODE_OK);
+    epode_options_free(o);
+    CHECK_RESULT(epode_conn_max_retries(c, &retries), EPODE_OK);
+    CHECK(retries == 7);
+    CHECK_RESULT(epode_conn_disconnection_timeout(c, &timeout_ms), EPODE_OK);
+    CHECK(timeout_ms == 1500);
+    /* A relative service is resolved against origin; https never downgrades. */
+    CHECK_RESULT(epode_conn_service(c, buf, sizeof buf, &len), EPODE_OK);
+    CHECK(strcmp(buf, "wss://example.com/xmpp-websocket") == 0);
+    CHECK_RESULT(epode_conn_option(c, "customHeaders", buf, sizeof buf, &len), EPODE_OK);
+    CHECK(strcmp(buf, "X-A: 1\nX-B: 2") == 0 && len == 13);
+    CHECK_RESULT(epode_conn_option(c, "sync", buf, sizeof buf, NULL), EPODE_OK);
+    CHECK(strcmp(buf, "false") == 0);
+    CHECK_RESULT(epode_conn_set_sync(c, true), EPODE_OK);
+    CHECK_RESULT(epode_conn_option(c, "sync", buf, sizeof buf, NULL), EPODE_OK);
+    CHECK(strcmp(buf, "true") == 0); /* the current mode, not the creation value */
+
+    /* Too small a buffer: *len says what is needed, the buffer is untouched. */
+    char small[8];
+    memset(small, 'x', sizeof small);
+    len = 0;
+    CHECK_RESULT(epode_conn_service(c, small, sizeof small, &len), EPODE_ERR_BUFFER_TOO_SMALL);
+    CHECK(len == strlen("wss://example.com/xmpp-websocket"));
+    CHECK(small[0] == 'x' && small[7] == 'x');
+    CHECK_RESULT(epode_conn_option(c, "origin", small, sizeof small, &len), EPODE_ERR_BUFFER_TOO_SMALL);
+    CHECK(len == strlen("https://example.com/app") && small[0] == 'x');
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+}
+
+/* What a log handler saw. */
+struct log_seen {
+    int lines, debug, below_level, connected, sent, sasl_redacted, secret;
+    int min_level;
+};
+
+static void on_log(void *ud, epode_conn *c, epode_log_level level, const char *message) {
+    struct log_seen *l = (struct log_seen *)ud;
+    (void)c;
+    l->lines++;
+    if (level == EPODE_LOG_DEBUG) l->debug++;
+    if ((int)level < l->min_level) l->below_level++;
+    if (strcmp(message, "status CONNECTED") == 0) l->connected++;
+    if (strncmp(message, "SENT <message", 13) == 0) l->sent++;
+    if (strstr(message, "(SASL payload not logged) mechanism PLAIN") != NULL) l->sasl_redacted++;
+    /* The password, and PLAIN's base64 payload "\0alice\0alice-pass". */
+    if (strstr(message, "alice-pass") != NULL || strstr(message, "AGFsaWNlAGFsaWNlLXBhc3M") != NULL) l->secret++;
+}
+
+/* Logs alice in (sync, PLAIN), sends one message, disconnects. */
+static void logged_session(epode_conn **out, struct log_seen *l, int level, int use_default) {
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "mechanisms", "PLAIN"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new(ws_url, o, &c), EPODE_OK);
+    epode_options_free(o);
+    l->min_level = level;
+    if (!use_default) CHECK_RESULT(epode_conn_set_log_handler(c, level, on_log, l, count_free), EPODE_OK);
+    CHECK_RESULT(epode_conn_connect(c, "alice@localhost", "alice-pass", NULL, ignore_status, NULL, NULL), EPODE_OK);
+    CHECK_RESULT(epode_conn_send_raw(c, "<message xmlns='jabber:client' to='bob@localhost'><body>x</body></message>"), EPODE_OK);
+    CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_OK);
+    *out = c;
+}
+
+static void test_logging(void) {
+    if (ws_url[0] == '\0' && !load_server()) {
+        CHECK(!"a Prosody test server (EPODE_TEST_PROSODY) is required");
+        return;
+    }
+    CHECK(strcmp(epode_log_level_name(EPODE_LOG_WARN), "WARN") == 0);
+    CHECK(strcmp(epode_log_level_name(7), "UNKNOWN") == 0);
+
+    /* Failed registrations still free the userdata, once. */
+    frees = 0;
+    CHECK_RESULT(epode_conn_set_log_handler(NULL, EPODE_LOG_DEBUG, on_log, NULL, count_free), EPODE_ERR_NULL_ARG);
+    CHECK(frees == 1);
+    epode_conn *c = NULL;
+    CHECK_RESULT(epode_conn_new(ws_url, NULL, &c), EPODE_OK);
+    CHECK_RESULT(epode_conn_set_log_handler(c, 4, on_log, NULL, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK(frees == 2);
+    CHECK_RESULT(epode_set_default_log_handler(-1, on_log, NULL, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK(frees == 3);
+    /* Replacing and clearing free the previous userdata. */
+    CHECK_RESULT(epode_conn_set_log_handler(c, EPODE_LOG_INFO, on_log, NULL, count_free), EPODE_OK);
+    CHECK_RESULT(epode_conn_set_log_handler(c, EPODE_LOG_INFO, epode_log_stderr, NULL, count_free), EPODE_OK);
+    CHECK(frees == 4);
+    CHECK_RESULT(epode_conn_set_log_handler(c, 0, NULL, NULL, NULL), EPODE_OK);
+    CHECK(frees == 5);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+
+    /* DEBUG: the whole session, but never the password or the PLAIN payload. */
+    struct log_seen l;
+    memset(&l, 0, sizeof l);
+    frees = 0;
+    logged_session(&c, &l, EPODE_LOG_DEBUG, 0);
+    CHECK(l.connected == 1 && l.sent == 1 && l.sasl_redacted == 1 && l.debug > 0);
+    CHECK(l.secret == 0);
+    CHECK(frees == 0);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+    CHECK(frees == 1); /* freed with the connection */
+
+    /* INFO: statuses, no traffic. */
+    memset(&l, 0, sizeof l);
+    logged_session(&c, &l, EPODE_LOG_INFO, 0);
+    CHECK(l.connected == 1 && l.debug == 0 && l.sent == 0 && l.lines > 0 && l.below_level == 0);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+
+    /* The process-wide default: connections without their own handler. */
+    struct log_seen d;
+    memset(&d, 0, sizeof d);
+    frees = 0;
+    CHECK_RESULT(epode_set_default_log_handler(EPODE_LOG_DEBUG, on_log, &d, count_free), EPODE_OK);
+    logged_session(&c, &d, EPODE_LOG_DEBUG, 1);
+    CHECK(d.connected == 1 && d.sent == 1 && d.secret == 0);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+    CHECK(frees == 0);
+    CHECK_RESULT(epode_set_default_log_handler(EPODE_LOG_DEBUG, NULL, NULL, NULL), EPODE_OK);
+    CHECK(frees == 1);
+}
+
 /* Two handles of one worker in sync mode: the second attaches to the
  * first one's session and the first hears the second's disconnect. */
 struct shared_status {
@@ -372,6 +533,8 @@ static void test_shared_worker(void) {
 }
 
 int main(void) {
+    test_getters();
+    test_logging();
     test_null_arguments();
     test_bad_values_and_wrong_state();
     test_real_session();

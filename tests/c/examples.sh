@@ -8,7 +8,7 @@ cd "$root"
 : "${EPODE_TEST_PROSODY:?start the servers first (tests/run-all.sh)}"
 : "${EPODE_TEST_EJABBERD:?start the servers first (tests/run-all.sh)}"
 
-cargo build --quiet --lib
+cargo build --quiet --lib --example echo_bot
 san="-fsanitize=address,undefined -fno-omit-frame-pointer"
 make -s -C examples-c all cxx SAN="$san"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1
@@ -32,6 +32,28 @@ expect() {
         failed=$((failed + 1)); echo "FAIL $name (exit $rc, wanted $code)"; echo "$out" | sed 's/^/     | /'
     fi
 }
+
+# The echo bots run in the background: start_bot LOG COMMAND... starts one
+# and waits for its "READY" line; bot_done waits (20 s at most) and prints
+# its output with resources cut off (ECHO alice@localhost body), exiting
+# with the bot's code, for `expect`.
+start_bot() {
+    bot_log=$1; shift
+    "$@" >"$bot_log" 2>&1 &
+    bot_pid=$!
+    for _ in $(seq 400); do
+        grep -q '^READY ' "$bot_log" && return 0
+        kill -0 "$bot_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "the bot did not come online:"; cat "$bot_log"; return 1
+}
+stop_bot() {
+    for _ in $(seq 400); do kill -0 "$bot_pid" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$bot_pid" 2>/dev/null && kill -KILL "$bot_pid"
+    bot_rc=0; wait "$bot_pid" || bot_rc=$?
+}
+bot_output() { sed -E 's#^(ECHO [^/ ]+)/[^ ]+#\1#' "$bot_log"; return "$bot_rc"; }
 
 login_ok=$'CONNECTING\nAUTHENTICATING\nCONNECTED\nIQ result\nDISCONNECTING status example done\nDISCONNECTED'
 for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
@@ -103,9 +125,87 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
             "$bin/status" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" worker=tab
         expect "$XMPP_SERVER status worker with a BOSH service" 1 "" -- \
             "$bin/status" "$XMPP_BOSH_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD" worker=tab
+
+        # echo_bot (as bob) and send_once: each message makes a real round
+        # trip through the server, and the reply proves it arrived.
+        bot_log="$root/target/examples-c/bot-$XMPP_SERVER.log"
+        start_bot "$bot_log" "$bin/echo_bot" "$XMPP_WS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD"
+        expect "$XMPP_SERVER send_once ws → echo_bot, reply" 0 "REPLY hello from C" -- \
+            "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" "hello from C" --expect-reply 10
+        expect "$XMPP_SERVER send_once-cpp bosh → echo_bot, reply" 0 "REPLY hello from C++" -- \
+            "$bin/send_once-cpp" "$XMPP_BOSH_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" "hello from C++" --expect-reply 10
+        expect "$XMPP_SERVER send_once wss + ca_file, no waiting" 0 "" -- \
+            "$bin/send_once" "$XMPP_WSS_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" "$XMPP_BOB_JID" "fire and forget" \
+            --option "ca_file=$XMPP_CA_FILE" --option mechanisms=PLAIN
+        expect "$XMPP_SERVER send_once wrong password → 3" 3 "" -- \
+            "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" wrong-password "$XMPP_BOB_JID" "never sent"
+        expect "$XMPP_SERVER send_once no server → 3" 3 "" -- \
+            "$bin/send_once" "ws://127.0.0.1:9/xmpp-websocket" "$XMPP_ALICE_JID" x "$XMPP_BOB_JID" "never sent"
+        expect "$XMPP_SERVER send_once no reply from nobody → 5" 5 "" -- \
+            "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "nobody@$XMPP_DOMAIN" "anyone?" --expect-reply 2
+        expect "$XMPP_SERVER send_once usage → 2" 2 "" -- "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID"
+        expect "$XMPP_SERVER send_once bad option → 2" 2 "" -- \
+            "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" x "$XMPP_BOB_JID" y --option wait=soon
+        expect "$XMPP_SERVER send_once quit → echo_bot" 0 "REPLY quit" -- \
+            "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" quit --expect-reply 10
+        stop_bot
+        expect "$XMPP_SERVER echo_bot echoed everything, quit cleanly" 0 \
+            "ECHO alice@$XMPP_DOMAIN hello from C"$'\n'"ECHO alice@$XMPP_DOMAIN hello from C++"$'\n'"ECHO carol@$XMPP_DOMAIN fire and forget"$'\n'"ECHO alice@$XMPP_DOMAIN quit"$'\n'"DISCONNECTING asked to quit"$'\n'"DISCONNECTED" -- bot_output
+        # The C++ bot over BOSH, stopped by SIGTERM.
+        start_bot "$bot_log" "$bin/echo_bot-cpp" "$XMPP_BOSH_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" wait=10
+        expect "$XMPP_SERVER send_once → echo_bot-cpp over BOSH" 0 "REPLY ping" -- \
+            "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" ping --expect-reply 10
+        kill -TERM "$bot_pid"
+        stop_bot
+        expect "$XMPP_SERVER echo_bot-cpp SIGTERM → clean disconnect" 0 \
+            "ECHO alice@$XMPP_DOMAIN ping"$'\n'"DISCONNECTING signal"$'\n'"DISCONNECTED" -- bot_output
+        # The blocking Rust example: the same round trip.
+        start_bot "$bot_log" "$root/target/debug/examples/echo_bot" "$XMPP_WS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD"
+        expect "$XMPP_SERVER send_once → Rust echo_bot" 0 "REPLY hello Rust" -- \
+            "$bin/send_once-cpp" "$XMPP_BOSH_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" "hello Rust" --expect-reply 10
+        expect "$XMPP_SERVER send_once quit → Rust echo_bot" 0 "REPLY quit" -- \
+            "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" quit --expect-reply 10
+        stop_bot
+        expect "$XMPP_SERVER Rust echo_bot quit cleanly" 0 \
+            "ECHO alice@$XMPP_DOMAIN hello Rust"$'\n'"ECHO alice@$XMPP_DOMAIN quit"$'\n'"DISCONNECTING asked to quit"$'\n'"DISCONNECTED" -- bot_output
         echo "$passed $failed" > "$root/target/examples-c/.counts.$XMPP_SERVER"
     )
 done
+# include/install.sh: into a temporary prefix, then the status example
+# built with nothing but pkg-config's flags (shared, and static as C++),
+# and into a DESTDIR staging root.
+command -v pkg-config >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config >/dev/null
+}
+(
+    . "$EPODE_TEST_PROSODY/env"
+    passed=0 failed=0
+    inst=$(mktemp -d /tmp/epode-install.XXXXXX)
+    trap 'rm -rf "$inst"' EXIT
+    include/install.sh "$inst/prefix" >/dev/null 2>"$inst/log" || { cat "$inst/log"; exit 1; }
+    export PKG_CONFIG_PATH="$inst/prefix/lib/pkgconfig"
+    files() { (cd "$1" && find . -type f | sort | tr '\n' ' '); }
+    expect "install.sh puts library, header and .pc under PREFIX" 0 \
+        "./include/epode.h ./lib/libepode.a ./lib/libepode.so ./lib/pkgconfig/epode.pc " -- files "$inst/prefix"
+    expect "pkg-config finds epode with the crate's version" 0 \
+        "$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)" -- pkg-config --modversion epode
+    # shellcheck disable=SC2046
+    gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $san examples-c/status.c -o "$inst/status" \
+        $(pkg-config --cflags --libs epode) -Wl,-rpath,"$(pkg-config --variable=libdir epode)"
+    expect "status built with pkg-config (shared) logs in" 0 "$login_ok" -- \
+        "$inst/status" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
+    # shellcheck disable=SC2046
+    g++ -x c++ -std=c++17 -Wall -Wextra -Werror $san examples-c/status.c -o "$inst/status-static" \
+        $(pkg-config --cflags epode) -x none "$(pkg-config --variable=libdir epode)/libepode.a" -Wl,--as-needed $(pkg-config --static --libs epode)
+    expect "status built with libepode.a needs no libepode.so" 1 "" -- \
+        sh -c "ldd '$inst/status-static' | grep -q libepode"
+    expect "status built with libepode.a (as C++) logs in over BOSH" 0 "$login_ok" -- \
+        "$inst/status-static" "$XMPP_BOSH_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD"
+    DESTDIR="$inst/stage" include/install.sh /opt/epode >/dev/null 2>"$inst/log" || { cat "$inst/log"; exit 1; }
+    expect "DESTDIR stages the files; the .pc keeps the real prefix" 0 "prefix=/opt/epode" -- \
+        cat "$inst/stage/opt/epode/lib/pkgconfig/epode.pc"
+    echo "$passed $failed" > "$root/target/examples-c/.counts.install"
+)
 # The README's C quick start, compiled as written (C and C++) and run
 # against Prosody (only its port differs).
 python3 - "$root/README.md" "$root/target/examples-c/quickstart.c" <<'PY'

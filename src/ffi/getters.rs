@@ -1,0 +1,101 @@
+//! Getters for a connection's settings from C: what a Strophe user reads
+//! from `conn.service`, `conn.maxRetries`, `conn.options.*`. (The session
+//! state — JIDs, flags, status — is read with the getters in `conn.rs`.)
+//! All may be called from any thread, also inside callbacks.
+
+use super::conn::{epode_conn, with_conn};
+use super::guard::{c_str, copy_out, guard, obj, out_param, FfiError};
+use super::options::epode_options;
+use super::result::epode_result;
+use std::ffi::c_char;
+
+/// Copies the service URL in use (absolute, as resolved from a relative
+/// path and `origin`).
+///
+/// # Safety
+/// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_service(
+    conn: *const epode_conn,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    with_conn(conn, |c| copy_out(c.connection().service(), buf, cap, len))
+}
+
+/// Strophe's `maxRetries` (the option's value; default 5).
+///
+/// # Safety
+/// `conn` live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_max_retries(
+    conn: *const epode_conn,
+    out: *mut u32,
+) -> epode_result {
+    with_conn(conn, |c| {
+        *out_param(out, "out")? = c.connection().max_retries();
+        Ok(())
+    })
+}
+
+/// Strophe's `disconnection_timeout` in milliseconds: how long
+/// `epode_conn_disconnect` waits for the server (default 3000).
+///
+/// # Safety
+/// `conn` live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_disconnection_timeout(
+    conn: *const epode_conn,
+    out: *mut u64,
+) -> epode_result {
+    with_conn(conn, |c| {
+        let ms = c.connection().disconnection_timeout().as_millis();
+        *out_param(out, "out")? = u64::try_from(ms).unwrap_or(u64::MAX);
+        Ok(())
+    })
+}
+
+/// Copies the connection's option `key` (any name `epode_options_set`
+/// takes) as text that `epode_options_set` accepts back: "true"/"false",
+/// numbers, durations in milliseconds, "" when unset (`mechanisms` "":
+/// every built-in allowed), one line per entry for `customHeaders` and
+/// `cookies`. `sync` is the current mode (see `epode_conn_set_sync`). An
+/// unknown name is EPODE_ERR_UNKNOWN_OPTION.
+///
+/// # Safety
+/// `conn` live; `key` NUL-terminated; `buf`/`len` as for `epode_stanza_name`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_conn_option(
+    conn: *const epode_conn,
+    key: *const c_char,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    with_conn(conn, |c| {
+        let key = c_str(key, "key")?;
+        let value = c.connection().option(key).map_err(FfiError::from)?;
+        copy_out(&value, buf, cap, len)
+    })
+}
+
+/// Copies option `key` of an options object, as `epode_conn_option` does.
+///
+/// # Safety
+/// `opts` live; `key` NUL-terminated; `buf`/`len` as for `epode_stanza_name`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_options_get(
+    opts: *const epode_options,
+    key: *const c_char,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    guard(|| {
+        let opts = obj(opts, "opts")?;
+        let key = c_str(key, "key")?;
+        let value = opts.inner.get(key).map_err(FfiError::from)?;
+        copy_out(&value, buf, cap, len)
+    })
+}
