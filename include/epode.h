@@ -858,6 +858,52 @@ enum epode_result epode_conn_register_mechanism(struct epode_conn *conn,
                                                 void *userdata,
                                                 epode_free_cb userdata_free);
 
+// Whether the session came back by XEP-0198 resumption (the last
+// CONNECTED carried the condition "resumed"): nothing was lost and
+// nothing needs fetching again.
+//
+// # Safety
+// `conn` live; `out` writable.
+enum epode_result epode_conn_resumed(const struct epode_conn *conn,
+                                     bool *out);
+
+// Copies the state of a resumable session (its id, counters and the
+// stanzas the server has not acknowledged) as text, for
+// `epode_conn_set_sm_state` on another connection or in another process.
+// `EPODE_ERR_NOT_FOUND` when the session cannot be resumed. The text
+// holds the unacknowledged stanzas: keep it as private as the messages.
+//
+// # Safety
+// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+enum epode_result epode_conn_sm_state(const struct epode_conn *conn,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *len);
+
+// Takes over a state from `epode_conn_sm_state`: the next
+// `epode_conn_connect` logs in and resumes that session (CONNECTED
+// "resumed"), or reports the unacknowledged stanzas to the unacked handler
+// and binds a new session. `EPODE_ERR_INVALID_ARG` for anything that is
+// not such a state; `EPODE_ERR_WRONG_STATE` once connecting.
+//
+// # Safety
+// `conn` live; `state` NUL-terminated.
+enum epode_result epode_conn_set_sm_state(const struct epode_conn *conn,
+                                          const char *state);
+
+// Sets (or, with a NULL callback, clears) the handler that hears of each
+// stanza that may not have arrived: when a lost session cannot be
+// resumed (each one the server had not acknowledged), or when
+// reconnection gives up (each one sent while reconnecting). It runs on the
+// engine thread; the stanza is borrowed for the call.
+//
+// # Safety
+// `conn` live.
+enum epode_result epode_conn_set_unacked_handler(struct epode_conn *conn,
+                                                 epode_xml_cb callback,
+                                                 void *userdata,
+                                                 epode_free_cb userdata_free);
+
 // Parses one complete XML element from a NUL-terminated UTF-8 string.
 // On success `*out` owns a new stanza; on failure it is not written and
 // the last error says what is wrong.

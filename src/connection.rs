@@ -845,11 +845,14 @@ impl Connection {
     /// Who hears of stanzas that may not have arrived: when a lost session
     /// cannot be resumed (each stanza the server had not acknowledged), or
     /// when reconnection gives up (each stanza sent while reconnecting).
-    pub fn set_unacked_handler<F>(&self, handler: F)
+    /// None clears it.
+    pub fn set_unacked_handler<F>(&self, handler: Option<F>)
     where
         F: FnMut(&Connection, &Element) + Send + 'static,
     {
-        self.post(Command::SetUnackedHandler(Some(Box::new(handler))));
+        self.post(Command::SetUnackedHandler(
+            handler.map(|h| Box::new(h) as _),
+        ));
     }
 
     /// True while the session is established.

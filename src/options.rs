@@ -356,6 +356,10 @@ impl Options {
             "resource" => text(&self.resource),
             "max_stanza_bytes" => self.max_stanza_bytes.to_string(),
             "max_depth" => self.max_depth.to_string(),
+            "reconnect" => self.reconnect.to_string(),
+            "reconnect_delay" | "reconnectDelay" => ms(self.reconnect_delay),
+            "reconnect_max_delay" | "reconnectMaxDelay" => ms(self.reconnect_max_delay),
+            "streamManagement" | "stream_management" => self.stream_management.to_string(),
             _ => return Err(Error::UnknownOption(key.to_string())),
         })
     }
@@ -589,6 +593,10 @@ mod tests {
             ("resource", "phone"),
             ("max_stanza_bytes", "1000"),
             ("max_depth", "10"),
+            ("reconnect", "true"),
+            ("reconnect_delay", "100"),
+            ("reconnect_max_delay", "5000"),
+            ("streamManagement", "false"),
         ];
         let defaults = Options::default();
         let mut o = Options::default();

@@ -704,6 +704,8 @@ impl Engine {
         self.sm_ack_deadline = None;
         self.reconnecting = None;
         self.reconnect_at = None;
+        self.unacked_lost = 0;
+        self.resume_refused = None;
         let queued = std::mem::take(&mut self.queued);
         self.report_unacked(queued);
         self.set_phase(Phase::Idle);
@@ -868,6 +870,7 @@ impl Engine {
         let now = Instant::now();
         if self.connect_deadline.is_some_and(|d| d <= now) {
             self.connect_deadline = None;
+            self.login_timed_out();
             if !self.try_reconnect("connection timeout") {
                 self.change_status(Status::ConnTimeout, Some("connection timeout"), None);
                 self.finish(Some("connection timeout"));

@@ -60,6 +60,16 @@ impl Engine {
         true
     }
 
+    /// The login timed out. A `<resume/>` never answered (Prosody 0.12
+    /// crashes on resumption over BOSH) counts as refused: the next
+    /// attempt binds a new session instead of asking again.
+    pub(super) fn login_timed_out(&mut self) {
+        if self.phase == Phase::Resuming {
+            self.resume_refused = Some("no answer".into());
+            self.forget_unresumable();
+        }
+    }
+
     pub(super) fn fire_recovery_timers(&mut self, now: Instant) {
         if self.reconnect_at.is_some_and(|d| d <= now) {
             self.reconnect_at = None;
@@ -130,9 +140,9 @@ impl Engine {
     /// A new session starts where the old one cannot be resumed (the link
     /// broke before the server's `<enabled/>`, or it refused resumption):
     /// its unacknowledged stanzas may be lost, and the application hears so.
-    fn forget_unresumable(&mut self) {
+    pub(super) fn forget_unresumable(&mut self) {
         let lost = lock(&self.sm).on_failed(None);
-        self.unacked_lost = lost.len();
+        self.unacked_lost += lost.len();
         self.report_unacked(lost);
     }
 
@@ -225,7 +235,7 @@ impl Engine {
             .unwrap_or_else(|| "undefined-condition".into());
         self.resume_refused = Some(why);
         let lost = lock(&self.sm).on_failed(h_of(elem));
-        self.unacked_lost = lost.len();
+        self.unacked_lost += lost.len();
         self.report_unacked(lost);
         self.bind_or_wait();
     }

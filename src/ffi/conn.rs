@@ -665,7 +665,7 @@ fn text_hook(
     })
 }
 
-fn xml_hook(
+pub(crate) fn xml_hook(
     handle: SendPtr<epode_conn>,
     cb: epode_xml_cb,
     ud: std::sync::Arc<UserData>,

@@ -15,6 +15,7 @@ pub mod log;
 pub mod options;
 pub mod result;
 pub mod sasl;
+pub mod sm;
 pub mod stanza;
 pub mod status;
 pub mod version;

@@ -75,6 +75,9 @@ _declare("epode_conn_add_handler", c_int, c_void_p, c_char_p, c_char_p, c_char_p
 _declare("epode_conn_delete_handler", c_int, c_void_p, c_uint64)
 _declare("epode_conn_run_once", c_int, c_void_p, c_uint32)
 _declare("epode_conn_jid", c_int, c_void_p, c_char_p, c_size_t, POINTER(c_size_t))
+_declare("epode_conn_sm_state", c_int, c_void_p, c_char_p, c_size_t, POINTER(c_size_t))
+_declare("epode_conn_set_sm_state", c_int, c_void_p, c_char_p)
+_declare("epode_conn_resumed", c_int, c_void_p, POINTER(c_bool))
 _declare("epode_conn_flags", c_int, c_void_p, POINTER(c_bool), POINTER(c_bool), POINTER(c_bool), POINTER(c_bool))
 _declare("epode_stanza_parse", c_int, c_char_p, POINTER(c_void_p))
 _declare("epode_stanza_free", None, c_void_p)
@@ -293,6 +296,26 @@ class Connection:
     @property
     def jid(self):
         return _read(_lib.epode_conn_jid, self._handle)
+
+    @property
+    def resumed(self):
+        """Whether the session came back by XEP-0198 resumption."""
+        flag = c_bool()
+        self._call(_lib.epode_conn_resumed(self._handle, byref(flag)))
+        return flag.value
+
+    def sm_state(self):
+        """The state of a resumable session as text, or None."""
+        try:
+            return _read(_lib.epode_conn_sm_state, self._handle)
+        except Error as e:
+            if e.code == "EPODE_ERR_NOT_FOUND":
+                return None
+            raise
+
+    def set_sm_state(self, state):
+        """Before connect(): resume the session `state` describes."""
+        self._call(_lib.epode_conn_set_sm_state(self._handle, state.encode()))
 
     @property
     def authenticated(self):

@@ -532,6 +532,87 @@ static void test_shared_worker(void) {
     CHECK(frees == 2);
 }
 
+/* XEP-0198 from C: the state of a live session, taken over by a second
+ * connection, resumes it (the server moves the session over). */
+struct sm_status {
+    int connected;
+    char condition[128];
+};
+
+static void on_sm_status(void *ud, epode_conn *c, epode_status status, const char *cond,
+                         const epode_stanza *st) {
+    struct sm_status *s = (struct sm_status *)ud;
+    (void)c; (void)st;
+    if (status == EPODE_STATUS_CONNECTED) {
+        s->connected++;
+        snprintf(s->condition, sizeof s->condition, "%s", cond ? cond : "");
+    }
+}
+
+static epode_conn *sync_conn(void) {
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new(ws_url, o, &c), EPODE_OK);
+    epode_options_free(o);
+    return c;
+}
+
+static void test_stream_management(void) {
+    if (ws_url[0] == '\0' && !load_server()) {
+        CHECK(!"a Prosody test server (EPODE_TEST_PROSODY) is required");
+        return;
+    }
+    char state[8192];
+    size_t len = 0;
+    bool resumed = true;
+    CHECK_RESULT(epode_conn_sm_state(NULL, state, sizeof state, &len), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_set_sm_state(NULL, "x"), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_resumed(NULL, &resumed), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_set_unacked_handler(NULL, ignore_xml, NULL, NULL), EPODE_ERR_NULL_ARG);
+
+    epode_conn *a = sync_conn(), *b = sync_conn();
+    struct sm_status sa, sb;
+    memset(&sa, 0, sizeof sa);
+    memset(&sb, 0, sizeof sb);
+    CHECK_RESULT(epode_conn_resumed(a, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_sm_state(a, state, sizeof state, &len), EPODE_ERR_NOT_FOUND);
+    CHECK_RESULT(epode_conn_connect(a, "carol@localhost", "carol-pass", NULL, on_sm_status, &sa, NULL), EPODE_OK);
+    CHECK(sa.connected == 1 && sa.condition[0] == '\0');
+    /* Resumable once the server's <enabled/> is in. */
+    for (int i = 0; i < 50 && epode_conn_sm_state(a, state, sizeof state, &len) != EPODE_OK; i++) {
+        epode_conn_run_once(a, 100);
+    }
+    CHECK_RESULT(epode_conn_sm_state(a, state, sizeof state, &len), EPODE_OK);
+    CHECK(len == strlen(state) && strncmp(state, "epode-sm 1\n", 11) == 0);
+    char tiny[4] = "abc";
+    CHECK_RESULT(epode_conn_sm_state(a, tiny, sizeof tiny, &len), EPODE_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(tiny, "abc") == 0);
+
+    frees = 0;
+    CHECK_RESULT(epode_conn_set_unacked_handler(b, ignore_xml, NULL, count_free), EPODE_OK);
+    CHECK_RESULT(epode_conn_set_sm_state(b, "garbage"), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_conn_set_sm_state(b, state), EPODE_OK);
+    CHECK_RESULT(epode_conn_connect(b, "carol@localhost", "carol-pass", NULL, on_sm_status, &sb, NULL), EPODE_OK);
+    CHECK(sb.connected == 1 && strcmp(sb.condition, "resumed") == 0);
+    CHECK_RESULT(epode_conn_resumed(b, &resumed), EPODE_OK);
+    CHECK(resumed);
+    CHECK_RESULT(epode_conn_resumed(a, &resumed), EPODE_OK);
+    CHECK(!resumed);
+    char ja[256] = "", jb[256] = "";
+    CHECK_RESULT(epode_conn_jid(a, ja, sizeof ja, NULL), EPODE_OK);
+    CHECK_RESULT(epode_conn_jid(b, jb, sizeof jb, NULL), EPODE_OK);
+    CHECK(strcmp(ja, jb) == 0);
+    CHECK_RESULT(epode_conn_set_sm_state(b, state), EPODE_ERR_WRONG_STATE);
+    /* Cleared (in sync mode at the next turn of the engine). */
+    CHECK_RESULT(epode_conn_set_unacked_handler(b, NULL, NULL, NULL), EPODE_OK);
+    CHECK_RESULT(epode_conn_disconnect(b, NULL), EPODE_OK);
+    CHECK(frees == 1);
+    CHECK_RESULT(epode_conn_free(a), EPODE_OK);
+    CHECK_RESULT(epode_conn_free(b), EPODE_OK);
+}
+
 int main(void) {
     test_getters();
     test_logging();
@@ -540,5 +621,6 @@ int main(void) {
     test_real_session();
     test_custom_mechanism();
     test_shared_worker();
+    test_stream_management();
     return check_summary("conn_test");
 }

@@ -13,6 +13,7 @@ pub struct Proxy {
     pub port: u16,
     links: Arc<Mutex<Vec<TcpStream>>>,
     swallow: Arc<AtomicBool>,
+    refuse: Arc<AtomicBool>,
 }
 
 impl Proxy {
@@ -22,10 +23,18 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let links: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let swallow = Arc::new(AtomicBool::new(false));
-        let (l, s) = (Arc::clone(&links), Arc::clone(&swallow));
+        let refuse = Arc::new(AtomicBool::new(false));
+        let (l, s, r) = (
+            Arc::clone(&links),
+            Arc::clone(&swallow),
+            Arc::clone(&refuse),
+        );
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                if r.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the link close at once
+                }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
                     continue;
                 };
@@ -48,6 +57,7 @@ impl Proxy {
             port,
             links,
             swallow,
+            refuse,
         }
     }
 
@@ -69,6 +79,11 @@ impl Proxy {
     /// From now on, what clients send is dropped instead of forwarded.
     pub fn swallow(&self, on: bool) {
         self.swallow.store(on, Ordering::SeqCst);
+    }
+
+    /// From now on, new links are closed as soon as they open (an outage).
+    pub fn refuse(&self, on: bool) {
+        self.refuse.store(on, Ordering::SeqCst);
     }
 
     /// How many links are open.

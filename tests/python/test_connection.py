@@ -119,3 +119,28 @@ def test_two_handles_share_one_worker(env):
                 break
             a.run_once(50)
         assert first[-1] == ("DISCONNECTED", "the shared session was ended by another handle")
+
+
+def test_a_session_resumed_from_its_state_by_another_connection(env):
+    """XEP-0198: the state of a live session, taken over by a new connection."""
+    with epode.Connection(env["XMPP_WS_URL"], sync=True) as first, \
+            epode.Connection(env["XMPP_WS_URL"], sync=True) as second:
+        first.connect(env["XMPP_CAROL_JID"], env["XMPP_CAROL_PASSWORD"])
+        assert first.sm_state() is None or first.sm_state().startswith("epode-sm 1")
+        for _ in range(50):
+            if first.sm_state():
+                break
+            first.run_once(100)
+        state = first.sm_state()
+        assert state and state.startswith("epode-sm 1\n")
+        with pytest.raises(epode.Error) as bad:
+            second.set_sm_state("not a state")
+        assert bad.value.code == "EPODE_ERR_INVALID_ARG"
+        second.set_sm_state(state)
+        seen = []
+        second.connect(env["XMPP_CAROL_JID"], env["XMPP_CAROL_PASSWORD"],
+                       lambda status, cond, stanza: seen.append((epode.STATUS_NAMES[status], cond)))
+        assert seen[-1] == ("CONNECTED", "resumed")
+        assert second.resumed and not first.resumed
+        assert second.jid == first.jid
+        second.disconnect()
