@@ -57,6 +57,17 @@ fn resilient(reconnect: bool) -> Options {
     o
 }
 
+/// The bodies of the stanzas `conn` reports as possibly lost.
+fn collect_unacked(conn: &Connection) -> Shared<String> {
+    let (bodies, cb) = collector::<String>();
+    conn.set_unacked_handler(Some(move |_: &Connection, e: &Element| {
+        cb.lock()
+            .unwrap()
+            .push(e.child_text("body").unwrap_or_default())
+    }));
+    bodies
+}
+
 fn chat(to: &str, body: &str) -> Element {
     Builder::msg([("to", to), ("type", "chat")])
         .c_text("body", epode::xml::NO_ATTRS, body)
@@ -169,13 +180,7 @@ fn disconnect_never_reconnects_and_retries_are_bounded() {
     wait_for(&rx, &mut seen, Status::Connected, 20);
     // Messages sent while reconnecting wait; when it gives up, the
     // application hears each one that never left.
-    let (unsent, unsent_cb) = collector::<String>();
-    alice.set_unacked_handler(Some(move |_: &Connection, e: &Element| {
-        unsent_cb
-            .lock()
-            .unwrap()
-            .push(e.child_text("body").unwrap_or_default())
-    }));
+    let unsent = collect_unacked(&alice);
     // From now on the proxy swallows everything: no attempt gets through.
     proxy.swallow(true);
     proxy.cut();
@@ -328,13 +333,7 @@ fn a_restarted_server_refuses_resumption_and_the_application_hears_what_may_be_l
         let mut o = resilient(true);
         o.set("reconnect_delay", "200").unwrap();
         let alice = Connection::new(&proxy.url(&server.ws()), o).unwrap();
-        let (lost, lost_cb): (Shared<String>, Shared<String>) = collector();
-        alice.set_unacked_handler(Some(move |_: &Connection, e: &Element| {
-            lost_cb
-                .lock()
-                .unwrap()
-                .push(e.child_text("body").unwrap_or_default())
-        }));
+        let lost = collect_unacked(&alice);
         let rx = watch(&alice, "alice", &server);
         let mut seen = Vec::new();
         wait_for(&rx, &mut seen, Status::Connected, 20);
@@ -384,13 +383,7 @@ fn bosh_sessions_come_back_from_outages_and_resume() {
         o.set("wait", "10").unwrap();
         o.set("connect_timeout", "5000").unwrap();
         let alice = Connection::new(&proxy.url(&server.bosh()), o).unwrap();
-        let (reported, reported_cb) = collector::<String>();
-        alice.set_unacked_handler(Some(move |_: &Connection, e: &Element| {
-            reported_cb
-                .lock()
-                .unwrap()
-                .push(e.child_text("body").unwrap_or_default())
-        }));
+        let reported = collect_unacked(&alice);
         let rx = watch(&alice, "alice", &server);
         let mut seen = Vec::new();
         wait_for(&rx, &mut seen, Status::Connected, 20);
