@@ -498,3 +498,74 @@ fn shared_handles_come_back_together_after_a_lost_link() {
         bob.disconnect(None).unwrap();
     }
 }
+
+#[test]
+fn a_new_process_resumes_a_session_from_a_saved_state() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let server = Server::get("ejabberd");
+    let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+    let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+    let got = collect_bodies(&bob);
+    let first = Connection::new(&proxy.url(&server.ws()), resilient(false)).unwrap();
+    let rx = watch(&first, "carol", &server);
+    let mut seen = Vec::new();
+    wait_for(&rx, &mut seen, Status::Connected, 20);
+    eventually(10, "stream management enabled", || {
+        first.sm_state().is_some()
+    });
+    let jid = first.jid();
+    proxy.swallow(true);
+    first
+        .send(&chat(&bob.jid(), "sent before the crash"))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    proxy.cut();
+    wait_for(&rx, &mut seen, Status::Disconnected, 10);
+    // The state goes to a private file, as a program would keep it.
+    let dir = std::env::temp_dir().join(format!("epode-sm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sm-state");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&file)
+        .unwrap();
+    std::io::Write::write_all(&mut f, &first.sm_state().unwrap()).unwrap();
+    drop(f);
+    drop(first);
+
+    let lib = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("libepode.so");
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/resume_child.py"
+        ))
+        .args([server.ws(), server.jid("carol"), server.password("carol")])
+        .arg(&file)
+        .env("EPODE_LIB", &lib)
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("status CONNECTED resumed"), "{text}");
+    assert!(text.contains(&format!("jid {jid}")), "{text}");
+    assert!(text.contains("resumed True"), "{text}");
+    eventually(10, "bob hears what the first process had in flight", || {
+        got.lock()
+            .unwrap()
+            .contains(&"sent before the crash".to_string())
+    });
+    bob.disconnect(None).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
