@@ -42,6 +42,8 @@ tests/servers/check.sh "$srv/prosody" "$srv/ejabberd"
 export EPODE_TEST_PROSODY="$srv/prosody" EPODE_TEST_EJABBERD="$srv/ejabberd"
 
 step "Rust tests (unit, integration against the servers, header freshness)"
+# The cross-process tests run Python children on the cdylib: build it first.
+cargo build --quiet --lib
 cargo test --quiet -- --test-threads=4
 
 step "C tests (as C and C++, AddressSanitizer + UBSan)"

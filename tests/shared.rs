@@ -459,7 +459,11 @@ impl ChildHandle {
             .and_then(Path::parent)
             .unwrap()
             .join("libepode.so");
-        assert!(lib.exists(), "{} is missing", lib.display());
+        assert!(
+            lib.exists(),
+            "{} is missing: `cargo build --lib` first (tests/run-all.sh does)",
+            lib.display()
+        );
         let mut child = Command::new("python3")
             .arg(root.join("tests/python/shared_child.py"))
             .args([
