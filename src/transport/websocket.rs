@@ -233,22 +233,11 @@ impl Transport for WebSocketTransport {
                     if self.raw_input {
                         out.push(Incoming::Raw(text.to_string()));
                     }
-                    // Each message is a whole document (RFC 7395 §3.3.3).
-                    self.parser.reset();
                     let mut events = std::mem::take(&mut self.events);
-                    self.parser.feed_into(text.as_bytes(), &mut events)?;
-                    if self.parser.buffered() > 0 {
-                        return Err(Error::Xml(crate::xml::XmlError::Incomplete));
-                    }
-                    let checked = events.iter().try_for_each(|event| match event {
-                        StreamEvent::Open(open) => check_open(open),
-                        // An <open/> outside the framing namespace parses as a stanza.
-                        StreamEvent::Stanza(e) if e.local_name() == "open" => check_open(e),
-                        _ => Ok(()),
-                    });
+                    let parsed = parse_message(&mut self.parser, &text, &mut events);
                     out.extend(events.drain(..).map(Incoming::Stream));
                     self.events = events;
-                    checked?;
+                    parsed?;
                 }
                 Ok(Message::Binary(_)) => {
                     return Err(Error::Io(
@@ -327,6 +316,39 @@ impl Transport for WebSocketTransport {
     fn idle(&self) -> bool {
         !self.pending_flush
     }
+}
+
+/// One RFC 7395 message: a whole document (§3.3.3), so the parser starts
+/// afresh, and a server `<open/>` must pass [`check_open`]. The events are
+/// appended to `events`: none from a malformed message, all of them (for
+/// the hooks) when only the `<open/>` check fails.
+pub(crate) fn parse_message(
+    parser: &mut StreamParser,
+    text: &str,
+    events: &mut Vec<StreamEvent>,
+) -> Result<()> {
+    parser.reset();
+    let start = events.len();
+    let mut fed = parser
+        .feed_into(text.as_bytes(), events)
+        .map_err(Error::Xml);
+    if fed.is_ok() && parser.buffered() > 0 {
+        fed = Err(Error::Xml(crate::xml::XmlError::Incomplete));
+    }
+    if let Err(e) = fed {
+        events.truncate(start);
+        return Err(e);
+    }
+    events
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .try_for_each(|event| match event {
+            StreamEvent::Open(open) => check_open(open),
+            // An <open/> outside the framing namespace parses as a stanza.
+            StreamEvent::Stanza(e) if e.local_name() == "open" => check_open(e),
+            _ => Ok(()),
+        })
 }
 
 /// RFC 7395 §3.4: the server's <open/> carries the framing namespace and
