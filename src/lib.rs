@@ -20,6 +20,9 @@ pub mod connection;
 mod engine;
 pub mod error;
 pub mod ffi;
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handler;
 pub mod jid;
 mod mailbox;

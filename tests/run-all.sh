@@ -54,6 +54,9 @@ python3 -m pytest -q tests/python
 step "C examples against the servers"
 tests/c/examples.sh
 
+step "fuzz targets, a short run each (AddressSanitizer)"
+.ci/fuzz
+
 # One closing line for the whole run: every runner's counts added up.
 read -r passed failed < <(python3 - "$log" <<'PY'
 import re, sys

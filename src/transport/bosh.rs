@@ -673,6 +673,26 @@ impl BoshTransport {
     }
 }
 
+/// The BOSH fuzz target's way in (see `crate::fuzzing`): `text` as the
+/// answer that creates the session, then as an answer in an open session.
+#[cfg(any(fuzzing, test))]
+pub(crate) fn fuzz_body(text: &str, limits: Limits) {
+    let notify: Notify = Arc::new(|| {});
+    let url = "http://127.0.0.1/http-bind";
+    let mut t = BoshTransport::new(url, &Options::default(), notify).expect("a valid URL");
+    t.parser = StreamParser::with_limits(limits);
+    t.raw_input = true;
+    t.set_xml_hooks(true, true);
+    for state in [State::Creating, State::Open] {
+        t.state = state;
+        let mut out = Vec::new();
+        t.on_body(text, &mut out);
+        let failed = out.iter().any(|i| matches!(i, Incoming::Failed { .. }));
+        assert!(!failed || t.state == State::Closed, "failed yet not closed");
+        assert!(t.window >= 1, "an empty request window");
+    }
+}
+
 /// `body` with the queued stanzas inside.
 fn wrap(body: Element, stanzas: &[String]) -> String {
     let mut text = body.to_string();
