@@ -553,6 +553,17 @@ fn a_never_closed_tag_is_refused_while_buffering() {
 }
 
 #[test]
+fn a_bom_is_accepted_only_as_the_first_character() {
+    // Found by the xml_stream fuzz target: a BOM after whitespace passed
+    // when the two arrived in separate chunks, and failed when together.
+    let late = "\t\t\u{FEFF}\t<a/>".as_bytes();
+    assert!(matches!(feed_error(late), XmlError::Syntax(_)));
+    let first = "\u{FEFF}\t<a/>".as_bytes();
+    assert_eq!(feed_whole(first), Ok(vec![stanza("<a/>")]));
+    assert_eq!(feed_sized(first, &mut || 1), Ok(vec![stanza("<a/>")]));
+}
+
+#[test]
 fn parse_element_accepts_exactly_one_element() {
     let e = el("\u{FEFF}<?xml version='1.0' encoding='UTF-8'?>\n<!-- hi -->\n<a x='1'>t</a>\n<!-- bye -->\n");
     assert_eq!(e.to_string(), "<a x=\"1\">t</a>");
