@@ -70,6 +70,9 @@ pub struct Options {
     pub max_stanza_bytes: usize,
     /// Deepest element nesting accepted from the server.
     pub max_depth: usize,
+    /// Most output held for a server that does not take it (bytes): more
+    /// ends the session with ERROR rather than growing without bound.
+    pub max_send_queue_bytes: usize,
 }
 
 impl Default for Options {
@@ -101,6 +104,7 @@ impl Default for Options {
             resource: None,
             max_stanza_bytes: 8 * 1024 * 1024,
             max_depth: 64,
+            max_send_queue_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -271,6 +275,7 @@ impl Options {
             "resource" => self.resource = Some(value.to_string()).filter(|v| !v.is_empty()),
             "max_stanza_bytes" => self.max_stanza_bytes = parse_number(key, value)?,
             "max_depth" => self.max_depth = parse_number(key, value)?,
+            "max_send_queue_bytes" => self.max_send_queue_bytes = parse_number(key, value)?,
             _ => return Err(Error::UnknownOption(key.to_string())),
         }
         Ok(())
