@@ -367,6 +367,68 @@ fn resolve_service(service: &str, options: &Options) -> Result<String> {
 mod tests {
     use super::*;
 
+    /// Every key `Options::set` knows, read from its match arms, so that a
+    /// key added later is covered too.
+    fn every_key() -> Vec<String> {
+        let source = include_str!("options.rs");
+        let body = source
+            .split("pub fn set(&mut self")
+            .nth(1)
+            .and_then(|s| s.split("_ => return Err(Error::UnknownOption").next())
+            .expect("the match of Options::set");
+        let mut keys = Vec::new();
+        for line in body.lines().map(str::trim) {
+            // Arms look like `"a" | "b" => …`; values inside arms do not
+            // start a line with a quoted name followed by `=>` or `|`.
+            let Some((names, _)) = line.split_once("=>") else {
+                continue;
+            };
+            if !names.starts_with('"') {
+                continue;
+            }
+            keys.extend(
+                names
+                    .split('|')
+                    .map(|k| k.trim().trim_matches('"').to_string()),
+            );
+        }
+        assert!(keys.len() > 30, "found only {keys:?}");
+        keys
+    }
+
+    #[test]
+    fn certificate_checks_go_off_only_by_their_own_name() {
+        assert!(!Options::default().accept_invalid_certs);
+        let names = ["accept_invalid_certs", "acceptInvalidCerts"];
+        for key in every_key() {
+            for value in [
+                "true", "1", "yes", "on", "false", "0", "no", "off", "none", "",
+            ] {
+                let mut o = Options::default();
+                let _ = o.set(&key, value);
+                let off = o.accept_invalid_certs;
+                let expected =
+                    names.contains(&key.as_str()) && ["true", "1", "yes", "on"].contains(&value);
+                assert_eq!(off, expected, "{key}={value:?}");
+            }
+        }
+        // No near miss or prefix is taken for it either.
+        for key in [
+            "accept_invalid",
+            "insecure",
+            "verify",
+            "tls_verify",
+            "ACCEPT_INVALID_CERTS",
+            "accept_invalid_certs ",
+        ] {
+            let mut o = Options::default();
+            assert!(
+                matches!(o.set(key, "true"), Err(Error::UnknownOption(_))),
+                "{key}"
+            );
+        }
+    }
+
     fn opts(pairs: &[(&str, &str)]) -> Options {
         let mut o = Options::default();
         for (k, v) in pairs {
