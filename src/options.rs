@@ -6,13 +6,27 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 /// A cookie to send with every matching request (Strophe's `cookies`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Cookie {
     pub name: String,
     pub value: String,
     pub domain: Option<String>,
     pub path: Option<String>,
     pub expires: Option<SystemTime>,
+}
+
+// A cookie's value is often a session or auth token: `{:?}` of a cookie
+// (or of Options) must not put it in a log.
+impl std::fmt::Debug for Cookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cookie")
+            .field("name", &self.name)
+            .field("value", &crate::sasl::REDACTED)
+            .field("domain", &self.domain)
+            .field("path", &self.path)
+            .field("expires", &self.expires)
+            .finish()
+    }
 }
 
 /// Every option of a connection. `Options::default()` gives Strophe's defaults.
@@ -394,6 +408,17 @@ mod tests {
         }
         assert!(keys.len() > 30, "found only {keys:?}");
         keys
+    }
+
+    #[test]
+    fn debug_output_hides_cookie_values() {
+        let o = opts(&[("cookies", "authToken=eyJ-secret-token; Path=/")]);
+        let shown = format!("{o:?}");
+        assert!(!shown.contains("eyJ-secret-token"), "{shown}");
+        assert!(
+            shown.contains("authToken") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 
     #[test]
