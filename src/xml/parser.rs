@@ -275,6 +275,12 @@ impl StreamParser {
         if !self.open.is_empty() {
             // Refuse a huge stanza early even when it arrives in one chunk.
             self.check_size(end.saturating_sub(self.stanza_start))?;
+        } else if !matches!(kind, Token::Text) {
+            // A comment, PI or CDATA between stanzas is held whole until it
+            // ends, so it obeys the same limit, however it is chunked (the
+            // fuzzer found a 5 KB PI refused in pieces, accepted at once).
+            // Idle whitespace is skipped as it arrives and never held.
+            self.check_size(raw.len() as u64)?;
         }
         let s = token_str(raw)?;
         // Token delimiters are ASCII, so these slices fall on char boundaries.
