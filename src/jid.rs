@@ -171,7 +171,9 @@ impl Jid {
         if node.is_some_and(|n| n.contains(['@', '/'])) {
             return Err(JidError::InvalidCharacter("node"));
         }
-        if domain.contains(['@', '/']) {
+        // Still a dot at the end ("..", "a.."): an empty label, and no
+        // longer the same JID once written out and parsed again.
+        if domain.contains(['@', '/']) || domain.ends_with('.') {
             return Err(JidError::InvalidCharacter("domain"));
         }
         Ok(Jid {
@@ -411,6 +413,19 @@ mod tests {
             Err(JidError::InvalidCharacter("domain"))
         );
         assert!(Jid::new(Some("a/b"), "x", None).is_err());
+    }
+
+    #[test]
+    fn a_domain_of_dots_is_refused() {
+        // Found by the jid fuzz target: ".." parsed as the domain ".",
+        // which printed as "." and then did not parse.
+        assert_eq!(Jid::parse(".."), Err(JidError::InvalidCharacter("domain")));
+        assert_eq!(
+            Jid::parse("a@b.."),
+            Err(JidError::InvalidCharacter("domain"))
+        );
+        assert_eq!(Jid::parse("."), Err(JidError::EmptyDomain));
+        assert_eq!(Jid::parse("b.").unwrap().to_string(), "b");
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub mod connection;
 mod engine;
 pub mod error;
 pub mod ffi;
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handler;
 pub mod jid;
 pub mod log;

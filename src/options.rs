@@ -6,13 +6,27 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 /// A cookie to send with every matching request (Strophe's `cookies`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Cookie {
     pub name: String,
     pub value: String,
     pub domain: Option<String>,
     pub path: Option<String>,
     pub expires: Option<SystemTime>,
+}
+
+// A cookie's value is often a session or auth token: `{:?}` of a cookie
+// (or of Options) must not put it in a log.
+impl std::fmt::Debug for Cookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cookie")
+            .field("name", &self.name)
+            .field("value", &crate::sasl::REDACTED)
+            .field("domain", &self.domain)
+            .field("path", &self.path)
+            .field("expires", &self.expires)
+            .finish()
+    }
 }
 
 /// Every option of a connection. `Options::default()` gives Strophe's defaults.
@@ -77,6 +91,9 @@ pub struct Options {
     pub reconnect_max_delay: Duration,
     /// XEP-0198 stream management when the server offers it.
     pub stream_management: bool,
+    /// Most output held for a server that does not take it (bytes): more
+    /// ends the session with ERROR rather than growing without bound.
+    pub max_send_queue_bytes: usize,
 }
 
 impl Default for Options {
@@ -112,6 +129,7 @@ impl Default for Options {
             reconnect_delay: Duration::from_millis(250),
             reconnect_max_delay: Duration::from_secs(30),
             stream_management: true,
+            max_send_queue_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -290,6 +308,7 @@ impl Options {
             "streamManagement" | "stream_management" => {
                 self.stream_management = parse_bool(key, value)?
             }
+            "max_send_queue_bytes" => self.max_send_queue_bytes = parse_number(key, value)?,
             _ => return Err(Error::UnknownOption(key.to_string())),
         }
         Ok(())
@@ -356,6 +375,7 @@ impl Options {
             "resource" => text(&self.resource),
             "max_stanza_bytes" => self.max_stanza_bytes.to_string(),
             "max_depth" => self.max_depth.to_string(),
+            "max_send_queue_bytes" => self.max_send_queue_bytes.to_string(),
             "reconnect" => self.reconnect.to_string(),
             "reconnect_delay" | "reconnectDelay" => ms(self.reconnect_delay),
             "reconnect_max_delay" | "reconnectMaxDelay" => ms(self.reconnect_max_delay),
@@ -467,6 +487,79 @@ fn resolve_service(service: &str, options: &Options) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every key `Options::set` knows, read from its match arms, so that a
+    /// key added later is covered too.
+    fn every_key() -> Vec<String> {
+        let source = include_str!("options.rs");
+        let body = source
+            .split("pub fn set(&mut self")
+            .nth(1)
+            .and_then(|s| s.split("_ => return Err(Error::UnknownOption").next())
+            .expect("the match of Options::set");
+        let mut keys = Vec::new();
+        for line in body.lines().map(str::trim) {
+            // Arms look like `"a" | "b" => …`; values inside arms do not
+            // start a line with a quoted name followed by `=>` or `|`.
+            let Some((names, _)) = line.split_once("=>") else {
+                continue;
+            };
+            if !names.starts_with('"') {
+                continue;
+            }
+            keys.extend(
+                names
+                    .split('|')
+                    .map(|k| k.trim().trim_matches('"').to_string()),
+            );
+        }
+        assert!(keys.len() > 30, "found only {keys:?}");
+        keys
+    }
+
+    #[test]
+    fn debug_output_hides_cookie_values() {
+        let o = opts(&[("cookies", "authToken=eyJ-secret-token; Path=/")]);
+        let shown = format!("{o:?}");
+        assert!(!shown.contains("eyJ-secret-token"), "{shown}");
+        assert!(
+            shown.contains("authToken") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn certificate_checks_go_off_only_by_their_own_name() {
+        assert!(!Options::default().accept_invalid_certs);
+        let names = ["accept_invalid_certs", "acceptInvalidCerts"];
+        for key in every_key() {
+            for value in [
+                "true", "1", "yes", "on", "false", "0", "no", "off", "none", "",
+            ] {
+                let mut o = Options::default();
+                let _ = o.set(&key, value);
+                let off = o.accept_invalid_certs;
+                let expected =
+                    names.contains(&key.as_str()) && ["true", "1", "yes", "on"].contains(&value);
+                assert_eq!(off, expected, "{key}={value:?}");
+            }
+        }
+        // No near miss or prefix is taken for it either.
+        for key in [
+            "accept_invalid",
+            "insecure",
+            "verify",
+            "tls_verify",
+            "ACCEPT_INVALID_CERTS",
+            "accept_invalid_certs ",
+        ] {
+            let mut o = Options::default();
+            assert!(
+                matches!(o.set(key, "true"), Err(Error::UnknownOption(_))),
+                "{key}"
+            );
+        }
+    }
 
     fn opts(pairs: &[(&str, &str)]) -> Options {
         let mut o = Options::default();
@@ -593,6 +686,7 @@ mod tests {
             ("resource", "phone"),
             ("max_stanza_bytes", "1000"),
             ("max_depth", "10"),
+            ("max_send_queue_bytes", "65536"),
             ("reconnect", "true"),
             ("reconnect_delay", "100"),
             ("reconnect_max_delay", "5000"),

@@ -128,24 +128,34 @@ fn a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
         let to = bob.jid();
         let per_cut = MESSAGES / CUTS;
         for n in 0..MESSAGES {
-            alice.send(&chat(&to, &n.to_string())).unwrap();
+            if let Err(e) = alice.send(&chat(&to, &n.to_string())) {
+                seen.extend(rx.try_iter());
+                panic!("{}: send {n}: {e}; {seen:?}", server.name());
+            }
             // Cut while the last ones are still on their way.
             if n % per_cut == per_cut - 1 {
                 proxy.cut();
                 let back = wait_for(&rx, &mut seen, Status::Connected, 30);
                 if back.1.as_deref() != Some("resumed") {
-                    eprintln!("{:#?}", sm_log.lock().unwrap());
+                    eprintln!("{}: {:#?}", server.name(), sm_log.lock().unwrap());
                 }
                 assert_eq!(back.1.as_deref(), Some("resumed"), "{seen:?}");
                 assert!(alice.resumed());
             }
         }
-        eventually(30, "bob has every message", || {
-            got.lock().unwrap().len() >= MESSAGES
-        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while got.lock().unwrap().len() < MESSAGES && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         std::thread::sleep(Duration::from_millis(300));
         let got = got.lock().unwrap().clone();
         let (dups, lost, ordered) = tally(&got, MESSAGES);
+        if lost > 0 {
+            let missing: Vec<usize> = (0..MESSAGES)
+                .filter(|n| !got.contains(&n.to_string()))
+                .collect();
+            eprintln!("{}: missing {missing:?}; statuses {seen:?}", server.name());
+        }
         println!(
             "{}: {MESSAGES} messages, {CUTS} cuts: {} received, {dups} duplicates, {lost} lost, in order: {ordered}",
             server.name(),

@@ -30,6 +30,8 @@ cargo fmt --check
 cargo clippy --quiet --all-targets -- -D warnings
 
 step "servers"
+# The soak test holds 1,000 connections: 3 descriptors each here, 1 in ejabberd.
+ulimit -n "$(ulimit -Hn)"
 srv=$(mktemp -d /tmp/epode-servers.XXXXXX)
 stop_servers() {
     tests/servers/prosody.sh stop "$srv/prosody" || true
@@ -46,15 +48,28 @@ step "Rust tests (unit, integration against the servers, header freshness)"
 cargo build --quiet --lib
 cargo test --quiet -- --test-threads=4
 
+step "Rust tests again under AddressSanitizer (unit and integration)"
+# -Zsanitizer is unstable: RUSTC_BOOTSTRAP=1 lets the stable toolchain take
+# it. The sanitized build has its own target directory.
+RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" cargo test --quiet \
+    --target "$(rustc -vV | sed -n 's/^host: //p')" --target-dir target/asan \
+    --lib --tests -- --test-threads=4
+
 step "C tests (as C and C++, AddressSanitizer + UBSan)"
 tests/c/run.sh
 
-step "Python ctypes tests"
+step "Python ctypes tests (a debug build: debug assertions on)"
 cargo build --quiet --lib
-python3 -m pytest -q tests/python
+EPODE_LIB="$root/target/debug/libepode.so" python3 -m pytest -q tests/python
 
 step "C examples against the servers"
 tests/c/examples.sh
+
+step "soak: 1,000 WebSocket connections against ejabberd for 2 minutes"
+benches/soak.sh "${EPODE_SOAK_CONNECTIONS:-1000}" "${EPODE_SOAK_SECONDS:-120}"
+
+step "fuzz targets, a short run each (AddressSanitizer)"
+.ci/fuzz
 
 # One closing line for the whole run: every runner's counts added up.
 read -r passed failed < <(python3 - "$log" <<'PY'

@@ -55,9 +55,10 @@ pub unsafe extern "C" fn epode_options_new(out: *mut *mut epode_options) -> epod
 /// `contentType`, `explicitResourceBinding`, `maxRetries`,
 /// `disconnection_timeout`) or one of epode's own (`origin`, `ca_file`,
 /// `accept_invalid_certs`, `keepalive_path`, `connect_timeout`, `resource`,
-/// `strip`, `max_stanza_bytes`, `max_depth`). List options add one entry per
-/// call. An unknown name is `EPODE_ERR_UNKNOWN_OPTION`; a bad value
-/// `EPODE_ERR_INVALID_ARG`; either way nothing changes.
+/// `strip`, `max_stanza_bytes`, `max_depth`, `max_send_queue_bytes`). List
+/// options add one entry per call. An unknown name is
+/// `EPODE_ERR_UNKNOWN_OPTION`; a bad value `EPODE_ERR_INVALID_ARG`; either
+/// way nothing changes.
 ///
 /// # Safety
 /// `opts` a live options object; `key` and `value` NUL-terminated.

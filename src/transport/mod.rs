@@ -15,6 +15,14 @@ use crate::xml::{Element, StreamEvent};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+/// What `send` says when `max_send_queue_bytes` of output are already
+/// waiting: the server stopped reading, and the session ends (ERROR).
+pub(crate) fn send_queue_full(limit: usize) -> crate::error::Error {
+    crate::error::Error::Io(format!(
+        "send queue full: the server has not taken {limit} bytes of output"
+    ))
+}
+
 /// Wakes the engine from a transport's helper thread (an HTTP answer, a
 /// finished handshake); the engine then calls `read`.
 pub(crate) type Notify = std::sync::Arc<dyn Fn() + Send + Sync>;

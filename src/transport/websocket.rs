@@ -3,7 +3,7 @@
 
 use super::cookies::cookie_header;
 use super::net::{connect_tcp, remaining, split_url, tls_connector};
-use super::{Incoming, Notify, Transport};
+use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser};
@@ -25,13 +25,41 @@ type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 /// Where the handshake thread leaves its result.
 type Pending = Arc<Mutex<Option<Result<Socket>>>>;
 
+/// The handshake thread's socket, shared so that `abort` can cut a
+/// handshake that is still running: a server trickling its answer a byte
+/// at a time never lets a per-read timeout fire, and would otherwise keep
+/// the thread (and the socket) busy for as long as it likes.
+#[derive(Default)]
+enum Line {
+    /// No socket yet, or the handshake is over.
+    #[default]
+    Idle,
+    /// A clone of the socket the handshake is using.
+    Open(TcpStream),
+    /// The connection attempt was abandoned: stop at once.
+    Aborted,
+}
+
+type SharedLine = Arc<Mutex<Line>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A handshake running on its helper thread.
+struct Connecting {
+    result: Pending,
+    /// The domain to open once it is done.
+    domain: String,
+    line: SharedLine,
+}
+
 pub(crate) struct WebSocketTransport {
     url: String,
     options: Options,
     notify: Notify,
     socket: Option<Socket>,
-    /// The handshake running on its helper thread, and the domain to open.
-    connecting: Option<(Pending, String)>,
+    connecting: Option<Connecting>,
     parser: StreamParser,
     /// Output queued in tungstenite that the socket has not taken yet.
     pending_flush: bool,
@@ -75,6 +103,9 @@ impl WebSocketTransport {
         match ws.write(Message::text(text)) {
             Ok(()) => {}
             Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(tungstenite::Error::WriteBufferFull(_)) => {
+                return Err(send_queue_full(self.options.max_send_queue_bytes))
+            }
             Err(e) => return Err(Error::Io(e.to_string())),
         }
         self.pending_flush = true;
@@ -117,9 +148,16 @@ pub(crate) fn close_frame() -> String {
 /// a short-lived thread: the engine stays free for commands meanwhile, and
 /// the deep stack of a TLS handshake is not kept by every idle connection
 /// (it was 24 KB of each engine thread's memory).
-fn handshake(url: &str, options: &Options, deadline: Instant) -> Result<Socket> {
+fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine) -> Result<Socket> {
     let parts = split_url(url)?;
     let tcp = connect_tcp(&parts.host, parts.port, deadline)?;
+    {
+        let mut line = lock(line);
+        if matches!(*line, Line::Aborted) {
+            return Err(Error::Io("the connection attempt was abandoned".into()));
+        }
+        *line = Line::Open(tcp.try_clone()?);
+    }
     tcp.set_read_timeout(Some(remaining(deadline)))?;
     tcp.set_write_timeout(Some(remaining(deadline)))?;
     let stream = if parts.secure {
@@ -144,8 +182,13 @@ fn handshake(url: &str, options: &Options, deadline: Instant) -> Result<Socket> 
     }
     // tungstenite zero-fills its whole read buffer (128 KiB by default)
     // on every read: that was most of an idle connection's memory.
+    // Output the socket does not take waits in tungstenite's write buffer,
+    // up to max_send_queue_bytes (which must exceed write_buffer_size).
+    let max_queue = options.max_send_queue_bytes.max(2);
     let config = WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
+        .write_buffer_size((128 * 1024).min(max_queue / 2))
+        .max_write_buffer_size(max_queue)
         .max_message_size(Some(options.max_stanza_bytes))
         .max_frame_size(Some(options.max_stanza_bytes));
     let (ws, response) = tungstenite::client::client_with_config(request, stream, Some(config))
@@ -168,17 +211,28 @@ impl Transport for WebSocketTransport {
     fn open(&mut self, domain: &str, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let pending: Pending = Arc::new(Mutex::new(None));
+        let line = SharedLine::default();
         let (slot, notify) = (Arc::clone(&pending), Arc::clone(&self.notify));
-        let (url, options) = (self.url.clone(), self.options.clone());
+        let (url, options, thread_line) = (self.url.clone(), self.options.clone(), line.clone());
         std::thread::Builder::new()
             .name("epode-connect".into())
             .spawn(move || {
-                let result = handshake(&url, &options, deadline);
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                let result = handshake(&url, &options, deadline, &thread_line);
+                // Over: the clone's descriptor is not needed any more.
+                let mut line = lock(&thread_line);
+                if matches!(*line, Line::Open(_)) {
+                    *line = Line::Idle;
+                }
+                drop(line);
+                *lock(&slot) = Some(result);
                 notify();
             })
             .map_err(|e| Error::Io(format!("cannot start the connect thread: {e}")))?;
-        self.connecting = Some((pending, domain.to_string()));
+        self.connecting = Some(Connecting {
+            result: pending,
+            domain: domain.to_string(),
+            line,
+        });
         Ok(())
     }
 
@@ -213,16 +267,16 @@ impl Transport for WebSocketTransport {
     fn has_pending(&self) -> bool {
         self.connecting
             .as_ref()
-            .is_some_and(|(slot, _)| slot.lock().unwrap_or_else(|p| p.into_inner()).is_some())
+            .is_some_and(|c| lock(&c.result).is_some())
     }
 
     fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
-        if let Some((slot, domain)) = self.connecting.take() {
-            let result = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(connecting) = self.connecting.take() {
+            let result = lock(&connecting.result).take();
             match result {
-                Some(result) => self.finish_connect(result, &domain)?,
+                Some(result) => self.finish_connect(result, &connecting.domain)?,
                 None => {
-                    self.connecting = Some((slot, domain));
+                    self.connecting = Some(connecting);
                     return Ok(());
                 }
             }
@@ -239,22 +293,11 @@ impl Transport for WebSocketTransport {
                     if self.raw_input {
                         out.push(Incoming::Raw(text.to_string()));
                     }
-                    // Each message is a whole document (RFC 7395 §3.3.3).
-                    self.parser.reset();
                     let mut events = std::mem::take(&mut self.events);
-                    self.parser.feed_into(text.as_bytes(), &mut events)?;
-                    if self.parser.buffered() > 0 {
-                        return Err(Error::Xml(crate::xml::XmlError::Incomplete));
-                    }
-                    let checked = events.iter().try_for_each(|event| match event {
-                        StreamEvent::Open(open) => check_open(open),
-                        // An <open/> outside the framing namespace parses as a stanza.
-                        StreamEvent::Stanza(e) if e.local_name() == "open" => check_open(e),
-                        _ => Ok(()),
-                    });
+                    let parsed = parse_message(&mut self.parser, &text, &mut events);
                     out.extend(events.drain(..).map(Incoming::Stream));
                     self.events = events;
-                    checked?;
+                    parsed?;
                 }
                 Ok(Message::Binary(_)) => {
                     return Err(Error::Io(
@@ -314,8 +357,15 @@ impl Transport for WebSocketTransport {
     }
 
     fn abort(&mut self) {
-        // A handshake still running finishes into a slot nobody reads.
-        self.connecting = None;
+        // A handshake still running is cut off; it finishes at once, into
+        // a slot nobody reads.
+        if let Some(connecting) = self.connecting.take() {
+            let mut line = lock(&connecting.line);
+            if let Line::Open(tcp) = &*line {
+                let _ = tcp.shutdown(std::net::Shutdown::Both);
+            }
+            *line = Line::Aborted;
+        }
         if let Some(mut ws) = self.socket.take() {
             let _ = ws.close(None);
             let _ = ws.flush();
@@ -333,6 +383,39 @@ impl Transport for WebSocketTransport {
     fn idle(&self) -> bool {
         !self.pending_flush
     }
+}
+
+/// One RFC 7395 message: a whole document (§3.3.3), so the parser starts
+/// afresh, and a server `<open/>` must pass [`check_open`]. The events are
+/// appended to `events`: none from a malformed message, all of them (for
+/// the hooks) when only the `<open/>` check fails.
+pub(crate) fn parse_message(
+    parser: &mut StreamParser,
+    text: &str,
+    events: &mut Vec<StreamEvent>,
+) -> Result<()> {
+    parser.reset();
+    let start = events.len();
+    let mut fed = parser
+        .feed_into(text.as_bytes(), events)
+        .map_err(Error::Xml);
+    if fed.is_ok() && parser.buffered() > 0 {
+        fed = Err(Error::Xml(crate::xml::XmlError::Incomplete));
+    }
+    if let Err(e) = fed {
+        events.truncate(start);
+        return Err(e);
+    }
+    events
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .try_for_each(|event| match event {
+            StreamEvent::Open(open) => check_open(open),
+            // An <open/> outside the framing namespace parses as a stanza.
+            StreamEvent::Stanza(e) if e.local_name() == "open" => check_open(e),
+            _ => Ok(()),
+        })
 }
 
 /// RFC 7395 §3.4: the server's <open/> carries the framing namespace and

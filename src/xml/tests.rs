@@ -553,6 +553,51 @@ fn a_never_closed_tag_is_refused_while_buffering() {
 }
 
 #[test]
+fn a_bom_is_accepted_only_as_the_first_character() {
+    // Found by the xml_stream fuzz target: a BOM after whitespace passed
+    // when the two arrived in separate chunks, and failed when together.
+    let late = "\t\t\u{FEFF}\t<a/>".as_bytes();
+    assert!(matches!(feed_error(late), XmlError::Syntax(_)));
+    let first = "\u{FEFF}\t<a/>".as_bytes();
+    assert_eq!(feed_whole(first), Ok(vec![stanza("<a/>")]));
+    assert_eq!(feed_sized(first, &mut || 1), Ok(vec![stanza("<a/>")]));
+}
+
+#[test]
+fn markup_between_stanzas_obeys_the_size_limit_however_chunked() {
+    // Found by the xml_stream fuzz target: a 5 KB processing instruction
+    // was refused when it came in pieces and accepted when it came whole.
+    let limits = Limits {
+        max_stanza_bytes: 1024,
+        max_depth: 8,
+    };
+    let feed = |input: &[u8], chunk: usize| {
+        let mut parser = StreamParser::with_limits(limits);
+        let mut events = Vec::new();
+        for piece in input.chunks(chunk) {
+            parser.feed_into(piece, &mut events)?;
+        }
+        Ok::<_, XmlError>(events)
+    };
+    let long = "x".repeat(2000);
+    for markup in [
+        format!("<?pi {long}?><a/>"),
+        format!("<!-- {long} --><a/>"),
+        format!("<![CDATA[{}]]><a/>", " ".repeat(2000)),
+    ] {
+        for chunk in [1, 7, 64, usize::MAX] {
+            let got = feed(markup.as_bytes(), chunk);
+            assert_eq!(got, Err(XmlError::TooLarge { limit: 1024 }), "{chunk}");
+        }
+    }
+    // Idle whitespace is no stanza: any amount passes, however chunked.
+    let spaces = format!("{}<a/>", " ".repeat(5000));
+    for chunk in [1, 7, 64, usize::MAX] {
+        assert_eq!(feed(spaces.as_bytes(), chunk), Ok(vec![stanza("<a/>")]));
+    }
+}
+
+#[test]
 fn parse_element_accepts_exactly_one_element() {
     let e = el("\u{FEFF}<?xml version='1.0' encoding='UTF-8'?>\n<!-- hi -->\n<a x='1'>t</a>\n<!-- bye -->\n");
     assert_eq!(e.to_string(), "<a x=\"1\">t</a>");

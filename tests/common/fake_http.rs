@@ -34,6 +34,8 @@ pub struct Reply {
     pub body: String,
     /// Wait this long before answering (a stalled server).
     pub delay: Duration,
+    /// Send the body one byte a second (a trickling server).
+    pub trickle: bool,
 }
 
 impl Reply {
@@ -43,6 +45,7 @@ impl Reply {
             headers: Vec::new(),
             body: body.to_string(),
             delay: Duration::ZERO,
+            trickle: false,
         }
     }
 
@@ -52,6 +55,7 @@ impl Reply {
             headers: Vec::new(),
             body: String::new(),
             delay: Duration::ZERO,
+            trickle: false,
         }
     }
 }
@@ -110,10 +114,20 @@ fn serve_connection(stream: TcpStream, log: Log, script: Script) {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        if writer.write_all(head.as_bytes()).is_err()
-            || writer.write_all(reply.body.as_bytes()).is_err()
-        {
+        if writer.write_all(head.as_bytes()).is_err() {
             return;
+        }
+        let pieces: Vec<&[u8]> = match reply.trickle {
+            true => reply.body.as_bytes().chunks(1).collect(),
+            false => vec![reply.body.as_bytes()],
+        };
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            if writer.write_all(piece).is_err() {
+                return;
+            }
         }
     }
 }

@@ -1,0 +1,330 @@
+//! The soak test (issue #8), a program rather than a `#[test]`: many
+//! WebSocket connections in one process against a private ejabberd on
+//! loopback, exchanging messages for minutes. It checks that every
+//! message arrived exactly once, that memory stayed flat, and that no
+//! thread or file descriptor is left once all have disconnected.
+//!
+//!   benches/soak.sh [CONNECTIONS] [SECONDS]       # starts ejabberd, default 1000 120
+//!   EPODE_TEST_EJABBERD=DIR cargo bench --bench soak -- [CONNECTIONS] [SECONDS]
+//!
+//! Connection i sends a chat message to connection i+1 (a ring) once per
+//! round; a round takes ROUND. The last line is "soak: 1 passed, 0 failed"
+//! (or 0 passed, 1 failed), for tests/run-all.sh's closing count.
+
+use epode::{Builder, Connection, Keep, Matcher, Options, Status};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Every connection sends one message per round.
+const ROUND: Duration = Duration::from_secs(2);
+/// Logins in flight at once.
+const LOGIN_BATCH: usize = 100;
+const PASSWORD: &str = "soak-pass";
+
+fn server_env() -> HashMap<String, String> {
+    let dir = std::env::var("EPODE_TEST_EJABBERD")
+        .expect("EPODE_TEST_EJABBERD=DIR of a running test ejabberd (see benches/soak.sh)");
+    let text = std::fs::read_to_string(format!("{dir}/env")).expect("DIR/env");
+    text.lines()
+        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect()
+}
+
+/// soak0 … soak{n-1} on the server, in one call of its `eval` script.
+fn register_accounts(env: &HashMap<String, String>, n: usize) {
+    let expr = format!(
+        "[ejabberd_auth:try_register(<<\"soak\", (integer_to_binary(I))/binary>>, <<\"{}\">>, <<\"{PASSWORD}\">>) || I <- lists:seq(0, {})], ok.",
+        env["XMPP_DOMAIN"],
+        n - 1
+    );
+    let out = std::process::Command::new(&env["XMPP_EVAL"])
+        .arg(expr)
+        .output()
+        .expect("run the server's eval script");
+    assert!(
+        out.status.success(),
+        "registering the soak accounts failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn count_dir(path: &str) -> usize {
+    std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0)
+}
+
+/// (threads, open descriptors) of this process.
+fn threads_and_fds() -> (usize, usize) {
+    (count_dir("/proc/self/task"), count_dir("/proc/self/fd"))
+}
+
+fn rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What all connections share: receipts and failures.
+struct Tally {
+    n: usize,
+    rounds: usize,
+    /// How often message (sender, round) arrived: index sender * rounds + round.
+    received: Vec<AtomicU8>,
+    /// Messages that reached the wrong connection or carried a bad body.
+    misrouted: AtomicUsize,
+    /// Connections that ended while they should have been up.
+    dropped: AtomicUsize,
+    soaking: AtomicBool,
+}
+
+impl Tally {
+    fn on_message(&self, me: usize, body: &str) {
+        let parsed = body
+            .strip_prefix('s')
+            .and_then(|b| b.split_once(':'))
+            .and_then(|(s, r)| Some((s.parse::<usize>().ok()?, r.parse::<usize>().ok()?)));
+        match parsed {
+            Some((sender, round)) if (sender + 1) % self.n == me && round < self.rounds => {
+                self.received[sender * self.rounds + round].fetch_add(1, Ordering::AcqRel);
+            }
+            _ => {
+                self.misrouted.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    fn delivered(&self) -> usize {
+        self.received
+            .iter()
+            .filter(|c| c.load(Ordering::Acquire) > 0)
+            .count()
+    }
+}
+
+/// Starts the login of connection `i`; its statuses go to `events`.
+fn start_login(
+    url: &str,
+    domain: &str,
+    i: usize,
+    tally: &Arc<Tally>,
+    events: Sender<(usize, Status, Option<String>)>,
+) -> Connection {
+    let mut o = Options::default();
+    o.set("mechanisms", "PLAIN").unwrap(); // no PBKDF2 × 1,000 on a shared machine
+    let conn = Connection::new(url, o).expect("a connection");
+    let t = Arc::clone(tally);
+    conn.add_handler(Matcher::new().name("message").type_("chat"), move |_, m| {
+        t.on_message(i, &m.child_text("body").unwrap_or_default());
+        Keep::Keep
+    });
+    let t = Arc::clone(tally);
+    let events = Mutex::new(events);
+    conn.connect(
+        &format!("soak{i}@{domain}"),
+        Some(PASSWORD),
+        move |_, status, condition, _| {
+            if matches!(status, Status::Error | Status::Disconnected)
+                && t.soaking.load(Ordering::Acquire)
+            {
+                t.dropped.fetch_add(1, Ordering::AcqRel);
+            }
+            let _ = events
+                .lock()
+                .unwrap()
+                .send((i, status, condition.map(str::to_string)));
+        },
+    )
+    .expect("connect");
+    conn
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let n: usize = args
+        .first()
+        .map_or(1000, |a| a.parse().expect("CONNECTIONS"));
+    let seconds: u64 = args.get(1).map_or(120, |a| a.parse().expect("SECONDS"));
+    let rounds = (Duration::from_secs(seconds).as_millis() / ROUND.as_millis()).max(1) as usize;
+    let env = server_env();
+    let (url, domain) = (env["XMPP_WS_URL"].clone(), env["XMPP_DOMAIN"].clone());
+    register_accounts(&env, n);
+
+    let (threads_before, fds_before) = threads_and_fds();
+    let rss_before = rss_kb();
+    let tally = Arc::new(Tally {
+        n,
+        rounds,
+        received: (0..n * rounds).map(|_| AtomicU8::new(0)).collect(),
+        misrouted: AtomicUsize::new(0),
+        dropped: AtomicUsize::new(0),
+        soaking: AtomicBool::new(false),
+    });
+
+    // Log in, LOGIN_BATCH at a time.
+    let t0 = Instant::now();
+    let mut conns = Vec::with_capacity(n);
+    let mut jids = vec![String::new(); n];
+    let (tx, events) = channel();
+    for batch in (0..n).collect::<Vec<_>>().chunks(LOGIN_BATCH) {
+        for &i in batch {
+            conns.push(start_login(&url, &domain, i, &tally, tx.clone()));
+        }
+        let mut up = 0;
+        while up < batch.len() {
+            let (i, status, condition) = events
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a login result within 60 s");
+            match status {
+                Status::Connected => up += 1,
+                Status::Connecting | Status::Authenticating => {}
+                _ => panic!("soak{i}: {status} {condition:?}"),
+            }
+        }
+        for &i in batch {
+            jids[i] = conns[i].jid();
+        }
+    }
+    let login_time = t0.elapsed();
+    let (threads_up, fds_up) = threads_and_fds();
+    println!(
+        "soak: {n} connections up in {:.1} s: {threads_up} threads, {fds_up} fds, RSS {} MiB",
+        login_time.as_secs_f64(),
+        rss_kb() / 1024
+    );
+
+    // The soak: one message per connection per round, spread evenly.
+    tally.soaking.store(true, Ordering::Release);
+    let gap = ROUND / n as u32;
+    let start = Instant::now();
+    let mut rss_samples = Vec::new();
+    let mut sent = 0usize;
+    for round in 0..rounds {
+        let round_start = start + ROUND * round as u32;
+        for i in 0..n {
+            let due = round_start + gap * i as u32;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let to = &jids[(i + 1) % n];
+            let msg = Builder::msg([("to", to.as_str()), ("type", "chat")])
+                .c_text("body", epode::xml::NO_ATTRS, &format!("s{i}:{round}"))
+                .build();
+            conns[i].send(&msg).expect("send");
+            sent += 1;
+        }
+        if round % 5 == 0 || round + 1 == rounds {
+            rss_samples.push(rss_kb());
+            println!(
+                "soak: round {}/{rounds}, {sent} sent, {} delivered, RSS {} MiB",
+                round + 1,
+                tally.delivered(),
+                rss_kb() / 1024
+            );
+        }
+    }
+    // Let the last messages land.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tally.delivered() < sent && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let soak_time = start.elapsed();
+    let rss_end = rss_kb();
+    tally.soaking.store(false, Ordering::Release);
+
+    // Everyone leaves.
+    drop(tx);
+    for conn in &conns {
+        conn.disconnect(None).expect("disconnect");
+    }
+    let mut gone = 0;
+    while gone < n {
+        match events.recv_timeout(Duration::from_secs(30)) {
+            Ok((_, Status::Disconnected, _)) => gone += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    drop(conns);
+    // Engine threads end as their handles go; give them a moment.
+    let settle = Instant::now() + Duration::from_secs(10);
+    let (mut threads_after, mut fds_after) = threads_and_fds();
+    while (threads_after, fds_after) != (threads_before, fds_before) && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(100));
+        (threads_after, fds_after) = threads_and_fds();
+    }
+
+    // The verdict.
+    let counts: Vec<u8> = tally
+        .received
+        .iter()
+        .map(|c| c.load(Ordering::Acquire))
+        .collect();
+    let lost = counts.iter().filter(|&&c| c == 0).count();
+    let duplicated = counts.iter().filter(|&&c| c > 1).count();
+    let misrouted = tally.misrouted.load(Ordering::Acquire);
+    let dropped = tally.dropped.load(Ordering::Acquire);
+    // Flat: the end of the soak within 10% (+4 MiB) of the sample taken
+    // after a warm-up of five rounds, when every buffer has been used.
+    let rss_start = rss_samples
+        .get(1)
+        .or(rss_samples.first())
+        .copied()
+        .unwrap_or(rss_end);
+    let flat = rss_end <= rss_start + rss_start / 10 + 4096;
+    println!(
+        "soak: connections {n}, rounds {rounds} of {:?}, soak {:.0} s",
+        ROUND,
+        soak_time.as_secs_f64()
+    );
+    println!("soak: messages sent {sent}, received {}, lost {lost}, duplicated {duplicated}, misrouted {misrouted}", sent - lost);
+    println!(
+        "soak: RSS before {} MiB, after the warm-up {} KiB, at the end {} KiB ({:+.1}%), samples {:?} MiB",
+        rss_before / 1024,
+        rss_start,
+        rss_end,
+        (rss_end as f64 - rss_start as f64) * 100.0 / rss_start as f64,
+        rss_samples.iter().map(|k| k / 1024).collect::<Vec<_>>()
+    );
+    println!(
+        "soak: threads before {threads_before}, with all up {threads_up}, after {threads_after}"
+    );
+    println!("soak: fds before {fds_before}, with all up {fds_up}, after {fds_after}");
+    println!("soak: sessions ended early {dropped}, disconnected cleanly {gone}/{n}");
+    let mut failures = Vec::new();
+    if sent != n * rounds {
+        failures.push(format!("sent {sent} of {}", n * rounds));
+    }
+    if lost + duplicated + misrouted > 0 {
+        failures.push(format!(
+            "lost {lost}, duplicated {duplicated}, misrouted {misrouted}"
+        ));
+    }
+    if dropped > 0 || gone < n {
+        failures.push(format!(
+            "{dropped} sessions ended early, {gone}/{n} disconnected"
+        ));
+    }
+    if !flat {
+        failures.push(format!("RSS grew from {rss_start} KiB to {rss_end} KiB"));
+    }
+    if threads_after != threads_before || fds_after != fds_before {
+        failures.push("threads or fds leaked".into());
+    }
+    if failures.is_empty() {
+        println!("soak: 1 passed, 0 failed");
+    } else {
+        println!("soak: FAILED: {}", failures.join("; "));
+        println!("soak: 0 passed, 1 failed");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,294 @@
+//! Limits against a hostile server (issue #8): a peer that trickles one
+//! byte a second, announces a frame larger than the limit, never reads
+//! what we send, or sends oversize, deep or DTD-laden bodies. Each case
+//! ends in a clear status and condition, in bounded time and memory.
+//! (The WebSocket stanza size, depth and DTD cases are in scripted_ws.rs,
+//! a BOSH server that never answers in scripted_bosh.rs.)
+
+mod common;
+
+use common::fake_http::{self, session_script, Reply};
+use common::fake_ws::{self, Peer};
+use common::{recorder, Recorder};
+use epode::{Builder, Connection, Options, Status};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+fn options(pairs: &[(&str, &str)]) -> Options {
+    let mut o = Options::default();
+    for (k, v) in pairs {
+        o.set(k, v).unwrap();
+    }
+    o
+}
+
+fn connect(url: &str, jid: &str, o: Options) -> (Connection, Recorder) {
+    let conn = Connection::new(url, o).unwrap();
+    let (rec, cb) = recorder();
+    conn.connect(jid, Some("pw"), cb).unwrap();
+    (conn, rec)
+}
+
+/// The condition reported with `status`, which must have been reported.
+fn condition(rec: &Recorder, status: Status) -> String {
+    let found = rec.seen.iter().find(|(s, _)| *s == status);
+    let (_, c) = found.unwrap_or_else(|| panic!("no {status} in {:?}", rec.seen));
+    c.clone().unwrap_or_default()
+}
+
+/// Writes `bytes` one a second until the peer is gone; returns how long
+/// after `since` the writes started failing (None: they never did).
+fn trickle(stream: &mut TcpStream, bytes: &[u8], since: Instant) -> Option<Duration> {
+    for b in bytes {
+        if stream.write_all(&[*b]).is_err() {
+            return Some(since.elapsed());
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    None
+}
+
+#[test]
+fn a_websocket_handshake_trickled_one_byte_a_second_is_conntimeout_and_lets_go() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "ws://127.0.0.1:{}/ws",
+        listener.local_addr().unwrap().port()
+    );
+    let started = Instant::now();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request);
+        // Never completes: each byte keeps a per-read timeout from firing.
+        let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n".repeat(4);
+        trickle(&mut stream, response.as_bytes(), started)
+    });
+    let (_conn, mut rec) = connect(&url, "a@localhost", options(&[("connect_timeout", "2000")]));
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::ConnTimeout,
+            Status::Disconnected
+        ]
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "CONNTIMEOUT after {took:?}");
+    // The handshake thread gives the socket up with the session: no thread
+    // keeps reading a trickle for as long as the server cares to send it.
+    let gone = server
+        .join()
+        .unwrap()
+        .expect("the client never let go of the socket");
+    assert!(
+        gone < Duration::from_secs(8),
+        "socket closed only after {gone:?}"
+    );
+}
+
+#[test]
+fn a_websocket_open_trickled_one_byte_a_second_is_conntimeout() {
+    let started = Instant::now();
+    let (url, server) = fake_ws::serve(move |peer: &mut Peer| {
+        let _open = peer.recv();
+        let open = b"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='localhost' id='s' version='1.0'/>";
+        let mut frame = vec![0x81, open.len() as u8];
+        frame.extend_from_slice(open);
+        trickle(peer.ws.get_mut(), &frame, started);
+    });
+    let (_conn, mut rec) = connect(&url, "a@localhost", options(&[("connect_timeout", "2000")]));
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::ConnTimeout,
+            Status::Disconnected
+        ]
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    server.join().unwrap();
+}
+
+/// A peer that logs the client in, then runs `then`.
+fn after_login(
+    o: Options,
+    then: impl FnOnce(&mut Peer) + Send + 'static,
+) -> (Connection, Recorder, std::thread::JoinHandle<()>) {
+    let (url, server) = fake_ws::serve(move |peer: &mut Peer| {
+        peer.log_in("a@localhost/x");
+        then(peer);
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", o);
+    rec.wait_for(Status::Connected, 10);
+    (conn, rec, server)
+}
+
+#[test]
+fn a_websocket_frame_announcing_more_than_the_limit_ends_the_session_at_once() {
+    let (_conn, mut rec, server) = after_login(options(&[("max_stanza_bytes", "65536")]), |peer| {
+        // A text frame header for 1 GiB, and nothing after it: the client
+        // must neither allocate it nor wait for it.
+        let mut header = vec![0x81, 127];
+        header.extend_from_slice(&(1u64 << 30).to_be_bytes());
+        peer.ws.get_mut().write_all(&header).unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let before = Instant::now();
+    rec.wait_for(Status::Disconnected, 5);
+    assert!(before.elapsed() < Duration::from_secs(2));
+    assert_eq!(condition(&rec, Status::Error), "stanza exceeds 65536 bytes");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_websocket_message_over_the_limit_in_small_frames_ends_the_session() {
+    let (_conn, mut rec, server) = after_login(options(&[("max_stanza_bytes", "65536")]), |peer| {
+        // 100 fragments of 1 KiB: each frame is small, the message is not.
+        let chunk = vec![b'x'; 1024];
+        let stream = peer.ws.get_mut();
+        let mut frames = Vec::new();
+        for i in 0..100 {
+            let opcode = if i == 0 { 0x01 } else { 0x00 }; // text, then continuation
+            frames.extend_from_slice(&[opcode, 126, 4, 0]);
+            frames.extend_from_slice(&chunk);
+        }
+        let _ = stream.write_all(&frames);
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(condition(&rec, Status::Error), "stanza exceeds 65536 bytes");
+    server.join().unwrap();
+}
+
+/// Sends 64 KiB messages until `conn` refuses (the session ended) or
+/// `cap` were sent; returns how many went.
+fn send_until_refused(conn: &Connection, cap: usize) -> usize {
+    let body = "x".repeat(64 * 1024);
+    let msg = Builder::msg([("to", "b@localhost")])
+        .c_text("body", epode::xml::NO_ATTRS, &body)
+        .build();
+    for sent in 0..cap {
+        if conn.send(&msg).is_err() {
+            return sent;
+        }
+        // Let the engine take each one: the limit is on what the server
+        // has not read, not on a burst of calls.
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    cap
+}
+
+#[test]
+fn a_websocket_server_that_never_reads_meets_the_send_queue_limit() {
+    let (conn, mut rec, server) =
+        after_login(options(&[("max_send_queue_bytes", "1048576")]), |_peer| {
+            // Logged in; now read nothing at all for a while.
+            std::thread::sleep(Duration::from_secs(8));
+        });
+    // The loopback socket buffers take several MiB before our own queue
+    // fills; 1,000 × 64 KiB (64 MiB) would mean there is no bound.
+    let sent = send_until_refused(&conn, 1000);
+    rec.wait_for(Status::Disconnected, 10);
+    assert!(sent < 1000, "every send was taken: no bound");
+    assert_eq!(
+        condition(&rec, Status::Error),
+        "I/O error: send queue full: the server has not taken 1048576 bytes of output"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_bosh_server_that_stops_answering_meets_the_send_queue_limit() {
+    let (url, _log) = fake_http::serve(|req, _| {
+        let mut reply = session_script(req, None);
+        if req.body.contains("<message") {
+            reply.delay = Duration::from_secs(30); // holds every request now
+        }
+        reply
+    });
+    let conn = Connection::new(&url, options(&[("max_send_queue_bytes", "262144")])).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.connect("localhost", None, cb).unwrap();
+    rec.wait_for(Status::Connected, 10);
+    let sent = send_until_refused(&conn, 100);
+    rec.wait_for(Status::Disconnected, 10);
+    assert!(sent < 100, "every send was taken: no bound");
+    assert_eq!(
+        condition(&rec, Status::Error),
+        "I/O error: send queue full: the server has not taken 262144 bytes of output"
+    );
+}
+
+#[test]
+fn a_bosh_response_trickled_one_byte_a_second_is_conntimeout() {
+    let (url, log) = fake_http::serve(|_, _| {
+        let mut r = Reply::ok(
+            "<body xmlns='http://jabber.org/protocol/httpbind' sid='T' wait='1' hold='1'/>",
+        );
+        r.trickle = true;
+        r
+    });
+    let started = Instant::now();
+    let conn = Connection::new(&url, options(&[("wait", "1")])).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.connect("localhost", None, cb).unwrap();
+    rec.wait_for(Status::Disconnected, 30);
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::ConnTimeout,
+            Status::Disconnected
+        ]
+    );
+    assert!(condition(&rec, Status::ConnTimeout).starts_with("giving-up"));
+    // Five attempts of at most the primary timeout (1.1 s) each, plus backoff.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    assert_eq!(log.lock().unwrap().len(), 5);
+}
+
+/// A BOSH server whose first answer is `body`.
+fn bosh_first_answer(body: String, o: Options) -> Recorder {
+    let (url, _log) = fake_http::serve(move |_, _| Reply::ok(&body));
+    let conn = Connection::new(&url, o).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.connect("localhost", None, cb).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    rec
+}
+
+#[test]
+fn hostile_bosh_bodies_are_connfail_bad_format() {
+    let wrap = |inner: &str| {
+        format!("<body xmlns='http://jabber.org/protocol/httpbind' sid='H' wait='60' hold='1'>{inner}</body>")
+    };
+    let big = format!("<message><body>{}</body></message>", "x".repeat(200_000));
+    let deep = format!("{}{}", "<a>".repeat(10_000), "</a>".repeat(10_000));
+    let laughs = "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>";
+    let cases = [
+        ("oversize", wrap(&big)),
+        ("deep", wrap(&deep)),
+        (
+            "billion laughs",
+            format!("{laughs}{}", wrap("<message>&lol2;</message>")),
+        ),
+        ("entity", wrap("<message>&lol2;</message>")),
+    ];
+    for (what, body) in cases {
+        let rec = bosh_first_answer(body, options(&[("max_stanza_bytes", "65536")]));
+        assert_eq!(
+            rec.seen,
+            vec![
+                (Status::Connecting, None),
+                (Status::ConnFail, Some("bad-format".into())),
+                (Status::Disconnected, Some("bad-format".into()))
+            ],
+            "{what}"
+        );
+    }
+}
