@@ -10,6 +10,14 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// These tests cut links on timers and restart servers: one at a time,
+/// so that a loaded machine does not turn their timing into noise.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn servers() -> Vec<Server> {
     vec![Server::get("prosody"), Server::get("ejabberd")]
 }
@@ -91,6 +99,7 @@ fn tally(got: &[String], n: usize) -> (usize, usize, bool) {
 
 #[test]
 fn a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
+    let _serial = serial();
     const MESSAGES: usize = 1000;
     const CUTS: usize = 20;
     for server in servers() {
@@ -178,6 +187,7 @@ fn a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
 
 #[test]
 fn disconnect_never_reconnects_and_retries_are_bounded() {
+    let _serial = serial();
     let server = Server::get("prosody");
     let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
     let mut o = resilient(true);
@@ -229,6 +239,7 @@ fn disconnect_never_reconnects_and_retries_are_bounded() {
 
 #[test]
 fn a_lost_session_is_handed_to_a_new_connection_and_resumed() {
+    let _serial = serial();
     for server in servers() {
         let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
         let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
@@ -333,6 +344,7 @@ impl Drop for PrivateServer {
 
 #[test]
 fn a_restarted_server_refuses_resumption_and_the_application_hears_what_may_be_lost() {
+    let _serial = serial();
     // Private servers, so that restarting them disturbs no other test.
     let bases = [("prosody", 50u16), ("ejabberd", 50u16)];
     for (kind, offset) in bases {
@@ -379,6 +391,7 @@ fn a_restarted_server_refuses_resumption_and_the_application_hears_what_may_be_l
 
 #[test]
 fn bosh_sessions_come_back_from_outages_and_resume() {
+    let _serial = serial();
     const MESSAGES: usize = 300;
     const OUTAGES: usize = 3;
     for server in servers() {
@@ -455,6 +468,7 @@ fn bosh_sessions_come_back_from_outages_and_resume() {
 
 #[test]
 fn shared_handles_come_back_together_after_a_lost_link() {
+    let _serial = serial();
     for server in servers() {
         let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
         let worker = format!("resume-{}-{}", server.name(), std::process::id());
@@ -511,6 +525,7 @@ fn shared_handles_come_back_together_after_a_lost_link() {
 
 #[test]
 fn a_new_process_resumes_a_session_from_a_saved_state() {
+    let _serial = serial();
     use std::os::unix::fs::OpenOptionsExt;
     let server = Server::get("ejabberd");
     let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
