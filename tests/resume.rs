@@ -561,12 +561,7 @@ fn a_new_process_resumes_a_session_from_a_saved_state() {
     drop(f);
     drop(first);
 
-    let lib = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(std::path::Path::parent)
-        .unwrap()
-        .join("libepode.so");
+    let lib = common::cdylib();
     let out = std::process::Command::new("python3")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),

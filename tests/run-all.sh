@@ -51,6 +51,8 @@ cargo test --quiet -- --test-threads=4
 step "Rust tests again under AddressSanitizer (unit and integration)"
 # -Zsanitizer is unstable: RUSTC_BOOTSTRAP=1 lets the stable toolchain take
 # it. The sanitized build has its own target directory.
+# Child processes (Python on ctypes) load the plain debug build.
+EPODE_LIB="$root/target/debug/libepode.so" \
 RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" cargo test --quiet \
     --target "$(rustc -vV | sed -n 's/^host: //p')" --target-dir target/asan \
     --lib --tests -- --test-threads=4

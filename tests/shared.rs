@@ -453,17 +453,7 @@ struct ChildHandle {
 impl ChildHandle {
     fn start(server: &Server, worker: &Path, user: &str) -> ChildHandle {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let lib = std::env::current_exe()
-            .unwrap()
-            .parent()
-            .and_then(Path::parent)
-            .unwrap()
-            .join("libepode.so");
-        assert!(
-            lib.exists(),
-            "{} is missing: `cargo build --lib` first (tests/run-all.sh does)",
-            lib.display()
-        );
+        let lib = common::cdylib();
         let mut child = Command::new("python3")
             .arg(root.join("tests/python/shared_child.py"))
             .args([

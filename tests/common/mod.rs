@@ -174,3 +174,22 @@ pub fn login(server: &Server, url: &str, user: &str, options: Options) -> (Conne
     rec.wait_for(Status::Connected, 20);
     (conn, rec)
 }
+
+/// The cdylib that child processes (Python through ctypes) load:
+/// `$EPODE_LIB`, else the one beside this test binary's target directory.
+/// A test that needs it and finds none fails.
+pub fn cdylib() -> std::path::PathBuf {
+    let lib = std::env::var_os("EPODE_LIB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+            dir.join("libepode.so")
+        });
+    assert!(
+        lib.exists(),
+        "{} is missing: `cargo build --lib` first, or set EPODE_LIB (tests/run-all.sh does)",
+        lib.display()
+    );
+    lib
+}
