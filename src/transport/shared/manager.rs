@@ -18,7 +18,7 @@ use crate::mailbox::{lock, poll_fds, Mailbox};
 use crate::options::Options;
 use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Notify, Transport};
-use crate::xml::{Element, StreamEvent};
+use crate::xml::StreamEvent;
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
@@ -34,7 +34,7 @@ pub(crate) type PortId = u64;
 const MAX_BACKLOG: usize = 16 << 20;
 
 /// What a port in this process receives.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Delivery {
     Stream(StreamEvent),
     Raw(String),
@@ -474,7 +474,9 @@ impl Manager {
                     self.end_session(Delivery::Closed("the server closed the stream".into()));
                 }
             }
-            Incoming::Stream(StreamEvent::Stanza(stanza)) => self.fan_out(stanza),
+            Incoming::Stream(StreamEvent::Stanza(stanza)) => {
+                self.tell_hearers(Delivery::Stream(StreamEvent::Stanza(stanza)))
+            }
             Incoming::Stream(open) => self.tell_hearers(Delivery::Stream(open)),
             Incoming::Raw(text) => {
                 let mut none = None;
@@ -499,44 +501,23 @@ impl Manager {
         }
     }
 
-    /// One stanza to every port that hears the session: in-memory ports
-    /// get the parsed element (the last one without a copy), ports in
-    /// other processes its text, serialized once.
-    fn fan_out(&mut self, stanza: Element) {
+    /// One delivery to every port that hears the session: in-memory ports
+    /// get it (the last one without a copy), ports in other processes a
+    /// stanza's text, serialized once for all of them.
+    fn tell_hearers(&mut self, d: Delivery) {
         let hearers: Vec<usize> = (0..self.ports.len())
             .filter(|&i| self.ports[i].attached)
             .collect();
         let mut text = None;
-        let mut stanza = Some(stanza);
-        for (n, &i) in hearers.iter().enumerate() {
-            let elem = if n + 1 == hearers.len() {
-                stanza.take()
-            } else {
-                stanza.clone()
-            };
-            if let Some(elem) = elem {
-                self.ports[i].send(Delivery::Stream(StreamEvent::Stanza(elem)), &mut text);
-            }
-        }
-    }
-
-    fn tell_hearers(&mut self, d: Delivery) {
-        let mut none = None;
         let mut d = Some(d);
-        let ids: Vec<PortId> = self
-            .ports
-            .iter()
-            .filter(|p| p.attached)
-            .map(|p| p.id)
-            .collect();
-        for (n, id) in ids.iter().enumerate() {
-            let this = if n + 1 == ids.len() {
+        for (n, &i) in hearers.iter().enumerate() {
+            let this = if n + 1 == hearers.len() {
                 d.take()
             } else {
-                d.as_ref().and_then(clone_delivery)
+                d.clone()
             };
-            if let (Some(this), Some(port)) = (this, self.port(*id)) {
-                port.send(this, &mut none);
+            if let Some(this) = this {
+                self.ports[i].send(this, &mut text);
             }
         }
     }
@@ -551,23 +532,15 @@ impl Manager {
         self.end_session(Delivery::AttachFailed(e.to_string()));
     }
 
-    /// The socket is gone: hearers get `tell_hearers`, waiters `to_waiters`.
+    /// The socket is gone: waiters hear `to_waiters`, and so do hearers
+    /// when it says why the session ended (lost or closed).
     fn end_session(&mut self, to_waiters: Delivery) {
         self.ws.abort();
         let mut none = None;
-        let for_hearers = match &to_waiters {
-            Delivery::Lost { .. } | Delivery::Closed(_) => clone_delivery(&to_waiters),
-            _ => None,
-        };
+        let to_hearers = matches!(to_waiters, Delivery::Lost { .. } | Delivery::Closed(_));
         for port in self.ports.iter_mut() {
-            if port.waiting.take().is_some() {
-                if let Some(d) = clone_delivery(&to_waiters) {
-                    port.send(d, &mut none);
-                }
-            } else if port.attached {
-                if let Some(d) = for_hearers.as_ref().and_then(clone_delivery) {
-                    port.send(d, &mut none);
-                }
+            if port.waiting.take().is_some() || (port.attached && to_hearers) {
+                port.send(to_waiters.clone(), &mut none);
             }
             port.attached = false;
         }
@@ -711,23 +684,6 @@ fn admit(session: &str, wanted: Option<&str>) -> Delivery {
         )),
         _ => Delivery::Attached(session.to_string()),
     }
-}
-
-fn clone_delivery(d: &Delivery) -> Option<Delivery> {
-    Some(match d {
-        Delivery::Stream(e) => Delivery::Stream(e.clone()),
-        Delivery::Raw(t) => Delivery::Raw(t.clone()),
-        Delivery::Attached(j) => Delivery::Attached(j.clone()),
-        Delivery::AttachFailed(w) => Delivery::AttachFailed(w.clone()),
-        Delivery::Refused(w) => Delivery::Refused(w.clone()),
-        Delivery::Lost { code, reason } => Delivery::Lost {
-            code: *code,
-            reason: reason.clone(),
-        },
-        Delivery::Closed(r) => Delivery::Closed(r.clone()),
-        Delivery::Error(e) => Delivery::Error(e.clone()),
-        Delivery::Ended => Delivery::Ended,
-    })
 }
 
 /// Reads what a remote port sent. False: its link closed or it sent garbage.
