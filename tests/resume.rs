@@ -103,7 +103,7 @@ fn a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
     const MESSAGES: usize = 1000;
     const CUTS: usize = 20;
     for server in servers() {
-        let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+        let proxy = Proxy::to_http_of(&server);
         let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
         let got = collect_bodies(&bob);
         let alice = Connection::new(&proxy.url(&server.ws()), resilient(true)).unwrap();
@@ -189,7 +189,7 @@ fn a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
 fn disconnect_never_reconnects_and_retries_are_bounded() {
     let _serial = serial();
     let server = Server::get("prosody");
-    let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+    let proxy = Proxy::to_http_of(&server);
     let mut o = resilient(true);
     o.set("maxRetries", "3").unwrap();
     // Each attempt gets a second: the link below never answers.
@@ -241,7 +241,7 @@ fn disconnect_never_reconnects_and_retries_are_bounded() {
 fn a_lost_session_is_handed_to_a_new_connection_and_resumed() {
     let _serial = serial();
     for server in servers() {
-        let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+        let proxy = Proxy::to_http_of(&server);
         let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
         let got = collect_bodies(&bob);
         let first = Connection::new(&proxy.url(&server.ws()), resilient(false)).unwrap();
@@ -351,7 +351,7 @@ fn a_restarted_server_refuses_resumption_and_the_application_hears_what_may_be_l
         let shared_base: u16 = Server::get(kind).var("XMPP_C2S_PORT").parse().unwrap();
         let base = shared_base + offset;
         let (private, server) = PrivateServer::start(kind, base);
-        let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+        let proxy = Proxy::to_http_of(&server);
         let mut o = resilient(true);
         o.set("reconnect_delay", "200").unwrap();
         let alice = Connection::new(&proxy.url(&server.ws()), o).unwrap();
@@ -399,7 +399,7 @@ fn bosh_sessions_come_back_from_outages_and_resume() {
         // mod_smacks fails on <resume/> there (a traceback, no answer):
         // epode then binds a new session and reports what may be lost.
         let resumes = server.name() != "prosody";
-        let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+        let proxy = Proxy::to_http_of(&server);
         let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
         let got = collect_bodies(&bob);
         let mut o = resilient(true);
@@ -470,7 +470,7 @@ fn bosh_sessions_come_back_from_outages_and_resume() {
 fn shared_handles_come_back_together_after_a_lost_link() {
     let _serial = serial();
     for server in servers() {
-        let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+        let proxy = Proxy::to_http_of(&server);
         let worker = format!("resume-{}-{}", server.name(), std::process::id());
         let handle = || {
             let mut o = resilient(true);
@@ -528,7 +528,7 @@ fn a_new_process_resumes_a_session_from_a_saved_state() {
     let _serial = serial();
     use std::os::unix::fs::OpenOptionsExt;
     let server = Server::get("ejabberd");
-    let proxy = Proxy::start(server.var("XMPP_HTTP_PORT").parse().unwrap());
+    let proxy = Proxy::to_http_of(&server);
     let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
     let got = collect_bodies(&bob);
     let first = Connection::new(&proxy.url(&server.ws()), resilient(false)).unwrap();

@@ -61,6 +61,16 @@ impl Proxy {
         }
     }
 
+    /// A proxy to `server`'s HTTP port (BOSH and WebSocket).
+    pub fn to_http_of(server: &super::Server) -> Proxy {
+        Proxy::start(
+            server
+                .var("XMPP_HTTP_PORT")
+                .parse()
+                .expect("XMPP_HTTP_PORT"),
+        )
+    }
+
     /// `url` with its port replaced by the proxy's.
     pub fn url(&self, url: &str) -> String {
         let (scheme, rest) = url.split_once("://").unwrap();
