@@ -783,9 +783,19 @@ impl Engine {
     fn write(&mut self, xml: String) {
         self.log.sent(&xml);
         match self.transport.as_mut().map(|t| t.send(&xml)) {
-            Some(Err(e)) => self.on_transport_error(e),
             Some(Ok(())) => self.count_sent(&xml),
-            None => {}
+            // The link broke before this stanza reached it: it waits for
+            // the next session with those sent after it, or is reported as
+            // lost if none comes. A nonza belongs to the stream that failed.
+            Some(Err(e)) => {
+                if crate::sm::is_stanza(&xml) {
+                    self.queued.push(xml);
+                }
+                self.on_transport_error(e);
+            }
+            None if !crate::sm::is_stanza(&xml) => {}
+            None if self.reconnecting.is_some() => self.queued.push(xml),
+            None => self.report_unacked(vec![xml]),
         }
     }
 

@@ -43,6 +43,8 @@ impl Engine {
             self.handlers.session_changed(false);
         }
         if attempt > self.options.max_retries {
+            // No session will take the unacknowledged stanzas any more.
+            self.forget_unresumable();
             let why = format!("reconnection failed after {} attempts: {why}", attempt - 1);
             self.finish(Some(&why));
             return true;
