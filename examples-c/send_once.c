@@ -188,6 +188,7 @@ static int run(epode_conn *conn, const struct args *a) {
 
 int main(int argc, char **argv) {
     struct args a;
+    memset(&a, 0, sizeof a); /* parse() fills only what it finds */
     epode_options *opts = NULL;
     if (epode_options_new(&opts) != EPODE_OK) return EXIT_USAGE;
     int code = parse(argc, argv, &a, opts);
