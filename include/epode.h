@@ -12,6 +12,10 @@
  *     the NUL, and EPODE_ERR_BUFFER_TOO_SMALL means "retry with *len + 1"),
  *     or a new string freed with epode_string_free().
  *   - Every _new has a _free; _free(NULL) does nothing.
+ *   - Attribute lists (the `attrs` arguments of the builder functions) are
+ *     NULL or a NULL-terminated array of name, value pairs:
+ *       const char *attrs[] = {"to", "bob@example.com", "type", "chat", NULL};
+ *     In epode_builder_attrs a NULL value removes that attribute.
  *   - No panic, NULL pointer or invalid input crashes the library: each is
  *     an error code with a message.
  *
@@ -134,9 +138,6 @@ typedef enum epode_sasl_step {
   // empty). Return EPODE_OK to accept it; anything else is AUTHFAIL.
   EPODE_SASL_SUCCESS = 2,
 } epode_sasl_step;
-
-// The status reported to the status callback (Strophe's `Strophe.Status`).
-typedef struct Status Status;
 
 // A stanza under construction, with a cursor (Strophe's Builder). Opaque.
 typedef struct epode_builder epode_builder;
