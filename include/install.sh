@@ -4,8 +4,13 @@
 #
 #   include/install.sh [PREFIX]        PREFIX defaults to /usr/local
 #
-#   PREFIX/lib/libepode.so, PREFIX/lib/libepode.a, PREFIX/include/epode.h,
-#   PREFIX/lib/pkgconfig/epode.pc
+#   PREFIX/lib/libepode.so.0.1.0 (SONAME libepode.so.0) with the symlinks
+#   libepode.so.0 and libepode.so, PREFIX/lib/libepode.a,
+#   PREFIX/include/epode.h, PREFIX/lib/pkgconfig/epode.pc
+#
+# The installed libraries carry no debug information; the shared library's
+# is kept beside it in PREFIX/lib/debug/libepode.so.0.1.0.debug (found by
+# gdb through the .gnu_debuglink section).
 #
 # Environment: DESTDIR stages the files under another root (for packaging;
 # the paths inside epode.pc stay those of PREFIX); LIBDIR overrides
@@ -27,12 +32,33 @@ version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$root/Cargo.toml" | head -n 1)
 
 cargo build --release --lib --manifest-path "$root/Cargo.toml"
 
-install -d "$destdir$libdir/pkgconfig" "$destdir$includedir"
-install -m 0755 "$target/release/libepode.so" "$destdir$libdir/libepode.so"
-install -m 0644 "$target/release/libepode.a" "$destdir$libdir/libepode.a"
+# The SONAME's major is the ABI's (include/build.rs); the file name carries the version.
+soname=libepode.so.0
+real=libepode.so.$version
+install -d "$destdir$libdir/pkgconfig" "$destdir$libdir/debug" "$destdir$includedir"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+cp "$target/release/libepode.so" "$stage/$real"
+cp "$target/release/libepode.a" "$stage/libepode.a"
+objcopy --only-keep-debug "$stage/$real" "$stage/$real.debug"
+strip --strip-debug --strip-unneeded "$stage/$real"
+(cd "$stage" && objcopy --add-gnu-debuglink="$real.debug" "$real")
+strip --strip-debug "$stage/libepode.a"
+install -m 0755 "$stage/$real" "$destdir$libdir/$real"
+install -m 0644 "$stage/$real.debug" "$destdir$libdir/debug/$real.debug"
+ln -sf "$real" "$destdir$libdir/$soname"
+ln -sf "$soname" "$destdir$libdir/libepode.so"
+install -m 0644 "$stage/libepode.a" "$destdir$libdir/libepode.a"
 install -m 0644 "$root/include/epode.h" "$destdir$includedir/epode.h"
+# Outside the loader's own directories, programs built with pkg-config's
+# flags find the library through an rpath.
+case $libdir in
+/lib | /lib/* | /usr/lib | /usr/lib/* | /usr/local/lib) rpath= ;;
+*) rpath=" -Wl,-rpath,\${libdir}" ;;
+esac
 sed -e "s|@PREFIX@|$prefix|" -e "s|@LIBDIR@|$libdir|" -e "s|@INCLUDEDIR@|$includedir|" \
-    -e "s|@VERSION@|$version|" "$root/include/epode.pc.in" >"$destdir$libdir/pkgconfig/epode.pc"
+    -e "s|@VERSION@|$version|" -e "s|@RPATH@|$rpath|" \
+    "$root/include/epode.pc.in" >"$destdir$libdir/pkgconfig/epode.pc"
 chmod 0644 "$destdir$libdir/pkgconfig/epode.pc"
 
 if [ -z "$destdir" ] && [ "$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null 2>&1; then
