@@ -21,14 +21,15 @@ done
 srv=$(mktemp -d /tmp/epode-demo.XXXXXX)
 trap 'tests/servers/prosody.sh stop "$srv/prosody" >/dev/null 2>&1 || true' EXIT
 say "1. A private Prosody on 127.0.0.1"
-tests/servers/prosody.sh start "$srv/prosody" "${EPODE_DEMO_PORT:-16222}"
+tests/servers/prosody.sh start "$srv/prosody" "${EPODE_DEMO_PORT:-17222}"
 # shellcheck disable=SC1091
 . "$srv/prosody/env"
 
 say "2. Building libepode and the C examples"
 cargo build --release --quiet --lib
-make -s -C examples-c PROFILE=release all
-status="$root/target/examples-c/status"
+bin="$root/target/examples-c-release"
+make -s -C examples-c PROFILE=release BUILD="$bin" all
+status="$bin/status"
 echo "built $(ls target/release/libepode.so target/release/libepode.a | tr '\n' ' ')"
 
 failures=0
@@ -54,7 +55,7 @@ fi
 
 say "9. A shared connection: two handles in one process, one socket, one login"
 echo "\$ shared $XMPP_WS_URL $XMPP_DAVE_JID …"
-if "$root/target/examples-c/shared" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD"; then
+if "$bin/shared" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD"; then
     echo "→ ok"
 else
     echo "→ FAILED"; failures=$((failures + 1))
@@ -82,4 +83,5 @@ sed 's/^/  first:  /' "$share/first.out"
 rm -rf "$share"
 
 say "Done: $((10 - failures)) of 10 sessions went as expected."
+echo "demo: $((10 - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -15,12 +15,14 @@ exec > >(tee "$log") 2>&1
 
 step "tools"
 missing=()
-for tool in gcc g++ make curl python3; do
+for tool in gcc g++ make curl python3 pkg-config readelf; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
+# X11's headers: tests/c/xlib_test.c includes epode.h after Xlib.h.
+[ -e /usr/include/X11/Xlib.h ] || missing+=(libx11-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ make curl python3 >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ make curl python3 pkg-config binutils libx11-dev >/dev/null
 fi
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -34,6 +36,7 @@ step "servers"
 ulimit -n "$(ulimit -Hn)"
 srv=$(mktemp -d /tmp/epode-servers.XXXXXX)
 stop_servers() {
+    [ -z "${try_ours:-}" ] || tests/servers/try.sh stop >/dev/null 2>&1 || true
     tests/servers/prosody.sh stop "$srv/prosody" || true
     tests/servers/ejabberd.sh stop "$srv/ejabberd" || true
 }
@@ -66,6 +69,24 @@ EPODE_LIB="$root/target/debug/libepode.so" python3 -m pytest -q tests/python
 
 step "C examples against the servers"
 tests/c/examples.sh
+
+step "C examples as users build them: make's default flags, as C and as C++"
+make -C examples-c clean >/dev/null
+make -C examples-c
+make -C examples-c cxx
+echo "examples-c (default flags): built $(ls target/examples-c | wc -l) programs"
+
+step "the README's code blocks, as written, against tests/servers/try.sh's server"
+# Started here only if it is not up already (a developer's may be), and then stopped.
+try_pid=$(cat /tmp/epode-try/prosody.pid 2>/dev/null || true)
+try_ours=1
+[ -n "$try_pid" ] && kill -0 "$try_pid" 2>/dev/null && try_ours=
+tests/servers/try.sh >/dev/null
+python3 tests/readme.py
+[ -z "$try_ours" ] || tests/servers/try.sh stop >/dev/null 2>&1
+
+step "the demo (README's first command)"
+examples-c/demo.sh
 
 step "soak: 1,000 WebSocket connections against ejabberd for 2 minutes"
 benches/soak.sh "${EPODE_SOAK_CONNECTIONS:-1000}" "${EPODE_SOAK_SECONDS:-120}"
