@@ -589,3 +589,65 @@ fn a_new_process_resumes_a_session_from_a_saved_state() {
     bob.disconnect(None).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A clean logout acknowledges what it handled (issue 13, item 5): without
+/// a final `<a/>`, Prosody and ejabberd give the stanzas they sent last to
+/// the account's next session again, as offline messages.
+#[test]
+fn a_graceful_disconnect_acknowledges_what_it_handled() {
+    let _serial = serial();
+    const CYCLES: usize = 5;
+    for server in servers() {
+        for url in [server.ws(), server.bosh()] {
+            let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+            // What earlier tests left in alice's offline storage goes first.
+            let (drain, mut rd) = login(&server, &url, "alice", Options::default());
+            drain
+                .send(&Builder::pres(epode::xml::NO_ATTRS).build())
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            drain.disconnect(None).unwrap();
+            rd.wait_for(Status::Disconnected, 15);
+            let mut seen_bodies: Vec<String> = Vec::new();
+            for cycle in 0..CYCLES {
+                let (alice, mut rec) = login(&server, &url, "alice", Options::default());
+                eventually(10, "stream management enabled", || {
+                    alice.sm_state().is_some()
+                });
+                let got = collect_bodies(&alice);
+                // Offline messages come after the initial presence.
+                alice
+                    .send(&Builder::pres(epode::xml::NO_ATTRS).build())
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(300));
+                // The logout happens inside the handler, right after the message.
+                alice.add_handler(epode::Matcher::new().name("message"), |conn, _| {
+                    conn.disconnect(None).ok();
+                    epode::Keep::Remove
+                });
+                let body = format!("bye {cycle}");
+                bob.send(&chat(&alice.jid(), &body)).unwrap();
+                rec.wait_for(Status::Disconnected, 15);
+                seen_bodies.extend(got.lock().unwrap().iter().cloned());
+            }
+            let mut counts = std::collections::BTreeMap::new();
+            for b in &seen_bodies {
+                *counts.entry(b.as_str()).or_insert(0) += 1;
+            }
+            println!(
+                "{} {url}: {CYCLES} logouts, bodies received {counts:?}",
+                server.name()
+            );
+            for cycle in 0..CYCLES {
+                assert_eq!(
+                    counts.get(format!("bye {cycle}").as_str()),
+                    Some(&1),
+                    "{} {url}: {seen_bodies:?}",
+                    server.name()
+                );
+            }
+            assert_eq!(seen_bodies.len(), CYCLES, "{seen_bodies:?}");
+            bob.disconnect(None).unwrap();
+        }
+    }
+}

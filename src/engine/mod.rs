@@ -863,6 +863,17 @@ impl Engine {
 
     /// Sends our close and waits for the server's, up to disconnection_timeout.
     fn begin_close(&mut self) {
+        // A last <a/> first, as Strophe sends: a server that thinks some of
+        // its stanzas unhandled gives them to the account's next session.
+        if self.phase == Phase::Connected {
+            let ack = {
+                let sm = lock(&self.sm);
+                sm.enabled.then(|| sm.answer())
+            };
+            if let Some(ack) = ack {
+                self.write_now(&ack);
+            }
+        }
         // A session we end cannot be resumed.
         lock(&self.sm).disable();
         self.set_phase(Phase::Closing);
