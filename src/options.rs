@@ -161,6 +161,12 @@ fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
         .map_err(|_| Error::InvalidArgument(format!("{key} must be a number, not {value:?}")))
 }
 
+/// A path, or None for "" (what `get` gives for an unset one): no file
+/// is named "", and Some("") would fail only later, at connect.
+fn path_or_none(value: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
+}
+
 /// Parses one custom header in the "Name: value" form of seed 002.
 pub fn parse_header_line(line: &str) -> Result<(String, String)> {
     let (name, value) = line.split_once(':').ok_or_else(|| {
@@ -267,7 +273,7 @@ impl Options {
                 self.cookies.push(cookie);
             }
             "keepalive" => self.keepalive = parse_bool(key, value)?,
-            "keepalive_path" | "keepalivePath" => self.keepalive_path = Some(PathBuf::from(value)),
+            "keepalive_path" | "keepalivePath" => self.keepalive_path = path_or_none(value),
             "withCredentials" | "with_credentials" => {
                 self.with_credentials = parse_bool(key, value)?
             }
@@ -279,8 +285,8 @@ impl Options {
                 }
                 self.content_type = value.to_string();
             }
-            "origin" => self.origin = Some(value.to_string()),
-            "ca_file" | "caFile" => self.ca_file = Some(PathBuf::from(value)),
+            "origin" => self.origin = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "ca_file" | "caFile" => self.ca_file = path_or_none(value),
             "accept_invalid_certs" | "acceptInvalidCerts" => {
                 self.accept_invalid_certs = parse_bool(key, value)?
             }
@@ -498,9 +504,12 @@ mod tests {
             .and_then(|s| s.split("_ => return Err(Error::UnknownOption").next())
             .expect("the match of Options::set");
         let mut keys = Vec::new();
-        for line in body.lines().map(str::trim) {
-            // Arms look like `"a" | "b" => …`; values inside arms do not
-            // start a line with a quoted name followed by `=>` or `|`.
+        for line in body.lines() {
+            // Arms look like `"a" | "b" => …` at the match's indentation;
+            // deeper ones (`"ws" | "wss"` inside `protocol`) are values.
+            let Some(line) = line.strip_prefix(&" ".repeat(12)) else {
+                continue;
+            };
             let Some((names, _)) = line.split_once("=>") else {
                 continue;
             };
@@ -652,6 +661,35 @@ mod tests {
         assert!(o.set("customHeaders", "no colon").is_err());
         assert!(o.set("customHeaders", "X-Evil: a\r\nInjected: b").is_err());
         assert!(o.set("protocol", "http").is_err());
+    }
+
+    #[test]
+    fn every_default_reads_back_as_text_that_set_accepts() {
+        // "" cannot be set back where it is no value but the absence of
+        // one: a list with no entry, or every mechanism, or no protocol.
+        let unset = [
+            "mechanisms",
+            "protocol",
+            "customHeaders",
+            "custom_headers",
+            "header",
+            "cookies",
+            "cookie",
+        ];
+        let defaults = Options::default();
+        for key in every_key() {
+            let text = defaults.get(&key).unwrap();
+            let mut o = Options::default();
+            if unset.contains(&key.as_str()) {
+                assert_eq!(text, "", "{key}");
+                assert!(o.set(&key, &text).is_err(), "{key}");
+            } else {
+                o.set(&key, &text)
+                    .unwrap_or_else(|e| panic!("{key}={text:?}: {e}"));
+                assert_eq!(o.get(&key).unwrap(), text, "{key}");
+            }
+            assert_eq!(format!("{o:?}"), format!("{defaults:?}"), "{key}={text:?}");
+        }
     }
 
     #[test]
