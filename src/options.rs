@@ -2,6 +2,7 @@
 //! program needs) and the transport selection rules of seed 003.
 
 use crate::error::{Error, Result};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -155,11 +156,40 @@ fn parse_ms(key: &str, value: &str) -> Result<Duration> {
         })
 }
 
+/// A whole number in `range` (a count of `unit`), or an error that names
+/// the key, the value and the range: negative, fractional, empty and
+/// too-large text all fail the same way.
+fn int_in<T: TryFrom<u64>>(
+    key: &str,
+    value: &str,
+    range: RangeInclusive<u64>,
+    unit: &str,
+) -> Result<T> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{key} must be a whole number of {unit} from {} to {}, not {value:?}",
+                range.start(),
+                range.end()
+            ))
+        })
+}
+
 fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
     value
         .parse::<T>()
         .map_err(|_| Error::InvalidArgument(format!("{key} must be a number, not {value:?}")))
 }
+
+// Cookie expiry: Expires up to 9999-12-31T23:59:59Z, the last date an
+// HTTP date can name; Max-Age up to 100 years, so that now + Max-Age is
+// still before it. Either way the expiry is a time the clock can hold.
+const COOKIE_EXPIRES_MAX: u64 = 253_402_300_799;
+const COOKIE_MAX_AGE_MAX: u64 = 100 * 365 * 24 * 60 * 60;
 
 /// A path, or None for "" (what `get` gives for an unset one): no file
 /// is named "", and Some("") would fail only later, at connect.
@@ -215,11 +245,16 @@ pub fn parse_cookie(spec: &str) -> Result<Cookie> {
             "domain" => cookie.domain = Some(v.trim_start_matches('.').to_ascii_lowercase()),
             "path" => cookie.path = Some(v.to_string()),
             "max-age" => {
-                let secs: u64 = parse_number("cookie Max-Age", v)?;
+                let secs: u64 = int_in("cookie Max-Age", v, 0..=COOKIE_MAX_AGE_MAX, "seconds")?;
                 cookie.expires = Some(SystemTime::now() + Duration::from_secs(secs));
             }
             "expires" => {
-                let secs: u64 = parse_number("cookie Expires (seconds since 1970)", v)?;
+                let secs: u64 = int_in(
+                    "cookie Expires",
+                    v,
+                    0..=COOKIE_EXPIRES_MAX,
+                    "seconds since 1970",
+                )?;
                 cookie.expires = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
             }
             "" => {}
@@ -690,6 +725,34 @@ mod tests {
             }
             assert_eq!(format!("{o:?}"), format!("{defaults:?}"), "{key}={text:?}");
         }
+    }
+
+    #[test]
+    fn cookie_expiry_stays_a_time_the_clock_holds() {
+        // The first two panicked ("overflow when adding duration to instant").
+        for spec in [
+            "a=b; Max-Age=18446744073709551615",
+            "a=b; Expires=18446744073709551615",
+            "a=b; Max-Age=3153600001",
+            "a=b; Expires=253402300800",
+            "a=b; Max-Age=-1",
+            "a=b; Max-Age=",
+        ] {
+            let mut o = Options::default();
+            let err = o.set("cookies", spec).unwrap_err();
+            assert!(err.to_string().contains("from 0 to "), "{spec}: {err}");
+            assert!(o.cookies.is_empty(), "{spec}");
+        }
+        let o = opts(&[
+            ("cookies", "a=b; Max-Age=3153600000"),
+            ("cookies", "c=d; Expires=253402300799"),
+        ]);
+        assert_eq!(o.cookies.len(), 2);
+        let mut again = Options::default();
+        for line in o.get("cookies").unwrap().lines() {
+            again.set("cookies", line).unwrap();
+        }
+        assert_eq!(again.get("cookies").unwrap(), o.get("cookies").unwrap());
     }
 
     #[test]
