@@ -496,7 +496,9 @@ enum epode_result epode_conn_delete_timed_handler(struct epode_conn *conn,
                                                   uint64_t handler_id);
 
 // Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
-// codes) or "HTTP" (BOSH status codes).
+// codes) or "HTTP" (BOSH status codes), in any case; another name, or a
+// code outside 0 to 65535, is `EPODE_ERR_INVALID_ARG` (and `userdata_free`
+// runs at once).
 //
 // # Safety
 // `conn` live; `protocol` NUL-terminated.

@@ -194,8 +194,15 @@ static void test_bad_values_and_wrong_state(void) {
     CHECK_RESULT(epode_conn_set_raw_input(c, ignore_text, NULL, count_free), EPODE_OK);
     CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "websocket", -5, ignore_code, NULL, count_free), EPODE_ERR_INVALID_ARG);
     CHECK(frees == 1); /* refused registrations free their userdata at once */
+    /* Only the protocols that report errors: a "gopher" handler would never run. */
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "gopher", 404, ignore_code, NULL, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK(epode_conn_last_error(c, buf, sizeof buf) > 0 && strstr(buf, "\"HTTP\" or \"websocket\"") != NULL);
+    CHECK(frees == 2);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "HTTP", 503, ignore_code, NULL, count_free), EPODE_OK);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "websocket", 1008, ignore_code, NULL, count_free), EPODE_OK);
+    CHECK(frees == 2);
     CHECK_RESULT(epode_conn_free(c), EPODE_OK);
-    CHECK(frees == 4);
+    CHECK(frees == 7);
 }
 
 struct session {
