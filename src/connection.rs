@@ -594,16 +594,30 @@ impl Connection {
     }
 
     /// Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
-    /// codes) or "HTTP" (status codes).
-    pub fn add_protocol_error_handler<F>(&self, protocol: &str, code: u16, callback: F)
+    /// codes) or "HTTP" (status codes), in any case. Another name is an
+    /// invalid argument: the engine reports only these two, so its handler
+    /// would never run.
+    pub fn add_protocol_error_handler<F>(
+        &self,
+        protocol: &str,
+        code: u16,
+        callback: F,
+    ) -> Result<()>
     where
         F: FnMut(&Connection, u16) + Send + 'static,
     {
+        let name = protocol.to_ascii_lowercase();
+        if name != "http" && name != "websocket" {
+            return Err(Error::InvalidArgument(format!(
+                "protocol must be \"HTTP\" or \"websocket\", not {protocol:?}"
+            )));
+        }
         self.post(Command::AddProtocolErrorHandler(
-            protocol.to_string(),
+            name,
             code,
             Box::new(callback),
         ));
+        Ok(())
     }
 
     /// Adds (or replaces by name, built-ins included) a SASL mechanism.
@@ -977,4 +991,39 @@ fn engine_thread(core: Arc<Core>) {
 fn id_prefix() -> Result<String> {
     let bytes = crate::sasl::random::bytes(4)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_error_handlers_take_only_the_protocols_that_report() {
+        let conn = Connection::new("ws://127.0.0.1:1/ws", Options::default()).unwrap();
+        let held = Arc::new(());
+        for name in ["HTTP", "http", "websocket", "WebSocket"] {
+            let held = Arc::clone(&held);
+            let added = conn.add_protocol_error_handler(name, 1008, move |_, _| {
+                let _ = &held;
+            });
+            assert_eq!(added, Ok(()), "{name}");
+        }
+        for name in ["", "ws", "wss", "bosh", "https", "tcp", "websocket "] {
+            let held = Arc::clone(&held);
+            let err = conn
+                .add_protocol_error_handler(name, 1008, move |_, _| {
+                    let _ = &held;
+                })
+                .unwrap_err();
+            let Error::InvalidArgument(msg) = err else {
+                panic!("{name:?}: {err:?}");
+            };
+            assert!(
+                msg.contains("\"HTTP\" or \"websocket\"") && msg.contains(&format!("{name:?}")),
+                "{msg}"
+            );
+        }
+        // The refused callbacks went at once; the four taken wait in the mailbox.
+        assert_eq!(Arc::strong_count(&held), 5);
+    }
 }

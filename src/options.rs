@@ -2,6 +2,7 @@
 //! program needs) and the transport selection rules of seed 003.
 
 use crate::error::{Error, Result};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -144,21 +145,67 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     }
 }
 
-fn parse_ms(key: &str, value: &str) -> Result<Duration> {
+/// A whole number in `range` (a count of `unit`), or an error that names
+/// the key, the value and the range: negative, fractional, empty and
+/// too-large text all fail the same way.
+fn int_in<T: TryFrom<u64>>(
+    key: &str,
+    value: &str,
+    range: RangeInclusive<u64>,
+    unit: &str,
+) -> Result<T> {
     value
         .parse::<u64>()
-        .map(Duration::from_millis)
-        .map_err(|_| {
+        .ok()
+        .filter(|n| range.contains(n))
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| {
             Error::InvalidArgument(format!(
-                "{key} must be a number of milliseconds, not {value:?}"
+                "{key} must be a whole number of {unit} from {} to {}, not {value:?}",
+                range.start(),
+                range.end()
             ))
         })
 }
 
-fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
+/// A finite number in `range` (NaN and the infinities are never in it).
+fn float_in(key: &str, value: &str, range: RangeInclusive<f64>) -> Result<f64> {
     value
-        .parse::<T>()
-        .map_err(|_| Error::InvalidArgument(format!("{key} must be a number, not {value:?}")))
+        .parse::<f64>()
+        .ok()
+        .filter(|x| range.contains(x))
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{key} must be a finite number from {:?} to {:?}, not {value:?}",
+                range.start(),
+                range.end()
+            ))
+        })
+}
+
+// Durations stop at a day: no timeout or delay a program means is longer,
+// and deadlines (now + d) stay far from overflowing.
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Milliseconds from `min` to a day.
+fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration> {
+    int_in(key, value, min..=DAY_MS, "milliseconds").map(Duration::from_millis)
+}
+
+// Byte limits: at least 1 KiB, or not even stream features or a bind
+// result fit; at most 1 GiB, which no stanza or backlog needs.
+const BYTES: RangeInclusive<u64> = 1024..=1 << 30;
+
+// Cookie expiry: Expires up to 9999-12-31T23:59:59Z, the last date an
+// HTTP date can name; Max-Age up to 100 years, so that now + Max-Age is
+// still before it. Either way the expiry is a time the clock can hold.
+const COOKIE_EXPIRES_MAX: u64 = 253_402_300_799;
+const COOKIE_MAX_AGE_MAX: u64 = 100 * 365 * 24 * 60 * 60;
+
+/// A path, or None for "" (what `get` gives for an unset one): no file
+/// is named "", and Some("") would fail only later, at connect.
+fn path_or_none(value: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
 }
 
 /// Parses one custom header in the "Name: value" form of seed 002.
@@ -209,11 +256,16 @@ pub fn parse_cookie(spec: &str) -> Result<Cookie> {
             "domain" => cookie.domain = Some(v.trim_start_matches('.').to_ascii_lowercase()),
             "path" => cookie.path = Some(v.to_string()),
             "max-age" => {
-                let secs: u64 = parse_number("cookie Max-Age", v)?;
+                let secs: u64 = int_in("cookie Max-Age", v, 0..=COOKIE_MAX_AGE_MAX, "seconds")?;
                 cookie.expires = Some(SystemTime::now() + Duration::from_secs(secs));
             }
             "expires" => {
-                let secs: u64 = parse_number("cookie Expires (seconds since 1970)", v)?;
+                let secs: u64 = int_in(
+                    "cookie Expires",
+                    v,
+                    0..=COOKIE_EXPIRES_MAX,
+                    "seconds since 1970",
+                )?;
                 cookie.expires = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
             }
             "" => {}
@@ -267,7 +319,7 @@ impl Options {
                 self.cookies.push(cookie);
             }
             "keepalive" => self.keepalive = parse_bool(key, value)?,
-            "keepalive_path" | "keepalivePath" => self.keepalive_path = Some(PathBuf::from(value)),
+            "keepalive_path" | "keepalivePath" => self.keepalive_path = path_or_none(value),
             "withCredentials" | "with_credentials" => {
                 self.with_credentials = parse_bool(key, value)?
             }
@@ -279,36 +331,57 @@ impl Options {
                 }
                 self.content_type = value.to_string();
             }
-            "origin" => self.origin = Some(value.to_string()),
-            "ca_file" | "caFile" => self.ca_file = Some(PathBuf::from(value)),
+            "origin" => self.origin = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "ca_file" | "caFile" => self.ca_file = path_or_none(value),
             "accept_invalid_certs" | "acceptInvalidCerts" => {
                 self.accept_invalid_certs = parse_bool(key, value)?
             }
             "strip" => self.strip = parse_bool(key, value)?,
-            "timeout" | "TIMEOUT" => self.timeout_multiplier = parse_number(key, value)?,
+            // The primary BOSH timeout is TIMEOUT × wait: below 1 a request
+            // is given up before the server's wait is over, above 10 a dead
+            // link goes unnoticed for ten waits.
+            "timeout" | "TIMEOUT" => self.timeout_multiplier = float_in(key, value, 1.0..=10.0)?,
+            // A grace period for a request already overdue: some, never
+            // none, and no longer than TIMEOUT may be.
             "secondary_timeout" | "SECONDARY_TIMEOUT" => {
-                self.secondary_timeout_multiplier = parse_number(key, value)?
+                self.secondary_timeout_multiplier = float_in(key, value, 0.01..=10.0)?
             }
-            "maxRetries" | "max_retries" => self.max_retries = parse_number(key, value)?,
+            // 0 never reconnects; a million attempts is "keep trying" (a
+            // year at the 30 s cap) with the attempt counter far from overflow.
+            "maxRetries" | "max_retries" => {
+                self.max_retries = int_in(key, value, 0..=1_000_000, "attempts")?
+            }
+            // 0: close without waiting for the server's answer (Strophe's way).
             "disconnection_timeout" | "disconnectionTimeout" => {
-                self.disconnection_timeout = parse_ms(key, value)?
+                self.disconnection_timeout = parse_ms(key, value, 0)?
             }
-            "connect_timeout" | "connectTimeout" => self.connect_timeout = parse_ms(key, value)?,
-            "wait" => self.wait = parse_number(key, value)?,
-            "hold" => self.hold = parse_number(key, value)?,
+            // 0 would time out every connection before it starts.
+            "connect_timeout" | "connectTimeout" => self.connect_timeout = parse_ms(key, value, 1)?,
+            // XEP-0124 `wait` (seconds): 0 would turn long polling into a
+            // busy loop; an hour outlasts any proxy's idle limit already.
+            "wait" => self.wait = int_in(key, value, 1..=3600, "seconds")?,
+            // XEP-0124 `hold`: 0 is a polling session; the request window
+            // (hold + 1) is capped at 16 requests like the server's `requests`.
+            "hold" => self.hold = int_in(key, value, 0..=15, "requests")?,
             "route" => self.route = Some(value.to_string()).filter(|v| !v.is_empty()),
             "resource" => self.resource = Some(value.to_string()).filter(|v| !v.is_empty()),
-            "max_stanza_bytes" => self.max_stanza_bytes = parse_number(key, value)?,
-            "max_depth" => self.max_depth = parse_number(key, value)?,
+            "max_stanza_bytes" => self.max_stanza_bytes = int_in(key, value, BYTES, "bytes")?,
+            // Stream features, a roster item's groups and a pubsub payload
+            // need a few levels; past 1024 nesting is an attack, not a document.
+            "max_depth" => self.max_depth = int_in(key, value, 8..=1024, "levels")?,
             "reconnect" => self.reconnect = parse_bool(key, value)?,
-            "reconnect_delay" | "reconnectDelay" => self.reconnect_delay = parse_ms(key, value)?,
+            // 0 would retry at once, every time: 0 doubled stays 0, and a
+            // cap of 0 makes every wait 0.
+            "reconnect_delay" | "reconnectDelay" => self.reconnect_delay = parse_ms(key, value, 1)?,
             "reconnect_max_delay" | "reconnectMaxDelay" => {
-                self.reconnect_max_delay = parse_ms(key, value)?
+                self.reconnect_max_delay = parse_ms(key, value, 1)?
             }
             "streamManagement" | "stream_management" => {
                 self.stream_management = parse_bool(key, value)?
             }
-            "max_send_queue_bytes" => self.max_send_queue_bytes = parse_number(key, value)?,
+            "max_send_queue_bytes" => {
+                self.max_send_queue_bytes = int_in(key, value, BYTES, "bytes")?
+            }
             _ => return Err(Error::UnknownOption(key.to_string())),
         }
         Ok(())
@@ -498,9 +571,12 @@ mod tests {
             .and_then(|s| s.split("_ => return Err(Error::UnknownOption").next())
             .expect("the match of Options::set");
         let mut keys = Vec::new();
-        for line in body.lines().map(str::trim) {
-            // Arms look like `"a" | "b" => …`; values inside arms do not
-            // start a line with a quoted name followed by `=>` or `|`.
+        for line in body.lines() {
+            // Arms look like `"a" | "b" => …` at the match's indentation;
+            // deeper ones (`"ws" | "wss"` inside `protocol`) are values.
+            let Some(line) = line.strip_prefix(&" ".repeat(12)) else {
+                continue;
+            };
             let Some((names, _)) = line.split_once("=>") else {
                 continue;
             };
@@ -654,6 +730,204 @@ mod tests {
         assert!(o.set("protocol", "http").is_err());
     }
 
+    /// Every numeric option by all its names, with its lowest and highest
+    /// accepted values as the error message gives them.
+    const NUMERIC: &[(&[&str], &str, &str)] = &[
+        (&["timeout", "TIMEOUT"], "1.0", "10.0"),
+        (&["secondary_timeout", "SECONDARY_TIMEOUT"], "0.01", "10.0"),
+        (&["maxRetries", "max_retries"], "0", "1000000"),
+        (
+            &["disconnection_timeout", "disconnectionTimeout"],
+            "0",
+            "86400000",
+        ),
+        (&["connect_timeout", "connectTimeout"], "1", "86400000"),
+        (&["wait"], "1", "3600"),
+        (&["hold"], "0", "15"),
+        (&["max_stanza_bytes"], "1024", "1073741824"),
+        (&["max_depth"], "8", "1024"),
+        (&["reconnect_delay", "reconnectDelay"], "1", "86400000"),
+        (
+            &["reconnect_max_delay", "reconnectMaxDelay"],
+            "1",
+            "86400000",
+        ),
+        (&["max_send_queue_bytes"], "1024", "1073741824"),
+    ];
+
+    /// Just outside [min, max]: min - 1 and max + 1 (± 0.001 for floats).
+    fn just_outside(min: &str, max: &str) -> [String; 2] {
+        if min.contains('.') {
+            let (lo, hi): (f64, f64) = (min.parse().unwrap(), max.parse().unwrap());
+            [(lo - 0.001).to_string(), (hi + 0.001).to_string()]
+        } else {
+            let (lo, hi): (i128, i128) = (min.parse().unwrap(), max.parse().unwrap());
+            [(lo - 1).to_string(), (hi + 1).to_string()]
+        }
+    }
+
+    #[test]
+    fn numeric_options_cover_every_numeric_key() {
+        // A numeric key added to `set` without a row here fails this test.
+        let listed: Vec<&str> = NUMERIC
+            .iter()
+            .flat_map(|(names, ..)| names.iter().copied())
+            .collect();
+        for key in every_key() {
+            let numeric = Options::default().set(&key, "abc").is_err()
+                && Options::default().get(&key).unwrap().parse::<f64>().is_ok();
+            assert_eq!(numeric, listed.contains(&key.as_str()), "{key}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused_and_change_nothing() {
+        let bad = [
+            "inf",
+            "-inf",
+            "infinity",
+            "nan",
+            "NaN",
+            "-1",
+            "-1.5",
+            "1e300",
+            "-1e300",
+            "18446744073709551615", // u64::MAX
+            "18446744073709551616",
+            "340282366920938463463374607431768211456",
+            "",
+            " ",
+            "abc",
+            "1O",
+            "0x10",
+            "5 ",
+        ];
+        for (names, min, max) in NUMERIC {
+            let range = format!("from {min} to {max}, not ");
+            for key in *names {
+                for value in bad
+                    .iter()
+                    .copied()
+                    .map(String::from)
+                    .chain(just_outside(min, max))
+                {
+                    let mut o = Options::default();
+                    o.set(key, max).unwrap(); // not the default: a reset would show
+                    let before = format!("{o:?}");
+                    let err = o.set(key, &value).expect_err(&format!("{key}={value:?}"));
+                    let Error::InvalidArgument(msg) = &err else {
+                        panic!("{key}={value:?}: {err:?}");
+                    };
+                    assert!(msg.starts_with(&format!("{key} must be ")), "{msg}");
+                    assert!(msg.ends_with(&format!("{range}{value:?}")), "{msg}");
+                    assert_eq!(format!("{o:?}"), before, "{key}={value:?} changed it");
+                }
+            }
+        }
+        // The message names the key, the range and the value.
+        let mut o = Options::default();
+        assert_eq!(
+            o.set("TIMEOUT", "inf").unwrap_err().to_string(),
+            "invalid argument: TIMEOUT must be a finite number from 1.0 to 10.0, not \"inf\""
+        );
+        assert_eq!(
+            o.set("disconnection_timeout", "18446744073709551615")
+                .unwrap_err()
+                .to_string(),
+            "invalid argument: disconnection_timeout must be a whole number of milliseconds \
+             from 0 to 86400000, not \"18446744073709551615\""
+        );
+        assert_eq!(o.get("TIMEOUT").unwrap(), "1.1");
+        assert_eq!(o.get("disconnection_timeout").unwrap(), "3000");
+        // Integers take no fraction, even a whole one.
+        assert!(o.set("wait", "30.0").is_err());
+        assert!(o.set("hold", "1e0").is_err());
+    }
+
+    #[test]
+    fn range_boundaries_are_accepted() {
+        for (names, min, max) in NUMERIC {
+            for key in *names {
+                for value in [min, max] {
+                    let mut o = Options::default();
+                    o.set(key, value)
+                        .unwrap_or_else(|e| panic!("{key}={value}: {e}"));
+                    let text = o.get(key).unwrap();
+                    assert_eq!(text.parse::<f64>(), value.parse::<f64>(), "{key}");
+                    let mut again = Options::default();
+                    again.set(key, &text).unwrap();
+                    assert_eq!(again.get(key).unwrap(), text, "{key} round trip");
+                }
+            }
+        }
+        // Strophe's spellings of the same numbers are fine too.
+        let o = opts(&[
+            ("TIMEOUT", "1"),
+            ("SECONDARY_TIMEOUT", "1e-2"),
+            ("wait", "+60"),
+        ]);
+        assert_eq!(o.timeout_multiplier, 1.0);
+        assert_eq!(o.secondary_timeout_multiplier, 0.01);
+        assert_eq!(o.wait, 60);
+    }
+
+    #[test]
+    fn every_default_reads_back_as_text_that_set_accepts() {
+        // "" cannot be set back where it is no value but the absence of
+        // one: a list with no entry, or every mechanism, or no protocol.
+        let unset = [
+            "mechanisms",
+            "protocol",
+            "customHeaders",
+            "custom_headers",
+            "header",
+            "cookies",
+            "cookie",
+        ];
+        let defaults = Options::default();
+        for key in every_key() {
+            let text = defaults.get(&key).unwrap();
+            let mut o = Options::default();
+            if unset.contains(&key.as_str()) {
+                assert_eq!(text, "", "{key}");
+                assert!(o.set(&key, &text).is_err(), "{key}");
+            } else {
+                o.set(&key, &text)
+                    .unwrap_or_else(|e| panic!("{key}={text:?}: {e}"));
+                assert_eq!(o.get(&key).unwrap(), text, "{key}");
+            }
+            assert_eq!(format!("{o:?}"), format!("{defaults:?}"), "{key}={text:?}");
+        }
+    }
+
+    #[test]
+    fn cookie_expiry_stays_a_time_the_clock_holds() {
+        // The first two panicked ("overflow when adding duration to instant").
+        for spec in [
+            "a=b; Max-Age=18446744073709551615",
+            "a=b; Expires=18446744073709551615",
+            "a=b; Max-Age=3153600001",
+            "a=b; Expires=253402300800",
+            "a=b; Max-Age=-1",
+            "a=b; Max-Age=",
+        ] {
+            let mut o = Options::default();
+            let err = o.set("cookies", spec).unwrap_err();
+            assert!(err.to_string().contains("from 0 to "), "{spec}: {err}");
+            assert!(o.cookies.is_empty(), "{spec}");
+        }
+        let o = opts(&[
+            ("cookies", "a=b; Max-Age=3153600000"),
+            ("cookies", "c=d; Expires=253402300799"),
+        ]);
+        assert_eq!(o.cookies.len(), 2);
+        let mut again = Options::default();
+        for line in o.get("cookies").unwrap().lines() {
+            again.set("cookies", line).unwrap();
+        }
+        assert_eq!(again.get("cookies").unwrap(), o.get("cookies").unwrap());
+    }
+
     #[test]
     fn every_option_reads_back_as_text_that_set_accepts() {
         let keys = [
@@ -684,7 +958,7 @@ mod tests {
             ("hold", "2"),
             ("route", "xmpp:example.com:9999"),
             ("resource", "phone"),
-            ("max_stanza_bytes", "1000"),
+            ("max_stanza_bytes", "4096"),
             ("max_depth", "10"),
             ("max_send_queue_bytes", "65536"),
             ("reconnect", "true"),

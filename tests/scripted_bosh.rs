@@ -67,7 +67,8 @@ fn five_503s_in_a_row_are_conntimeout_and_retransmit_the_same_rid() {
     let (url, log) = serve(|_, _| Reply::status(503));
     let conn = Connection::new(&url, Options::default()).unwrap();
     let (codes, codes_cb) = collector::<u16>();
-    conn.add_protocol_error_handler("HTTP", 503, move |_, c| codes_cb.lock().unwrap().push(c));
+    conn.add_protocol_error_handler("HTTP", 503, move |_, c| codes_cb.lock().unwrap().push(c))
+        .unwrap();
     let (mut rec, cb) = recorder();
     conn.connect("localhost", None, cb).unwrap();
     rec.wait_for(Status::Disconnected, 20);
@@ -151,7 +152,8 @@ fn a_404_calls_the_protocol_error_handler_and_is_connfail() {
     let (url, _log) = serve(|_, _| Reply::status(404));
     let conn = Connection::new(&url, Options::default()).unwrap();
     let (codes, codes_cb) = collector::<u16>();
-    conn.add_protocol_error_handler("HTTP", 404, move |_, c| codes_cb.lock().unwrap().push(c));
+    conn.add_protocol_error_handler("HTTP", 404, move |_, c| codes_cb.lock().unwrap().push(c))
+        .unwrap();
     let (mut rec, cb) = recorder();
     conn.connect("localhost", None, cb).unwrap();
     rec.wait_for(Status::Disconnected, 10);

@@ -255,7 +255,8 @@ fn a_close_code_reaches_the_protocol_error_handler() {
     let (codes, codes_cb) = common::collector::<u16>();
     conn.add_protocol_error_handler("websocket", 1008, move |_, code| {
         codes_cb.lock().unwrap().push(code)
-    });
+    })
+    .unwrap();
     let (mut rec, cb) = recorder();
     conn.connect("alice@localhost", Some("pw"), cb).unwrap();
     rec.wait_for(Status::Disconnected, 10);

@@ -615,7 +615,9 @@ pub unsafe extern "C" fn epode_conn_delete_timed_handler(
 }
 
 /// Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
-/// codes) or "HTTP" (BOSH status codes).
+/// codes) or "HTTP" (BOSH status codes), in any case; another name, or a
+/// code outside 0 to 65535, is `EPODE_ERR_INVALID_ARG` (and `userdata_free`
+/// runs at once).
 ///
 /// # Safety
 /// `conn` live; `protocol` NUL-terminated.
@@ -645,8 +647,8 @@ pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
                 let handle = handle;
                 // SAFETY: the application gave us this callback for this userdata.
                 unsafe { callback(ud.ptr(), handle.0, c_int::from(code)) }
-            });
-        Ok(())
+            })
+            .map_err(FfiError::from)
     })
 }
 

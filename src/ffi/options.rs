@@ -52,13 +52,17 @@ pub unsafe extern "C" fn epode_options_new(out: *mut *mut epode_options) -> epod
 
 /// Sets an option by its Strophe name (`mechanisms`, `protocol`, `worker`,
 /// `sync`, `customHeaders`, `cookies`, `keepalive`, `withCredentials`,
-/// `contentType`, `explicitResourceBinding`, `maxRetries`,
-/// `disconnection_timeout`) or one of epode's own (`origin`, `ca_file`,
-/// `accept_invalid_certs`, `keepalive_path`, `connect_timeout`, `resource`,
-/// `strip`, `max_stanza_bytes`, `max_depth`, `max_send_queue_bytes`). List
-/// options add one entry per call. An unknown name is
-/// `EPODE_ERR_UNKNOWN_OPTION`; a bad value `EPODE_ERR_INVALID_ARG`; either
-/// way nothing changes.
+/// `contentType`, `explicitResourceBinding`, `maxRetries`, `wait`, `hold`,
+/// `TIMEOUT`, `SECONDARY_TIMEOUT`, `disconnection_timeout`) or one of
+/// epode's own (`origin`, `ca_file`, `accept_invalid_certs`,
+/// `keepalive_path`, `connect_timeout`, `resource`, `route`, `strip`,
+/// `reconnect`, `reconnect_delay`, `reconnect_max_delay`,
+/// `streamManagement`, `max_stanza_bytes`, `max_depth`,
+/// `max_send_queue_bytes`). List options add one entry per call. An
+/// unknown name is `EPODE_ERR_UNKNOWN_OPTION`; a bad value, or a number
+/// outside the option's range (`epode_last_error` names it, e.g. TIMEOUT
+/// 1.0 to 10.0, milliseconds up to 86400000), `EPODE_ERR_INVALID_ARG`;
+/// either way nothing changes.
 ///
 /// # Safety
 /// `opts` a live options object; `key` and `value` NUL-terminated.

@@ -125,4 +125,13 @@ mod tests {
         jar.store("garbage without equals");
         assert_eq!(jar.header("h", "/").as_deref(), Some("app=v"));
     }
+
+    #[test]
+    fn a_server_cookie_that_never_expires_is_dropped_not_a_panic() {
+        let mut jar = CookieJar::new(&[]);
+        jar.store("node=a1; Max-Age=18446744073709551615");
+        assert_eq!(jar.header("h", "/"), None);
+        jar.store("node=a1; Max-Age=2147483647"); // "forever" as servers say it
+        assert_eq!(jar.header("h", "/").as_deref(), Some("node=a1"));
+    }
 }

@@ -134,6 +134,29 @@ static void test_bad_values_and_wrong_state(void) {
     CHECK_RESULT(epode_options_set(o, "customHeaders", "no colon"), EPODE_ERR_INVALID_ARG);
     CHECK_RESULT(epode_options_set(o, "customHeaders", "X-A: b\r\nX-Injected: c"), EPODE_ERR_INVALID_ARG);
     CHECK_RESULT(epode_options_set(o, "protocol", "\xff"), EPODE_ERR_INVALID_UTF8);
+    /* Numbers outside their range: refused, named with the range, and the
+     * old value stays (Strophe's defaults here). */
+    const char *bad_timeouts[] = {"inf", "nan", "-1.5", "1e300", "0.5", ""};
+    for (size_t i = 0; i < sizeof bad_timeouts / sizeof bad_timeouts[0]; i++) {
+        CHECK_RESULT(epode_options_set(o, "TIMEOUT", bad_timeouts[i]), EPODE_ERR_INVALID_ARG);
+        CHECK(epode_last_error(buf, sizeof buf) > 0 &&
+              strstr(buf, "TIMEOUT must be a finite number from 1.0 to 10.0, not \"") != NULL);
+    }
+    CHECK_RESULT(epode_options_set(o, "disconnection_timeout", "18446744073709551615"), EPODE_ERR_INVALID_ARG);
+    CHECK(epode_last_error(buf, sizeof buf) > 0 &&
+          strstr(buf, "disconnection_timeout must be a whole number of milliseconds from 0 to 86400000") != NULL &&
+          strstr(buf, "\"18446744073709551615\"") != NULL);
+    CHECK_RESULT(epode_options_set(o, "disconnection_timeout", "-1"), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_options_set(o, "wait", "0"), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_options_set(o, "max_stanza_bytes", "1023"), EPODE_ERR_INVALID_ARG);
+    size_t len = 0;
+    CHECK_RESULT(epode_options_get(o, "TIMEOUT", buf, sizeof buf, &len), EPODE_OK);
+    CHECK(strcmp(buf, "1.1") == 0);
+    CHECK_RESULT(epode_options_get(o, "disconnection_timeout", buf, sizeof buf, &len), EPODE_OK);
+    CHECK(strcmp(buf, "3000") == 0);
+    CHECK_RESULT(epode_options_set(o, "TIMEOUT", "10.0"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "disconnection_timeout", "86400000"), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "disconnection_timeout", "0"), EPODE_OK);
     CHECK_RESULT(epode_conn_new("/relative/without/origin", o, &c), EPODE_ERR_INVALID_ARG);
     CHECK_RESULT(epode_conn_new("gopher://x", o, &c), EPODE_ERR_INVALID_ARG);
     CHECK_RESULT(epode_options_set(o, "worker", "tabs"), EPODE_OK);
@@ -171,8 +194,15 @@ static void test_bad_values_and_wrong_state(void) {
     CHECK_RESULT(epode_conn_set_raw_input(c, ignore_text, NULL, count_free), EPODE_OK);
     CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "websocket", -5, ignore_code, NULL, count_free), EPODE_ERR_INVALID_ARG);
     CHECK(frees == 1); /* refused registrations free their userdata at once */
+    /* Only the protocols that report errors: a "gopher" handler would never run. */
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "gopher", 404, ignore_code, NULL, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK(epode_conn_last_error(c, buf, sizeof buf) > 0 && strstr(buf, "\"HTTP\" or \"websocket\"") != NULL);
+    CHECK(frees == 2);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "HTTP", 503, ignore_code, NULL, count_free), EPODE_OK);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "websocket", 1008, ignore_code, NULL, count_free), EPODE_OK);
+    CHECK(frees == 2);
     CHECK_RESULT(epode_conn_free(c), EPODE_OK);
-    CHECK(frees == 4);
+    CHECK(frees == 7);
 }
 
 struct session {
