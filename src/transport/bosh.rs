@@ -663,11 +663,14 @@ impl BoshTransport {
             };
             self.sid = Some(sid.to_string());
             let number = |name: &str| body.attr(name).and_then(|v| v.parse::<u64>().ok());
+            // XEP-0124 §7.1: the server's wait and hold are at most ours. A
+            // server that claims more is held to what we asked for (an
+            // unchecked u64::MAX overflowed the timeouts).
             if let Some(wait) = number("wait") {
-                self.wait = wait;
+                self.wait = wait.min(self.wait);
             }
             if let Some(hold) = number("hold") {
-                self.hold = hold;
+                self.hold = hold.min(self.hold);
             }
             let requests = number("requests").unwrap_or(self.hold + 1).clamp(1, 16);
             self.window = requests as usize;
@@ -699,6 +702,7 @@ pub(crate) fn fuzz_body(text: &str, limits: Limits) {
         let failed = out.iter().any(|i| matches!(i, Incoming::Failed { .. }));
         assert!(!failed || t.state == State::Closed, "failed yet not closed");
         assert!(t.window >= 1, "an empty request window");
+        let _ = t.primary_timeout();
     }
 }
 
@@ -896,5 +900,39 @@ impl Transport for BoshTransport {
                 .in_flight
                 .values()
                 .all(|f| f.written && f.resend_at.is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_that_claims_a_longer_wait_or_hold_is_held_to_ours() {
+        let notify: Notify = Arc::new(|| {});
+        let options = Options::default();
+        let mut t = BoshTransport::new("http://127.0.0.1/http-bind", &options, notify).unwrap();
+        let (asked_wait, asked_hold) = (t.wait, t.hold);
+        t.state = State::Creating;
+        let mut out = Vec::new();
+        let huge = u64::MAX;
+        t.on_body(
+            &format!("<body xmlns='http://jabber.org/protocol/httpbind' sid='s1' wait='{huge}' hold='{huge}' requests='2'/>"),
+            &mut out,
+        );
+        assert_eq!((t.wait, t.hold), (asked_wait, asked_hold));
+        assert_eq!(
+            t.primary_timeout(),
+            Duration::from_secs((asked_wait as f64 * 1.1) as u64)
+        );
+        // A shorter wait is the server's right.
+        let mut t =
+            BoshTransport::new("http://127.0.0.1/http-bind", &options, Arc::new(|| {})).unwrap();
+        t.state = State::Creating;
+        t.on_body(
+            "<body xmlns='http://jabber.org/protocol/httpbind' sid='s2' wait='10' hold='1'/>",
+            &mut out,
+        );
+        assert_eq!(t.wait, 10);
     }
 }
