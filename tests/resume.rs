@@ -403,7 +403,9 @@ fn bosh_sessions_come_back_from_outages_and_resume() {
         let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
         let got = collect_bodies(&bob);
         let mut o = resilient(true);
-        o.set("wait", "10").unwrap();
+        // BOSH's retries wait at most TIMEOUT × wait each: with wait=2 it
+        // gives up about 6 s into an outage instead of 100 s.
+        o.set("wait", "2").unwrap();
         o.set("connect_timeout", "5000").unwrap();
         let alice = Connection::new(&proxy.url(&server.bosh()), o).unwrap();
         let reported = collect_unacked(&alice);

@@ -65,7 +65,12 @@ fn with_credentials_keeps_and_returns_the_servers_cookie() {
 #[test]
 fn five_503s_in_a_row_are_conntimeout_and_retransmit_the_same_rid() {
     let (url, log) = serve(|_, _| Reply::status(503));
-    let conn = Connection::new(&url, Options::default()).unwrap();
+    // The retries wait 0.1 s, then sends³ s, each at most TIMEOUT × wait:
+    // with wait=2 they span about 6 s (about 100 s with the default 60).
+    let mut o = Options::default();
+    o.set("wait", "2").unwrap();
+    let conn = Connection::new(&url, o).unwrap();
+    let t0 = std::time::Instant::now();
     let (codes, codes_cb) = collector::<u16>();
     conn.add_protocol_error_handler("HTTP", 503, move |_, c| codes_cb.lock().unwrap().push(c))
         .unwrap();
@@ -88,6 +93,11 @@ fn five_503s_in_a_row_are_conntimeout_and_retransmit_the_same_rid() {
             .starts_with("giving-up"),
         "{:?}",
         rec.seen
+    );
+    let span = t0.elapsed();
+    assert!(
+        span >= std::time::Duration::from_millis(6000),
+        "the retries spanned only {span:?}"
     );
     let log = log.lock().unwrap();
     assert_eq!(log.len(), 5, "5 attempts, then it gives up");

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{collect_bodies, collector, eventually, login, recorder, Recorder, Server};
+use common::{
+    collect_bodies, collector, eventually, login, recorder, sessions_of, Recorder, Server,
+};
 use epode::{Builder, Connection, Options, Status};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -24,33 +26,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// How many sessions `user` has on the server, as the server counts them.
-fn sessions_of(server: &Server, user: &str) -> usize {
-    let domain = server.var("XMPP_DOMAIN");
-    let output = if server.name() == "prosody" {
-        Command::new(server.var("XMPP_CTL"))
-            .args(["shell", "c2s:show()"])
-            .output()
-    } else {
-        Command::new(server.var("XMPP_EVAL"))
-            .arg(format!(
-                "length(ejabberd_sm:get_user_resources(<<\"{user}\">>, <<\"{domain}\">>))."
-            ))
-            .output()
-    }
-    .expect("server control command");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let count = if server.name() == "prosody" {
-        // One table row per session: "c2s… | alice@localhost/res | …"
-        let jid = format!("| {user}@{domain}/");
-        text.contains("c2s sessions shown")
-            .then(|| text.lines().filter(|l| l.contains(&jid)).count())
-    } else {
-        text.trim().parse().ok()
-    };
-    count.unwrap_or_else(|| panic!("cannot read the session count from {text:?}"))
 }
 
 fn assert_sessions(server: &Server, user: &str, want: usize) {

@@ -451,8 +451,16 @@ impl Engine {
             Command::Flush => {}
             Command::Release => self.released = true,
             Command::Shutdown => {
+                // Freed while online: what disconnect() would say first, so
+                // that contacts do not see us online until the server
+                // notices (the transport's end() sends it if it can).
+                if self.phase == Phase::Connected && !self.shared() {
+                    let unavailable = Builder::pres([("type", "unavailable")]).build();
+                    self.write_now(&unavailable);
+                    self.final_ack();
+                }
                 if let Some(t) = self.transport.as_mut() {
-                    t.abort();
+                    t.end();
                 }
                 self.transport = None;
                 self.shutdown = true;
@@ -861,18 +869,22 @@ impl Engine {
         }
     }
 
+    /// A last <a/> before the end, as Strophe sends: a server that thinks
+    /// some of its stanzas unhandled gives them to the next session.
+    fn final_ack(&mut self) {
+        let ack = {
+            let sm = lock(&self.sm);
+            sm.enabled.then(|| sm.answer())
+        };
+        if let Some(ack) = ack {
+            self.write_now(&ack);
+        }
+    }
+
     /// Sends our close and waits for the server's, up to disconnection_timeout.
     fn begin_close(&mut self) {
-        // A last <a/> first, as Strophe sends: a server that thinks some of
-        // its stanzas unhandled gives them to the account's next session.
         if self.phase == Phase::Connected {
-            let ack = {
-                let sm = lock(&self.sm);
-                sm.enabled.then(|| sm.answer())
-            };
-            if let Some(ack) = ack {
-                self.write_now(&ack);
-            }
+            self.final_ack();
         }
         // A session we end cannot be resumed.
         lock(&self.sm).disable();

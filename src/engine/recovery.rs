@@ -19,7 +19,7 @@ fn h_of(elem: &Element) -> Option<u32> {
 }
 
 impl Engine {
-    fn shared(&self) -> bool {
+    pub(super) fn shared(&self) -> bool {
         matches!(self.kind, TransportKind::Shared { .. })
     }
 

@@ -25,8 +25,23 @@ pub const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
 pub const NS_XBOSH: &str = "urn:xmpp:xbosh";
 const NS_CLIENT: &str = "jabber:client";
 
-/// Consecutive failed requests after which the session is given up.
+/// How long freeing a connection waits for the server to take its terminate.
+const END_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Failed sends of one request after which the session is given up.
 const MAX_ERRORS: u32 = 5;
+
+/// How long to wait before sending a failed request again, after its
+/// `failures`-th failure: at once-ish for a cut link, then Strophe's
+/// `sends³` seconds, so that the four retries span about 100 s and a
+/// server restarting or failing over is survived. Each wait is also capped
+/// by the request timeout (TIMEOUT × wait).
+fn retry_delay(failures: u32) -> Duration {
+    match failures {
+        0 | 1 => Duration::from_millis(100),
+        n => Duration::from_secs(u64::from(n.min(10)).pow(3)),
+    }
+}
 
 struct Job {
     rid: u64,
@@ -122,6 +137,8 @@ pub(crate) struct BoshTransport {
     agent: Option<ureq::Agent>,
     answers: Arc<Mutex<VecDeque<Answer>>>,
     workers: Vec<Sender<Job>>,
+    /// The workers' threads, joined when the transport ends.
+    threads: Vec<std::thread::JoinHandle<()>>,
     busy: Vec<bool>,
     domain: String,
     route: Option<String>,
@@ -137,7 +154,6 @@ pub(crate) struct BoshTransport {
     pending_restart: bool,
     in_flight: BTreeMap<u64, InFlight>,
     worker_of: BTreeMap<u64, usize>,
-    errors: u32,
     jar: CookieJar,
     raw_input: bool,
     raw_output_on: bool,
@@ -188,6 +204,7 @@ impl BoshTransport {
             agent: None,
             answers: Arc::new(Mutex::new(VecDeque::new())),
             workers: Vec::new(),
+            threads: Vec::new(),
             busy: Vec::new(),
             domain: String::new(),
             route: options.route.clone(),
@@ -202,7 +219,6 @@ impl BoshTransport {
             pending_restart: false,
             in_flight: BTreeMap::new(),
             worker_of: BTreeMap::new(),
-            errors: 0,
             jar: CookieJar::new(&options.cookies),
             raw_input: false,
             raw_output_on: false,
@@ -352,16 +368,11 @@ impl BoshTransport {
                 self.xml_output.push(elem);
             }
         }
-        let cookie = if self.options.with_credentials {
-            self.jar.header(&self.host, &self.path)
-        } else {
-            cookie_header(&self.options.cookies, &self.host, &self.path)
-        };
         let job = Job {
             rid,
             attempt,
             body,
-            cookie,
+            cookie: self.cookie(),
             timeout: self.primary_timeout(),
         };
         if self.workers[worker].send(job).is_err() {
@@ -374,6 +385,15 @@ impl BoshTransport {
                     attempt,
                     outcome: Outcome::Failed(Failure::transient("request thread is gone")),
                 });
+        }
+    }
+
+    /// The Cookie header for the next request.
+    fn cookie(&self) -> Option<String> {
+        if self.options.with_credentials {
+            self.jar.header(&self.host, &self.path)
+        } else {
+            cookie_header(&self.options.cookies, &self.host, &self.path)
         }
     }
 
@@ -416,7 +436,9 @@ impl BoshTransport {
             });
         // A thread that cannot start leaves a dead sender: dispatch then
         // reports the request as failed instead of hanging.
-        let _ = spawned;
+        if let Ok(thread) = spawned {
+            self.threads.push(thread);
+        }
         self.workers.push(tx);
         self.busy.push(false);
     }
@@ -443,16 +465,29 @@ impl BoshTransport {
         std::mem::take(&mut self.queue)
     }
 
+    /// The failed request to send again next, and when. XEP-0124 §14:
+    /// requests reach the server in rid order, so a failed one goes again
+    /// before any later rid, and a later failed one waits until every
+    /// earlier one is written in full.
+    fn next_resend(&self) -> Option<(u64, Instant)> {
+        for (rid, f) in &self.in_flight {
+            match f.resend_at {
+                Some(t) => return Some((*rid, t)),
+                None if !f.written => return None,
+                None => {}
+            }
+        }
+        None
+    }
+
     /// Starts whatever requests are due now.
     fn pump(&mut self) {
         let now = Instant::now();
-        let due: Vec<u64> = self
-            .in_flight
-            .iter()
-            .filter(|(_, f)| f.resend_at.is_some_and(|t| t <= now))
-            .map(|(rid, _)| *rid)
-            .collect();
-        for rid in due {
+        let due = self
+            .next_resend()
+            .filter(|(_, t)| *t <= now)
+            .map(|(rid, _)| rid);
+        if let Some(rid) = due {
             if let Some(f) = self.in_flight.get_mut(&rid) {
                 f.resend_at = None;
                 f.written = false;
@@ -528,7 +563,6 @@ impl BoshTransport {
         match answer.outcome {
             Outcome::Written => {}
             Outcome::Reply(reply) if reply.status == 200 => {
-                self.errors = 0;
                 self.in_flight.remove(&answer.rid);
                 for c in &reply.set_cookies {
                     self.jar.store(c);
@@ -559,11 +593,17 @@ impl BoshTransport {
     }
 
     fn on_error(&mut self, rid: u64, why: &str, code: Option<u16>, out: &mut Vec<Incoming>) {
-        self.errors += 1;
         if let Some(code) = code {
             out.push(Incoming::ProtocolError { code });
         }
-        if self.errors >= MAX_ERRORS {
+        let timeout = self.primary_timeout();
+        let Some(f) = self.in_flight.get_mut(&rid) else {
+            return;
+        };
+        // The failures of this very request count, not every request that
+        // a single cut broke at once.
+        let failures = f.attempt + 1;
+        if failures >= MAX_ERRORS {
             self.in_flight.clear();
             self.give_up(
                 out,
@@ -573,12 +613,9 @@ impl BoshTransport {
             );
             return;
         }
-        // Retransmit the same rid and body, backing off (100 ms, 200 ms, …).
-        let backoff = Duration::from_millis(100 << self.errors.saturating_sub(1).min(6))
-            .min(self.primary_timeout());
-        if let Some(f) = self.in_flight.get_mut(&rid) {
-            f.resend_at = Some(Instant::now() + backoff);
-        }
+        // The same rid and body again; until it is written, nothing later.
+        f.written = false;
+        f.resend_at = Some(Instant::now() + retry_delay(failures).min(timeout));
     }
 
     fn give_up(
@@ -841,19 +878,69 @@ impl Transport for BoshTransport {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let resend = self.in_flight.values().filter_map(|f| f.resend_at);
+        let resend = self.next_resend().map(|(_, t)| t);
         let poll = self
             .poll_at
             .filter(|_| self.in_flight.is_empty() && self.state == State::Open);
-        resend.chain(self.probe_at).chain(poll).min()
+        resend.into_iter().chain(self.probe_at).chain(poll).min()
     }
 
     fn abort(&mut self) {
-        // Dropping the senders ends each worker after its current request.
+        // The agent's shutdown fails every request in flight at once (the
+        // held long-poll too), and without senders each worker then ends.
+        if let Some(agent) = self.agent.take() {
+            agent.shutdown();
+        }
         self.workers.clear();
         self.busy.clear();
         self.in_flight.clear();
         self.state = State::Closed;
+        // No thread outlives the transport; one stuck in a TCP connect
+        // (which the shutdown cannot interrupt) is left after a bound.
+        let deadline = Instant::now() + END_TIMEOUT;
+        while self.threads.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for thread in self.threads.drain(..).filter(|t| t.is_finished()) {
+            let _ = thread.join();
+        }
+    }
+
+    /// Freed while the session is up: a terminate (with what is queued) the
+    /// server gets within END_TIMEOUT, so it does not keep the session for
+    /// `inactivity` seconds. With keepalive the session is another
+    /// process's to restore, and stays.
+    fn end(&mut self) {
+        eprintln!(
+            "END called state={:?} keepalive={:?} agent={}",
+            self.state,
+            self.keepalive,
+            self.agent.is_some()
+        );
+        if self.state == State::Open && self.keepalive.is_none() {
+            if let Some(agent) = self.agent.clone() {
+                let mut body = self.body_start(self.rid);
+                body.set_attr("type", "terminate");
+                let job = Job {
+                    rid: self.rid,
+                    attempt: 0,
+                    body: wrap(body, &self.take_queue()).into(),
+                    cookie: self.cookie(),
+                    timeout: END_TIMEOUT,
+                };
+                self.rid += 1;
+                let headers = &self.options.custom_headers;
+                let r = post(&agent, &self.url, &self.options.content_type, headers, &job);
+                eprintln!(
+                    "END {} {:?}",
+                    job.body,
+                    r.as_ref()
+                        .map(|r| r.body.clone())
+                        .map_err(|e| e.message.clone())
+                );
+            }
+        }
+        self.abort();
     }
 
     fn set_raw_input(&mut self, on: bool) {

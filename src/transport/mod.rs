@@ -98,6 +98,12 @@ pub(crate) trait Transport: Send {
     }
     /// Drops the connection at once.
     fn abort(&mut self);
+    /// The connection is being freed: end the session if that can be done
+    /// quickly, then drop it. A link kept for a later process (BOSH
+    /// keepalive) is left for it.
+    fn end(&mut self) {
+        self.abort();
+    }
     /// The xmlInput / xmlOutput hooks are set. A transport that returns
     /// true from `reports_wrappers` then reports whole wrappers itself.
     fn set_xml_hooks(&mut self, _input: bool, _output: bool) {}

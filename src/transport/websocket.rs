@@ -20,6 +20,9 @@ use tungstenite::{Message, WebSocket};
 
 pub const FRAMING_NS: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 
+/// How long freeing a connection waits for the server's `<close/>`.
+const END_TIMEOUT: Duration = Duration::from_secs(2);
+
 type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
 /// Where the handshake thread leaves its result.
@@ -370,6 +373,42 @@ impl Transport for WebSocketTransport {
             let _ = ws.close(None);
             let _ = ws.flush();
         }
+    }
+
+    /// Freed: what is queued (the engine's last presence and ack) and our
+    /// `<close/>` go out, and the server's `<close/>` is awaited for up to
+    /// END_TIMEOUT, so that it ends the session at once instead of keeping
+    /// it for resumption (ejabberd does when the TCP close comes first).
+    fn end(&mut self) {
+        if self.socket.is_some() && self.connecting.is_none() && self.close().is_ok() {
+            let deadline = Instant::now() + END_TIMEOUT;
+            let mut events = Vec::new();
+            while Instant::now() < deadline {
+                if self.flush().is_err() || self.read(&mut events).is_err() {
+                    break;
+                }
+                let closed = events.iter().any(|e| {
+                    matches!(
+                        e,
+                        Incoming::Lost { .. } | Incoming::Stream(StreamEvent::Close(_))
+                    )
+                });
+                let Some((fd, wants_write)) = self.poll_fd().filter(|_| !closed) else {
+                    break;
+                };
+                events.clear();
+                let mask = if wants_write {
+                    libc::POLLIN | libc::POLLOUT
+                } else {
+                    libc::POLLIN
+                };
+                let left = deadline.saturating_duration_since(Instant::now());
+                if crate::mailbox::poll_fds(&[(fd, mask)], Some(left)).is_err() {
+                    break;
+                }
+            }
+        }
+        self.abort();
     }
 
     fn set_raw_input(&mut self, on: bool) {

@@ -193,3 +193,30 @@ pub fn cdylib() -> std::path::PathBuf {
     );
     lib
 }
+
+/// How many sessions `user` has on the server, as the server counts them.
+pub fn sessions_of(server: &Server, user: &str) -> usize {
+    let domain = server.var("XMPP_DOMAIN");
+    let output = if server.name() == "prosody" {
+        std::process::Command::new(server.var("XMPP_CTL"))
+            .args(["shell", "c2s:show()"])
+            .output()
+    } else {
+        std::process::Command::new(server.var("XMPP_EVAL"))
+            .arg(format!(
+                "length(ejabberd_sm:get_user_resources(<<\"{user}\">>, <<\"{domain}\">>))."
+            ))
+            .output()
+    }
+    .expect("server control command");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let count = if server.name() == "prosody" {
+        // One table row per session: "c2s… | alice@localhost/res | …"
+        let jid = format!("| {user}@{domain}/");
+        text.contains("c2s sessions shown")
+            .then(|| text.lines().filter(|l| l.contains(&jid)).count())
+    } else {
+        text.trim().parse().ok()
+    };
+    count.unwrap_or_else(|| panic!("cannot read the session count from {text:?}"))
+}
