@@ -92,6 +92,10 @@ pub struct Options {
     pub reconnect_max_delay: Duration,
     /// XEP-0198 stream management when the server offers it.
     pub stream_management: bool,
+    /// When the server refuses resumption, send the stanzas it may not
+    /// have received again on the new session (at least once, in order)
+    /// instead of handing them to the unacked handler.
+    pub resend_unacked: bool,
     /// Most output held for a server that does not take it (bytes): more
     /// ends the session with ERROR rather than growing without bound.
     pub max_send_queue_bytes: usize,
@@ -130,6 +134,7 @@ impl Default for Options {
             reconnect_delay: Duration::from_millis(250),
             reconnect_max_delay: Duration::from_secs(30),
             stream_management: true,
+            resend_unacked: false,
             max_send_queue_bytes: 16 * 1024 * 1024,
         }
     }
@@ -379,6 +384,7 @@ impl Options {
             "streamManagement" | "stream_management" => {
                 self.stream_management = parse_bool(key, value)?
             }
+            "resendUnacked" | "resend_unacked" => self.resend_unacked = parse_bool(key, value)?,
             "max_send_queue_bytes" => {
                 self.max_send_queue_bytes = int_in(key, value, BYTES, "bytes")?
             }
@@ -453,6 +459,7 @@ impl Options {
             "reconnect_delay" | "reconnectDelay" => ms(self.reconnect_delay),
             "reconnect_max_delay" | "reconnectMaxDelay" => ms(self.reconnect_max_delay),
             "streamManagement" | "stream_management" => self.stream_management.to_string(),
+            "resendUnacked" | "resend_unacked" => self.resend_unacked.to_string(),
             _ => return Err(Error::UnknownOption(key.to_string())),
         })
     }

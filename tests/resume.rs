@@ -653,3 +653,61 @@ fn a_graceful_disconnect_acknowledges_what_it_handled() {
         }
     }
 }
+
+/// With `resendUnacked`, a refused resumption loses nothing the application
+/// did not choose to lose (issue 13, item 4): the stanzas the old session
+/// may not have had go again on the new one, in order, before anything sent
+/// later, and the unacked handler hears of none.
+#[test]
+fn a_refused_resumption_resends_what_may_be_lost_when_asked_to() {
+    let _serial = serial();
+    for kind in ["prosody", "ejabberd"] {
+        let shared_base: u16 = Server::get(kind).var("XMPP_C2S_PORT").parse().unwrap();
+        let base = shared_base + 60;
+        let (private, server) = PrivateServer::start(kind, base);
+        let proxy = Proxy::to_http_of(&server);
+        let mut o = resilient(true);
+        o.set("reconnect_delay", "200").unwrap();
+        o.set("resendUnacked", "true").unwrap();
+        let alice = Connection::new(&proxy.url(&server.ws()), o).unwrap();
+        let reported = collect_unacked(&alice);
+        let rx = watch(&alice, "alice", &server);
+        let mut seen = Vec::new();
+        wait_for(&rx, &mut seen, Status::Connected, 20);
+        eventually(10, "stream management enabled", || {
+            alice.sm_state().is_some()
+        });
+        proxy.swallow(true);
+        alice.send(&chat("bob@localhost", "again 1")).unwrap();
+        alice.send(&chat("bob@localhost", "again 2")).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        private.restart(base);
+        proxy.swallow(false);
+        proxy.cut();
+        let back = wait_for(&rx, &mut seen, Status::Connected, 60);
+        let why = back.1.unwrap_or_default();
+        assert!(
+            why.starts_with("new session: resumption refused (")
+                && why.ends_with("); 2 stanzas sent again"),
+            "{seen:?}"
+        );
+        alice.send(&chat("bob@localhost", "later")).unwrap();
+        // bob gets them from offline storage once he is available.
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        let got = collect_bodies(&bob);
+        bob.send(&Builder::pres(epode::xml::NO_ATTRS).build())
+            .unwrap();
+        eventually(10, "bob has all three", || got.lock().unwrap().len() >= 3);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            *got.lock().unwrap(),
+            ["again 1", "again 2", "later"],
+            "{kind}"
+        );
+        assert!(reported.lock().unwrap().is_empty());
+        println!("{kind}: {why}; bob received {:?}", got.lock().unwrap());
+        alice.disconnect(None).unwrap();
+        wait_for(&rx, &mut seen, Status::Disconnected, 10);
+        bob.disconnect(None).unwrap();
+    }
+}

@@ -182,6 +182,8 @@ pub(crate) struct Engine {
     queued: Vec<String>,
     /// Resumption failed this many stanzas that may not have arrived.
     unacked_lost: usize,
+    /// Stanzas `resendUnacked` sends again on the new session.
+    unacked_resent: usize,
     /// The server's reason for refusing resumption, for CONNECTED.
     resume_refused: Option<String>,
     unacked_handler: Option<XmlHook>,
@@ -236,6 +238,7 @@ impl Engine {
             reconnect_at: None,
             queued: Vec::new(),
             unacked_lost: 0,
+            unacked_resent: 0,
             resume_refused: None,
             unacked_handler: None,
         }
@@ -713,6 +716,7 @@ impl Engine {
         self.reconnecting = None;
         self.reconnect_at = None;
         self.unacked_lost = 0;
+        self.unacked_resent = 0;
         self.resume_refused = None;
         let queued = std::mem::take(&mut self.queued);
         self.report_unacked(queued);

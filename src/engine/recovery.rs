@@ -44,7 +44,9 @@ impl Engine {
         }
         if attempt > self.options.max_retries {
             // No session will take the unacknowledged stanzas any more.
-            self.forget_unresumable();
+            let lost = lock(&self.sm).on_failed(None);
+            let queued = std::mem::take(&mut self.queued);
+            self.settle_unacked(lost.into_iter().chain(queued).collect(), false);
             let why = format!("reconnection failed after {} attempts: {why}", attempt - 1);
             self.finish(Some(&why));
             return true;
@@ -144,8 +146,21 @@ impl Engine {
     /// its unacknowledged stanzas may be lost, and the application hears so.
     pub(super) fn forget_unresumable(&mut self) {
         let lost = lock(&self.sm).on_failed(None);
-        self.unacked_lost += lost.len();
-        self.report_unacked(lost);
+        self.settle_unacked(lost, true);
+    }
+
+    /// Stanzas the old session may not have received: with `resendUnacked`
+    /// and a new session to come, they go first on it, in order; else the
+    /// application hears of each.
+    fn settle_unacked(&mut self, lost: Vec<String>, new_session_follows: bool) {
+        if self.options.resend_unacked && new_session_follows {
+            self.unacked_resent += lost.len();
+            let later = std::mem::replace(&mut self.queued, lost);
+            self.queued.extend(later);
+        } else {
+            self.unacked_lost += lost.len();
+            self.report_unacked(lost);
+        }
     }
 
     /// A stream-management element from the server.
@@ -237,8 +252,7 @@ impl Engine {
             .unwrap_or_else(|| "undefined-condition".into());
         self.resume_refused = Some(why);
         let lost = lock(&self.sm).on_failed(h_of(elem));
-        self.unacked_lost += lost.len();
-        self.report_unacked(lost);
+        self.settle_unacked(lost, true);
         self.bind_or_wait();
     }
 
@@ -251,6 +265,7 @@ impl Engine {
             self.send_text(xml);
         }
         let lost = std::mem::take(&mut self.unacked_lost);
+        let resent = std::mem::take(&mut self.unacked_resent);
         let refused = self.resume_refused.take();
         if resumed {
             return Some("resumed".into());
@@ -261,6 +276,9 @@ impl Engine {
         }
         if lost > 0 {
             why.push(format!("{lost} stanzas may not have arrived"));
+        }
+        if resent > 0 {
+            why.push(format!("{resent} stanzas sent again"));
         }
         match (why.is_empty(), was_reconnecting) {
             (true, false) => None,
