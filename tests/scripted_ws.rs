@@ -11,6 +11,7 @@ use common::recorder;
 use epode::{Connection, Options, Status};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha384};
+use std::time::Duration;
 
 type HmacSha384 = Hmac<Sha384>;
 
@@ -502,5 +503,102 @@ fn hostile_stanzas_end_the_session_with_a_clear_condition() {
         condition.unwrap_or_default().to_lowercase().contains("dtd"),
         "{:?}",
         rec.seen
+    );
+}
+
+/// A WebSocket server at 127.0.0.1 whose every connection answers the
+/// `<open/>` (after `delay`) with a see-other-uri pointing back at itself.
+/// Returns its URL and the number of connections it has accepted.
+fn self_redirecting(delay: Duration) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "ws://127.0.0.1:{}/ws",
+        listener.local_addr().unwrap().port()
+    );
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let (count, me) = (std::sync::Arc::clone(&accepted), url.clone());
+    std::thread::spawn(move || {
+        // Bounded: a test that goes wrong stops here.
+        for stream in listener.incoming().take(200).flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            let me = me.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let Ok(ws) = tungstenite::accept_hdr(
+                    stream,
+                    |_: &tungstenite::handshake::server::Request,
+                     mut resp: tungstenite::handshake::server::Response| {
+                        resp.headers_mut()
+                            .insert("Sec-WebSocket-Protocol", "xmpp".parse().unwrap());
+                        Ok(resp)
+                    },
+                ) else {
+                    return;
+                };
+                let mut peer = Peer { ws };
+                peer.open();
+                std::thread::sleep(delay);
+                let _ = peer.ws.send(tungstenite::Message::text(format!(
+                    "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='{me}'/>"
+                )));
+                std::thread::sleep(Duration::from_millis(200));
+            });
+        }
+    });
+    (url, accepted)
+}
+
+/// Issue 13, item 6: a server whose see-other-uri points back at itself
+/// made the client reconnect about 1,300 times a second for ever. Now five
+/// redirects are followed, then the login is CONNFAIL, then DISCONNECTED.
+#[test]
+fn a_redirect_loop_ends_after_five_redirects() {
+    let (url, accepted) = self_redirecting(Duration::ZERO);
+    let mut o = Options::default();
+    o.set("reconnect", "true").unwrap(); // a redirect loop is no reason to reconnect
+    let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), o);
+    rec.wait_for(Status::Disconnected, 10);
+    let mut want = vec![Status::Connecting];
+    for _ in 0..5 {
+        want.extend([Status::Redirect, Status::Connecting]);
+    }
+    want.extend([Status::ConnFail, Status::Disconnected]);
+    assert_eq!(rec.statuses(), want);
+    let fail = rec.seen.iter().find(|e| e.0 == Status::ConnFail).unwrap();
+    assert!(
+        fail.1
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("too many redirects (5)"),
+        "{:?}",
+        rec.seen
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        6,
+        "one login and five redirects"
+    );
+}
+
+/// connect_timeout bounds the whole login, redirects included: hops of
+/// 400 ms each never reach the redirect limit before 1 s is over.
+#[test]
+fn connect_timeout_bounds_a_login_with_redirects() {
+    let (url, _accepted) = self_redirecting(Duration::from_millis(400));
+    let mut o = Options::default();
+    o.set("connect_timeout", "1000").unwrap();
+    let t0 = std::time::Instant::now();
+    let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), o);
+    rec.wait_for(Status::Disconnected, 10);
+    let took = t0.elapsed();
+    let statuses = rec.statuses();
+    assert_eq!(statuses.last(), Some(&Status::Disconnected));
+    assert!(statuses.contains(&Status::ConnTimeout), "{:?}", rec.seen);
+    assert!(statuses.contains(&Status::Redirect), "{:?}", rec.seen);
+    assert!(
+        took < Duration::from_millis(1900),
+        "the login took {took:?} with connect_timeout=1000"
     );
 }

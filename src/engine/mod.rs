@@ -136,6 +136,9 @@ struct Hooks {
     xml_output: Option<XmlHook>,
 }
 
+/// see-other-uri redirects followed in one login before it is CONNFAIL.
+const MAX_REDIRECTS: u32 = 5;
+
 pub(crate) struct Engine {
     core: Weak<Core>,
     log: Logger,
@@ -180,6 +183,8 @@ pub(crate) struct Engine {
     reconnect_at: Option<Instant>,
     /// Stanzas the application sent while reconnecting.
     queued: Vec<String>,
+    /// see-other-uri redirects followed since the last login or CONNECTED.
+    redirects: u32,
     /// Resumption failed this many stanzas that may not have arrived.
     unacked_lost: usize,
     /// Stanzas `resendUnacked` sends again on the new session.
@@ -237,6 +242,7 @@ impl Engine {
             reconnecting: None,
             reconnect_at: None,
             queued: Vec::new(),
+            redirects: 0,
             unacked_lost: 0,
             unacked_resent: 0,
             resume_refused: None,
@@ -523,6 +529,7 @@ impl Engine {
             self.resource = Some(r.to_string());
         }
         self.status_cb = Some(req.callback);
+        self.redirects = 0;
         let (authzid, jid) = (self.creds.authzid.clone(), req.jid);
         self.publish(|s| {
             s.jid = jid;
@@ -1059,6 +1066,15 @@ impl Engine {
             );
             return;
         }
+        // A server pointing back at itself (or a ring of them) would
+        // otherwise keep us reconnecting for ever, as fast as it answers.
+        self.redirects += 1;
+        if self.redirects > MAX_REDIRECTS {
+            let why = format!("too many redirects ({MAX_REDIRECTS}), the last to {uri}");
+            self.change_status(Status::ConnFail, Some(&why), None);
+            self.finish(Some(&why));
+            return;
+        }
         self.change_status(Status::Redirect, Some(uri), None);
         self.url = uri.to_string();
         self.kind = match &self.kind {
@@ -1071,7 +1087,12 @@ impl Engine {
             },
         };
         self.mechanism = None;
+        // connect_timeout bounds the whole login, redirects included.
+        let deadline = self.connect_deadline;
         self.open_transport();
+        if self.connect_deadline.is_some() {
+            self.connect_deadline = deadline.or(self.connect_deadline);
+        }
     }
 
     fn protocol_error(&mut self, protocol: &str, code: u16) {
@@ -1435,6 +1456,7 @@ impl Engine {
     }
 
     fn session_up(&mut self) {
+        self.redirects = 0;
         self.session_started = true;
         self.connect_deadline = None;
         self.set_phase(Phase::Connected);
