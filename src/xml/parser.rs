@@ -93,6 +93,10 @@ impl Default for Limits {
     }
 }
 
+/// The namespaces Namespaces in XML 1.0 §3 reserves.
+const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
+
 /// Buffers larger than this are given back once a big stanza is done.
 const KEEP_CAPACITY: usize = 64 * 1024;
 
@@ -615,11 +619,60 @@ fn parse_attrs(body: &str, name_len: usize) -> Result<Vec<(Name, String)>, XmlEr
             return Err(XmlError::Syntax(format!("duplicate attribute '{key}'")));
         }
         let raw = std::str::from_utf8(&attr.value).map_err(|_| XmlError::InvalidUtf8)?;
+        check_spacing(body, raw, key)?;
         let mut value = String::with_capacity(raw.len());
         unescape_into(raw, Context::Attr, &mut value)?;
+        check_declaration(key, &value)?;
         attrs.push((intern(key), value));
     }
     Ok(attrs)
+}
+
+/// XML 1.0 §3.1 requires white space between attributes (`<a x='1'y='2'/>`
+/// is not well-formed); quick-xml does not check it. `raw` is the value as
+/// it lies in `body`, so the byte after its closing quote is at hand.
+fn check_spacing(body: &str, raw: &str, key: &str) -> Result<(), XmlError> {
+    let bytes = body.as_bytes();
+    let start = (raw.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize);
+    let close = start.map(|s| s + raw.len());
+    if !matches!(close.and_then(|c| bytes.get(c)), Some(b'"' | b'\'')) {
+        return Ok(()); // not a slice of `body` (quick-xml never does this)
+    }
+    match close.and_then(|c| bytes.get(c + 1)) {
+        Some(&b) if !is_space(b) => Err(XmlError::Syntax(format!(
+            "no white space after the value of attribute '{}'",
+            shorten(key)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The constraints of Namespaces in XML 1.0 §3 on declarations: no prefix
+/// undeclaring (`xmlns:p=''`), and the reserved `xml` and `xmlns` prefixes
+/// and namespaces only as defined.
+fn check_declaration(key: &str, value: &str) -> Result<(), XmlError> {
+    let prefix = match key.strip_prefix("xmlns") {
+        Some("") => None,
+        Some(rest) => match rest.strip_prefix(':') {
+            Some(p) => Some(p),
+            None => return Ok(()),
+        },
+        None => return Ok(()),
+    };
+    let why = match prefix {
+        Some("xmlns") => "the prefix 'xmlns' cannot be declared".to_owned(),
+        Some("xml") if value != NS_XML => format!("the prefix 'xml' can only be bound to {NS_XML}"),
+        Some("xml") => return Ok(()),
+        Some(p) if value.is_empty() => format!(
+            "xmlns:{}='' undeclares a prefix, which XML 1.0 does not allow",
+            shorten(p)
+        ),
+        _ if value == NS_XML || value == NS_XMLNS => {
+            format!("{value} cannot be declared: it is reserved")
+        }
+        _ => return Ok(()),
+    };
+    Err(XmlError::Syntax(why))
 }
 
 /// `<stream:stream>` or BOSH `<body>`: their children are the stanzas.

@@ -752,3 +752,49 @@ fn events_before_an_error_are_kept_by_feed_into() {
     assert!(matches!(err, Err(XmlError::Syntax(_))));
     assert_eq!(out, [stanza("<a/>"), stanza("<b/>")]);
 }
+
+#[test]
+fn not_well_formed_xml_is_refused_from_anyone() {
+    // Found accepted before: quick-xml does not require white space between
+    // attributes, nothing checked declarations, and `]]>` passed in text.
+    for (bad, fragment) in [
+        ("<a>]]></a>", "']]>'"),
+        ("<a>x ]]> y</a>", "']]>'"),
+        (
+            "<a x='1'y='2'/>",
+            "white space after the value of attribute 'x'",
+        ),
+        ("<a x=\"1\"y=\"2\"></a>", "white space"),
+        ("<a xmlns:p=''/>", "xmlns:p=''"),
+        ("<p:a xmlns:p='u'><b xmlns:p=\"\"/></p:a>", "undeclares"),
+        ("<a xmlns:xmlns='u'/>", "'xmlns' cannot be declared"),
+        ("<a xmlns:xml='urn:other'/>", "'xml' can only be bound"),
+        (
+            "<a xmlns:p='http://www.w3.org/XML/1998/namespace'/>",
+            "reserved",
+        ),
+        ("<a xmlns='http://www.w3.org/2000/xmlns/'/>", "reserved"),
+    ] {
+        let err = parse_element(bad).expect_err(bad);
+        assert!(matches!(err, XmlError::Syntax(_)), "{bad}: {err:?}");
+        assert!(err.to_string().contains(fragment), "{bad}: {err}");
+        let stream = format!("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>{bad}");
+        assert_eq!(feed_error(stream.as_bytes()), err, "{bad}");
+    }
+    for good in [
+        "<a>]]&gt; ]] ]> ] ></a>",
+        "<a x=']]>'/>",
+        "<a\tx='1'\n y='2'\r\n\tz='3'  />",
+        "<a xmlns='urn:a'><b xmlns=''/></a>",
+        "<a xmlns:xml='http://www.w3.org/XML/1998/namespace' xml:lang='en'/>",
+    ] {
+        assert!(parse_element(good).is_ok(), "{good}");
+    }
+    // The serializer writes every `>` as `&gt;`, so its output never holds
+    // `]]>` outside markup.
+    let mut e = Element::with_attrs("a", [("v", "]]>")]);
+    e.append_text("x]]>y ]]]]>");
+    let xml = e.to_string();
+    assert_eq!(xml, "<a v=\"]]&gt;\">x]]&gt;y ]]]]&gt;</a>");
+    assert_eq!(parse_element(&xml), Ok(e));
+}
