@@ -504,3 +504,43 @@ fn hostile_stanzas_end_the_session_with_a_clear_condition() {
         rec.seen
     );
 }
+
+#[test]
+fn send_raw_refuses_what_xmpp_does_not_allow_and_sends_nothing_of_it() {
+    const VALID: &str =
+        "<message xmlns='jabber:client' to='b@localhost'><body>after</body></message>";
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/r");
+        // The first thing after the bind is the valid stanza, exactly as
+        // written: nothing of the refused ones came before it.
+        assert_eq!(peer.recv(), VALID);
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    for bad in [
+        "<message xmlns='jabber:client' to='b@localhost'><!-- note --><body>x</body></message>",
+        "<?xml version='1.0'?><message xmlns='jabber:client' to='b@localhost'/>",
+        "<message xmlns='jabber:client'><body><![CDATA[x]]></body></message>",
+        "<message xmlns='jabber:client' to='b@localhost'type='chat'/>",
+        "<message xmlns='jabber:client'><body>half",
+    ] {
+        let err = conn.send_raw(bad).expect_err(bad);
+        assert!(matches!(err, epode::Error::Xml(_)), "{bad}: {err:?}");
+    }
+    let err = conn
+        .send_raw("<message xmlns='jabber:client'><!-- c --></message>")
+        .unwrap_err();
+    assert!(
+        matches!(&err, epode::Error::Xml(epode::xml::XmlError::Restricted(_))),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("comments"), "{err}");
+    // The connection goes on as if the refused calls had not been made.
+    assert!(conn.connected());
+    conn.send_raw(VALID).unwrap();
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+    assert!(!rec.statuses().contains(&Status::Error), "{:?}", rec.seen);
+}
