@@ -113,7 +113,7 @@ fn write_seed(target: &str, name: &str, data: &[u8]) {
 /// The decoded server-first-message of a `<challenge>`, if `text` is one.
 fn server_first(text: &str) -> Option<String> {
     use base64::Engine as _;
-    let e = epode::xml::parse_element(text).ok()?;
+    let e = epode::xml::parse_received(text).ok()?;
     let e = if e.local_name() == "body" {
         e.child_elements().next()?.clone()
     } else {

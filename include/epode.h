@@ -411,8 +411,9 @@ enum epode_result epode_conn_disconnect(struct epode_conn *conn,
 enum epode_result epode_conn_send(struct epode_conn *conn,
                                   const struct epode_stanza *stanza);
 
-// Sends raw XML: one complete, well-formed element, or an error and
-// nothing sent.
+// Sends raw XML, exactly as written: one complete, well-formed element
+// that XMPP allows (what `epode_stanza_parse` accepts), or
+// EPODE_ERR_MALFORMED_XML and nothing sent; the connection stays usable.
 //
 // # Safety
 // `conn` live; `xml` NUL-terminated.
@@ -915,6 +916,14 @@ enum epode_result epode_conn_set_unacked_handler(struct epode_conn *conn,
 // Parses one complete XML element from a NUL-terminated UTF-8 string.
 // On success `*out` owns a new stanza; on failure it is not written and
 // the last error says what is wrong.
+//
+// The XML must be fit to send as written, as for `epode_conn_send_raw`:
+// a comment, processing instruction, XML declaration or DTD (which RFC
+// 6120 §11.1 forbids in XMPP), a byte order mark, a CDATA section (write
+// the text escaped), an element in the reserved `xml` prefix, an entity
+// other than the five predefined ones or a reference to a character XML
+// 1.0 does not allow is EPODE_ERR_MALFORMED_XML, like XML that is not
+// well-formed.
 //
 // # Safety
 // `xml` is a NUL-terminated string; `out` is valid for writes.

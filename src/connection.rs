@@ -423,8 +423,12 @@ impl Connection {
         self.after_send()
     }
 
-    /// Sends raw XML after checking that it is one or more well-formed
-    /// elements: malformed XML is refused whole, never half-sent.
+    /// Sends raw XML, exactly as written, after checking that it is one
+    /// well-formed element that XMPP allows (see [`crate::xml::parse_element`]:
+    /// no comments, processing instructions, XML declaration, DTD or CDATA).
+    /// Anything else is refused whole with [`Error::Xml`] before it is
+    /// queued, so nothing of it is sent and the connection goes on as if
+    /// the call had not been made.
     pub fn send_raw(&self, xml: &str) -> Result<()> {
         self.require_session()?;
         crate::xml::parse_element(xml)?;

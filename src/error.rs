@@ -12,7 +12,7 @@ pub enum Error {
     UnknownOption(String),
     /// The call is not allowed in the connection's current state.
     WrongState(String),
-    /// XML from the caller was not well-formed.
+    /// XML from the caller was not well-formed, or not allowed in XMPP.
     Xml(XmlError),
     /// A JID that is not valid.
     InvalidJid(String),

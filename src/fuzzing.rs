@@ -8,7 +8,7 @@
 //! every entry point over the committed seed corpus and crash inputs.
 
 use crate::sasl::{Credentials, Mechanism, Scram, ScramHash, ScramKeys};
-use crate::xml::{parse_element, Limits, StreamEvent, StreamParser};
+use crate::xml::{parse_document, parse_received, Limits, StreamEvent, StreamParser};
 
 /// Small limits, so inputs of a few KiB reach the limit checks.
 const LIMITS: Limits = Limits {
@@ -33,16 +33,22 @@ pub fn xml_stream(data: &[u8]) {
     for event in &whole {
         if let StreamEvent::Stanza(stanza) = event {
             let text = stanza.to_string();
-            let again = parse_element(&text)
+            let again = parse_received(&text)
                 .unwrap_or_else(|e| panic!("own output {text:?} does not parse: {e}"));
             assert_eq!(&again, stanza, "serialize → parse changed {text:?}");
         }
     }
-    // The same bytes as one lone document (epode_stanza_parse, send_raw).
-    let _ = crate::xml::parse_element_with_limits(
-        std::str::from_utf8(stream).unwrap_or_default(),
-        LIMITS,
-    );
+    // The same bytes as one lone document: as XML from the application
+    // (epode_stanza_parse, send_raw) and as XML received. The first only
+    // refuses more: what it accepts, the second reads the same.
+    let text = std::str::from_utf8(stream).unwrap_or_default();
+    if let Ok(strict) = parse_document(text, LIMITS, true) {
+        assert_eq!(
+            parse_document(text, LIMITS, false).as_ref(),
+            Ok(&strict),
+            "caller XML read differently as received XML"
+        );
+    }
 }
 
 /// Chunk sizes from 1 to 64 bytes, a xorshift sequence seeded by `seed`.

@@ -354,7 +354,7 @@ fn prebind(server: &Server, user: &str) -> (String, String, u64) {
             .body_mut()
             .read_to_string()
             .unwrap();
-        epode::xml::parse_element(&text).unwrap()
+        epode::xml::parse_received(&text).unwrap()
     };
     let domain = server.var("XMPP_DOMAIN");
     let mut rid = 5_000_000u64;

@@ -6,7 +6,7 @@ mod common;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use common::fake_ws::{attr, serve, text, Peer, SASL};
+use common::fake_ws::{attr, serve, text, with_xmpp_protocol, Peer, SASL};
 use common::recorder;
 use epode::{Connection, Options, Status};
 use hmac::{Hmac, Mac};
@@ -525,15 +525,7 @@ fn self_redirecting(delay: Duration) -> (String, std::sync::Arc<std::sync::atomi
             let me = me.clone();
             std::thread::spawn(move || {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let Ok(ws) = tungstenite::accept_hdr(
-                    stream,
-                    |_: &tungstenite::handshake::server::Request,
-                     mut resp: tungstenite::handshake::server::Response| {
-                        resp.headers_mut()
-                            .insert("Sec-WebSocket-Protocol", "xmpp".parse().unwrap());
-                        Ok(resp)
-                    },
-                ) else {
+                let Ok(ws) = tungstenite::accept_hdr(stream, with_xmpp_protocol) else {
                     return;
                 };
                 let mut peer = Peer { ws };
@@ -601,4 +593,44 @@ fn connect_timeout_bounds_a_login_with_redirects() {
         took < Duration::from_millis(1900),
         "the login took {took:?} with connect_timeout=1000"
     );
+}
+
+#[test]
+fn send_raw_refuses_what_xmpp_does_not_allow_and_sends_nothing_of_it() {
+    const VALID: &str =
+        "<message xmlns='jabber:client' to='b@localhost'><body>after</body></message>";
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/r");
+        // The first thing after the bind is the valid stanza, exactly as
+        // written: nothing of the refused ones came before it.
+        assert_eq!(peer.recv(), VALID);
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    for bad in [
+        "<message xmlns='jabber:client' to='b@localhost'><!-- note --><body>x</body></message>",
+        "<?xml version='1.0'?><message xmlns='jabber:client' to='b@localhost'/>",
+        "<message xmlns='jabber:client'><body><![CDATA[x]]></body></message>",
+        "<message xmlns='jabber:client' to='b@localhost'type='chat'/>",
+        "<message xmlns='jabber:client'><body>half",
+    ] {
+        let err = conn.send_raw(bad).expect_err(bad);
+        assert!(matches!(err, epode::Error::Xml(_)), "{bad}: {err:?}");
+    }
+    let err = conn
+        .send_raw("<message xmlns='jabber:client'><!-- c --></message>")
+        .unwrap_err();
+    assert!(
+        matches!(&err, epode::Error::Xml(epode::xml::XmlError::Restricted(_))),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("comments"), "{err}");
+    // The connection goes on as if the refused calls had not been made.
+    assert!(conn.connected());
+    conn.send_raw(VALID).unwrap();
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+    assert!(!rec.statuses().contains(&Status::Error), "{:?}", rec.seen);
 }

@@ -8,7 +8,7 @@ use crate::mailbox::lock;
 use crate::options::TransportKind;
 use crate::reconnect;
 use crate::status::Status;
-use crate::xml::{parse_element, Element};
+use crate::xml::{parse_received, Element};
 use std::time::{Duration, Instant};
 
 /// How long a stanza may wait for an ack before an `<r/>` asks for one.
@@ -295,7 +295,7 @@ impl Engine {
         let Some(conn) = self.handle() else { return };
         if let Some(handler) = self.unacked_handler.as_mut() {
             for xml in stanzas {
-                if let Ok(elem) = parse_element(&xml) {
+                if let Ok(elem) = parse_received(&xml) {
                     handler(&conn, &elem);
                 }
             }

@@ -357,8 +357,9 @@ pub unsafe extern "C" fn epode_conn_send(
     })
 }
 
-/// Sends raw XML: one complete, well-formed element, or an error and
-/// nothing sent.
+/// Sends raw XML, exactly as written: one complete, well-formed element
+/// that XMPP allows (what `epode_stanza_parse` accepts), or
+/// EPODE_ERR_MALFORMED_XML and nothing sent; the connection stays usable.
 ///
 /// # Safety
 /// `conn` live; `xml` NUL-terminated.

@@ -86,6 +86,14 @@ pub(crate) fn check_text(text: &str, what: &str) -> FfiResult<()> {
 /// On success `*out` owns a new stanza; on failure it is not written and
 /// the last error says what is wrong.
 ///
+/// The XML must be fit to send as written, as for `epode_conn_send_raw`:
+/// a comment, processing instruction, XML declaration or DTD (which RFC
+/// 6120 §11.1 forbids in XMPP), a byte order mark, a CDATA section (write
+/// the text escaped), an element in the reserved `xml` prefix, an entity
+/// other than the five predefined ones or a reference to a character XML
+/// 1.0 does not allow is EPODE_ERR_MALFORMED_XML, like XML that is not
+/// well-formed.
+///
 /// # Safety
 /// `xml` is a NUL-terminated string; `out` is valid for writes.
 #[no_mangle]

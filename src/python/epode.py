@@ -253,7 +253,8 @@ class Connection:
         self._call(_lib.epode_conn_disconnect(self._handle, reason.encode() if reason else None))
 
     def send(self, stanza):
-        """Sends a Stanza or raw XML text (refused whole if malformed)."""
+        """Sends a Stanza or raw XML text (refused whole if malformed or not
+        allowed in XMPP: comments, PIs, CDATA, an XML declaration...)."""
         if isinstance(stanza, Stanza):
             self._call(_lib.epode_conn_send(self._handle, stanza._handle))
         else:

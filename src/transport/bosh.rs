@@ -364,7 +364,7 @@ impl BoshTransport {
             self.raw_output.push(body.to_string());
         }
         if self.xml_out && attempt == 0 {
-            if let Ok(elem) = crate::xml::parse_element(&body) {
+            if let Ok(elem) = crate::xml::parse_received(&body) {
                 self.xml_output.push(elem);
             }
         }
@@ -648,7 +648,7 @@ impl BoshTransport {
         };
         if self.xml_in {
             // The hook sees the whole body, before its stanzas are handled.
-            if let Ok(body) = crate::xml::parse_element(text) {
+            if let Ok(body) = crate::xml::parse_received(text) {
                 out.push(Incoming::XmlIn(body));
             }
         }

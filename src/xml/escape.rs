@@ -104,11 +104,9 @@ pub(super) enum Context {
     CData,
 }
 
-/// Appends raw (escaped) input to `out` as real text: expands the five
-/// predefined entities and character references, normalizes line ends and
-/// refuses characters XML forbids.
-/// Bytes `unescape_into` must look at: controls, `&`, `<`, and 0xEF (the
-/// lead byte of U+FFFE/U+FFFF). Everything else is copied as it is.
+/// Bytes `unescape_into` must look at: controls, `&`, `<`, `>` (which may
+/// end `]]>`) and 0xEF (the lead byte of U+FFFE/U+FFFF). Everything else is
+/// copied as it is.
 static UNESCAPE_MARKS: [bool; 256] = {
     let mut m = [false; 256];
     let mut b = 0;
@@ -118,10 +116,14 @@ static UNESCAPE_MARKS: [bool; 256] = {
     }
     m[b'&' as usize] = true;
     m[b'<' as usize] = true;
+    m[b'>' as usize] = true;
     m[0xEF] = true;
     m
 };
 
+/// Appends raw (escaped) input to `out` as real text: expands the five
+/// predefined entities and character references, normalizes line ends and
+/// refuses characters XML forbids.
 pub(super) fn unescape_into(raw: &str, ctx: Context, out: &mut String) -> Result<(), XmlError> {
     let bytes = raw.as_bytes();
     if !bytes.iter().any(|&b| UNESCAPE_MARKS[usize::from(b)]) {
@@ -171,6 +173,17 @@ fn special(raw: &str, i: usize, b: u8, ctx: Context, out: &mut String) -> Result
             out.push(space);
             let crlf = raw.as_bytes().get(i + 1) == Some(&b'\n');
             Ok(i + if crlf { 2 } else { 1 })
+        }
+        b'>' if ctx == Context::Text && raw.get(..i).is_some_and(|t| t.ends_with("]]")) => {
+            // XML 1.0 §2.4: `]]>` may not appear in content unescaped. (The
+            // serializer writes every `>` of text as `&gt;`.)
+            Err(XmlError::Syntax(
+                "']]>' is not allowed in character data: write it as ']]&gt;'".into(),
+            ))
+        }
+        b'>' => {
+            out.push('>');
+            Ok(i + 1)
         }
         b'\n' | b'\t' => {
             out.push(if ctx == Context::Attr { ' ' } else { b as char });
@@ -228,7 +241,11 @@ fn char_ref(name: &str) -> Result<char, XmlError> {
     parsed
         .and_then(char::from_u32)
         .filter(|&c| is_xml_char(c))
-        .ok_or_else(|| XmlError::Syntax(format!("invalid character reference '&{name};'")))
+        .ok_or_else(|| {
+            XmlError::Syntax(format!(
+                "invalid character reference '&{name};': not a character XML 1.0 allows"
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -20,10 +20,13 @@ mod tests;
 pub use builder::{Builder, NO_ATTRS};
 pub use element::{Element, Node};
 pub use parser::{
-    parse_element, parse_element_bytes, parse_element_with_limits, Limits, StreamEvent,
-    StreamParser, XmlError,
+    parse_element, parse_element_bytes, parse_element_with_limits, parse_received, Limits,
+    StreamEvent, StreamParser, XmlError,
 };
 pub use serialize::{escape_attr, escape_text};
+
+#[cfg(any(test, fuzzing))]
+pub(crate) use parser::parse_document;
 
 /// `jabber:client`, the default namespace of client streams.
 pub const NS_CLIENT: &str = "jabber:client";

@@ -25,6 +25,11 @@ pub enum XmlError {
     UndeclaredPrefix(String),
     /// A document type declaration (or other DTD markup).
     Doctype,
+    /// Well-formed XML that XMPP does not allow on the wire, in XML from
+    /// the application (see [`parse_element`]): comments, processing
+    /// instructions, an XML declaration, a byte order mark, CDATA sections
+    /// and elements in the reserved `xml` prefix. The text says which.
+    Restricted(String),
     /// An entity other than the five predefined ones.
     UnknownEntity(String),
     /// An end tag that does not close the open element.
@@ -45,8 +50,14 @@ impl fmt::Display for XmlError {
             XmlError::Syntax(m) => write!(f, "XML syntax error: {m}"),
             XmlError::InvalidUtf8 => f.write_str("XML input is not valid UTF-8"),
             XmlError::UndeclaredPrefix(p) => write!(f, "undeclared namespace prefix '{p}'"),
-            XmlError::Doctype => f.write_str("DTDs (<!DOCTYPE ...>) are not allowed in XMPP"),
-            XmlError::UnknownEntity(e) => write!(f, "unknown entity '&{e};'"),
+            XmlError::Doctype => {
+                f.write_str("DTDs (<!DOCTYPE ...>) are not allowed in XMPP (RFC 6120 §11.1)")
+            }
+            XmlError::Restricted(m) => f.write_str(m),
+            XmlError::UnknownEntity(e) => write!(
+                f,
+                "unknown entity '&{e};': XMPP allows only &lt; &gt; &amp; &quot; &apos; (RFC 6120 §11.1)"
+            ),
             XmlError::MismatchedEnd { expected, found } => {
                 write!(
                     f,
@@ -93,6 +104,27 @@ impl Default for Limits {
     }
 }
 
+/// Why XML from the application is refused (see [`XmlError::Restricted`]).
+const COMMENT_REFUSED: &str = "comments are not allowed in XMPP (RFC 6120 §11.1)";
+const PI_REFUSED: &str = "processing instructions are not allowed in XMPP (RFC 6120 §11.1)";
+const DECLARATION_REFUSED: &str =
+    "an XML declaration is not allowed inside an XMPP stream (RFC 6120 §11.1)";
+/// CDATA is not among what RFC 6120 §11.1 forbids, yet it is refused here
+/// rather than normalised. `send_raw` sends the application's text exactly
+/// as written (re-serialising every raw send would defeat its purpose), so
+/// normalising would have to mean rewriting that text; refusing keeps "what
+/// was checked is what is sent" and makes `epode_stanza_parse` and
+/// `send_raw` agree on every input. The same text written escaped
+/// (`&lt;`, `&amp;`) means the same and is accepted by both.
+const CDATA_REFUSED: &str =
+    "CDATA sections are not accepted in XML to send: write the text escaped (&lt; &amp;) instead";
+const XML_PREFIX_REFUSED: &str =
+    "elements in the reserved 'xml' prefix are not allowed (no XMPP element is in the XML namespace)";
+
+/// The namespaces Namespaces in XML 1.0 §3 reserves.
+const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
+
 /// Buffers larger than this are given back once a big stanza is done.
 const KEEP_CAPACITY: usize = 64 * 1024;
 
@@ -102,6 +134,9 @@ pub struct StreamParser {
     limits: Limits,
     /// Parsing a lone document for `parse_element`: no wrappers, one root.
     document: bool,
+    /// The document is XML from the application, to be sent as written:
+    /// what XMPP does not allow on the wire is refused, not dropped.
+    caller: bool,
     /// Received bytes not yet part of a complete token.
     buf: Vec<u8>,
     lexer: Lexer,
@@ -141,6 +176,7 @@ impl StreamParser {
         StreamParser {
             limits,
             document: false,
+            caller: false,
             buf: Vec::new(),
             lexer: Lexer::default(),
             base: 0,
@@ -290,11 +326,24 @@ impl StreamParser {
         };
         match kind {
             Token::Text => self.text(s, Context::Text, at),
-            Token::CData => self.text(inner(9, 3), Context::CData, at),
-            Token::Comment => Ok(()),
+            Token::CData => {
+                self.refuse_from_caller(CDATA_REFUSED)?;
+                self.text(inner(9, 3), Context::CData, at)
+            }
+            Token::Comment => self.refuse_from_caller(COMMENT_REFUSED),
             Token::Pi => self.processing_instruction(inner(2, 2)),
             Token::Start => self.start_tag(inner(1, 1), at, end, out),
             Token::End => self.end_tag(inner(2, 1), end, out),
+        }
+    }
+
+    /// From a server, comments (and below, PIs) are dropped and CDATA is
+    /// read as text; XML from the application is refused instead, because
+    /// `send_raw` sends it as written (see [`CDATA_REFUSED`]).
+    fn refuse_from_caller(&self, why: &str) -> Result<(), XmlError> {
+        match self.caller {
+            true => Err(XmlError::Restricted(why.to_owned())),
+            false => Ok(()),
         }
     }
 
@@ -319,6 +368,10 @@ impl StreamParser {
     /// it arrives, so "started" alone would let a BOM after it pass when
     /// the two come in separate chunks; the fuzzer found that.)
     fn idle_text(&self, raw: &str, at: u64) -> Result<(), XmlError> {
+        if raw.starts_with('\u{FEFF}') {
+            // Sent as written, a BOM would be text in the middle of the stream.
+            self.refuse_from_caller("a byte order mark is not allowed inside an XMPP stream")?;
+        }
         let raw = match !self.started && at == 0 {
             true => raw.strip_prefix('\u{FEFF}').unwrap_or(raw),
             false => raw,
@@ -333,12 +386,13 @@ impl StreamParser {
     }
 
     /// Processing instructions are dropped; the XML declaration is allowed
-    /// only before any markup.
+    /// only before any markup. XML from the application may have neither.
     fn processing_instruction(&mut self, content: &str) -> Result<(), XmlError> {
         let target = content.split(is_space_char).next().unwrap_or_default();
         if !target.eq_ignore_ascii_case("xml") {
-            return Ok(());
+            return self.refuse_from_caller(PI_REFUSED);
         }
+        self.refuse_from_caller(DECLARATION_REFUSED)?;
         if self.started {
             return Err(XmlError::Syntax(
                 "XML declaration not at the start of the document".into(),
@@ -362,6 +416,11 @@ impl StreamParser {
         let name_len = body.find(is_space_char).unwrap_or(body.len());
         let name = body.get(..name_len).unwrap_or_default();
         check_qname(name)?;
+        if name.starts_with("xml:") {
+            // Namespace-well-formed (`xml` is bound by definition), but no
+            // XMPP element lives in the XML namespace.
+            self.refuse_from_caller(XML_PREFIX_REFUSED)?;
+        }
         self.check_depth()?;
         if self.open.is_empty() {
             self.begin_stanza(at)?;
@@ -615,11 +674,60 @@ fn parse_attrs(body: &str, name_len: usize) -> Result<Vec<(Name, String)>, XmlEr
             return Err(XmlError::Syntax(format!("duplicate attribute '{key}'")));
         }
         let raw = std::str::from_utf8(&attr.value).map_err(|_| XmlError::InvalidUtf8)?;
+        check_spacing(body, raw, key)?;
         let mut value = String::with_capacity(raw.len());
         unescape_into(raw, Context::Attr, &mut value)?;
+        check_declaration(key, &value)?;
         attrs.push((intern(key), value));
     }
     Ok(attrs)
+}
+
+/// XML 1.0 §3.1 requires white space between attributes (`<a x='1'y='2'/>`
+/// is not well-formed); quick-xml does not check it. `raw` is the value as
+/// it lies in `body`, so the byte after its closing quote is at hand.
+fn check_spacing(body: &str, raw: &str, key: &str) -> Result<(), XmlError> {
+    let bytes = body.as_bytes();
+    let start = (raw.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize);
+    let close = start.map(|s| s + raw.len());
+    if !matches!(close.and_then(|c| bytes.get(c)), Some(b'"' | b'\'')) {
+        return Ok(()); // not a slice of `body` (quick-xml never does this)
+    }
+    match close.and_then(|c| bytes.get(c + 1)) {
+        Some(&b) if !is_space(b) => Err(XmlError::Syntax(format!(
+            "no white space after the value of attribute '{}'",
+            shorten(key)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The constraints of Namespaces in XML 1.0 §3 on declarations: no prefix
+/// undeclaring (`xmlns:p=''`), and the reserved `xml` and `xmlns` prefixes
+/// and namespaces only as defined.
+fn check_declaration(key: &str, value: &str) -> Result<(), XmlError> {
+    let prefix = match key.strip_prefix("xmlns") {
+        Some("") => None,
+        Some(rest) => match rest.strip_prefix(':') {
+            Some(p) => Some(p),
+            None => return Ok(()),
+        },
+        None => return Ok(()),
+    };
+    let why = match prefix {
+        Some("xmlns") => "the prefix 'xmlns' cannot be declared".to_owned(),
+        Some("xml") if value != NS_XML => format!("the prefix 'xml' can only be bound to {NS_XML}"),
+        Some("xml") => return Ok(()),
+        Some(p) if value.is_empty() => format!(
+            "xmlns:{}='' undeclares a prefix, which XML 1.0 does not allow",
+            shorten(p)
+        ),
+        _ if value == NS_XML || value == NS_XMLNS => {
+            format!("{value} cannot be declared: it is reserved")
+        }
+        _ => return Ok(()),
+    };
+    Err(XmlError::Syntax(why))
 }
 
 /// `<stream:stream>` or BOSH `<body>`: their children are the stanzas.
@@ -659,15 +767,20 @@ fn adopt_namespaces(elem: &mut Element, wrapper: &Element, default: bool, prefix
     }
 }
 
-/// Parses exactly one element. Whitespace, comments and an XML declaration
-/// may surround it; anything more is an error.
+/// Parses exactly one element of XML from the application: the XML that
+/// `Connection::send_raw` sends as written and `epode_stanza_parse` reads.
+/// Whitespace may surround it; anything more is an error.
+///
+/// It must be fit to send as written. Comments, processing instructions,
+/// an XML declaration and DTDs (which RFC 6120 §11.1 forbids in XMPP), a
+/// byte order mark, CDATA sections (see `CDATA_REFUSED` in the source)
+/// and elements in the reserved `xml` prefix are refused
+/// ([`XmlError::Restricted`], [`XmlError::Doctype`]), as are entities
+/// other than the five predefined ones and references to characters XML
+/// 1.0 does not allow. For XML received from elsewhere, which may carry
+/// some of those, use [`parse_received`].
 pub fn parse_element(s: &str) -> Result<Element, XmlError> {
-    // The whole input is already in memory, so only depth is limited.
-    let limits = Limits {
-        max_stanza_bytes: usize::MAX,
-        ..Limits::default()
-    };
-    parse_element_with_limits(s, limits)
+    parse_element_with_limits(s, unlimited())
 }
 
 /// [`parse_element`] for bytes, which must be UTF-8.
@@ -678,8 +791,30 @@ pub fn parse_element_bytes(b: &[u8]) -> Result<Element, XmlError> {
 
 /// [`parse_element`] with explicit limits.
 pub fn parse_element_with_limits(s: &str, limits: Limits) -> Result<Element, XmlError> {
+    parse_document(s, limits, true)
+}
+
+/// Parses exactly one element of XML received from a server (a BOSH body,
+/// say) the way the stream parser reads a stream: an XML declaration, a
+/// byte order mark, comments and processing instructions around or inside
+/// it are dropped and CDATA sections read as text. Not for XML to be sent
+/// as written: that is [`parse_element`]'s job.
+pub fn parse_received(s: &str) -> Result<Element, XmlError> {
+    parse_document(s, unlimited(), false)
+}
+
+/// The whole input is already in memory, so only depth is limited.
+fn unlimited() -> Limits {
+    Limits {
+        max_stanza_bytes: usize::MAX,
+        ..Limits::default()
+    }
+}
+
+pub(crate) fn parse_document(s: &str, limits: Limits, caller: bool) -> Result<Element, XmlError> {
     let mut parser = StreamParser {
         document: true,
+        caller,
         ..StreamParser::with_limits(limits)
     };
     let mut out = Vec::with_capacity(1);

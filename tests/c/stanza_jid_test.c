@@ -251,6 +251,56 @@ static void test_bad_input(void) {
     epode_stanza_free(s);
 }
 
+static void test_xmpp_restrictions(void) {
+    /* XML that is not well-formed, or that XMPP does not allow on the wire
+     * (RFC 6120 section 11.1), is EPODE_ERR_MALFORMED_XML with a message
+     * naming the fault, and *out is left as it was. */
+    static const struct {
+        const char *xml;
+        const char *why;
+    } refused[] = {
+        {"<message><!-- note --><body>hi</body></message>", "comments"},
+        {"<?pi x?><message/>", "processing instructions"},
+        {"<message><body><![CDATA[<hi>]]></body></message>", "CDATA"},
+        {"<?xml version='1.0'?><message/>", "XML declaration"},
+        {"<a x='1'y='2'/>", "white space"},
+        {"<xml:a/>", "'xml' prefix"},
+        {"<a xmlns:p=''/>", "xmlns:p=''"},
+        {"<a>]]></a>", "]]>"},
+        {"<a>&#0;</a>", "character reference"},
+        {"<a>&#x1;</a>", "character reference"},
+        {"<a>&nbsp;</a>", "nbsp"},
+    };
+    static int sentinel;
+    epode_stanza *const untouched = (epode_stanza *)(void *)&sentinel;
+    char msg[512];
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        epode_stanza *s = untouched;
+        CHECK_RESULT(epode_stanza_parse(refused[i].xml, &s), EPODE_ERR_MALFORMED_XML);
+        CHECK(s == untouched);
+        CHECK(epode_last_error(msg, sizeof msg) > 0);
+        if (strstr(msg, refused[i].why) == NULL) {
+            fprintf(stderr, "%s: message \"%s\" does not name \"%s\"\n", refused[i].xml, msg,
+                    refused[i].why);
+            CHECK(strstr(msg, refused[i].why) != NULL);
+        }
+    }
+
+    /* What XMPP allows still parses: prefixes, the five entities, character
+     * references, both quote styles, UTF-8, any white space between
+     * attributes. */
+    epode_stanza *s = NULL;
+    CHECK_RESULT(epode_stanza_parse("<x:a xmlns:x='urn:x' b=\"1\"\n\tc='it&apos;s'>"
+                                    "&lt;&gt;&amp;&quot;&apos;&#65;&#x1F600; \xc3\xa9</x:a>",
+                                    &s),
+                 EPODE_OK);
+    char *xml = serialize(s);
+    CHECK(strcmp(xml, "<x:a xmlns:x=\"urn:x\" b=\"1\" c=\"it&apos;s\">"
+                      "&lt;&gt;&amp;\"'A\xf0\x9f\x98\x80 \xc3\xa9</x:a>") == 0);
+    free(xml);
+    epode_stanza_free(s);
+}
+
 static void test_big_text(void) {
     /* A 1 MB text node parses and round-trips. */
     size_t size = 1024 * 1024;
@@ -274,6 +324,7 @@ int main(void) {
     test_build();
     test_jid();
     test_bad_input();
+    test_xmpp_restrictions();
     test_big_text();
     return check_summary("stanza_jid_test");
 }

@@ -88,7 +88,7 @@ pub fn text(xml: &str) -> String {
 /// Listens on a free loopback port; `script` runs with the accepted peer.
 /// Returns the ws:// URL and the thread (join it to see the script's panics).
 #[allow(clippy::result_large_err)] // tungstenite's callback signature
-fn with_xmpp_protocol(
+pub fn with_xmpp_protocol(
     req: &Request,
     mut resp: Response,
 ) -> Result<Response, tungstenite::handshake::server::ErrorResponse> {
