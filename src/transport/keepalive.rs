@@ -95,10 +95,36 @@ pub fn check_writable(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The file's text, if it is this user's own and private: its tokens let
+/// anyone who can write it steer our next session, so, as OpenSSH does with
+/// its keys, a file another user owns or others may read or write is not
+/// trusted. Checked on the open file, so it cannot be swapped in between.
+fn read_private(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut file = fs::File::open(path)?;
+    let meta = file.metadata()?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me || meta.mode() & 0o077 != 0 || !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "not trusted: owner uid {} (we are {me}), mode {:04o} (must be 0600 or stricter)",
+                meta.uid(),
+                meta.mode() & 0o7777
+            ),
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Reads a stored session. A missing, foreign or corrupt file is
 /// `Error::NoSession`, never a guess.
 pub fn load(path: &Path) -> Result<StoredSession> {
-    let text = match fs::read_to_string(path) {
+    let text = match read_private(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NoSession(format!(
@@ -161,6 +187,37 @@ mod tests {
             std::env::temp_dir().join(format!("epode-keepalive-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn a_file_others_may_read_or_write_is_not_trusted() {
+        let dir = temp_dir("perms");
+        let path = dir.join("session");
+        let s = StoredSession {
+            service: "http://127.0.0.1:15224/http-bind".into(),
+            jid: "alice@localhost/res".into(),
+            sid: "abc".into(),
+            rid: 7,
+        };
+        save(&path, &s).unwrap();
+        for mode in [0o644, 0o660, 0o602, 0o666] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            match load(&path) {
+                Err(Error::NoSession(m)) => assert!(m.contains("not trusted"), "{m}"),
+                other => panic!("mode {mode:o}: {other:?}"),
+            }
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        assert_eq!(load(&path).unwrap(), s);
+        // Another owner (only root can make one here).
+        if unsafe { libc::geteuid() } == 0 {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+            std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+            match load(&path) {
+                Err(Error::NoSession(m)) => assert!(m.contains("owner uid 65534"), "{m}"),
+                other => panic!("a foreign file: {other:?}"),
+            }
+        }
     }
 
     #[test]
