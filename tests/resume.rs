@@ -711,3 +711,64 @@ fn a_refused_resumption_resends_what_may_be_lost_when_asked_to() {
         bob.disconnect(None).unwrap();
     }
 }
+
+/// Issue 13, item 3: when reconnection gives up, every stanza that may not
+/// have arrived is reported, also those written into a link that had
+/// frozen before the cut (sent as far as the socket knew, never acked)
+/// and, over BOSH, those sent in the first moments after the loss, before
+/// RECONNECTING. WebSocket and BOSH, both servers.
+#[test]
+fn giving_up_reports_what_went_into_a_frozen_link() {
+    let _serial = serial();
+    for server in servers() {
+        for url in [server.ws(), server.bosh()] {
+            let proxy = Proxy::to_http_of(&server);
+            let mut o = resilient(true);
+            o.set("maxRetries", "2").unwrap();
+            o.set("connect_timeout", "1000").unwrap();
+            o.set("wait", "2").unwrap(); // BOSH gives up its retries within seconds
+            let alice = Connection::new(&proxy.url(&url), o).unwrap();
+            let reported = collect_unacked(&alice);
+            let rx = watch(&alice, "alice", &server);
+            let mut seen = Vec::new();
+            wait_for(&rx, &mut seen, Status::Connected, 20);
+            eventually(10, "stream management enabled", || {
+                alice.sm_state().is_some()
+            });
+            // Frozen: what alice writes from now on never reaches the server.
+            proxy.swallow(true);
+            for n in 0..5 {
+                alice
+                    .send(&chat("bob@localhost", &format!("frozen {n}")))
+                    .unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            proxy.refuse(true);
+            proxy.cut();
+            for n in 0..3 {
+                alice
+                    .send(&chat("bob@localhost", &format!("after {n}")))
+                    .unwrap();
+            }
+            let end = wait_for(&rx, &mut seen, Status::Disconnected, 60);
+            let why = end.1.unwrap_or_default();
+            assert!(
+                why.starts_with("reconnection failed after 2 attempts"),
+                "{url}: {why}"
+            );
+            let mut want: Vec<String> = (0..5).map(|n| format!("frozen {n}")).collect();
+            want.extend((0..3).map(|n| format!("after {n}")));
+            assert_eq!(
+                *reported.lock().unwrap(),
+                want,
+                "{} {url}: {seen:?}",
+                server.name()
+            );
+            println!(
+                "{} {url}: {} of 8 reported",
+                server.name(),
+                reported.lock().unwrap().len()
+            );
+        }
+    }
+}
