@@ -115,10 +115,11 @@ certificates = "$tls" -- else every prosodyctl call complains about DIR/certs
 modules_enabled = {
     "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep"; "private";
     "blocklist"; "vcard_legacy"; "version"; "uptime"; "time"; "ping";
-    "offline"; "smacks"; "smacks_resume_fix"; "bosh"; "websocket"; "admin_shell"; "posix";
+    "offline"; "smacks"; "smacks_resume_fix"; "bosh"; "bosh_resend_fix"; "websocket";
+    "admin_shell"; "posix";
 }
 modules_disabled = { "s2s" }
--- mod_smacks_resume_fix: a fix for Prosody 0.12.3's stream resumption
+-- mod_smacks_resume_fix and mod_bosh_resend_fix: fixes for Prosody 0.12.3
 -- (see the file, and README.md's "Servers' quirks").
 plugin_paths = { "$plugins" }
 
