@@ -98,7 +98,10 @@ fn short_cuts_lose_nothing_and_end_nothing() {
         let (alice, mut ra) = login(&server, &proxy.url(&server.bosh()), "alice", o);
         let to = bob.jid();
         for n in 0..MESSAGES {
-            alice.send(&chat(&to, &n.to_string())).unwrap();
+            if let Err(e) = alice.send(&chat(&to, &n.to_string())) {
+                ra.seen.extend(ra.rx.try_iter());
+                panic!("{}: send {n}: {e}; {:?}", server.name(), ra.seen);
+            }
             if n % EVERY == EVERY - 1 {
                 proxy.cut();
             }
