@@ -6,7 +6,7 @@
 mod common;
 
 use common::proxy::Proxy;
-use common::{collect_bodies, eventually, login, recorder, Server};
+use common::{collect_bodies, eventually, login, recorder, server_control, tally, Server};
 use epode::{Builder, Connection, Element, Options, Status};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -28,36 +28,16 @@ fn chat(to: &str, body: &str) -> Element {
         .build()
 }
 
-/// Duplicates, losses and order among bodies numbered 0..n.
-fn tally(got: &[String], n: usize) -> (usize, usize, bool) {
-    let numbers: Vec<usize> = got.iter().filter_map(|b| b.parse().ok()).collect();
-    let mut seen = vec![0usize; n];
-    for &k in numbers.iter().filter(|&&k| k < n) {
-        seen[k] += 1;
-    }
-    let dups = seen.iter().map(|&c| c.saturating_sub(1)).sum();
-    let lost = seen.iter().filter(|&&c| c == 0).count();
-    (dups, lost, numbers.windows(2).all(|w| w[0] < w[1]))
-}
-
 /// Whether the server has a live session for `full_jid` (Prosody also
 /// lists sessions kept for stream-management resumption: those do not count).
 fn has_session(server: &Server, full_jid: &str) -> bool {
     let (user, resource) = full_jid.split_once('/').unwrap();
     let (user, domain) = user.split_once('@').unwrap();
-    let output = if server.name() == "prosody" {
-        std::process::Command::new(server.var("XMPP_CTL"))
-            .args(["shell", "c2s:show()"])
-            .output()
-    } else {
-        std::process::Command::new(server.var("XMPP_EVAL"))
-            .arg(format!(
-                "lists:member(<<\"{resource}\">>, ejabberd_sm:get_user_resources(<<\"{user}\">>, <<\"{domain}\">>))."
-            ))
-            .output()
-    }
-    .expect("server control command");
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = server_control(
+        server,
+        "c2s:show()",
+        &format!("lists:member(<<\"{resource}\">>, ejabberd_sm:get_user_resources(<<\"{user}\">>, <<\"{domain}\">>))."),
+    );
     if server.name() == "prosody" {
         assert!(text.contains("c2s sessions shown"), "{text}");
         text.lines()

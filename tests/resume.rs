@@ -4,7 +4,7 @@
 mod common;
 
 use common::proxy::Proxy;
-use common::{collect_bodies, collector, eventually, login, Server, Shared};
+use common::{collect_bodies, collector, eventually, login, tally, Server, Shared};
 use epode::{Builder, Connection, Element, Options, Status};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
@@ -80,21 +80,6 @@ fn chat(to: &str, body: &str) -> Element {
     Builder::msg([("to", to), ("type", "chat")])
         .c_text("body", epode::xml::NO_ATTRS, body)
         .build()
-}
-
-/// Duplicates and losses among `got`, numbered 0..n.
-fn tally(got: &[String], n: usize) -> (usize, usize, bool) {
-    let numbers: Vec<usize> = got.iter().filter_map(|b| b.parse().ok()).collect();
-    let mut seen = vec![0usize; n];
-    for &k in &numbers {
-        if k < n {
-            seen[k] += 1;
-        }
-    }
-    let dups = seen.iter().map(|&c| c.saturating_sub(1)).sum();
-    let lost = seen.iter().filter(|&&c| c == 0).count();
-    let ordered = numbers.windows(2).all(|w| w[0] < w[1]);
-    (dups, lost, ordered)
 }
 
 #[test]

@@ -194,22 +194,30 @@ pub fn cdylib() -> std::path::PathBuf {
     lib
 }
 
-/// How many sessions `user` has on the server, as the server counts them.
-pub fn sessions_of(server: &Server, user: &str) -> usize {
-    let domain = server.var("XMPP_DOMAIN");
+/// What the server's own control tool prints: Prosody's admin shell runs
+/// `prosody_shell`, ejabberd's node evaluates `ejabberd_expr`.
+pub fn server_control(server: &Server, prosody_shell: &str, ejabberd_expr: &str) -> String {
     let output = if server.name() == "prosody" {
         std::process::Command::new(server.var("XMPP_CTL"))
-            .args(["shell", "c2s:show()"])
+            .args(["shell", prosody_shell])
             .output()
     } else {
         std::process::Command::new(server.var("XMPP_EVAL"))
-            .arg(format!(
-                "length(ejabberd_sm:get_user_resources(<<\"{user}\">>, <<\"{domain}\">>))."
-            ))
+            .arg(ejabberd_expr)
             .output()
     }
     .expect("server control command");
-    let text = String::from_utf8_lossy(&output.stdout);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// How many sessions `user` has on the server, as the server counts them.
+pub fn sessions_of(server: &Server, user: &str) -> usize {
+    let domain = server.var("XMPP_DOMAIN");
+    let text = server_control(
+        server,
+        "c2s:show()",
+        &format!("length(ejabberd_sm:get_user_resources(<<\"{user}\">>, <<\"{domain}\">>))."),
+    );
     let count = if server.name() == "prosody" {
         // One table row per session: "c2s… | alice@localhost/res | …"
         let jid = format!("| {user}@{domain}/");
@@ -219,4 +227,16 @@ pub fn sessions_of(server: &Server, user: &str) -> usize {
         text.trim().parse().ok()
     };
     count.unwrap_or_else(|| panic!("cannot read the session count from {text:?}"))
+}
+
+/// Duplicates, losses and order among message bodies numbered 0..n.
+pub fn tally(got: &[String], n: usize) -> (usize, usize, bool) {
+    let numbers: Vec<usize> = got.iter().filter_map(|b| b.parse().ok()).collect();
+    let mut seen = vec![0usize; n];
+    for &k in numbers.iter().filter(|&&k| k < n) {
+        seen[k] += 1;
+    }
+    let dups = seen.iter().map(|&c| c.saturating_sub(1)).sum();
+    let lost = seen.iter().filter(|&&c| c == 0).count();
+    (dups, lost, numbers.windows(2).all(|w| w[0] < w[1]))
 }
