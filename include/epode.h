@@ -156,7 +156,8 @@ typedef struct epode_sasl_out epode_sasl_out;
 typedef struct epode_stanza epode_stanza;
 
 // Status callback: `condition` may be NULL; `stanza` is the element that
-// caused the status (a stream error, …) or NULL.
+// caused the status (a stream error; for AUTHFAIL the SASL `<failure/>`
+// or the bind/session error `<iq/>`, …) or NULL.
 typedef void (*epode_status_cb)(void *userdata,
                                 struct epode_conn *conn,
                                 enum epode_status status,

@@ -634,3 +634,53 @@ fn send_raw_refuses_what_xmpp_does_not_allow_and_sends_nothing_of_it() {
     server.join().unwrap();
     assert!(!rec.statuses().contains(&Status::Error), "{:?}", rec.seen);
 }
+
+/// Issue 14, item 1: a bind refused with `<conflict/>` is AUTHFAIL
+/// "conflict" carrying the bind error `<iq/>`, as Strophe passes it.
+#[test]
+fn a_bind_conflict_is_authfail_with_the_error_iq() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+        let bind = peer.recv();
+        peer.send(&format!(
+            "<iq xmlns='jabber:client' type='error' id='{}'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+            attr(&bind, "id")
+        ));
+        let next = peer.recv();
+        assert!(next.starts_with("<close"), "{next}");
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (mut rec, cb, elements) = common::recorder_with_elements();
+    conn.connect("a@localhost", Some("pw"), cb).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen,
+        vec![
+            (Status::Connecting, None),
+            (Status::Authenticating, None),
+            (Status::AuthFail, Some("conflict".into())),
+            (Status::Disconnected, None)
+        ]
+    );
+    let elements = elements.lock().unwrap().clone();
+    let iq = elements[2].1.as_deref().expect("AUTHFAIL carries the iq");
+    let iq = epode::xml::parse_element(iq).unwrap();
+    assert_eq!((iq.name(), iq.attr("type")), ("iq", Some("error")), "{iq}");
+    assert!(iq
+        .find_child("error", None)
+        .and_then(|e| e.find_child("conflict", None))
+        .is_some());
+    assert!(
+        elements
+            .iter()
+            .enumerate()
+            .all(|(i, e)| i == 2 || e.1.is_none()),
+        "{elements:?}"
+    );
+    server.join().unwrap();
+}

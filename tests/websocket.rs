@@ -135,6 +135,39 @@ fn wrong_password_is_authfail_then_disconnected() {
     }
 }
 
+/// Issue 14, item 1: AUTHFAIL carries the server's SASL `<failure/>` as
+/// the status callback's element, as Strophe passes it; no other status
+/// of the login carries one.
+#[test]
+fn authfail_carries_the_sasl_failure_element() {
+    for server in servers() {
+        for url in [server.ws(), server.bosh()] {
+            let conn = Connection::new(&url, Options::default()).unwrap();
+            let (mut rec, cb, elements) = common::recorder_with_elements();
+            conn.connect(&server.jid("alice"), Some("wrong"), cb)
+                .unwrap();
+            rec.wait_for(Status::Disconnected, 20);
+            let elements = elements.lock().unwrap().clone();
+            let with: Vec<_> = elements.iter().filter(|(_, e)| e.is_some()).collect();
+            assert_eq!(with.len(), 1, "{} {url}: {elements:?}", server.name());
+            let (status, xml) = with[0];
+            assert_eq!(*status, Status::AuthFail, "{} {url}", server.name());
+            let failure = epode::xml::parse_element(xml.as_deref().unwrap()).unwrap();
+            assert_eq!(failure.name(), "failure", "{xml:?}");
+            assert_eq!(
+                failure.attr("xmlns"),
+                Some("urn:ietf:params:xml:ns:xmpp-sasl"),
+                "{xml:?}"
+            );
+            assert!(
+                failure.find_child("not-authorized", None).is_some(),
+                "{} {url}: {xml:?}",
+                server.name()
+            );
+        }
+    }
+}
+
 #[test]
 fn anonymous_login_gets_a_generated_jid() {
     for server in servers() {

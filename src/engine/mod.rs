@@ -1292,7 +1292,13 @@ impl Engine {
 
     /// AUTHFAIL, then the stream is closed (no DISCONNECTING: nobody asked).
     fn auth_failed(&mut self, condition: &str) {
-        self.change_status(Status::AuthFail, Some(condition), None);
+        self.auth_failed_with(Some(condition), None);
+    }
+
+    /// AUTHFAIL with the server's answer that caused it (the SASL
+    /// `<failure/>`, the bind or session error `<iq/>`), as Strophe passes it.
+    fn auth_failed_with(&mut self, condition: Option<&str>, elem: Option<&Element>) {
+        self.change_status(Status::AuthFail, condition, elem);
         self.begin_close();
     }
 
@@ -1344,7 +1350,7 @@ impl Engine {
                     .find(|c| c.local_name() != "text")
                     .map(|c| c.local_name().to_string())
                     .unwrap_or_else(|| "not-authorized".to_string());
-                self.auth_failed(&condition);
+                self.auth_failed_with(Some(&condition), Some(elem));
             }
             _ => self.mechanism = Some(mech),
         }
@@ -1403,7 +1409,8 @@ impl Engine {
                 .find_child("error", None)
                 .and_then(|e| e.find_child("conflict", None))
                 .is_some();
-            self.auth_failed(if conflict { "conflict" } else { "bind-failed" });
+            let condition = if conflict { "conflict" } else { "bind-failed" };
+            self.auth_failed_with(Some(condition), Some(iq));
             return;
         }
         let bound = iq
@@ -1411,7 +1418,7 @@ impl Engine {
             .and_then(|b| b.child_text("jid"))
             .map(|j| j.trim().to_string());
         let Some(full) = bound else {
-            self.auth_failed("bind-failed");
+            self.auth_failed_with(Some("bind-failed"), Some(iq));
             return;
         };
         self.publish(|s| s.jid = full.clone());
@@ -1435,7 +1442,7 @@ impl Engine {
         if iq.attr("type") == Some("result") {
             self.session_up();
         } else {
-            self.auth_failed("session-failed");
+            self.auth_failed_with(Some("session-failed"), Some(iq));
         }
     }
 

@@ -48,7 +48,8 @@ pub const EPODE_MATCH_BARE_FROM: u32 = 1;
 pub const EPODE_IGNORE_NS_FRAGMENT: u32 = 2;
 
 /// Status callback: `condition` may be NULL; `stanza` is the element that
-/// caused the status (a stream error, …) or NULL.
+/// caused the status (a stream error; for AUTHFAIL the SASL `<failure/>`
+/// or the bind/session error `<iq/>`, …) or NULL.
 #[allow(non_camel_case_types)]
 pub type epode_status_cb = Option<
     unsafe extern "C" fn(

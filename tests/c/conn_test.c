@@ -285,6 +285,55 @@ static void test_real_session(void) {
     CHECK(frees == 1);
 }
 
+/* A wrong password: AUTHFAIL "not-authorized" with the server's SASL
+ * <failure/> as the callback's stanza (Strophe passes it), then DISCONNECTED. */
+struct authfail {
+    int authfails, disconnected, failure_ok, other_stanzas;
+};
+
+static void on_authfail_status(void *ud, epode_conn *c, epode_status status, const char *cond,
+                               const epode_stanza *st) {
+    struct authfail *a = (struct authfail *)ud;
+    (void)c;
+    if (status == EPODE_STATUS_DISCONNECTED) a->disconnected++;
+    if (status != EPODE_STATUS_AUTHFAIL) {
+        if (st != NULL) a->other_stanzas++;
+        return;
+    }
+    a->authfails++;
+    char name[32] = "", ns[64] = "";
+    const epode_stanza *reason = NULL;
+    if (st != NULL && cond != NULL && strcmp(cond, "not-authorized") == 0 &&
+        epode_stanza_name(st, name, sizeof name, NULL) == EPODE_OK &&
+        epode_stanza_attr(st, "xmlns", ns, sizeof ns, NULL) == EPODE_OK &&
+        epode_stanza_find_child(st, "not-authorized", NULL, &reason) == EPODE_OK &&
+        strcmp(name, "failure") == 0 && strcmp(ns, "urn:ietf:params:xml:ns:xmpp-sasl") == 0 &&
+        reason != NULL)
+        a->failure_ok++;
+}
+
+static void test_wrong_password(void) {
+    if (!load_server()) {
+        CHECK(!"a Prosody test server (EPODE_TEST_PROSODY) is required");
+        return;
+    }
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    struct authfail a;
+    memset(&a, 0, sizeof a);
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new(ws_url, o, &c), EPODE_OK);
+    epode_options_free(o);
+    CHECK_RESULT(epode_conn_connect(c, "alice@localhost", "wrong", NULL, on_authfail_status, &a, NULL), EPODE_OK);
+    for (int i = 0; i < 50 && a.disconnected == 0; i++) epode_conn_run_once(c, 100);
+    CHECK(a.authfails == 1);
+    CHECK(a.failure_ok == 1);
+    CHECK(a.other_stanzas == 0);
+    CHECK(a.disconnected == 1);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+}
+
 /* A SASL mechanism written in C: PLAIN, registered above every built-in. */
 struct plain_mech {
     int starts, challenges, successes;
@@ -649,6 +698,7 @@ int main(void) {
     test_null_arguments();
     test_bad_values_and_wrong_state();
     test_real_session();
+    test_wrong_password();
     test_custom_mechanism();
     test_shared_worker();
     test_stream_management();
