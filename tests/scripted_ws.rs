@@ -684,3 +684,33 @@ fn a_bind_conflict_is_authfail_with_the_error_iq() {
     );
     server.join().unwrap();
 }
+
+/// Issue 14, item 2: a `<close/>` as the server's answer to our `<open/>`
+/// (or after its `<open/>`, before any features) is CONNFAIL "Received
+/// closing stream" then DISCONNECTED, as in Strophe.
+#[test]
+fn a_close_before_the_first_features_is_connfail() {
+    for open_first in [false, true] {
+        let (url, server) = serve(move |peer| {
+            if open_first {
+                peer.open();
+            } else {
+                let open = peer.recv();
+                assert!(open.starts_with("<open"), "{open}");
+            }
+            peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+        });
+        let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
+        rec.wait_for(Status::Disconnected, 10);
+        assert_eq!(
+            rec.seen,
+            vec![
+                (Status::Connecting, None),
+                (Status::ConnFail, Some("Received closing stream".into())),
+                (Status::Disconnected, None)
+            ],
+            "open first: {open_first}"
+        );
+        server.join().unwrap();
+    }
+}

@@ -1047,6 +1047,18 @@ impl Engine {
             self.redirect(&uri);
             return;
         }
+        // Strophe: a <close/> before the first features refuses the
+        // connection: CONNFAIL, then DISCONNECTED.
+        if self.phase == Phase::Negotiating {
+            const WHY: &str = "Received closing stream";
+            if self.try_reconnect(WHY) {
+                return;
+            }
+            lock(&self.sm).disable();
+            self.change_status(Status::ConnFail, Some(WHY), None);
+            self.finish(None);
+            return;
+        }
         lock(&self.sm).disable();
         self.finish(None);
     }
