@@ -714,3 +714,32 @@ fn a_close_before_the_first_features_is_connfail() {
         server.join().unwrap();
     }
 }
+
+/// Issue 14, item 3: features after SASL without `<bind/>` are AUTHFAIL
+/// (no condition), as in Strophe; then the stream is closed.
+#[test]
+fn features_after_sasl_without_bind_are_authfail() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>");
+        let next = peer.recv();
+        assert!(next.starts_with("<close"), "{next}");
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen,
+        vec![
+            (Status::Connecting, None),
+            (Status::Authenticating, None),
+            (Status::AuthFail, None),
+            (Status::Disconnected, None)
+        ]
+    );
+    assert!(!conn.authenticated());
+    server.join().unwrap();
+}

@@ -1382,7 +1382,9 @@ impl Engine {
             return;
         }
         if features.find_child("bind", Some(NS_BIND)).is_none() {
-            self.fail(Status::ConnFail, "the server offers no resource binding");
+            // Strophe: AUTHFAIL, without a condition.
+            log_at!(self.log, Warn, "the server offers no resource binding");
+            self.auth_failed_with(None, None);
             return;
         }
         self.bind_or_wait();
