@@ -398,7 +398,9 @@ enum epode_result epode_conn_restore(struct epode_conn *conn,
                                      epode_free_cb userdata_free);
 
 // Starts a graceful disconnect (Strophe's `disconnect(reason)`); `reason`
-// may be NULL. In sync mode returns when DISCONNECTED.
+// may be NULL. In sync mode returns when DISCONNECTED. Without a session,
+// as in Strophe, DISCONNECTING and DISCONNECTED follow at once (to the
+// last status callback, if there was one).
 //
 // # Safety
 // `conn` live; `reason` NULL or NUL-terminated.

@@ -368,25 +368,26 @@ impl Connection {
 
     /// Ends the session (Strophe's `disconnect(reason)`): DISCONNECTING,
     /// then DISCONNECTED once the server closed or disconnection_timeout
-    /// passed. In sync mode it returns only then; without a session it is
-    /// `Error::WrongState`.
+    /// passed. In sync mode it returns only then. Without a session, as in
+    /// Strophe, DISCONNECTING and DISCONNECTED follow at once (to the last
+    /// status callback, if there was one).
     ///
     /// ```
-    /// use epode::{Connection, Error, Options};
+    /// use epode::{Connection, Options, Status};
     ///
-    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
-    /// assert!(matches!(conn.disconnect(Some("bye")), Err(Error::WrongState(_))));
+    /// let mut options = Options::default();
+    /// options.set("sync", "true")?;
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", options)?;
+    /// conn.disconnect(Some("bye"))?; // never connected: nothing to end
+    /// assert_eq!(conn.status(), Some(Status::Disconnected));
     /// # Ok::<(), epode::Error>(())
     /// ```
     pub fn disconnect(&self, reason: Option<&str>) -> Result<()> {
-        if !lock(&self.core.state).connected {
-            return Err(Error::WrongState("not connected".into()));
-        }
         self.post(Command::Disconnect(reason.map(str::to_string)));
         if self.core.sync.load(Ordering::Acquire) {
             self.drive_until(|phase| phase == Phase::Idle, None)
         } else {
-            Ok(())
+            self.ensure_thread()
         }
     }
 

@@ -743,3 +743,50 @@ fn features_after_sasl_without_bind_are_authfail() {
     assert!(!conn.authenticated());
     server.join().unwrap();
 }
+
+/// Issue 14, item 4: `disconnect()` without a session is no error. As in
+/// Strophe, DISCONNECTING (with the reason) and DISCONNECTED follow at
+/// once: to nobody on a connection that never connected (the status getter
+/// shows it), to the last status callback on one whose session is over.
+#[test]
+fn disconnect_without_a_session_reports_disconnecting_then_disconnected() {
+    let never = Connection::new("ws://127.0.0.1:1/ws", Options::default()).unwrap();
+    never.disconnect(Some("bye")).unwrap();
+    common::eventually(5, "DISCONNECTED", || {
+        never.status() == Some(Status::Disconnected)
+    });
+    assert!(!never.connected() && !never.disconnecting());
+
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/d");
+        let _ = peer.recv(); // unavailable presence
+        let close = peer.recv();
+        assert!(close.starts_with("<close"), "{close}");
+        peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+    let before = rec.seen.len();
+    conn.disconnect(Some("again")).unwrap();
+    common::eventually(5, "the second DISCONNECTED", || {
+        while let Ok(e) = rec.rx.try_recv() {
+            rec.seen.push(e);
+        }
+        rec.seen.len() >= before + 2
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    while let Ok(e) = rec.rx.try_recv() {
+        rec.seen.push(e);
+    }
+    assert_eq!(
+        rec.seen[before..],
+        [
+            (Status::Disconnecting, Some("again".into())),
+            (Status::Disconnected, None)
+        ]
+    );
+    assert_eq!(conn.status(), Some(Status::Disconnected));
+}

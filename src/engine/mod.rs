@@ -868,7 +868,13 @@ impl Engine {
 
     fn disconnect(&mut self, reason: Option<String>) {
         match self.phase {
-            Phase::Idle | Phase::Closing => {}
+            // Strophe, without a connection: DISCONNECTING, then
+            // DISCONNECTED at once (to the last status callback, if any).
+            Phase::Idle => {
+                self.change_status(Status::Disconnecting, reason.as_deref(), None);
+                self.change_status(Status::Disconnected, None, None);
+            }
+            Phase::Closing => {}
             _ => {
                 self.change_status(Status::Disconnecting, reason.as_deref(), None);
                 if self.phase == Phase::Connected {

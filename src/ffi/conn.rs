@@ -328,7 +328,9 @@ pub unsafe extern "C" fn epode_conn_restore(
 }
 
 /// Starts a graceful disconnect (Strophe's `disconnect(reason)`); `reason`
-/// may be NULL. In sync mode returns when DISCONNECTED.
+/// may be NULL. In sync mode returns when DISCONNECTED. Without a session,
+/// as in Strophe, DISCONNECTING and DISCONNECTED follow at once (to the
+/// last status callback, if there was one).
 ///
 /// # Safety
 /// `conn` live; `reason` NULL or NUL-terminated.
