@@ -490,18 +490,35 @@ impl Connection {
         R: FnOnce(&Connection, Option<&Element>) + Send + 'static,
         E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
     {
+        self.send_tracked(iq, "sendIQ", on_result, on_error, timeout)
+    }
+
+    /// Sends `stanza` (with an id ending in `:suffix` when it has none) and
+    /// hands its answer to `on_result` / `on_error`.
+    fn send_tracked<R, E>(
+        &self,
+        stanza: Element,
+        suffix: &str,
+        on_result: R,
+        on_error: E,
+        timeout: Option<Duration>,
+    ) -> Result<String>
+    where
+        R: FnOnce(&Connection, Option<&Element>) + Send + 'static,
+        E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
+    {
         self.require_session()?;
-        let mut iq = iq;
-        let id = match iq.attr("id") {
+        let mut stanza = stanza;
+        let id = match stanza.attr("id") {
             Some(id) => id.to_string(),
             None => {
-                let id = self.unique_id("sendIQ");
-                iq.set_attr("id", id.clone());
+                let id = self.unique_id(suffix);
+                stanza.set_attr("id", id.clone());
                 id
             }
         };
         self.post(Command::SendIq(IqRequest {
-            stanza: iq,
+            stanza,
             on_result: Some(Box::new(on_result)),
             on_error: Some(Box::new(on_error)),
             timeout,
@@ -511,7 +528,7 @@ impl Connection {
     }
 
     /// Strophe's `sendPresence`: like `send_iq`, for a presence whose answer
-    /// (or error) is tracked by id.
+    /// (or error) is tracked by id; an id it adds ends in `:sendPresence`.
     pub fn send_presence<R, E>(
         &self,
         pres: Element,
@@ -523,7 +540,7 @@ impl Connection {
         R: FnOnce(&Connection, Option<&Element>) + Send + 'static,
         E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
     {
-        self.send_iq(pres, on_result, on_error, timeout)
+        self.send_tracked(pres, "sendPresence", on_result, on_error, timeout)
     }
 
     /// A unique id for a stanza (Strophe's `getUniqueId(suffix)`).

@@ -790,3 +790,59 @@ fn disconnect_without_a_session_reports_disconnecting_then_disconnected() {
     );
     assert_eq!(conn.status(), Some(Status::Disconnected));
 }
+
+/// Issue 14, item 5: ids added by sendPresence end in `:sendPresence`, by
+/// sendIQ in `:sendIQ` (Strophe's getUniqueId suffixes); both answers reach
+/// their callbacks.
+#[test]
+fn send_presence_and_send_iq_ids_carry_strophes_suffixes() {
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/p");
+        let pres = peer.recv();
+        assert!(pres.starts_with("<presence"), "{pres}");
+        let id = attr(&pres, "id");
+        assert!(id.ends_with(":sendPresence"), "{pres}");
+        peer.send(&format!(
+            "<presence xmlns='jabber:client' from='a@localhost/p' to='a@localhost/p' id='{id}'/>"
+        ));
+        let iq = peer.recv();
+        assert!(iq.starts_with("<iq"), "{iq}");
+        let id = attr(&iq, "id");
+        assert!(id.ends_with(":sendIQ"), "{iq}");
+        peer.send(&format!(
+            "<iq xmlns='jabber:client' type='result' from='localhost' id='{id}'/>"
+        ));
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    let (answers, tx) = common::collector::<&'static str>();
+    let tx2 = std::sync::Arc::clone(&tx);
+    let pres = epode::Builder::pres([("to", "a@localhost/p")]).build();
+    let pid = conn
+        .send_presence(
+            pres,
+            move |_, _| tx.lock().unwrap().push("presence"),
+            |_, e| panic!("presence error {e:?}"),
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap();
+    assert!(pid.ends_with(":sendPresence"), "{pid}");
+    let iq = epode::Builder::iq([("type", "get"), ("to", "localhost")])
+        .c("ping", [("xmlns", "urn:xmpp:ping")])
+        .build();
+    let iid = conn
+        .send_iq(
+            iq,
+            move |_, _| tx2.lock().unwrap().push("iq"),
+            |_, e| panic!("iq error {e:?}"),
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap();
+    assert!(iid.ends_with(":sendIQ"), "{iid}");
+    common::eventually(5, "both answers", || answers.lock().unwrap().len() == 2);
+    assert_eq!(*answers.lock().unwrap(), vec!["presence", "iq"]);
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+}

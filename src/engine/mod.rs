@@ -829,7 +829,12 @@ impl Engine {
         let id = match stanza.attr("id") {
             Some(id) => id.to_string(),
             None => {
-                let id = self.next_id("sendIQ");
+                let tag = if stanza.name() == "presence" {
+                    "sendPresence"
+                } else {
+                    "sendIQ"
+                };
+                let id = self.next_id(tag);
                 stanza.set_attr("id", id.clone());
                 id
             }
