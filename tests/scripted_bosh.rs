@@ -42,6 +42,10 @@ fn custom_headers_cookies_and_content_type_reach_the_server() {
         );
         assert_eq!(req.header("Content-Type"), Some("text/plain"));
     }
+    // Issue 14, item 6: contentType is the header only; the session
+    // request's `content` attribute stays Strophe's text/xml.
+    let first = epode::xml::parse_element(&log[0].body).unwrap();
+    assert_eq!(first.attr("content"), Some("text/xml; charset=utf-8"));
 }
 
 #[test]

@@ -321,7 +321,9 @@ impl BoshTransport {
     fn session_request(&self, rid: u64) -> String {
         let mut body = Element::new("body");
         let attrs = [
-            ("content", self.options.content_type.clone()),
+            // Always this, as in Strophe: the contentType option is only
+            // the HTTP Content-Type header of the requests.
+            ("content", "text/xml; charset=utf-8".to_string()),
             ("hold", self.hold.to_string()),
             ("rid", rid.to_string()),
             ("to", self.domain.clone()),
