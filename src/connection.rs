@@ -727,13 +727,23 @@ impl Connection {
     }
 
     /// Holds outgoing stanzas until `resume` (Strophe's `pause`).
+    /// `paused()` is true as soon as this returns.
     pub fn pause(&self) {
+        // The flag changes with the command, under one lock, so that
+        // pause and resume from several threads leave it as the engine
+        // will: the last one posted wins.
+        let mut state = lock(&self.core.state);
+        state.paused = true;
         self.post(Command::Pause);
     }
 
     /// Sends what `pause` held, at once.
     pub fn resume(&self) -> Result<()> {
-        self.post(Command::Resume);
+        {
+            let mut state = lock(&self.core.state);
+            state.paused = false;
+            self.post(Command::Resume);
+        }
         self.after_send()
     }
 

@@ -846,3 +846,38 @@ fn send_presence_and_send_iq_ids_carry_strophes_suffixes() {
     rec.wait_for(Status::Disconnected, 10);
     server.join().unwrap();
 }
+
+/// Issue 14, item 7: `paused()` is true as soon as `pause()` returns, and
+/// false as soon as `resume()` returns (Strophe sets the flag at once),
+/// while the engine thread runs a session; what pause held still goes out.
+#[test]
+fn paused_reads_true_right_after_pause() {
+    const BODY: &str = "held";
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/z");
+        let msg = peer.recv();
+        assert!(msg.contains(BODY), "{msg}");
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    for i in 0..100 {
+        conn.pause();
+        assert!(conn.paused(), "round {i}: not paused right after pause()");
+        conn.resume().unwrap();
+        assert!(!conn.paused(), "round {i}: paused right after resume()");
+    }
+    conn.pause();
+    assert!(conn.paused());
+    let msg = epode::Builder::msg([("to", "b@localhost")])
+        .c_text("body", epode::xml::NO_ATTRS, BODY)
+        .build();
+    conn.send(&msg).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(conn.paused(), "the engine left the flag alone");
+    conn.resume().unwrap();
+    assert!(!conn.paused());
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+}

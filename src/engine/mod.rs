@@ -446,13 +446,10 @@ impl Engine {
                 self.hooks.xml_output = h;
                 self.tell_xml_hooks();
             }
-            Command::Pause => {
-                self.paused = true;
-                self.publish(|s| s.paused = true);
-            }
+            // The public flag is set by pause() and resume() themselves.
+            Command::Pause => self.paused = true,
             Command::Resume => {
                 self.paused = false;
-                self.publish(|s| s.paused = false);
                 for xml in std::mem::take(&mut self.held) {
                     self.write(xml);
                 }
