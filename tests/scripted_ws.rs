@@ -881,3 +881,43 @@ fn paused_reads_true_right_after_pause() {
     rec.wait_for(Status::Disconnected, 10);
     server.join().unwrap();
 }
+
+/// Issue 14, item 8: once the server refused `<enable/>` (`<failed/>`),
+/// stream management is off and the client does not answer an `<r/>`.
+#[test]
+fn no_ack_after_the_server_refused_stream_management() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
+        let bind = peer.recv();
+        peer.send(&format!(
+            "<iq xmlns='jabber:client' type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>a@localhost/sm</jid></bind></iq>",
+            attr(&bind, "id")
+        ));
+        let enable = peer.recv();
+        assert!(enable.starts_with("<enable"), "{enable}");
+        peer.send("<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+        peer.send("<r xmlns='urn:xmpp:sm:3'/>");
+        // Something the client must answer: the next thing it sends is
+        // that answer, not an <a/>.
+        peer.send("<iq xmlns='jabber:client' type='get' id='probe' from='localhost' to='a@localhost/sm'><query xmlns='urn:x-epode:nothing'/></iq>");
+        let next = peer.recv();
+        assert!(
+            next.starts_with("<iq") && attr(&next, "id") == "probe",
+            "the client answered the <r/> or sent something else: {next}"
+        );
+        let last = peer.recv(); // unavailable presence
+        assert!(!last.starts_with("<a "), "{last}");
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(conn.sm_state().is_none());
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+}
