@@ -455,8 +455,9 @@ enum epode_result epode_conn_send_presence(struct epode_conn *conn,
                                            char *id_buf,
                                            size_t id_cap);
 
-// Strophe's `addHandler`. Each filter may be NULL (matches anything);
-// `type` may list several types separated by commas. `flags`:
+// Strophe's `addHandler`. Each filter may be NULL or empty (matches
+// anything); `ns` matches the stanza's namespace or that of any element
+// inside it; `type` may list several types separated by commas. `flags`:
 // EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. The handler id goes to
 // `*out_id` (may be NULL). `userdata_free` runs when the handler is removed.
 //

@@ -287,6 +287,56 @@ fn iq_round_trip_and_timeout() {
     }
 }
 
+/// Issue 14, item 9: a handler on the stanza-errors namespace catches the
+/// server's IQ error, whose condition sits two levels down
+/// (`<iq><error><service-unavailable xmlns=…stanzas/></error></iq>`), as in
+/// Strophe since 3.1; a handler for the same namespace with "" as its name
+/// (a wildcard) catches it too.
+#[test]
+fn a_handler_on_the_stanza_errors_namespace_catches_an_iq_error() {
+    for server in servers() {
+        let (alice, _ra) = login(&server, &server.ws(), "alice", Options::default());
+        let (errors, cb) = collector::<String>();
+        let cb2 = Arc::clone(&cb);
+        alice.add_handler(
+            Matcher::new().ns("urn:ietf:params:xml:ns:xmpp-stanzas"),
+            move |_, iq| {
+                cb.lock().unwrap().push(iq.attr("id").unwrap_or("").into());
+                Keep::Keep
+            },
+        );
+        alice.add_handler(
+            Matcher::new()
+                .ns("urn:ietf:params:xml:ns:xmpp-stanzas")
+                .name("")
+                .id(""),
+            move |_, iq| {
+                cb2.lock()
+                    .unwrap()
+                    .push(format!("wild {}", iq.attr("type").unwrap_or("")));
+                Keep::Keep
+            },
+        );
+        // Sent with send(), not send_iq(): its answer goes to the handlers.
+        let q = Builder::iq([
+            ("type", "get"),
+            ("id", "nsq1"),
+            ("to", server.var("XMPP_DOMAIN").as_str()),
+        ])
+        .c("query", [("xmlns", "urn:x-epode:no-such-protocol")])
+        .build();
+        alice.send(&q).unwrap();
+        eventually(10, "the IQ error", || errors.lock().unwrap().len() >= 2);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            *errors.lock().unwrap(),
+            vec!["nsq1".to_string(), "wild error".to_string()],
+            "{}",
+            server.name()
+        );
+    }
+}
+
 #[test]
 fn an_unhandled_iq_get_is_answered_service_unavailable() {
     for server in servers() {
