@@ -243,3 +243,40 @@ fn a_polling_session_spaces_its_empty_requests() {
         connected.elapsed()
     );
 }
+
+/// Issue 14, item 10: a terminate with condition='remote-stream-error' and
+/// a `<conflict/>` inside (bare, or in a `<stream:error>`) is condition
+/// "conflict", as in Strophe (another login took the resource); without
+/// the conflict it stays remote-stream-error.
+#[test]
+fn a_remote_stream_error_with_a_conflict_is_condition_conflict() {
+    for (inside, want) in [
+        ("<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", "conflict"),
+        (
+            "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Replaced by new connection</text></stream:error>",
+            "conflict",
+        ),
+        (
+            "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+            "remote-stream-error",
+        ),
+    ] {
+        let (url, _log) = serve(move |req, _| {
+            if req.body.contains("<auth") {
+                Reply::ok(&format!("<body xmlns='http://jabber.org/protocol/httpbind' type='terminate' condition='remote-stream-error'>{inside}</body>"))
+            } else {
+                session_script(req, None)
+            }
+        });
+        let (_conn, mut rec) = anonymous(&url, Options::default());
+        rec.wait_for(Status::Disconnected, 10);
+        assert_eq!(
+            rec.seen[2..],
+            [
+                (Status::ConnFail, Some(want.into())),
+                (Status::Disconnected, Some(want.into()))
+            ],
+            "{inside}"
+        );
+    }
+}
