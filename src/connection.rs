@@ -672,7 +672,9 @@ impl Connection {
         self.post(Command::SetXmlInput(hook.map(|h| Box::new(h) as _)));
     }
 
-    /// xmlOutput: every stanza sent.
+    /// xmlOutput: every element sent: stanzas, SASL and bind, and over
+    /// WebSocket the `<open/>`s and the `<close/>` (over BOSH without
+    /// `strip`, each whole `<body>` instead).
     pub fn set_xml_output<F: FnMut(&Connection, &Element) + Send + 'static>(
         &self,
         hook: Option<F>,

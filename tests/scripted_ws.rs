@@ -921,3 +921,41 @@ fn no_ack_after_the_server_refused_stream_management() {
     rec.wait_for(Status::Disconnected, 10);
     server.join().unwrap();
 }
+
+/// Issue 14, item 11: the xmlOutput hook sees the `<open/>` of the stream
+/// and of its restart, and the `<close/>`, in order with the stanzas (as
+/// Strophe's WebSocket transport reports them).
+#[test]
+fn the_xml_output_hook_sees_open_and_close() {
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/o");
+        let _ = peer.recv(); // unavailable presence
+        let close = peer.recv();
+        assert!(close.starts_with("<close"), "{close}");
+        peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (out, cb) = common::collector::<String>();
+    conn.set_xml_output(Some(move |_: &Connection, e: &epode::Element| {
+        let ns = e.attr("xmlns").unwrap_or("");
+        cb.lock().unwrap().push(format!("{} {ns}", e.name()));
+    }));
+    let (mut rec, status_cb) = recorder();
+    conn.connect("a@localhost", Some("pw"), status_cb).unwrap();
+    rec.wait_for(Status::Connected, 10);
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+    let framing = "urn:ietf:params:xml:ns:xmpp-framing";
+    assert_eq!(
+        *out.lock().unwrap(),
+        vec![
+            format!("open {framing}"),
+            format!("auth {SASL}"),
+            format!("open {framing}"),
+            "iq jabber:client".to_string(),
+            "presence jabber:client".to_string(),
+            format!("close {framing}"),
+        ]
+    );
+}
