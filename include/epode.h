@@ -636,7 +636,7 @@ enum epode_result epode_conn_status(const struct epode_conn *conn,
                                     enum epode_status *out);
 
 // Copies the service URL in use (absolute, as resolved from a relative
-// path and `origin`).
+// path and `origin`; after a see-other-uri redirect, where it led).
 //
 // # Safety
 // `conn` live; `buf`/`len` as for `epode_stanza_name`.

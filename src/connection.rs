@@ -30,6 +30,8 @@ pub struct PublicState {
     pub status: Option<Status>,
     /// The session came back by XEP-0198 resumption.
     pub resumed: bool,
+    /// The service URL in use: the one given, or where a redirect led.
+    pub service: String,
 }
 
 pub(crate) struct Core {
@@ -134,7 +136,10 @@ impl Connection {
                 log.clone(),
             )),
             sm,
-            state: Mutex::new(PublicState::default()),
+            state: Mutex::new(PublicState {
+                service: service.clone(),
+                ..PublicState::default()
+            }),
             thread: Mutex::new(None),
             driver: Mutex::new(None),
             sync: AtomicBool::new(sync),
@@ -927,9 +932,11 @@ impl Connection {
     }
 
     /// The service URL in use: absolute, as resolved from a relative path
-    /// and the `origin` option.
-    pub fn service(&self) -> &str {
-        &self.core.service
+    /// and the `origin` option; after a see-other-uri redirect, the URL it
+    /// led to (Strophe's `service` changes too, and so does where the next
+    /// `connect` goes).
+    pub fn service(&self) -> String {
+        self.state().service
     }
 
     /// An option by name, as text (see [`Options::get`]). `sync` is the

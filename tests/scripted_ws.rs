@@ -959,3 +959,48 @@ fn the_xml_output_hook_sees_open_and_close() {
         ]
     );
 }
+
+/// Issue 14, item 11: after a see-other-uri redirect is followed,
+/// `service()` is the new URL (still the old one while REDIRECT is
+/// reported, as in Strophe), and stays so after the session.
+#[test]
+fn service_is_the_new_url_after_a_redirect() {
+    let (target, second) = serve(|peer| {
+        peer.log_in("a@localhost/moved");
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let to = target.clone();
+    let (url, first) = serve(move |peer| {
+        peer.open();
+        peer.send(&format!(
+            "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='{to}'/>"
+        ));
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    assert_eq!(conn.service(), url);
+    let (seen, seen_cb) = common::collector::<(Status, String)>();
+    let (mut rec, mut inner) = recorder();
+    conn.connect("a@localhost", Some("pw"), move |c, s, cond, e| {
+        seen_cb.lock().unwrap().push((s, c.service()));
+        inner(c, s, cond, e);
+    })
+    .unwrap();
+    rec.wait_for(Status::Connected, 10);
+    assert_eq!(conn.service(), target);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            (Status::Connecting, url.clone()),
+            (Status::Redirect, url.clone()),
+            (Status::Connecting, target.clone()),
+            (Status::Authenticating, target.clone()),
+            (Status::Connected, target.clone()),
+        ]
+    );
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(conn.service(), target);
+    first.join().unwrap();
+    second.join().unwrap();
+}

@@ -1097,6 +1097,7 @@ impl Engine {
         }
         self.change_status(Status::Redirect, Some(uri), None);
         self.url = uri.to_string();
+        self.publish(|s| s.service = uri.to_string());
         self.kind = match &self.kind {
             TransportKind::Shared { worker, .. } => TransportKind::Shared {
                 worker: worker.clone(),
