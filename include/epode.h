@@ -156,7 +156,8 @@ typedef struct epode_sasl_out epode_sasl_out;
 typedef struct epode_stanza epode_stanza;
 
 // Status callback: `condition` may be NULL; `stanza` is the element that
-// caused the status (a stream error, …) or NULL.
+// caused the status (a stream error; for AUTHFAIL the SASL `<failure/>`
+// or the bind/session error `<iq/>`, …) or NULL.
 typedef void (*epode_status_cb)(void *userdata,
                                 struct epode_conn *conn,
                                 enum epode_status status,
@@ -397,7 +398,9 @@ enum epode_result epode_conn_restore(struct epode_conn *conn,
                                      epode_free_cb userdata_free);
 
 // Starts a graceful disconnect (Strophe's `disconnect(reason)`); `reason`
-// may be NULL. In sync mode returns when DISCONNECTED.
+// may be NULL. In sync mode returns when DISCONNECTED. Without a session,
+// as in Strophe, DISCONNECTING and DISCONNECTED follow at once (to the
+// last status callback, if there was one).
 //
 // # Safety
 // `conn` live; `reason` NULL or NUL-terminated.
@@ -452,8 +455,9 @@ enum epode_result epode_conn_send_presence(struct epode_conn *conn,
                                            char *id_buf,
                                            size_t id_cap);
 
-// Strophe's `addHandler`. Each filter may be NULL (matches anything);
-// `type` may list several types separated by commas. `flags`:
+// Strophe's `addHandler`. Each filter may be NULL or empty (matches
+// anything); `ns` matches the stanza's namespace or that of any element
+// inside it; `type` may list several types separated by commas. `flags`:
 // EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. The handler id goes to
 // `*out_id` (may be NULL). `userdata_free` runs when the handler is removed.
 //
@@ -632,7 +636,7 @@ enum epode_result epode_conn_status(const struct epode_conn *conn,
                                     enum epode_status *out);
 
 // Copies the service URL in use (absolute, as resolved from a relative
-// path and `origin`).
+// path and `origin`; after a see-other-uri redirect, where it led).
 //
 // # Safety
 // `conn` live; `buf`/`len` as for `epode_stanza_name`.

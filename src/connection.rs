@@ -30,6 +30,8 @@ pub struct PublicState {
     pub status: Option<Status>,
     /// The session came back by XEP-0198 resumption.
     pub resumed: bool,
+    /// The service URL in use: the one given, or where a redirect led.
+    pub service: String,
 }
 
 pub(crate) struct Core {
@@ -134,7 +136,10 @@ impl Connection {
                 log.clone(),
             )),
             sm,
-            state: Mutex::new(PublicState::default()),
+            state: Mutex::new(PublicState {
+                service: service.clone(),
+                ..PublicState::default()
+            }),
             thread: Mutex::new(None),
             driver: Mutex::new(None),
             sync: AtomicBool::new(sync),
@@ -368,25 +373,26 @@ impl Connection {
 
     /// Ends the session (Strophe's `disconnect(reason)`): DISCONNECTING,
     /// then DISCONNECTED once the server closed or disconnection_timeout
-    /// passed. In sync mode it returns only then; without a session it is
-    /// `Error::WrongState`.
+    /// passed. In sync mode it returns only then. Without a session, as in
+    /// Strophe, DISCONNECTING and DISCONNECTED follow at once (to the last
+    /// status callback, if there was one).
     ///
     /// ```
-    /// use epode::{Connection, Error, Options};
+    /// use epode::{Connection, Options, Status};
     ///
-    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", Options::default())?;
-    /// assert!(matches!(conn.disconnect(Some("bye")), Err(Error::WrongState(_))));
+    /// let mut options = Options::default();
+    /// options.set("sync", "true")?;
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", options)?;
+    /// conn.disconnect(Some("bye"))?; // never connected: nothing to end
+    /// assert_eq!(conn.status(), Some(Status::Disconnected));
     /// # Ok::<(), epode::Error>(())
     /// ```
     pub fn disconnect(&self, reason: Option<&str>) -> Result<()> {
-        if !lock(&self.core.state).connected {
-            return Err(Error::WrongState("not connected".into()));
-        }
         self.post(Command::Disconnect(reason.map(str::to_string)));
         if self.core.sync.load(Ordering::Acquire) {
             self.drive_until(|phase| phase == Phase::Idle, None)
         } else {
-            Ok(())
+            self.ensure_thread()
         }
     }
 
@@ -489,18 +495,35 @@ impl Connection {
         R: FnOnce(&Connection, Option<&Element>) + Send + 'static,
         E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
     {
+        self.send_tracked(iq, "sendIQ", on_result, on_error, timeout)
+    }
+
+    /// Sends `stanza` (with an id ending in `:suffix` when it has none) and
+    /// hands its answer to `on_result` / `on_error`.
+    fn send_tracked<R, E>(
+        &self,
+        stanza: Element,
+        suffix: &str,
+        on_result: R,
+        on_error: E,
+        timeout: Option<Duration>,
+    ) -> Result<String>
+    where
+        R: FnOnce(&Connection, Option<&Element>) + Send + 'static,
+        E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
+    {
         self.require_session()?;
-        let mut iq = iq;
-        let id = match iq.attr("id") {
+        let mut stanza = stanza;
+        let id = match stanza.attr("id") {
             Some(id) => id.to_string(),
             None => {
-                let id = self.unique_id("sendIQ");
-                iq.set_attr("id", id.clone());
+                let id = self.unique_id(suffix);
+                stanza.set_attr("id", id.clone());
                 id
             }
         };
         self.post(Command::SendIq(IqRequest {
-            stanza: iq,
+            stanza,
             on_result: Some(Box::new(on_result)),
             on_error: Some(Box::new(on_error)),
             timeout,
@@ -510,7 +533,7 @@ impl Connection {
     }
 
     /// Strophe's `sendPresence`: like `send_iq`, for a presence whose answer
-    /// (or error) is tracked by id.
+    /// (or error) is tracked by id; an id it adds ends in `:sendPresence`.
     pub fn send_presence<R, E>(
         &self,
         pres: Element,
@@ -522,7 +545,7 @@ impl Connection {
         R: FnOnce(&Connection, Option<&Element>) + Send + 'static,
         E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
     {
-        self.send_iq(pres, on_result, on_error, timeout)
+        self.send_tracked(pres, "sendPresence", on_result, on_error, timeout)
     }
 
     /// A unique id for a stanza (Strophe's `getUniqueId(suffix)`).
@@ -654,7 +677,9 @@ impl Connection {
         self.post(Command::SetXmlInput(hook.map(|h| Box::new(h) as _)));
     }
 
-    /// xmlOutput: every stanza sent.
+    /// xmlOutput: every element sent: stanzas, SASL and bind, and over
+    /// WebSocket the `<open/>`s and the `<close/>` (over BOSH without
+    /// `strip`, each whole `<body>` instead).
     pub fn set_xml_output<F: FnMut(&Connection, &Element) + Send + 'static>(
         &self,
         hook: Option<F>,
@@ -709,13 +734,23 @@ impl Connection {
     }
 
     /// Holds outgoing stanzas until `resume` (Strophe's `pause`).
+    /// `paused()` is true as soon as this returns.
     pub fn pause(&self) {
+        // The flag changes with the command, under one lock, so that
+        // pause and resume from several threads leave it as the engine
+        // will: the last one posted wins.
+        let mut state = lock(&self.core.state);
+        state.paused = true;
         self.post(Command::Pause);
     }
 
     /// Sends what `pause` held, at once.
     pub fn resume(&self) -> Result<()> {
-        self.post(Command::Resume);
+        {
+            let mut state = lock(&self.core.state);
+            state.paused = false;
+            self.post(Command::Resume);
+        }
         self.after_send()
     }
 
@@ -897,9 +932,11 @@ impl Connection {
     }
 
     /// The service URL in use: absolute, as resolved from a relative path
-    /// and the `origin` option.
-    pub fn service(&self) -> &str {
-        &self.core.service
+    /// and the `origin` option; after a see-other-uri redirect, the URL it
+    /// led to (Strophe's `service` changes too, and so does where the next
+    /// `connect` goes).
+    pub fn service(&self) -> String {
+        self.state().service
     }
 
     /// An option by name, as text (see [`Options::get`]). `sync` is the

@@ -32,12 +32,17 @@ impl From<bool> for Keep {
 pub type StanzaFn = Box<dyn FnMut(&Connection, &Element) -> Keep + Send>;
 pub type TimedFn = Box<dyn FnMut(&Connection) -> Keep + Send>;
 
-/// Which stanzas a handler wants. Empty criteria match everything.
+/// Which stanzas a handler wants (Strophe's addHandler criteria). Every
+/// criterion given must hold; one that is None or the empty string matches
+/// everything, as in Strophe.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Matcher {
+    /// The namespace (`xmlns`) of the stanza or of any element inside it.
     pub ns: Option<String>,
+    /// The element name, exactly (`stream:features`, not `features`).
     pub name: Option<String>,
-    /// One or several `type` values; empty means any.
+    /// One or several `type` values. Empty, or one empty string: any type.
+    /// In a list of several, `""` stands for a stanza without a type.
     pub types: Vec<String>,
     pub id: Option<String>,
     pub from: Option<String>,
@@ -45,6 +50,11 @@ pub struct Matcher {
     pub match_bare_from_jid: bool,
     /// Cut namespaces at `#` before comparing.
     pub ignore_namespace_fragment: bool,
+}
+
+/// A criterion that is absent or empty matches everything.
+fn given(criterion: &Option<String>) -> Option<&str> {
+    criterion.as_deref().filter(|c| !c.is_empty())
 }
 
 impl Matcher {
@@ -62,6 +72,8 @@ impl Matcher {
         self
     }
 
+    /// Adds a `type` value; called more than once, any of them matches
+    /// (and `""` then matches a stanza without a type).
     pub fn type_(mut self, t: &str) -> Matcher {
         self.types.push(t.to_string());
         self
@@ -86,20 +98,37 @@ impl Matcher {
         })
     }
 
-    /// Strophe's rule: the element's own namespace or that of one of its
-    /// children matches.
+    /// Strophe's rule (since 3.1): the namespace of the element itself or
+    /// of any element inside it, at any depth, matches.
     fn namespace_matches(&self, elem: &Element) -> bool {
-        let Some(want) = self.ns.as_deref() else {
+        let Some(want) = given(&self.ns) else {
             return true;
         };
-        self.namespace_of(elem) == Some(want)
-            || elem
-                .child_elements()
-                .any(|c| self.namespace_of(c) == Some(want))
+        // Iterative: a deep stanza must not be able to exhaust the stack.
+        let mut todo = vec![elem];
+        while let Some(e) = todo.pop() {
+            if self.namespace_of(e) == Some(want) {
+                return true;
+            }
+            todo.extend(e.child_elements());
+        }
+        false
+    }
+
+    fn type_matches(&self, elem: &Element) -> bool {
+        match self.types.as_slice() {
+            [] => true,
+            [one] if one.is_empty() => true,
+            [one] => elem.attr("type") == Some(one.as_str()),
+            list => {
+                let t = elem.attr("type").unwrap_or("");
+                list.iter().any(|w| w == t)
+            }
+        }
     }
 
     fn sender_matches(&self, elem: &Element) -> bool {
-        let Some(want) = self.from.as_deref() else {
+        let Some(want) = given(&self.from) else {
             return true;
         };
         let Some(from) = elem.attr("from") else {
@@ -114,15 +143,9 @@ impl Matcher {
 
     pub fn matches(&self, elem: &Element) -> bool {
         self.namespace_matches(elem)
-            && self.name.as_deref().is_none_or(|n| elem.name() == n)
-            && (self.types.is_empty()
-                || elem
-                    .attr("type")
-                    .is_some_and(|t| self.types.iter().any(|w| w == t)))
-            && self
-                .id
-                .as_deref()
-                .is_none_or(|id| elem.attr("id") == Some(id))
+            && given(&self.name).is_none_or(|n| elem.name() == n)
+            && self.type_matches(elem)
+            && given(&self.id).is_none_or(|id| elem.attr("id") == Some(id))
             && self.sender_matches(elem)
     }
 }
@@ -274,6 +297,70 @@ mod tests {
             assert_eq!(m.matches(&msg), *on_msg, "case {i} on message: {m:?}");
             assert_eq!(m.matches(&iq), *on_iq, "case {i} on iq: {m:?}");
         }
+    }
+
+    /// Issue 14, item 9: Strophe (since 3.1) looks for the namespace at
+    /// any depth, not only among the direct children.
+    #[test]
+    fn the_namespace_of_any_descendant_matches() {
+        let error = el("<iq xmlns='jabber:client' type='error' id='e1'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+        let stanzas = Matcher::new().ns("urn:ietf:params:xml:ns:xmpp-stanzas");
+        assert!(stanzas.matches(&error));
+        assert!(stanzas.clone().name("iq").type_("error").matches(&error));
+        let deep = el("<message xmlns='jabber:client'><a><b><c><d xmlns='urn:x:deep#frag'/></c></b></a></message>");
+        assert!(Matcher::new().ns("urn:x:deep#frag").matches(&deep));
+        assert!(!Matcher::new().ns("urn:x:deep").matches(&deep));
+        let cut = Matcher {
+            ignore_namespace_fragment: true,
+            ..Matcher::new().ns("urn:x:deep")
+        };
+        assert!(cut.matches(&deep));
+        assert!(!Matcher::new().ns("urn:x:elsewhere").matches(&deep));
+        // Depth is no problem (the parser's limit is far below this).
+        let mut nested = Element::new("message");
+        for _ in 0..2_000 {
+            let mut outer = Element::new("x");
+            outer.append_child(nested);
+            nested = outer;
+        }
+        assert!(!Matcher::new().ns("urn:x:none").matches(&nested));
+    }
+
+    /// Issue 14, item 9: empty strings are wildcards, as None is (Strophe
+    /// tests each criterion for truthiness); in a list of types, "" stands
+    /// for a stanza without a type.
+    #[test]
+    fn empty_criteria_are_wildcards() {
+        let msg =
+            el("<message xmlns='jabber:client' type='chat' id='m1' from='bob@localhost/phone'/>");
+        let untyped = el("<message xmlns='jabber:client' id='m2'/>");
+        for m in [
+            Matcher::new().ns(""),
+            Matcher::new().name(""),
+            Matcher::new().type_(""),
+            Matcher::new().id(""),
+            Matcher::new().from(""),
+            Matcher {
+                match_bare_from_jid: true,
+                ..Matcher::new().from("")
+            },
+            Matcher::new().ns("").name("").type_("").id("").from(""),
+        ] {
+            assert!(m.matches(&msg), "{m:?}");
+            assert!(m.matches(&untyped), "{m:?}");
+        }
+        let chat_or_none = Matcher::new().type_("chat").type_("");
+        assert!(chat_or_none.matches(&msg));
+        assert!(chat_or_none.matches(&untyped));
+        let normal_or_none = Matcher::new().type_("normal").type_("");
+        assert!(!normal_or_none.matches(&msg));
+        assert!(normal_or_none.matches(&untyped));
+        assert!(normal_or_none.matches(&el("<message xmlns='jabber:client' type=''/>")));
+        assert!(!Matcher::new().type_("chat").matches(&untyped));
+        assert!(!Matcher::new()
+            .type_("chat")
+            .type_("normal")
+            .matches(&untyped));
     }
 
     #[test]

@@ -53,7 +53,8 @@ pub struct Options {
     pub keepalive_path: Option<PathBuf>,
     /// `withCredentials`: keep the server's cookies and send them back.
     pub with_credentials: bool,
-    /// `contentType` of BOSH requests.
+    /// `contentType`: the HTTP Content-Type header of BOSH requests (the
+    /// session body's `content` attribute stays `text/xml; charset=utf-8`).
     pub content_type: String,
     /// The page location a relative service URL is resolved against.
     pub origin: Option<String>,

@@ -42,6 +42,10 @@ fn custom_headers_cookies_and_content_type_reach_the_server() {
         );
         assert_eq!(req.header("Content-Type"), Some("text/plain"));
     }
+    // Issue 14, item 6: contentType is the header only; the session
+    // request's `content` attribute stays Strophe's text/xml.
+    let first = epode::xml::parse_element(&log[0].body).unwrap();
+    assert_eq!(first.attr("content"), Some("text/xml; charset=utf-8"));
 }
 
 #[test]
@@ -238,4 +242,41 @@ fn a_polling_session_spaces_its_empty_requests() {
         "{empties} empty requests in {:?}: polling not respected",
         connected.elapsed()
     );
+}
+
+/// Issue 14, item 10: a terminate with condition='remote-stream-error' and
+/// a `<conflict/>` inside (bare, or in a `<stream:error>`) is condition
+/// "conflict", as in Strophe (another login took the resource); without
+/// the conflict it stays remote-stream-error.
+#[test]
+fn a_remote_stream_error_with_a_conflict_is_condition_conflict() {
+    for (inside, want) in [
+        ("<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", "conflict"),
+        (
+            "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Replaced by new connection</text></stream:error>",
+            "conflict",
+        ),
+        (
+            "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+            "remote-stream-error",
+        ),
+    ] {
+        let (url, _log) = serve(move |req, _| {
+            if req.body.contains("<auth") {
+                Reply::ok(&format!("<body xmlns='http://jabber.org/protocol/httpbind' type='terminate' condition='remote-stream-error'>{inside}</body>"))
+            } else {
+                session_script(req, None)
+            }
+        });
+        let (_conn, mut rec) = anonymous(&url, Options::default());
+        rec.wait_for(Status::Disconnected, 10);
+        assert_eq!(
+            rec.seen[2..],
+            [
+                (Status::ConnFail, Some(want.into())),
+                (Status::Disconnected, Some(want.into()))
+            ],
+            "{inside}"
+        );
+    }
 }

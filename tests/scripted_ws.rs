@@ -634,3 +634,373 @@ fn send_raw_refuses_what_xmpp_does_not_allow_and_sends_nothing_of_it() {
     server.join().unwrap();
     assert!(!rec.statuses().contains(&Status::Error), "{:?}", rec.seen);
 }
+
+/// Issue 14, item 1: a bind refused with `<conflict/>` is AUTHFAIL
+/// "conflict" carrying the bind error `<iq/>`, as Strophe passes it.
+#[test]
+fn a_bind_conflict_is_authfail_with_the_error_iq() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+        let bind = peer.recv();
+        peer.send(&format!(
+            "<iq xmlns='jabber:client' type='error' id='{}'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+            attr(&bind, "id")
+        ));
+        let next = peer.recv();
+        assert!(next.starts_with("<close"), "{next}");
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (mut rec, cb, elements) = common::recorder_with_elements();
+    conn.connect("a@localhost", Some("pw"), cb).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen,
+        vec![
+            (Status::Connecting, None),
+            (Status::Authenticating, None),
+            (Status::AuthFail, Some("conflict".into())),
+            (Status::Disconnected, None)
+        ]
+    );
+    let elements = elements.lock().unwrap().clone();
+    let iq = elements[2].1.as_deref().expect("AUTHFAIL carries the iq");
+    let iq = epode::xml::parse_element(iq).unwrap();
+    assert_eq!((iq.name(), iq.attr("type")), ("iq", Some("error")), "{iq}");
+    assert!(iq
+        .find_child("error", None)
+        .and_then(|e| e.find_child("conflict", None))
+        .is_some());
+    assert!(
+        elements
+            .iter()
+            .enumerate()
+            .all(|(i, e)| i == 2 || e.1.is_none()),
+        "{elements:?}"
+    );
+    server.join().unwrap();
+}
+
+/// Issue 14, item 2: a `<close/>` as the server's answer to our `<open/>`
+/// (or after its `<open/>`, before any features) is CONNFAIL "Received
+/// closing stream" then DISCONNECTED, as in Strophe.
+#[test]
+fn a_close_before_the_first_features_is_connfail() {
+    for open_first in [false, true] {
+        let (url, server) = serve(move |peer| {
+            if open_first {
+                peer.open();
+            } else {
+                let open = peer.recv();
+                assert!(open.starts_with("<open"), "{open}");
+            }
+            peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+        });
+        let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
+        rec.wait_for(Status::Disconnected, 10);
+        assert_eq!(
+            rec.seen,
+            vec![
+                (Status::Connecting, None),
+                (Status::ConnFail, Some("Received closing stream".into())),
+                (Status::Disconnected, None)
+            ],
+            "open first: {open_first}"
+        );
+        server.join().unwrap();
+    }
+}
+
+/// Issue 14, item 3: features after SASL without `<bind/>` are AUTHFAIL
+/// (no condition), as in Strophe; then the stream is closed.
+#[test]
+fn features_after_sasl_without_bind_are_authfail() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>");
+        let next = peer.recv();
+        assert!(next.starts_with("<close"), "{next}");
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen,
+        vec![
+            (Status::Connecting, None),
+            (Status::Authenticating, None),
+            (Status::AuthFail, None),
+            (Status::Disconnected, None)
+        ]
+    );
+    assert!(!conn.authenticated());
+    server.join().unwrap();
+}
+
+/// Issue 14, item 4: `disconnect()` without a session is no error. As in
+/// Strophe, DISCONNECTING (with the reason) and DISCONNECTED follow at
+/// once: to nobody on a connection that never connected (the status getter
+/// shows it), to the last status callback on one whose session is over.
+#[test]
+fn disconnect_without_a_session_reports_disconnecting_then_disconnected() {
+    let never = Connection::new("ws://127.0.0.1:1/ws", Options::default()).unwrap();
+    never.disconnect(Some("bye")).unwrap();
+    common::eventually(5, "DISCONNECTED", || {
+        never.status() == Some(Status::Disconnected)
+    });
+    assert!(!never.connected() && !never.disconnecting());
+
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/d");
+        let _ = peer.recv(); // unavailable presence
+        let close = peer.recv();
+        assert!(close.starts_with("<close"), "{close}");
+        peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+    let before = rec.seen.len();
+    conn.disconnect(Some("again")).unwrap();
+    common::eventually(5, "the second DISCONNECTED", || {
+        while let Ok(e) = rec.rx.try_recv() {
+            rec.seen.push(e);
+        }
+        rec.seen.len() >= before + 2
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    while let Ok(e) = rec.rx.try_recv() {
+        rec.seen.push(e);
+    }
+    assert_eq!(
+        rec.seen[before..],
+        [
+            (Status::Disconnecting, Some("again".into())),
+            (Status::Disconnected, None)
+        ]
+    );
+    assert_eq!(conn.status(), Some(Status::Disconnected));
+}
+
+/// Issue 14, item 5: ids added by sendPresence end in `:sendPresence`, by
+/// sendIQ in `:sendIQ` (Strophe's getUniqueId suffixes); both answers reach
+/// their callbacks.
+#[test]
+fn send_presence_and_send_iq_ids_carry_strophes_suffixes() {
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/p");
+        let pres = peer.recv();
+        assert!(pres.starts_with("<presence"), "{pres}");
+        let id = attr(&pres, "id");
+        assert!(id.ends_with(":sendPresence"), "{pres}");
+        peer.send(&format!(
+            "<presence xmlns='jabber:client' from='a@localhost/p' to='a@localhost/p' id='{id}'/>"
+        ));
+        let iq = peer.recv();
+        assert!(iq.starts_with("<iq"), "{iq}");
+        let id = attr(&iq, "id");
+        assert!(id.ends_with(":sendIQ"), "{iq}");
+        peer.send(&format!(
+            "<iq xmlns='jabber:client' type='result' from='localhost' id='{id}'/>"
+        ));
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    let (answers, tx) = common::collector::<&'static str>();
+    let tx2 = std::sync::Arc::clone(&tx);
+    let pres = epode::Builder::pres([("to", "a@localhost/p")]).build();
+    let pid = conn
+        .send_presence(
+            pres,
+            move |_, _| tx.lock().unwrap().push("presence"),
+            |_, e| panic!("presence error {e:?}"),
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap();
+    assert!(pid.ends_with(":sendPresence"), "{pid}");
+    let iq = epode::Builder::iq([("type", "get"), ("to", "localhost")])
+        .c("ping", [("xmlns", "urn:xmpp:ping")])
+        .build();
+    let iid = conn
+        .send_iq(
+            iq,
+            move |_, _| tx2.lock().unwrap().push("iq"),
+            |_, e| panic!("iq error {e:?}"),
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap();
+    assert!(iid.ends_with(":sendIQ"), "{iid}");
+    common::eventually(5, "both answers", || answers.lock().unwrap().len() == 2);
+    assert_eq!(*answers.lock().unwrap(), vec!["presence", "iq"]);
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+}
+
+/// Issue 14, item 7: `paused()` is true as soon as `pause()` returns, and
+/// false as soon as `resume()` returns (Strophe sets the flag at once),
+/// while the engine thread runs a session; what pause held still goes out.
+#[test]
+fn paused_reads_true_right_after_pause() {
+    const BODY: &str = "held";
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/z");
+        let msg = peer.recv();
+        assert!(msg.contains(BODY), "{msg}");
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    for i in 0..100 {
+        conn.pause();
+        assert!(conn.paused(), "round {i}: not paused right after pause()");
+        conn.resume().unwrap();
+        assert!(!conn.paused(), "round {i}: paused right after resume()");
+    }
+    conn.pause();
+    assert!(conn.paused());
+    let msg = epode::Builder::msg([("to", "b@localhost")])
+        .c_text("body", epode::xml::NO_ATTRS, BODY)
+        .build();
+    conn.send(&msg).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(conn.paused(), "the engine left the flag alone");
+    conn.resume().unwrap();
+    assert!(!conn.paused());
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+}
+
+/// Issue 14, item 8: once the server refused `<enable/>` (`<failed/>`),
+/// stream management is off and the client does not answer an `<r/>`.
+#[test]
+fn no_ack_after_the_server_refused_stream_management() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let _auth = peer.recv();
+        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
+        let bind = peer.recv();
+        peer.send(&format!(
+            "<iq xmlns='jabber:client' type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>a@localhost/sm</jid></bind></iq>",
+            attr(&bind, "id")
+        ));
+        let enable = peer.recv();
+        assert!(enable.starts_with("<enable"), "{enable}");
+        peer.send("<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+        peer.send("<r xmlns='urn:xmpp:sm:3'/>");
+        // Something the client must answer: the next thing it sends is
+        // that answer, not an <a/>.
+        peer.send("<iq xmlns='jabber:client' type='get' id='probe' from='localhost' to='a@localhost/sm'><query xmlns='urn:x-epode:nothing'/></iq>");
+        let next = peer.recv();
+        assert!(
+            next.starts_with("<iq") && attr(&next, "id") == "probe",
+            "the client answered the <r/> or sent something else: {next}"
+        );
+        let last = peer.recv(); // unavailable presence
+        assert!(!last.starts_with("<a "), "{last}");
+    });
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Connected, 10);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(conn.sm_state().is_none());
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+}
+
+/// Issue 14, item 11: the xmlOutput hook sees the `<open/>` of the stream
+/// and of its restart, and the `<close/>`, in order with the stanzas (as
+/// Strophe's WebSocket transport reports them).
+#[test]
+fn the_xml_output_hook_sees_open_and_close() {
+    let (url, server) = serve(|peer| {
+        peer.log_in("a@localhost/o");
+        let _ = peer.recv(); // unavailable presence
+        let close = peer.recv();
+        assert!(close.starts_with("<close"), "{close}");
+        peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    let (out, cb) = common::collector::<String>();
+    conn.set_xml_output(Some(move |_: &Connection, e: &epode::Element| {
+        let ns = e.attr("xmlns").unwrap_or("");
+        cb.lock().unwrap().push(format!("{} {ns}", e.name()));
+    }));
+    let (mut rec, status_cb) = recorder();
+    conn.connect("a@localhost", Some("pw"), status_cb).unwrap();
+    rec.wait_for(Status::Connected, 10);
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    server.join().unwrap();
+    let framing = "urn:ietf:params:xml:ns:xmpp-framing";
+    assert_eq!(
+        *out.lock().unwrap(),
+        vec![
+            format!("open {framing}"),
+            format!("auth {SASL}"),
+            format!("open {framing}"),
+            "iq jabber:client".to_string(),
+            "presence jabber:client".to_string(),
+            format!("close {framing}"),
+        ]
+    );
+}
+
+/// Issue 14, item 11: after a see-other-uri redirect is followed,
+/// `service()` is the new URL (still the old one while REDIRECT is
+/// reported, as in Strophe), and stays so after the session.
+#[test]
+fn service_is_the_new_url_after_a_redirect() {
+    let (target, second) = serve(|peer| {
+        peer.log_in("a@localhost/moved");
+        let _ = peer.recv(); // unavailable presence or close
+    });
+    let to = target.clone();
+    let (url, first) = serve(move |peer| {
+        peer.open();
+        peer.send(&format!(
+            "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='{to}'/>"
+        ));
+    });
+    let conn = Connection::new(&url, Options::default()).unwrap();
+    assert_eq!(conn.service(), url);
+    let (seen, seen_cb) = common::collector::<(Status, String)>();
+    let (mut rec, mut inner) = recorder();
+    conn.connect("a@localhost", Some("pw"), move |c, s, cond, e| {
+        seen_cb.lock().unwrap().push((s, c.service()));
+        inner(c, s, cond, e);
+    })
+    .unwrap();
+    rec.wait_for(Status::Connected, 10);
+    assert_eq!(conn.service(), target);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            (Status::Connecting, url.clone()),
+            (Status::Redirect, url.clone()),
+            (Status::Connecting, target.clone()),
+            (Status::Authenticating, target.clone()),
+            (Status::Connected, target.clone()),
+        ]
+    );
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(conn.service(), target);
+    first.join().unwrap();
+    second.join().unwrap();
+}

@@ -135,6 +135,39 @@ fn wrong_password_is_authfail_then_disconnected() {
     }
 }
 
+/// Issue 14, item 1: AUTHFAIL carries the server's SASL `<failure/>` as
+/// the status callback's element, as Strophe passes it; no other status
+/// of the login carries one.
+#[test]
+fn authfail_carries_the_sasl_failure_element() {
+    for server in servers() {
+        for url in [server.ws(), server.bosh()] {
+            let conn = Connection::new(&url, Options::default()).unwrap();
+            let (mut rec, cb, elements) = common::recorder_with_elements();
+            conn.connect(&server.jid("alice"), Some("wrong"), cb)
+                .unwrap();
+            rec.wait_for(Status::Disconnected, 20);
+            let elements = elements.lock().unwrap().clone();
+            let with: Vec<_> = elements.iter().filter(|(_, e)| e.is_some()).collect();
+            assert_eq!(with.len(), 1, "{} {url}: {elements:?}", server.name());
+            let (status, xml) = with[0];
+            assert_eq!(*status, Status::AuthFail, "{} {url}", server.name());
+            let failure = epode::xml::parse_element(xml.as_deref().unwrap()).unwrap();
+            assert_eq!(failure.name(), "failure", "{xml:?}");
+            assert_eq!(
+                failure.attr("xmlns"),
+                Some("urn:ietf:params:xml:ns:xmpp-sasl"),
+                "{xml:?}"
+            );
+            assert!(
+                failure.find_child("not-authorized", None).is_some(),
+                "{} {url}: {xml:?}",
+                server.name()
+            );
+        }
+    }
+}
+
 #[test]
 fn anonymous_login_gets_a_generated_jid() {
     for server in servers() {
@@ -251,6 +284,56 @@ fn iq_round_trip_and_timeout() {
             .unwrap();
         eventually(5, "IQ timeout", || !answers.lock().unwrap().is_empty());
         assert_eq!(answers.lock().unwrap()[0], "error false");
+    }
+}
+
+/// Issue 14, item 9: a handler on the stanza-errors namespace catches the
+/// server's IQ error, whose condition sits two levels down
+/// (`<iq><error><service-unavailable xmlns=…stanzas/></error></iq>`), as in
+/// Strophe since 3.1; a handler for the same namespace with "" as its name
+/// (a wildcard) catches it too.
+#[test]
+fn a_handler_on_the_stanza_errors_namespace_catches_an_iq_error() {
+    for server in servers() {
+        let (alice, _ra) = login(&server, &server.ws(), "alice", Options::default());
+        let (errors, cb) = collector::<String>();
+        let cb2 = Arc::clone(&cb);
+        alice.add_handler(
+            Matcher::new().ns("urn:ietf:params:xml:ns:xmpp-stanzas"),
+            move |_, iq| {
+                cb.lock().unwrap().push(iq.attr("id").unwrap_or("").into());
+                Keep::Keep
+            },
+        );
+        alice.add_handler(
+            Matcher::new()
+                .ns("urn:ietf:params:xml:ns:xmpp-stanzas")
+                .name("")
+                .id(""),
+            move |_, iq| {
+                cb2.lock()
+                    .unwrap()
+                    .push(format!("wild {}", iq.attr("type").unwrap_or("")));
+                Keep::Keep
+            },
+        );
+        // Sent with send(), not send_iq(): its answer goes to the handlers.
+        let q = Builder::iq([
+            ("type", "get"),
+            ("id", "nsq1"),
+            ("to", server.var("XMPP_DOMAIN").as_str()),
+        ])
+        .c("query", [("xmlns", "urn:x-epode:no-such-protocol")])
+        .build();
+        alice.send(&q).unwrap();
+        eventually(10, "the IQ error", || errors.lock().unwrap().len() >= 2);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            *errors.lock().unwrap(),
+            vec!["nsq1".to_string(), "wild error".to_string()],
+            "{}",
+            server.name()
+        );
     }
 }
 

@@ -446,13 +446,10 @@ impl Engine {
                 self.hooks.xml_output = h;
                 self.tell_xml_hooks();
             }
-            Command::Pause => {
-                self.paused = true;
-                self.publish(|s| s.paused = true);
-            }
+            // The public flag is set by pause() and resume() themselves.
+            Command::Pause => self.paused = true,
             Command::Resume => {
                 self.paused = false;
-                self.publish(|s| s.paused = false);
                 for xml in std::mem::take(&mut self.held) {
                     self.write(xml);
                 }
@@ -829,7 +826,12 @@ impl Engine {
         let id = match stanza.attr("id") {
             Some(id) => id.to_string(),
             None => {
-                let id = self.next_id("sendIQ");
+                let tag = if stanza.name() == "presence" {
+                    "sendPresence"
+                } else {
+                    "sendIQ"
+                };
+                let id = self.next_id(tag);
                 stanza.set_attr("id", id.clone());
                 id
             }
@@ -868,7 +870,13 @@ impl Engine {
 
     fn disconnect(&mut self, reason: Option<String>) {
         match self.phase {
-            Phase::Idle | Phase::Closing => {}
+            // Strophe, without a connection: DISCONNECTING, then
+            // DISCONNECTED at once (to the last status callback, if any).
+            Phase::Idle => {
+                self.change_status(Status::Disconnecting, reason.as_deref(), None);
+                self.change_status(Status::Disconnected, None, None);
+            }
+            Phase::Closing => {}
             _ => {
                 self.change_status(Status::Disconnecting, reason.as_deref(), None);
                 if self.phase == Phase::Connected {
@@ -1047,6 +1055,18 @@ impl Engine {
             self.redirect(&uri);
             return;
         }
+        // Strophe: a <close/> before the first features refuses the
+        // connection: CONNFAIL, then DISCONNECTED.
+        if self.phase == Phase::Negotiating {
+            const WHY: &str = "Received closing stream";
+            if self.try_reconnect(WHY) {
+                return;
+            }
+            lock(&self.sm).disable();
+            self.change_status(Status::ConnFail, Some(WHY), None);
+            self.finish(None);
+            return;
+        }
         lock(&self.sm).disable();
         self.finish(None);
     }
@@ -1077,6 +1097,7 @@ impl Engine {
         }
         self.change_status(Status::Redirect, Some(uri), None);
         self.url = uri.to_string();
+        self.publish(|s| s.service = uri.to_string());
         self.kind = match &self.kind {
             TransportKind::Shared { worker, .. } => TransportKind::Shared {
                 worker: worker.clone(),
@@ -1292,7 +1313,13 @@ impl Engine {
 
     /// AUTHFAIL, then the stream is closed (no DISCONNECTING: nobody asked).
     fn auth_failed(&mut self, condition: &str) {
-        self.change_status(Status::AuthFail, Some(condition), None);
+        self.auth_failed_with(Some(condition), None);
+    }
+
+    /// AUTHFAIL with the server's answer that caused it (the SASL
+    /// `<failure/>`, the bind or session error `<iq/>`), as Strophe passes it.
+    fn auth_failed_with(&mut self, condition: Option<&str>, elem: Option<&Element>) {
+        self.change_status(Status::AuthFail, condition, elem);
         self.begin_close();
     }
 
@@ -1344,7 +1371,7 @@ impl Engine {
                     .find(|c| c.local_name() != "text")
                     .map(|c| c.local_name().to_string())
                     .unwrap_or_else(|| "not-authorized".to_string());
-                self.auth_failed(&condition);
+                self.auth_failed_with(Some(&condition), Some(elem));
             }
             _ => self.mechanism = Some(mech),
         }
@@ -1364,7 +1391,9 @@ impl Engine {
             return;
         }
         if features.find_child("bind", Some(NS_BIND)).is_none() {
-            self.fail(Status::ConnFail, "the server offers no resource binding");
+            // Strophe: AUTHFAIL, without a condition.
+            log_at!(self.log, Warn, "the server offers no resource binding");
+            self.auth_failed_with(None, None);
             return;
         }
         self.bind_or_wait();
@@ -1403,7 +1432,8 @@ impl Engine {
                 .find_child("error", None)
                 .and_then(|e| e.find_child("conflict", None))
                 .is_some();
-            self.auth_failed(if conflict { "conflict" } else { "bind-failed" });
+            let condition = if conflict { "conflict" } else { "bind-failed" };
+            self.auth_failed_with(Some(condition), Some(iq));
             return;
         }
         let bound = iq
@@ -1411,7 +1441,7 @@ impl Engine {
             .and_then(|b| b.child_text("jid"))
             .map(|j| j.trim().to_string());
         let Some(full) = bound else {
-            self.auth_failed("bind-failed");
+            self.auth_failed_with(Some("bind-failed"), Some(iq));
             return;
         };
         self.publish(|s| s.jid = full.clone());
@@ -1435,7 +1465,7 @@ impl Engine {
         if iq.attr("type") == Some("result") {
             self.session_up();
         } else {
-            self.auth_failed("session-failed");
+            self.auth_failed_with(Some("session-failed"), Some(iq));
         }
     }
 

@@ -174,9 +174,16 @@ impl Engine {
                 let jid = self.creds.jid.clone();
                 lock(&self.sm).on_enabled(elem, &jid);
             }
+            // Only while stream management is on: not after the server
+            // refused <enable/> (nor before it was asked for).
             "r" => {
-                let answer = lock(&self.sm).answer();
-                self.write_now(&answer);
+                let answer = {
+                    let sm = lock(&self.sm);
+                    sm.enabled.then(|| sm.answer())
+                };
+                if let Some(answer) = answer {
+                    self.write_now(&answer);
+                }
             }
             "a" => {
                 let acked = match h_of(elem) {

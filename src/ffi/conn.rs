@@ -48,7 +48,8 @@ pub const EPODE_MATCH_BARE_FROM: u32 = 1;
 pub const EPODE_IGNORE_NS_FRAGMENT: u32 = 2;
 
 /// Status callback: `condition` may be NULL; `stanza` is the element that
-/// caused the status (a stream error, …) or NULL.
+/// caused the status (a stream error; for AUTHFAIL the SASL `<failure/>`
+/// or the bind/session error `<iq/>`, …) or NULL.
 #[allow(non_camel_case_types)]
 pub type epode_status_cb = Option<
     unsafe extern "C" fn(
@@ -327,7 +328,9 @@ pub unsafe extern "C" fn epode_conn_restore(
 }
 
 /// Starts a graceful disconnect (Strophe's `disconnect(reason)`); `reason`
-/// may be NULL. In sync mode returns when DISCONNECTED.
+/// may be NULL. In sync mode returns when DISCONNECTED. Without a session,
+/// as in Strophe, DISCONNECTING and DISCONNECTED follow at once (to the
+/// last status callback, if there was one).
 ///
 /// # Safety
 /// `conn` live; `reason` NULL or NUL-terminated.
@@ -496,8 +499,9 @@ pub unsafe extern "C" fn epode_conn_send_presence(
     )
 }
 
-/// Strophe's `addHandler`. Each filter may be NULL (matches anything);
-/// `type` may list several types separated by commas. `flags`:
+/// Strophe's `addHandler`. Each filter may be NULL or empty (matches
+/// anything); `ns` matches the stanza's namespace or that of any element
+/// inside it; `type` may list several types separated by commas. `flags`:
 /// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. The handler id goes to
 /// `*out_id` (may be NULL). `userdata_free` runs when the handler is removed.
 ///

@@ -10,7 +10,7 @@ use super::result::epode_result;
 use std::ffi::c_char;
 
 /// Copies the service URL in use (absolute, as resolved from a relative
-/// path and `origin`).
+/// path and `origin`; after a see-other-uri redirect, where it led).
 ///
 /// # Safety
 /// `conn` live; `buf`/`len` as for `epode_stanza_name`.
@@ -21,7 +21,7 @@ pub unsafe extern "C" fn epode_conn_service(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(c.connection().service(), buf, cap, len))
+    with_conn(conn, |c| copy_out(&c.connection().service(), buf, cap, len))
 }
 
 /// Strophe's `maxRetries` (the option's value; default 5).

@@ -321,7 +321,9 @@ impl BoshTransport {
     fn session_request(&self, rid: u64) -> String {
         let mut body = Element::new("body");
         let attrs = [
-            ("content", self.options.content_type.clone()),
+            // Always this, as in Strophe: the contentType option is only
+            // the HTTP Content-Type header of the requests.
+            ("content", "text/xml; charset=utf-8".to_string()),
             ("hold", self.hold.to_string()),
             ("rid", rid.to_string()),
             ("to", self.domain.clone()),
@@ -652,10 +654,15 @@ impl BoshTransport {
                 out.push(Incoming::XmlIn(body));
             }
         }
+        // Strophe: a remote-stream-error terminate with a <conflict/> in it
+        // (bare, or inside <stream:error>) is condition "conflict".
+        let conflict = events
+            .iter()
+            .any(|e| matches!(e, StreamEvent::Stanza(s) if contains_conflict(s)));
         for event in events {
             match event {
                 StreamEvent::Open(body) => {
-                    if !self.on_body_attrs(&body, out) {
+                    if !self.on_body_attrs(&body, conflict, out) {
                         return;
                     }
                 }
@@ -672,13 +679,19 @@ impl BoshTransport {
     }
 
     /// Reads the body's attributes; false when the session ends here.
-    fn on_body_attrs(&mut self, body: &Element, out: &mut Vec<Incoming>) -> bool {
+    /// `conflict`: the body holds a `<conflict/>` element.
+    fn on_body_attrs(&mut self, body: &Element, conflict: bool, out: &mut Vec<Incoming>) -> bool {
         if body.local_name() != "body" || body.attr("xmlns") != Some(NS_HTTPBIND) {
             self.give_up(out, Status::ConnFail, "bad-format", None);
             return false;
         }
         if body.attr("type") == Some("terminate") {
-            let condition = body.attr("condition").unwrap_or("unknown").to_string();
+            let condition = match body.attr("condition") {
+                Some("remote-stream-error") if conflict => "conflict",
+                Some(c) => c,
+                None => "unknown",
+            }
+            .to_string();
             if self.state == State::Closed && self.sid.is_some() {
                 // The answer to our own terminate.
                 out.push(Incoming::Stream(StreamEvent::Close(None)));
@@ -744,6 +757,19 @@ pub(crate) fn fuzz_body(text: &str, limits: Limits) {
 }
 
 /// `body` with the queued stanzas inside.
+/// Whether `elem` is or holds a `<conflict/>` (Strophe looks it up by tag
+/// name, at any depth). Iterative, so a deep body cannot exhaust the stack.
+fn contains_conflict(elem: &Element) -> bool {
+    let mut todo = vec![elem];
+    while let Some(e) = todo.pop() {
+        if e.name() == "conflict" {
+            return true;
+        }
+        todo.extend(e.child_elements());
+    }
+    false
+}
+
 fn wrap(body: Element, stanzas: &[String]) -> String {
     let mut text = body.to_string();
     if stanzas.is_empty() {

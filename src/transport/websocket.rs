@@ -68,6 +68,9 @@ pub(crate) struct WebSocketTransport {
     pending_flush: bool,
     raw_input: bool,
     raw_output: Option<Vec<String>>,
+    /// With the xmlOutput hook set: the `<open/>`s and `<close/>` sent, for
+    /// the hook (the engine reports the stanzas itself), as Strophe does.
+    xml_output: Option<Vec<Element>>,
     /// Reused for each message's parse events.
     events: Vec<StreamEvent>,
 }
@@ -88,6 +91,7 @@ impl WebSocketTransport {
             pending_flush: false,
             raw_input: false,
             raw_output: None,
+            xml_output: None,
             events: Vec::new(),
         }
     }
@@ -96,6 +100,15 @@ impl WebSocketTransport {
         self.socket
             .as_mut()
             .ok_or_else(|| Error::Io("the WebSocket is closed".into()))
+    }
+
+    /// Queues `elem` (an `<open/>` or `<close/>`), for the xmlOutput hook too.
+    fn queue_framing(&mut self, elem: Element) -> Result<()> {
+        let text = elem.to_string();
+        if let Some(xml) = self.xml_output.as_mut() {
+            xml.push(elem);
+        }
+        self.queue(text)
     }
 
     fn queue(&mut self, text: String) -> Result<()> {
@@ -127,24 +140,24 @@ impl WebSocketTransport {
         tcp.set_nonblocking(true)?;
         self.socket = Some(ws);
         self.parser.reset();
-        self.queue(open_header(domain))
+        self.queue_framing(open_element(domain))
     }
 }
 
 /// RFC 7395's stream header: `<open/>` in the framing namespace.
-pub(crate) fn open_header(domain: &str) -> String {
+pub(crate) fn open_element(domain: &str) -> Element {
     let mut open = Element::new("open");
     open.set_attr("xmlns", FRAMING_NS);
     open.set_attr("to", domain);
     open.set_attr("version", "1.0");
-    open.to_string()
+    open
 }
 
 /// RFC 7395's stream close.
-pub(crate) fn close_frame() -> String {
+pub(crate) fn close_element() -> Element {
     let mut close = Element::new("close");
     close.set_attr("xmlns", FRAMING_NS);
-    close.to_string()
+    close
 }
 
 /// TCP, TLS and the WebSocket upgrade, blocking until `deadline`. It runs on
@@ -241,7 +254,7 @@ impl Transport for WebSocketTransport {
 
     fn restart(&mut self, domain: &str) -> Result<()> {
         self.parser.reset();
-        self.queue(open_header(domain))
+        self.queue_framing(open_element(domain))
     }
 
     fn send(&mut self, xml: &str) -> Result<()> {
@@ -249,7 +262,7 @@ impl Transport for WebSocketTransport {
     }
 
     fn close(&mut self) -> Result<()> {
-        self.queue(close_frame())
+        self.queue_framing(close_element())
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -283,6 +296,9 @@ impl Transport for WebSocketTransport {
                     return Ok(());
                 }
             }
+        }
+        if let Some(xml) = self.xml_output.as_mut() {
+            out.extend(xml.drain(..).map(Incoming::XmlOut));
         }
         if let Some(raw) = self.raw_output.as_mut() {
             out.extend(raw.drain(..).map(Incoming::RawOut));
@@ -417,6 +433,12 @@ impl Transport for WebSocketTransport {
 
     fn set_raw_output(&mut self, on: bool) {
         self.raw_output = on.then(Vec::new);
+    }
+
+    fn set_xml_hooks(&mut self, _input: bool, output: bool) {
+        if output != self.xml_output.is_some() {
+            self.xml_output = output.then(Vec::new);
+        }
     }
 
     fn idle(&self) -> bool {

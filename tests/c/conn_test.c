@@ -168,7 +168,6 @@ static void test_bad_values_and_wrong_state(void) {
     epode_stanza *msg = NULL;
     CHECK_RESULT(epode_stanza_parse("<message xmlns='jabber:client' to='a@b'/>", &msg), EPODE_OK);
     CHECK_RESULT(epode_conn_send(c, msg), EPODE_ERR_WRONG_STATE);
-    CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_ERR_WRONG_STATE);
     CHECK_RESULT(epode_conn_bind(c), EPODE_ERR_WRONG_STATE);
     /* attach and restore are BOSH's; this is a WebSocket connection. */
     CHECK_RESULT(epode_conn_attach(c, "a@b/r", "sid", 1, ignore_status, NULL, NULL), EPODE_ERR_WRONG_STATE);
@@ -179,6 +178,9 @@ static void test_bad_values_and_wrong_state(void) {
     CHECK_RESULT(epode_conn_status(c, NULL), EPODE_ERR_NULL_ARG);
     epode_status st;
     CHECK_RESULT(epode_conn_status(c, &st), EPODE_ERR_NOT_FOUND);
+    /* Without a session disconnect is no error: as in Strophe, DISCONNECTING
+     * and DISCONNECTED follow at once (test_disconnect_without_session). */
+    CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_OK);
     CHECK_RESULT(epode_conn_connect(c, "@nope", "p", NULL, ignore_status, NULL, NULL), EPODE_ERR_INVALID_JID);
     CHECK_RESULT(epode_conn_connect(c, "a@b\xc3", "p", NULL, ignore_status, NULL, NULL), EPODE_ERR_INVALID_UTF8);
     CHECK(epode_conn_last_error(c, buf, sizeof buf) > 0 && strstr(buf, "UTF-8") != NULL);
@@ -279,10 +281,83 @@ static void test_real_session(void) {
 
     CHECK_RESULT(epode_conn_disconnect(c, "bye"), EPODE_OK);
     CHECK(s.disconnected == 1);
-    CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_ERR_WRONG_STATE);
+    /* Again, with the session over: as in Strophe, the last status callback
+     * hears DISCONNECTING and DISCONNECTED once more. */
+    CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_OK);
+    CHECK(s.disconnected == 2);
     CHECK(frees == 0);
     CHECK_RESULT(epode_conn_free(c), EPODE_OK);
     CHECK(frees == 1);
+}
+
+/* disconnect() on a connection that never connected: no error; as in
+ * Strophe, DISCONNECTING then DISCONNECTED (nobody to tell but the status
+ * getter). In sync mode it returns with the status set. */
+static void test_disconnect_without_session(void) {
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    epode_status st;
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new("ws://127.0.0.1:1/ws", o, &c), EPODE_OK);
+    epode_options_free(o);
+    CHECK_RESULT(epode_conn_status(c, &st), EPODE_ERR_NOT_FOUND);
+    CHECK_RESULT(epode_conn_disconnect(c, "bye"), EPODE_OK);
+    CHECK_RESULT(epode_conn_status(c, &st), EPODE_OK);
+    CHECK(st == EPODE_STATUS_DISCONNECTED);
+    bool connected = true, disconnecting = true;
+    CHECK_RESULT(epode_conn_flags(c, NULL, &connected, &disconnecting, NULL), EPODE_OK);
+    CHECK(!connected && !disconnecting);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+}
+
+/* A wrong password: AUTHFAIL "not-authorized" with the server's SASL
+ * <failure/> as the callback's stanza (Strophe passes it), then DISCONNECTED. */
+struct authfail {
+    int authfails, disconnected, failure_ok, other_stanzas;
+};
+
+static void on_authfail_status(void *ud, epode_conn *c, epode_status status, const char *cond,
+                               const epode_stanza *st) {
+    struct authfail *a = (struct authfail *)ud;
+    (void)c;
+    if (status == EPODE_STATUS_DISCONNECTED) a->disconnected++;
+    if (status != EPODE_STATUS_AUTHFAIL) {
+        if (st != NULL) a->other_stanzas++;
+        return;
+    }
+    a->authfails++;
+    char name[32] = "", ns[64] = "";
+    const epode_stanza *reason = NULL;
+    if (st != NULL && cond != NULL && strcmp(cond, "not-authorized") == 0 &&
+        epode_stanza_name(st, name, sizeof name, NULL) == EPODE_OK &&
+        epode_stanza_attr(st, "xmlns", ns, sizeof ns, NULL) == EPODE_OK &&
+        epode_stanza_find_child(st, "not-authorized", NULL, &reason) == EPODE_OK &&
+        strcmp(name, "failure") == 0 && strcmp(ns, "urn:ietf:params:xml:ns:xmpp-sasl") == 0 &&
+        reason != NULL)
+        a->failure_ok++;
+}
+
+static void test_wrong_password(void) {
+    if (!load_server()) {
+        CHECK(!"a Prosody test server (EPODE_TEST_PROSODY) is required");
+        return;
+    }
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    struct authfail a;
+    memset(&a, 0, sizeof a);
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new(ws_url, o, &c), EPODE_OK);
+    epode_options_free(o);
+    CHECK_RESULT(epode_conn_connect(c, "alice@localhost", "wrong", NULL, on_authfail_status, &a, NULL), EPODE_OK);
+    for (int i = 0; i < 50 && a.disconnected == 0; i++) epode_conn_run_once(c, 100);
+    CHECK(a.authfails == 1);
+    CHECK(a.failure_ok == 1);
+    CHECK(a.other_stanzas == 0);
+    CHECK(a.disconnected == 1);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
 }
 
 /* A SASL mechanism written in C: PLAIN, registered above every built-in. */
@@ -649,6 +724,8 @@ int main(void) {
     test_null_arguments();
     test_bad_values_and_wrong_state();
     test_real_session();
+    test_disconnect_without_session();
+    test_wrong_password();
     test_custom_mechanism();
     test_shared_worker();
     test_stream_management();

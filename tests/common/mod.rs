@@ -111,6 +111,18 @@ pub fn recorder() -> (Recorder, StatusCallback) {
     )
 }
 
+/// A recorder whose callback also keeps, for each status, the element
+/// that came with it (serialized), or None.
+pub fn recorder_with_elements() -> (Recorder, StatusCallback, Shared<(Status, Option<String>)>) {
+    let (rec, mut inner) = recorder();
+    let (elements, kept) = collector::<(Status, Option<String>)>();
+    let cb = move |c: &Connection, s: Status, cond: Option<&str>, e: Option<&Element>| {
+        kept.lock().unwrap().push((s, e.map(|e| e.to_xml())));
+        inner(c, s, cond, e);
+    };
+    (rec, Box::new(cb), elements)
+}
+
 impl Recorder {
     /// Waits until `status` is reported (or fails after `secs`), returning
     /// every status seen so far.

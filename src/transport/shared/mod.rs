@@ -15,9 +15,9 @@ use crate::error::{Error, Result};
 use crate::mailbox::lock;
 use crate::options::Options;
 use crate::status::Status;
-use crate::transport::websocket::{close_frame, open_header};
+use crate::transport::websocket::{close_element, open_element};
 use crate::transport::{Incoming, Notify, Transport};
-use crate::xml::{Limits, StreamEvent, StreamParser};
+use crate::xml::{Element, Limits, StreamEvent, StreamParser};
 use manager::{Delivery, JoinMode, LocalPort, ManagerHandle, PortId, Request};
 use socket::{find_host, Found, Listener, TakeoverLock};
 use std::collections::HashMap;
@@ -109,6 +109,8 @@ pub(crate) struct SharedTransport {
     parser: StreamParser,
     raw_input: bool,
     raw_output: Option<Vec<String>>,
+    /// With the xmlOutput hook set: the `<open/>`s and `<close/>` sent.
+    xml_output: Option<Vec<Element>>,
     deliveries: Vec<Delivery>,
     frames: Vec<ToPort>,
     events: Vec<StreamEvent>,
@@ -141,6 +143,7 @@ impl SharedTransport {
             }),
             raw_input: false,
             raw_output: None,
+            xml_output: None,
             deliveries: Vec::new(),
             frames: Vec::new(),
             events: Vec::new(),
@@ -210,7 +213,7 @@ impl SharedTransport {
         )?;
         map.insert(key, Arc::clone(&manager));
         self.driver = true;
-        self.record_out(open_header(&self.domain));
+        self.record_framing(open_element(&self.domain));
         self.link = Some(PortLink::Local {
             manager,
             port,
@@ -237,6 +240,14 @@ impl SharedTransport {
     fn record_out(&mut self, text: String) {
         if let Some(raw) = self.raw_output.as_mut() {
             raw.push(text);
+        }
+    }
+
+    /// An `<open/>` or `<close/>`, for the raw and xml output hooks.
+    fn record_framing(&mut self, elem: Element) {
+        self.record_out(elem.to_string());
+        if let Some(xml) = self.xml_output.as_mut() {
+            xml.push(elem);
         }
     }
 
@@ -393,7 +404,7 @@ impl Transport for SharedTransport {
                     domain: domain.to_string(),
                 });
                 self.parser.reset();
-                self.record_out(open_header(domain));
+                self.record_framing(open_element(domain));
                 Ok(())
             }
             _ => Err(Error::WrongState(
@@ -408,7 +419,7 @@ impl Transport for SharedTransport {
     }
 
     fn close(&mut self) -> Result<()> {
-        self.record_out(close_frame());
+        self.record_framing(close_element());
         self.ask_manager(ToManager::Close)
     }
 
@@ -432,6 +443,9 @@ impl Transport for SharedTransport {
     fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
         if let Some(early) = self.early.take() {
             out.push(early);
+        }
+        if let Some(xml) = self.xml_output.as_mut() {
+            out.extend(xml.drain(..).map(Incoming::XmlOut));
         }
         if let Some(raw) = self.raw_output.as_mut() {
             out.extend(raw.drain(..).map(Incoming::RawOut));
@@ -475,6 +489,12 @@ impl Transport for SharedTransport {
 
     fn set_raw_output(&mut self, on: bool) {
         self.raw_output = on.then(Vec::new);
+    }
+
+    fn set_xml_hooks(&mut self, _input: bool, output: bool) {
+        if output != self.xml_output.is_some() {
+            self.xml_output = output.then(Vec::new);
+        }
     }
 
     fn idle(&self) -> bool {
