@@ -30,6 +30,23 @@ pub fn worth_retrying(stream_error: &str) -> bool {
     )
 }
 
+/// A transport's failure (a BOSH terminate or give-up, a lost link) after
+/// which coming back makes sense: all but the conditions that are the
+/// server's will. A `conflict` (another login took the resource) answered
+/// by reconnecting would have two clients displace each other for ever.
+pub fn worth_coming_back(condition: &str) -> bool {
+    !matches!(
+        condition,
+        "conflict"
+            | "policy-violation"
+            | "not-authorized"
+            | "host-unknown"
+            | "bad-request"
+            | "improper-addressing"
+            | "see-other-uri"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

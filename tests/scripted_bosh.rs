@@ -280,3 +280,46 @@ fn a_remote_stream_error_with_a_conflict_is_condition_conflict() {
         );
     }
 }
+
+/// With `reconnect` on, a BOSH terminate that is the server's will
+/// (`conflict`: another login took the resource) ends the session instead
+/// of reconnecting, which would have two clients displace each other for
+/// ever; a `system-shutdown` is worth coming back from.
+#[test]
+fn a_conflict_terminate_is_not_fought_with_a_reconnection() {
+    for (condition, reconnects) in [("conflict", false), ("system-shutdown", true)] {
+        let (url, _log) = serve(move |req, _| {
+            if req.body.contains("<presence") && !req.body.contains("unavailable") {
+                Reply::ok(&format!("<body xmlns='http://jabber.org/protocol/httpbind' type='terminate' condition='{condition}'/>"))
+            } else {
+                session_script(req, None)
+            }
+        });
+        let mut o = Options::default();
+        o.set("reconnect", "true").unwrap();
+        o.set("maxRetries", "1").unwrap();
+        let (conn, mut rec) = anonymous(&url, o);
+        rec.wait_for(Status::Connected, 10);
+        conn.send(&epode::Builder::pres(epode::xml::NO_ATTRS).build())
+            .unwrap();
+        if reconnects {
+            rec.wait_for(Status::Reconnecting, 10);
+            conn.disconnect(None).ok();
+        } else {
+            rec.wait_for(Status::Disconnected, 10);
+            assert_eq!(
+                rec.seen[rec.seen.len() - 2..],
+                [
+                    (Status::ConnFail, Some(condition.into())),
+                    (Status::Disconnected, Some(condition.into()))
+                ]
+            );
+        }
+        assert_eq!(
+            rec.statuses().contains(&Status::Reconnecting),
+            reconnects,
+            "{condition}: {:?}",
+            rec.seen
+        );
+    }
+}

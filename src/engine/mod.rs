@@ -1013,7 +1013,9 @@ impl Engine {
                 }
                 if self.phase == Phase::Closing {
                     self.finish(None);
-                } else if self.try_reconnect(&condition) {
+                } else if crate::reconnect::worth_coming_back(&condition)
+                    && self.try_reconnect(&condition)
+                {
                 } else {
                     let status = if self.phase == Phase::Attaching {
                         Status::AttachFail
