@@ -292,10 +292,7 @@ fn a_redirect_to_plain_http_is_refused() {
 #[test]
 fn legacy_session_establishment_when_the_server_requires_it() {
     let (url, server) = serve(|peer| {
-        peer.open();
-        peer.features(&["PLAIN"]);
-        let _auth = peer.recv();
-        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.authenticate();
         peer.open();
         peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>");
         let bind = peer.recv();
@@ -640,10 +637,7 @@ fn send_raw_refuses_what_xmpp_does_not_allow_and_sends_nothing_of_it() {
 #[test]
 fn a_bind_conflict_is_authfail_with_the_error_iq() {
     let (url, server) = serve(|peer| {
-        peer.open();
-        peer.features(&["PLAIN"]);
-        let _auth = peer.recv();
-        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.authenticate();
         peer.open();
         peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
         let bind = peer.recv();
@@ -720,10 +714,7 @@ fn a_close_before_the_first_features_is_connfail() {
 #[test]
 fn features_after_sasl_without_bind_are_authfail() {
     let (url, server) = serve(|peer| {
-        peer.open();
-        peer.features(&["PLAIN"]);
-        let _auth = peer.recv();
-        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.authenticate();
         peer.open();
         peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>");
         let next = peer.recv();
@@ -887,10 +878,7 @@ fn paused_reads_true_right_after_pause() {
 #[test]
 fn no_ack_after_the_server_refused_stream_management() {
     let (url, server) = serve(|peer| {
-        peer.open();
-        peer.features(&["PLAIN"]);
-        let _auth = peer.recv();
-        peer.send(&format!("<success xmlns='{SASL}'/>"));
+        peer.authenticate();
         peer.open();
         peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
         let bind = peer.recv();

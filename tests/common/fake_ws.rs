@@ -53,12 +53,17 @@ impl Peer {
         ));
     }
 
-    /// The whole login of a client: stream, PLAIN accepted, bind as `jid`.
-    pub fn log_in(&mut self, jid: &str) {
+    /// The stream opened and the client's PLAIN auth accepted.
+    pub fn authenticate(&mut self) {
         self.open();
         self.features(&["PLAIN"]);
         let _auth = self.recv();
         self.send(&format!("<success xmlns='{SASL}'/>"));
+    }
+
+    /// The whole login of a client: stream, PLAIN accepted, bind as `jid`.
+    pub fn log_in(&mut self, jid: &str) {
+        self.authenticate();
         self.bind(jid);
     }
 
