@@ -328,7 +328,9 @@ enum epode_result epode_conn_new(const char *service,
 // `conn` NULL or a live connection, not used again after EPODE_OK.
 enum epode_result epode_conn_free(struct epode_conn *conn);
 
-// The message of the last failed call on this connection, snprintf-style.
+// The message of the last failed call on this connection, snprintf-style;
+// after a failure status whose condition is one of Strophe's fixed texts
+// (a WebSocket that could not be opened), the error behind it.
 //
 // # Safety
 // `conn` live; `buf` valid for `cap` bytes (or NULL with cap 0).
@@ -457,7 +459,9 @@ enum epode_result epode_conn_send_presence(struct epode_conn *conn,
 
 // Strophe's `addHandler`. Each filter may be NULL or empty (matches
 // anything); `ns` matches the stanza's namespace or that of any element
-// inside it; `type` may list several types separated by commas. `flags`:
+// inside it; `type` may list several types separated by commas, where an
+// empty entry stands for a stanza without a type (`"chat,"`: chat or
+// untyped; `""` alone: any type). `flags`:
 // EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. The handler id goes to
 // `*out_id` (may be NULL). `userdata_free` runs when the handler is removed.
 //

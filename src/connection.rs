@@ -32,6 +32,9 @@ pub struct PublicState {
     pub resumed: bool,
     /// The service URL in use: the one given, or where a redirect led.
     pub service: String,
+    /// The error behind the last failure status whose condition is one of
+    /// Strophe's fixed texts (the refused port, the TLS error, the URL).
+    pub failure_detail: Option<String>,
 }
 
 pub(crate) struct Core {
@@ -937,6 +940,15 @@ impl Connection {
     /// `connect` goes).
     pub fn service(&self) -> String {
         self.state().service
+    }
+
+    /// The error behind the last failure status, where its condition is
+    /// one of Strophe's fixed texts that applications compare ("The
+    /// WebSocket connection could not be established or was
+    /// disconnected."): the I/O or TLS error, the URL. None after other
+    /// failures, whose condition says it all.
+    pub fn failure_detail(&self) -> Option<String> {
+        self.state().failure_detail
     }
 
     /// An option by name, as text (see [`Options::get`]). `sync` is the

@@ -61,6 +61,18 @@ impl Status {
         }
     }
 
+    /// A status that says the session attempt or the session failed.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Status::Error
+                | Status::ConnFail
+                | Status::AuthFail
+                | Status::ConnTimeout
+                | Status::AttachFail
+        )
+    }
+
     /// The status with Strophe's number `n`, if there is one.
     pub fn from_number(n: i64) -> Option<Status> {
         usize::try_from(n)

@@ -204,22 +204,102 @@ fn a_stream_error_before_features_is_connfail_with_its_condition() {
     server.join().unwrap();
 }
 
+/// A server `<open/>` that is no RFC 7395 one: CONNFAIL with Strophe's
+/// texts (the version check wins when both fail, as there).
 #[test]
-fn an_open_without_the_framing_namespace_is_connfail() {
-    let (url, server) = serve(|peer| {
-        let _ = peer.recv();
-        peer.send("<open from='localhost' version='1.0'/>");
-    });
-    let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
+fn a_bad_open_is_connfail_with_strophes_condition() {
+    let framing = "xmlns='urn:ietf:params:xml:ns:xmpp-framing'";
+    let cases = [
+        (
+            "<open from='localhost' version='1.0'/>".to_string(),
+            "Missing xmlns in <open />",
+        ),
+        (
+            "<open xmlns='jabber:client' from='localhost' version='1.0'/>".to_string(),
+            "Wrong xmlns in <open />: jabber:client",
+        ),
+        (
+            format!("<open {framing} from='localhost'/>"),
+            "Missing version in <open />",
+        ),
+        (
+            format!("<open {framing} from='localhost' version='0.9'/>"),
+            "Wrong version in <open />: 0.9",
+        ),
+        (
+            "<open xmlns='jabber:client' from='localhost' version='2.0'/>".to_string(),
+            "Wrong version in <open />: 2.0",
+        ),
+    ];
+    for (open, condition) in cases {
+        let (url, server) = serve(move |peer| {
+            let _ = peer.recv();
+            peer.send(&open);
+        });
+        let (_conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
+        rec.wait_for(Status::Disconnected, 10);
+        assert_eq!(
+            rec.seen,
+            vec![
+                (Status::Connecting, None),
+                (Status::ConnFail, Some(condition.to_string())),
+                (Status::Disconnected, Some(condition.to_string())),
+            ]
+        );
+        server.join().unwrap();
+    }
+}
+
+/// A WebSocket that cannot be opened: Strophe's fixed condition, which
+/// applications compare; the error itself is in failure_detail (and, from
+/// C, epode_conn_last_error) and the log.
+#[test]
+fn a_refused_websocket_is_connfail_with_strophes_text_and_the_detail() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }; // closed again: connecting is refused
+    let url = format!("ws://127.0.0.1:{port}/xmpp-websocket");
+    let (conn, mut rec) = connect(&url, "alice@localhost", Some("pw"), Options::default());
     rec.wait_for(Status::Disconnected, 10);
+    let text = "The WebSocket connection could not be established or was disconnected.";
     assert_eq!(
-        rec.statuses(),
-        vec![Status::Connecting, Status::ConnFail, Status::Disconnected]
+        rec.seen,
+        vec![
+            (Status::Connecting, None),
+            (Status::ConnFail, Some(text.into())),
+            (Status::Disconnected, Some(text.into())),
+        ]
     );
+    let detail = conn.failure_detail().unwrap_or_default();
     assert!(
-        rec.seen[1].1.as_deref().unwrap_or("").contains("framing"),
-        "{:?}",
-        rec.seen
+        detail.starts_with(&format!("{url}: I/O error")) && detail.contains("refused"),
+        "{detail}"
+    );
+}
+
+/// x-strophe-bad-non-anon-jid: as in Strophe, CONNFAIL then
+/// DISCONNECTING (its disconnect()) then DISCONNECTED.
+#[test]
+fn a_domain_jid_with_only_plain_offered_is_connfail_then_disconnecting() {
+    let (url, server) = serve(|peer| {
+        peer.open();
+        peer.features(&["PLAIN"]);
+        let next = peer.recv();
+        assert!(next.starts_with("<close"), "{next}");
+        peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+    });
+    let (_conn, mut rec) = connect(&url, "localhost", Some("pw"), Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    let condition = Some("x-strophe-bad-non-anon-jid".to_string());
+    assert_eq!(
+        rec.seen,
+        vec![
+            (Status::Connecting, None),
+            (Status::ConnFail, condition.clone()),
+            (Status::Disconnecting, condition),
+            (Status::Disconnected, None),
+        ]
     );
     server.join().unwrap();
 }
@@ -332,6 +412,11 @@ fn disconnect_gives_up_waiting_after_the_disconnection_timeout() {
         "{took:?}"
     );
     assert_eq!(rec.seen[3], (Status::Disconnecting, Some("bye".into())));
+    // Strophe: no answer to the close in time is CONNTIMEOUT.
+    assert_eq!(
+        rec.seen[4..],
+        [(Status::ConnTimeout, None), (Status::Disconnected, None)]
+    );
     server.join().unwrap();
 }
 
@@ -975,6 +1060,11 @@ fn service_is_the_new_url_after_a_redirect() {
     .unwrap();
     rec.wait_for(Status::Connected, 10);
     assert_eq!(conn.service(), target);
+    // Strophe's fixed condition: the new URL is service().
+    assert!(rec.seen.contains(&(
+        Status::Redirect,
+        Some("Received see-other-uri, resetting connection".into())
+    )));
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
         seen,

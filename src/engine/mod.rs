@@ -136,6 +136,9 @@ struct Hooks {
     xml_output: Option<XmlHook>,
 }
 
+/// REDIRECT's condition, as in Strophe.
+const REDIRECTED: &str = "Received see-other-uri, resetting connection";
+
 /// see-other-uri redirects followed in one login before it is CONNFAIL.
 const MAX_REDIRECTS: u32 = 5;
 
@@ -532,6 +535,7 @@ impl Engine {
             s.jid = jid;
             s.authzid = authzid;
             s.domain = domain;
+            s.failure_detail = None;
         });
         self.open_transport();
     }
@@ -669,7 +673,7 @@ impl Engine {
         match transport.open(&self.creds.domain.clone(), timeout) {
             Ok(()) => self.transport = Some(transport),
             Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
-            Err(e) => self.fail(Status::ConnFail, &e.to_string()),
+            Err(e) => self.login_failed(&e),
         }
     }
 
@@ -930,7 +934,15 @@ impl Engine {
         }
         if self.close_deadline.is_some_and(|d| d <= now) {
             self.close_deadline = None;
-            // The server never answered our close: end it anyway.
+            // The server never answered our close: Strophe's CONNTIMEOUT,
+            // then the end anyway.
+            log_at!(
+                self.log,
+                Warn,
+                "no answer to our close within {:?}",
+                self.options.disconnection_timeout
+            );
+            self.change_status(Status::ConnTimeout, None, None);
             self.finish(None);
         }
         self.fire_recovery_timers(now);
@@ -1023,6 +1035,12 @@ impl Engine {
                         status
                     };
                     self.change_status(status, Some(&condition), None);
+                    // Strophe answers an HTTP 4xx with DISCONNECTING before
+                    // the end; epode says CONNFAIL first, or a refused
+                    // session would look like a logout.
+                    if code.is_some_and(|c| (400..500).contains(&c)) {
+                        self.change_status(Status::Disconnecting, None, None);
+                    }
                     self.finish(Some(&condition));
                 }
             }
@@ -1097,7 +1115,9 @@ impl Engine {
             self.finish(Some(&why));
             return;
         }
-        self.change_status(Status::Redirect, Some(uri), None);
+        // Strophe's fixed text; the new URL is service().
+        log_at!(self.log, Info, "redirected to {uri}");
+        self.change_status(Status::Redirect, Some(REDIRECTED), None);
         self.url = uri.to_string();
         self.publish(|s| s.service = uri.to_string());
         self.kind = match &self.kind {
@@ -1147,14 +1167,8 @@ impl Engine {
                 self.finish(Some(reason))
             }
             Phase::Connected => self.finish(None),
-            _ => {
-                let why = if reason.is_empty() {
-                    "The WebSocket connection could not be established or was disconnected."
-                } else {
-                    reason
-                };
-                self.fail(Status::ConnFail, why);
-            }
+            _ if matches!(self.kind, TransportKind::WebSocket { .. }) => self.websocket_failed(why),
+            _ => self.fail(Status::ConnFail, why),
         }
     }
 
@@ -1180,8 +1194,30 @@ impl Engine {
                     self.finish(Some(&e.to_string()));
                 }
             }
-            _ => self.fail(Status::ConnFail, &e.to_string()),
+            _ => self.login_failed(&e),
         }
+    }
+
+    /// CONNFAIL for an error before the session is up. A WebSocket that
+    /// could not be opened or dropped gets Strophe's fixed text, which
+    /// applications compare; the error itself goes to the log and to
+    /// `failure_detail`. A TLS failure keeps its own condition: an
+    /// untrusted certificate must not look like a network blip.
+    fn login_failed(&mut self, e: &Error) {
+        if matches!(e, Error::Io(_)) && matches!(self.kind, TransportKind::WebSocket { .. }) {
+            self.websocket_failed(&e.to_string());
+        } else {
+            self.fail(Status::ConnFail, &e.to_string());
+        }
+    }
+
+    fn websocket_failed(&mut self, detail: &str) {
+        const WEBSOCKET_FAILED: &str =
+            "The WebSocket connection could not be established or was disconnected.";
+        let detail = format!("{}: {detail}", self.url);
+        log_at!(self.log, Warn, "{detail}");
+        self.publish(|s| s.failure_detail = Some(detail));
+        self.fail(Status::ConnFail, WEBSOCKET_FAILED);
     }
 
     fn on_stanza(&mut self, stanza: Element) {
@@ -1271,12 +1307,18 @@ impl Engine {
         let mut enabled = self.enabled_mechanisms();
         let chosen = sasl::select(&offered, &enabled, &self.creds);
         let Some(index) = chosen else {
-            let condition = if jid::node(&self.creds.jid).is_none() {
+            let anonymous_jid = jid::node(&self.creds.jid).is_none();
+            let condition = if anonymous_jid {
                 "x-strophe-bad-non-anon-jid"
             } else {
                 "no-auth-mech"
             };
             self.change_status(Status::ConnFail, Some(condition), None);
+            // Strophe disconnect()s after this one (DISCONNECTING), and
+            // drops the link after no-auth-mech.
+            if anonymous_jid {
+                self.change_status(Status::Disconnecting, Some(condition), None);
+            }
             self.begin_close();
             return;
         };

@@ -112,6 +112,15 @@ fn borrowed(elem: &Element) -> *const epode_stanza {
     (elem as *const Element).cast()
 }
 
+/// A handler's comma-separated type filter. A lone `""` is no filter; in a
+/// list, an empty entry is Strophe's `""`: the stanza has no type.
+fn type_list(types: &str) -> Vec<String> {
+    if types.trim().is_empty() {
+        return Vec::new();
+    }
+    types.split(',').map(|s| s.trim().to_string()).collect()
+}
+
 fn missing_callback(what: &str) -> FfiError {
     super::guard::null_arg(what)
 }
@@ -163,7 +172,9 @@ pub unsafe extern "C" fn epode_conn_free(conn: *mut epode_conn) -> epode_result 
     result
 }
 
-/// The message of the last failed call on this connection, snprintf-style.
+/// The message of the last failed call on this connection, snprintf-style;
+/// after a failure status whose condition is one of Strophe's fixed texts
+/// (a WebSocket that could not be opened), the error behind it.
 ///
 /// # Safety
 /// `conn` live; `buf` valid for `cap` bytes (or NULL with cap 0).
@@ -224,9 +235,16 @@ fn status_closure(
     ),
     ud: std::sync::Arc<UserData>,
 ) -> impl FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static {
-    move |_: &Connection, status: Status, condition: Option<&str>, elem: Option<&Element>| {
+    move |conn: &Connection, status: Status, condition: Option<&str>, elem: Option<&Element>| {
         let condition = condition.map(|s| CString::new(s.replace('\0', " ")).unwrap_or_default());
         let handle = handle;
+        if let Some(detail) = status.is_failure().then(|| conn.failure_detail()).flatten() {
+            // SAFETY: the handle outlives its engine, which runs this; its
+            // last_error is dropped after the connection (field order).
+            if let Some(c) = unsafe { handle.0.as_ref() } {
+                *lock(&c.last_error) = detail;
+            }
+        }
         // SAFETY: the application gave us this callback for this userdata.
         unsafe {
             callback(
@@ -501,7 +519,9 @@ pub unsafe extern "C" fn epode_conn_send_presence(
 
 /// Strophe's `addHandler`. Each filter may be NULL or empty (matches
 /// anything); `ns` matches the stanza's namespace or that of any element
-/// inside it; `type` may list several types separated by commas. `flags`:
+/// inside it; `type` may list several types separated by commas, where an
+/// empty entry stands for a stanza without a type (`"chat,"`: chat or
+/// untyped; `""` alone: any type). `flags`:
 /// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. The handler id goes to
 /// `*out_id` (may be NULL). `userdata_free` runs when the handler is removed.
 ///
@@ -530,14 +550,7 @@ pub unsafe extern "C" fn epode_conn_add_handler(
         let matcher = Matcher {
             ns: opt_c_str(ns, "ns")?.map(str::to_string),
             name: opt_c_str(name, "name")?.map(str::to_string),
-            types: opt_c_str(type_, "type")?
-                .map(|t| {
-                    t.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            types: opt_c_str(type_, "type")?.map(type_list).unwrap_or_default(),
             id: opt_c_str(id, "id")?.map(str::to_string),
             from: opt_c_str(from, "from")?.map(str::to_string),
             match_bare_from_jid: flags & EPODE_MATCH_BARE_FROM != 0,
@@ -920,4 +933,19 @@ pub unsafe extern "C" fn epode_conn_status(
         *out = status.into();
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_list;
+
+    #[test]
+    fn an_empty_entry_in_a_type_list_means_no_type() {
+        assert!(type_list("").is_empty());
+        assert!(type_list("  ").is_empty());
+        assert_eq!(type_list("chat"), ["chat"]);
+        assert_eq!(type_list("chat, normal"), ["chat", "normal"]);
+        assert_eq!(type_list("chat,"), ["chat", ""]);
+        assert_eq!(type_list(",headline"), ["", "headline"]);
+    }
 }

@@ -6,6 +6,7 @@ use super::net::{connect_tcp, remaining, split_url, tls_connector};
 use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::status::Status;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser};
 use std::io::ErrorKind;
 use std::net::TcpStream;
@@ -316,7 +317,15 @@ impl Transport for WebSocketTransport {
                     let parsed = parse_message(&mut self.parser, &text, &mut events);
                     out.extend(events.drain(..).map(Incoming::Stream));
                     self.events = events;
-                    parsed?;
+                    if let Some(condition) = parsed? {
+                        out.push(Incoming::Failed {
+                            status: Status::ConnFail,
+                            condition,
+                            code: None,
+                        });
+                        self.socket = None;
+                        return Ok(());
+                    }
                 }
                 Ok(Message::Binary(_)) => {
                     return Err(Error::Io(
@@ -447,14 +456,14 @@ impl Transport for WebSocketTransport {
 }
 
 /// One RFC 7395 message: a whole document (§3.3.3), so the parser starts
-/// afresh, and a server `<open/>` must pass [`check_open`]. The events are
-/// appended to `events`: none from a malformed message, all of them (for
-/// the hooks) when only the `<open/>` check fails.
+/// afresh. The events are appended to `events`: none from a malformed
+/// message, all of them (for the hooks) otherwise. A server `<open/>` that
+/// fails [`check_open`] gives `Ok(Some(condition))`.
 pub(crate) fn parse_message(
     parser: &mut StreamParser,
     text: &str,
     events: &mut Vec<StreamEvent>,
-) -> Result<()> {
+) -> Result<Option<String>> {
     parser.reset();
     let start = events.len();
     let mut fed = parser
@@ -467,28 +476,32 @@ pub(crate) fn parse_message(
         events.truncate(start);
         return Err(e);
     }
-    events
+    let refused = events
         .get(start..)
         .unwrap_or_default()
         .iter()
-        .try_for_each(|event| match event {
+        .find_map(|event| match event {
             StreamEvent::Open(open) => check_open(open),
             // An <open/> outside the framing namespace parses as a stanza.
             StreamEvent::Stanza(e) if e.local_name() == "open" => check_open(e),
-            _ => Ok(()),
-        })
+            _ => None,
+        });
+    Ok(refused)
 }
 
 /// RFC 7395 §3.4: the server's <open/> carries the framing namespace and
-/// version 1.0; anything else is no XMPP-over-WebSocket server.
-fn check_open(open: &Element) -> Result<()> {
-    if open.attr("xmlns") != Some(FRAMING_NS) {
-        return Err(Error::Io(
-            "the server's <open/> lacks the framing namespace".into(),
-        ));
-    }
-    if open.attr("version") != Some("1.0") {
-        return Err(Error::Io("the server's <open/> is not version 1.0".into()));
-    }
-    Ok(())
+/// version 1.0; anything else is no XMPP-over-WebSocket server. The
+/// conditions are Strophe's texts, its version check winning as there.
+fn check_open(open: &Element) -> Option<String> {
+    let version = match open.attr("version") {
+        None => Some("Missing version in <open />".to_string()),
+        Some("1.0") => None,
+        Some(v) => Some(format!("Wrong version in <open />: {v}")),
+    };
+    let namespace = match open.attr("xmlns") {
+        None => Some("Missing xmlns in <open />".to_string()),
+        Some(FRAMING_NS) => None,
+        Some(ns) => Some(format!("Wrong xmlns in <open />: {ns}")),
+    };
+    version.or(namespace)
 }

@@ -183,6 +183,27 @@ mod tests {
         round_trip(&f);
     }
 
+    /// Issue 14: the bytes where epode and Strophe differ on purpose
+    /// (README, "Where epode differs"); each is the same infoset.
+    #[test]
+    fn text_quotes_stay_literal_empty_text_adds_nothing_cdata_becomes_text() {
+        let body = crate::xml::Builder::new("body", None::<(&str, &str)>)
+            .t("it's \"x\" & <y>")
+            .build();
+        assert_eq!(body.to_xml(), "<body>it's \"x\" &amp; &lt;y&gt;</body>");
+        let quoted = Element::with_attrs("a", [("v", "it's \"x\"")]);
+        assert_eq!(quoted.to_xml(), "<a v=\"it&apos;s &quot;x&quot;\"/>");
+        assert_eq!(
+            crate::xml::Builder::new("body", None::<(&str, &str)>)
+                .t("")
+                .build()
+                .to_xml(),
+            "<body/>"
+        );
+        let received = parse_received("<body><![CDATA[<b> & ]]></body>").expect("parse");
+        assert_eq!(received.to_xml(), "<body>&lt;b&gt; &amp; </body>");
+    }
+
     #[test]
     fn parse_serialize_is_stable() {
         // Received XML may carry CDATA, comments and PIs; what is written

@@ -209,6 +209,7 @@ static void test_bad_values_and_wrong_state(void) {
 
 struct session {
     int connected, disconnected, freed_in_callback, iq_results, messages;
+    int headline_or_untyped, chats;
     epode_result free_result;
 };
 
@@ -225,6 +226,18 @@ static int on_message(void *ud, epode_conn *c, const epode_stanza *st) {
     (void)c; (void)st;
     ((struct session *)ud)->messages++;
     return EPODE_HANDLER_REMOVE;
+}
+
+static int on_headline_or_untyped(void *ud, epode_conn *c, const epode_stanza *st) {
+    (void)c; (void)st;
+    ((struct session *)ud)->headline_or_untyped++;
+    return EPODE_HANDLER_KEEP;
+}
+
+static int on_chat(void *ud, epode_conn *c, const epode_stanza *st) {
+    (void)c; (void)st;
+    ((struct session *)ud)->chats++;
+    return EPODE_HANDLER_KEEP;
 }
 
 static void on_ping(void *ud, epode_conn *c, const epode_stanza *st) {
@@ -279,6 +292,22 @@ static void test_real_session(void) {
     CHECK(s.messages == 1);
     CHECK(s.iq_results == 1);
 
+    /* An empty entry in a type list is Strophe's "": no type at all. */
+    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", "headline,", NULL, NULL, 0,
+                                        on_headline_or_untyped, &s, NULL, &hid), EPODE_OK);
+    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", "chat", NULL, NULL, 0, on_chat, &s, NULL, &hid),
+                 EPODE_OK);
+    const char *types[] = {" type='chat'", "", " type='headline'", " type='normal'", " type='chat'"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        snprintf(raw, sizeof raw, "<message xmlns='jabber:client' to='%s'%s><body>%zu</body></message>", jid,
+                 types[i], i);
+        CHECK_RESULT(epode_conn_send_raw(c, raw), EPODE_OK);
+    }
+    /* They come back in order: the second chat message comes last. */
+    for (int i = 0; i < 50 && s.chats < 2; i++) epode_conn_run_once(c, 100);
+    CHECK(s.chats == 2);
+    CHECK(s.headline_or_untyped == 2);
+
     CHECK_RESULT(epode_conn_disconnect(c, "bye"), EPODE_OK);
     CHECK(s.disconnected == 1);
     /* Again, with the session over: as in Strophe, the last status callback
@@ -308,6 +337,32 @@ static void test_disconnect_without_session(void) {
     bool connected = true, disconnecting = true;
     CHECK_RESULT(epode_conn_flags(c, NULL, &connected, &disconnecting, NULL), EPODE_OK);
     CHECK(!connected && !disconnecting);
+    CHECK_RESULT(epode_conn_free(c), EPODE_OK);
+}
+
+/* A WebSocket that cannot be opened: CONNFAIL with Strophe's fixed text,
+ * and the error behind it (the URL, the refusal) in the last error. */
+static char refused_condition[256];
+static void on_refused_status(void *ud, epode_conn *c, epode_status status, const char *cond,
+                              const epode_stanza *st) {
+    (void)ud; (void)c; (void)st;
+    if (status == EPODE_STATUS_CONNFAIL && cond)
+        snprintf(refused_condition, sizeof refused_condition, "%s", cond);
+}
+
+static void test_refused_websocket(void) {
+    epode_options *o = NULL;
+    epode_conn *c = NULL;
+    char buf[512] = "";
+    CHECK_RESULT(epode_options_new(&o), EPODE_OK);
+    CHECK_RESULT(epode_options_set(o, "sync", "true"), EPODE_OK);
+    CHECK_RESULT(epode_conn_new("ws://127.0.0.1:1/ws", o, &c), EPODE_OK);
+    epode_options_free(o);
+    epode_conn_connect(c, "alice@localhost", "pw", NULL, on_refused_status, NULL, NULL);
+    CHECK(strcmp(refused_condition,
+                 "The WebSocket connection could not be established or was disconnected.") == 0);
+    CHECK(epode_conn_last_error(c, buf, sizeof buf) > 0);
+    CHECK(strstr(buf, "ws://127.0.0.1:1/ws: I/O error") != NULL);
     CHECK_RESULT(epode_conn_free(c), EPODE_OK);
 }
 
@@ -725,6 +780,7 @@ int main(void) {
     test_bad_values_and_wrong_state();
     test_real_session();
     test_disconnect_without_session();
+    test_refused_websocket();
     test_wrong_password();
     test_custom_mechanism();
     test_shared_worker();
