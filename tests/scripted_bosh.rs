@@ -341,3 +341,36 @@ fn a_conflict_terminate_is_not_fought_with_a_reconnection() {
         );
     }
 }
+
+/// Issue 14: a BOSH server that never answers the terminate: as in
+/// Strophe, CONNTIMEOUT after disconnection_timeout, then DISCONNECTED.
+#[test]
+fn a_frozen_server_makes_disconnect_conntimeout() {
+    let (url, _log) = serve(|req, _| {
+        let mut reply = session_script(req, None);
+        if req.body.contains("terminate") {
+            reply.delay = Duration::from_secs(20);
+        }
+        reply
+    });
+    let mut o = Options::default();
+    o.set("disconnection_timeout", "500").unwrap();
+    let (conn, mut rec) = anonymous(&url, o);
+    rec.wait_for(Status::Connected, 10);
+    let asked = Instant::now();
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    let took = asked.elapsed();
+    assert!(
+        took >= Duration::from_millis(490) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(
+        rec.statuses()[rec.seen.len() - 3..],
+        [
+            Status::Disconnecting,
+            Status::ConnTimeout,
+            Status::Disconnected
+        ]
+    );
+}
