@@ -8,6 +8,8 @@
 //! echo:    20,000 chat messages to our own full JID, ≤1,000 in flight,
 //!          wall time, msgs/s, client CPU (user+sys) per message, peak RSS.
 //! idle:    200 logged-in connections in one process: RSS per connection.
+//! senders: 8 threads send 2,000 messages over one connection, threaded
+//!          and in sync mode: msgs/s until all came back.
 //! fanout:  (WebSocket) 10 handles receive the same 2,000 headlines, once
 //!          sharing one socket (worker), once as 10 separate connections:
 //!          client CPU per message received by each handle.
@@ -252,6 +254,69 @@ fn fanout_scenario(url: &str, handles: usize, total: u64, shared: bool) {
     }
 }
 
+/// `threads` threads share one connection and each send `total / threads`
+/// chat messages to its own JID, one at a time; in sync mode each send
+/// returns once its exchange is done (Strophe's `sync`), and the main
+/// thread drives the engine for what arrives after the last send.
+fn senders_scenario(name: &str, url: &str, total: u64, threads: u64, sync: bool) {
+    let mut o = Options::default();
+    if sync {
+        o.set("sync", "true").unwrap();
+    }
+    let (conn, _) = login_with(url, "carol", "carol-pass", o);
+    let conn = Arc::new(conn);
+    let me = conn.jid();
+    let got = Arc::new(AtomicU64::new(0));
+    let g = Arc::clone(&got);
+    conn.add_handler(Matcher::new().name("message").type_("chat"), move |_, _| {
+        g.fetch_add(1, Ordering::AcqRel);
+        Keep::Keep
+    });
+    // Bodies (BOSH) or frames (WebSocket) written: how sends were batched.
+    let writes = Arc::new(AtomicU64::new(0));
+    let w = Arc::clone(&writes);
+    conn.set_raw_output(Some(move |_: &Connection, _: &str| {
+        w.fetch_add(1, Ordering::AcqRel);
+    }));
+    let per_thread = total / threads;
+    let start = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (conn, me) = (Arc::clone(&conn), me.clone());
+            std::thread::spawn(move || {
+                for i in 0..per_thread {
+                    let msg = Builder::msg([("to", me.as_str()), ("type", "chat")])
+                        .c("body", None::<(&str, &str)>)
+                        .t(&format!("{t}-{i}"))
+                        .build();
+                    conn.send(&msg).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let want = per_thread * threads;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while got.load(Ordering::Acquire) < want && Instant::now() < deadline {
+        if sync {
+            conn.run_once(Duration::from_millis(50)).unwrap();
+        } else {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let mode = if sync { "sync" } else { "threaded" };
+    println!(
+        "{name:5} senders: {threads} threads, {mode}: {} of {want} messages in {wall:.2} s, {:.0} msgs/s, {} writes",
+        got.load(Ordering::Acquire),
+        want as f64 / wall,
+        writes.load(Ordering::Acquire)
+    );
+    conn.close().unwrap();
+}
+
 fn main() {
     let env = server_env();
     let args: Vec<String> = std::env::args()
@@ -278,6 +343,11 @@ fn main() {
         }
         if wants("idle") {
             idle_scenario(name, url, 200);
+        }
+        if wants("senders") {
+            let n = total.min(2000);
+            senders_scenario(name, url, n, 8, false);
+            senders_scenario(name, url, n, 8, true);
         }
         if *name == "ws" && wants("fanout") {
             let n = total.min(2000);

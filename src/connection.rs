@@ -454,11 +454,14 @@ impl Connection {
         let limit = self.core.options.connect_timeout;
         let deadline = Instant::now() + limit;
         loop {
-            self.drive(Some(Duration::from_millis(250)))?;
+            // Another thread driving the engine may have done our part
+            // already: look before waiting in a step of our own, whose wait
+            // nothing might end.
             let idle = lock(&self.core.engine).transport_idle();
             if idle && self.core.mailbox.is_empty() {
                 return Ok(());
             }
+            self.drive(Some(Duration::from_millis(250)))?;
             if Instant::now() >= deadline {
                 return Err(Error::Timeout(
                     "the server did not take the data in time".into(),
