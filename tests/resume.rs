@@ -815,3 +815,116 @@ fn cuts_during_resumption_lose_nothing() {
         bob.disconnect(None).unwrap();
     }
 }
+
+/// Issue 13: a cut in the middle of the first login. Stanzas sent while the
+/// login runs wait for the session; when the cut ends the attempt, each of
+/// them is reported as possibly lost, none arrives twice, and the attempt
+/// ends in DISCONNECTED (a session that never came up is not reconnected:
+/// the application decides). The cut falls at a different point each round.
+#[test]
+fn a_cut_during_the_first_login_loses_nothing_silently() {
+    let _serial = serial();
+    const ROUNDS: u64 = 8;
+    const PER_ROUND: usize = 5;
+    for server in servers() {
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        let got = collect_bodies(&bob);
+        let to = bob.jid();
+        for (kind, url) in [("ws", server.ws()), ("bosh", server.bosh())] {
+            let proxy = Proxy::to_http_of(&server);
+            let (mut failed, mut connected) = (0, 0);
+            let mut reported = Vec::new();
+            for round in 0..ROUNDS {
+                let alice = Connection::new(&proxy.url(&url), resilient(true)).unwrap();
+                let unacked = collect_unacked(&alice);
+                let rx = watch(&alice, "alice", &server);
+                let mut seen = Vec::new();
+                wait_for(&rx, &mut seen, Status::Connecting, 10);
+                for i in 0..PER_ROUND {
+                    let body = format!("{kind}-{round}-{i}");
+                    alice.send(&chat(&to, &body)).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(round * 25));
+                proxy.cut();
+                proxy.refuse(true);
+                std::thread::sleep(Duration::from_millis(50));
+                proxy.refuse(false);
+                // Either the login was through before the cut or came
+                // through it (BOSH retries the lost request), or it failed.
+                let end = loop {
+                    let e = rx.recv_timeout(Duration::from_secs(60)).expect("a status");
+                    seen.push(e.clone());
+                    if matches!(e.0, Status::Connected | Status::Disconnected) {
+                        break e.0;
+                    }
+                };
+                if end == Status::Connected {
+                    connected += 1;
+                    alice.disconnect(None).unwrap();
+                    wait_for(&rx, &mut seen, Status::Disconnected, 60);
+                } else {
+                    failed += 1;
+                    assert!(
+                        !seen.iter().any(|e| e.0 == Status::Reconnecting),
+                        "{seen:?}"
+                    );
+                }
+                reported.extend(unacked.lock().unwrap().iter().cloned());
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            let got = got.lock().unwrap().clone();
+            let mut silent = 0;
+            for round in 0..ROUNDS {
+                for i in 0..PER_ROUND {
+                    let body = format!("{kind}-{round}-{i}");
+                    let arrived = got.iter().filter(|b| **b == body).count();
+                    assert!(arrived <= 1, "{body} arrived {arrived} times");
+                    if arrived == 0 && !reported.contains(&body) {
+                        silent += 1;
+                    }
+                }
+            }
+            println!(
+                "{} {kind}: {ROUNDS} logins cut ({failed} failed, {connected} were through), {} reported as possibly lost, {silent} lost silently",
+                server.name(),
+                reported.len()
+            );
+            assert_eq!(silent, 0);
+            if kind == "ws" {
+                assert!(failed > 0, "no cut fell inside a login");
+            }
+        }
+        bob.disconnect(None).unwrap();
+    }
+}
+
+/// Issue 13: stanzas sent while the login runs wait for the session, then
+/// go out in order. Sent at once, a server drops them (BOSH: silently) or
+/// ends the stream for them (WebSocket).
+#[test]
+fn stanzas_sent_during_the_login_wait_for_the_session() {
+    for server in servers() {
+        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        let got = collect_bodies(&bob);
+        let mut want = Vec::new();
+        for (kind, url) in [("ws", server.ws()), ("bosh", server.bosh())] {
+            let alice = Connection::new(&url, Options::default()).unwrap();
+            let rx = watch(&alice, "alice", &server);
+            let mut seen = Vec::new();
+            wait_for(&rx, &mut seen, Status::Connecting, 10);
+            for i in 0..3 {
+                let body = format!("{kind}-{i}");
+                alice.send(&chat(&bob.jid(), &body)).unwrap();
+                want.push(body);
+            }
+            wait_for(&rx, &mut seen, Status::Connected, 20);
+            eventually(10, "the messages sent during the login", || {
+                got.lock().unwrap().len() == want.len()
+            });
+            alice.disconnect(None).unwrap();
+            wait_for(&rx, &mut seen, Status::Disconnected, 10);
+        }
+        assert_eq!(*got.lock().unwrap(), want, "{}", server.name());
+        bob.disconnect(None).unwrap();
+    }
+}

@@ -791,12 +791,36 @@ impl Engine {
     }
 
     fn send_text(&mut self, xml: String) {
-        if self.reconnecting.is_some() {
+        // Until the session is up, stanzas wait for it: sent during the
+        // login, they would reach a server that drops them (BOSH) or ends
+        // the stream for them (WebSocket).
+        if self.reconnecting.is_some() || self.before_session() {
             self.queued.push(xml);
         } else if self.paused {
             self.held.push(xml);
         } else {
             self.write(xml);
+        }
+    }
+
+    fn before_session(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Attaching
+                | Phase::Negotiating
+                | Phase::Authenticating
+                | Phase::Restarting
+                | Phase::BindRequired
+                | Phase::Binding
+                | Phase::Session
+                | Phase::Resuming
+        )
+    }
+
+    /// The session is up: what waited for it goes out, in order.
+    pub(super) fn send_waiting(&mut self) {
+        for xml in std::mem::take(&mut self.queued) {
+            self.send_text(xml);
         }
     }
 
@@ -999,6 +1023,7 @@ impl Engine {
                     }
                     self.handlers.session_changed(true);
                     self.session_started = true;
+                    self.send_waiting();
                     self.change_status(Status::Attached, None, None);
                 }
             }
@@ -1526,6 +1551,7 @@ impl Engine {
         self.set_phase(Phase::Connected);
         self.handlers.session_changed(true);
         self.session_started = true;
+        self.send_waiting();
         self.change_status(Status::Attached, None, None);
     }
 

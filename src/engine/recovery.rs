@@ -268,9 +268,7 @@ impl Engine {
         let was_reconnecting = self.reconnecting.take().is_some();
         self.reconnect_at = None;
         self.publish(|s| s.resumed = resumed);
-        for xml in std::mem::take(&mut self.queued) {
-            self.send_text(xml);
-        }
+        self.send_waiting();
         let lost = std::mem::take(&mut self.unacked_lost);
         let resent = std::mem::take(&mut self.unacked_resent);
         let refused = self.resume_refused.take();
