@@ -697,6 +697,47 @@ fn a_refused_resumption_resends_what_may_be_lost_when_asked_to() {
     }
 }
 
+/// Connects alice through `proxy` with stream management, freezes the
+/// link (5 messages written into it never reach the server), then cuts it
+/// and refuses new links, and sends 3 more: the 8 bodies that may not have
+/// arrived are returned with what the test needs to go on.
+fn freeze_and_cut(
+    server: &Server,
+    proxy: &Proxy,
+    url: &str,
+    o: Options,
+) -> (
+    Connection,
+    Receiver<Event>,
+    Vec<Event>,
+    Shared<String>,
+    Vec<String>,
+) {
+    let alice = Connection::new(&proxy.url(url), o).unwrap();
+    let reported = collect_unacked(&alice);
+    let rx = watch(&alice, "alice", server);
+    let mut seen = Vec::new();
+    wait_for(&rx, &mut seen, Status::Connected, 20);
+    eventually(10, "stream management enabled", || {
+        alice.sm_state().is_some()
+    });
+    // Frozen: what alice writes from now on never reaches the server.
+    proxy.swallow(true);
+    let mut want: Vec<String> = (0..5).map(|n| format!("frozen {n}")).collect();
+    for body in &want {
+        alice.send(&chat("bob@localhost", body)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    proxy.refuse(true);
+    proxy.cut();
+    for n in 0..3 {
+        let body = format!("after {n}");
+        alice.send(&chat("bob@localhost", &body)).unwrap();
+        want.push(body);
+    }
+    (alice, rx, seen, reported, want)
+}
+
 /// Issue 13, item 3: when reconnection gives up, every stanza that may not
 /// have arrived is reported, also those written into a link that had
 /// frozen before the cut (sent as far as the socket knew, never acked)
@@ -712,37 +753,13 @@ fn giving_up_reports_what_went_into_a_frozen_link() {
             o.set("maxRetries", "2").unwrap();
             o.set("connect_timeout", "1000").unwrap();
             o.set("wait", "2").unwrap(); // BOSH gives up its retries within seconds
-            let alice = Connection::new(&proxy.url(&url), o).unwrap();
-            let reported = collect_unacked(&alice);
-            let rx = watch(&alice, "alice", &server);
-            let mut seen = Vec::new();
-            wait_for(&rx, &mut seen, Status::Connected, 20);
-            eventually(10, "stream management enabled", || {
-                alice.sm_state().is_some()
-            });
-            // Frozen: what alice writes from now on never reaches the server.
-            proxy.swallow(true);
-            for n in 0..5 {
-                alice
-                    .send(&chat("bob@localhost", &format!("frozen {n}")))
-                    .unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-            proxy.refuse(true);
-            proxy.cut();
-            for n in 0..3 {
-                alice
-                    .send(&chat("bob@localhost", &format!("after {n}")))
-                    .unwrap();
-            }
+            let (_alice, rx, mut seen, reported, want) = freeze_and_cut(&server, &proxy, &url, o);
             let end = wait_for(&rx, &mut seen, Status::Disconnected, 60);
             let why = end.1.unwrap_or_default();
             assert!(
                 why.starts_with("reconnection failed after 2 attempts"),
                 "{url}: {why}"
             );
-            let mut want: Vec<String> = (0..5).map(|n| format!("frozen {n}")).collect();
-            want.extend((0..3).map(|n| format!("after {n}")));
             assert_eq!(
                 *reported.lock().unwrap(),
                 want,
@@ -753,6 +770,32 @@ fn giving_up_reports_what_went_into_a_frozen_link() {
                 "{} {url}: {} of 8 reported",
                 server.name(),
                 reported.lock().unwrap().len()
+            );
+        }
+    }
+}
+
+/// The same when the application disconnects while the link is down (over
+/// WebSocket a reconnection runs, over BOSH the requests are retried): the
+/// stanzas stream management still held were dropped without a word. The
+/// server never answers the close, so nothing says it had them.
+#[test]
+fn disconnecting_while_the_link_is_down_reports_what_may_be_lost() {
+    let _serial = serial();
+    for server in servers() {
+        for url in [server.ws(), server.bosh()] {
+            let proxy = Proxy::to_http_of(&server);
+            let mut o = resilient(true);
+            o.set("disconnection_timeout", "1000").unwrap();
+            let (alice, rx, mut seen, reported, want) = freeze_and_cut(&server, &proxy, &url, o);
+            std::thread::sleep(Duration::from_millis(500));
+            alice.disconnect(None).unwrap();
+            wait_for(&rx, &mut seen, Status::Disconnected, 30);
+            assert_eq!(
+                *reported.lock().unwrap(),
+                want,
+                "{} {url}: {seen:?}",
+                server.name()
             );
         }
     }

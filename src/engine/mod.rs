@@ -186,6 +186,9 @@ pub(crate) struct Engine {
     reconnect_at: Option<Instant>,
     /// Stanzas the application sent while reconnecting.
     queued: Vec<String>,
+    /// Stanzas the server had not acknowledged when we closed: possibly
+    /// lost unless the server answers the close (then it had them all).
+    unconfirmed: Vec<String>,
     /// see-other-uri redirects followed since the last login or CONNECTED.
     redirects: u32,
     /// Resumption failed this many stanzas that may not have arrived.
@@ -245,6 +248,7 @@ impl Engine {
             reconnecting: None,
             reconnect_at: None,
             queued: Vec::new(),
+            unconfirmed: Vec::new(),
             redirects: 0,
             unacked_lost: 0,
             unacked_resent: 0,
@@ -726,6 +730,8 @@ impl Engine {
         self.unacked_lost = 0;
         self.unacked_resent = 0;
         self.resume_refused = None;
+        let unconfirmed = std::mem::take(&mut self.unconfirmed);
+        self.report_unacked(unconfirmed);
         let queued = std::mem::take(&mut self.queued);
         self.report_unacked(queued);
         self.set_phase(Phase::Idle);
@@ -907,10 +913,6 @@ impl Engine {
             Phase::Closing => {}
             _ => {
                 self.change_status(Status::Disconnecting, reason.as_deref(), None);
-                if self.phase == Phase::Connected {
-                    let unavailable = Builder::pres([("type", "unavailable")]).build();
-                    self.write_now(&unavailable);
-                }
                 self.begin_close();
             }
         }
@@ -930,11 +932,17 @@ impl Engine {
 
     /// Sends our close and waits for the server's, up to disconnection_timeout.
     fn begin_close(&mut self) {
-        if self.phase == Phase::Connected {
+        let connected = self.phase == Phase::Connected;
+        if connected {
             self.final_ack();
         }
-        // A session we end cannot be resumed.
-        lock(&self.sm).disable();
+        // A session we end cannot be resumed. What the server has not
+        // acknowledged counts as received only once it answers our close.
+        self.unconfirmed = lock(&self.sm).on_failed(None);
+        if connected {
+            let unavailable = Builder::pres([("type", "unavailable")]).build();
+            self.write_now(&unavailable);
+        }
         self.set_phase(Phase::Closing);
         self.connect_deadline = None;
         self.close_deadline = Some(Instant::now() + self.options.disconnection_timeout);
@@ -1029,7 +1037,10 @@ impl Engine {
             }
             Incoming::Closed { reason } => match self.phase {
                 Phase::Idle => {}
-                Phase::Closing => self.finish(None),
+                Phase::Closing => {
+                    self.unconfirmed.clear();
+                    self.finish(None)
+                }
                 _ => self.finish(Some(&reason)),
             },
             Incoming::Attached { jid } => {
@@ -1111,6 +1122,10 @@ impl Engine {
             self.change_status(Status::ConnFail, Some(WHY), None);
             self.finish(None);
             return;
+        }
+        // The server answered our close: it had everything sent before.
+        if self.phase == Phase::Closing {
+            self.unconfirmed.clear();
         }
         lock(&self.sm).disable();
         self.finish(None);
