@@ -682,7 +682,16 @@ fn a_refused_resumption_resends_what_may_be_lost_when_asked_to() {
         let got = collect_bodies(&bob);
         bob.send(&Builder::pres(epode::xml::NO_ATTRS).build())
             .unwrap();
-        eventually(10, "bob has all three", || got.lock().unwrap().len() >= 3);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while got.lock().unwrap().len() < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "{kind}: bob has {:?}; alice saw {seen:?}, reported {:?}",
+                got.lock().unwrap(),
+                reported.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(
             *got.lock().unwrap(),
