@@ -117,7 +117,8 @@ fn echo_scenario(name: &str, url: &str, total: u64, window: u64) {
             cv.notify_one();
         }
         Keep::Keep
-    });
+    })
+    .unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let body = "x".repeat(100);
     let rss_before = rss_kb("VmRSS:");
@@ -202,7 +203,8 @@ fn fanout_scenario(url: &str, handles: usize, total: u64, shared: bool) {
                 r.fetch_add(1, Ordering::Relaxed);
                 Keep::Keep
             },
-        );
+        )
+        .unwrap();
         if !shared || receivers.is_empty() {
             conn.send(&Builder::pres(epode::xml::NO_ATTRS).build())
                 .unwrap();
