@@ -123,7 +123,8 @@ fn start_login(
     conn.add_handler(Matcher::new().name("message").type_("chat"), move |_, m| {
         t.on_message(i, &m.child_text("body").unwrap_or_default());
         Keep::Keep
-    });
+    })
+    .unwrap();
     let t = Arc::clone(tally);
     let events = Mutex::new(events);
     conn.connect(

@@ -119,7 +119,8 @@ fn echo_scenario(name: &str, url: &str, total: u64, window: u64) {
             cv.notify_one();
         }
         Keep::Keep
-    });
+    })
+    .unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let body = "x".repeat(100);
     let rss_before = rss_kb("VmRSS:");
@@ -204,7 +205,8 @@ fn fanout_scenario(url: &str, handles: usize, total: u64, shared: bool) {
                 r.fetch_add(1, Ordering::Relaxed);
                 Keep::Keep
             },
-        );
+        )
+        .unwrap();
         if !shared || receivers.is_empty() {
             conn.send(&Builder::pres(epode::xml::NO_ATTRS).build())
                 .unwrap();
@@ -271,7 +273,8 @@ fn senders_scenario(name: &str, url: &str, total: u64, threads: u64, sync: bool)
     conn.add_handler(Matcher::new().name("message").type_("chat"), move |_, _| {
         g.fetch_add(1, Ordering::AcqRel);
         Keep::Keep
-    });
+    })
+    .unwrap();
     // Bodies (BOSH) or frames (WebSocket) written: how sends were batched.
     let writes = Arc::new(AtomicU64::new(0));
     let w = Arc::clone(&writes);

@@ -62,7 +62,8 @@ fn session(url: &str, domain: &str) -> Vec<String> {
     conn.add_handler(Matcher::new().name("message"), move |_, _| {
         let _ = got_tx.lock().unwrap().send(());
         Keep::Remove
-    });
+    })
+    .unwrap();
     let me = conn.jid(); // the full JID: a bare one would go to offline storage
     let stanzas: Vec<Element> = vec![
         Builder::iq([("type", "get"), ("id", "r1")])

@@ -462,8 +462,11 @@ enum epode_result epode_conn_send_presence(struct epode_conn *conn,
 // inside it; `type` may list several types separated by commas, where an
 // empty entry stands for a stanza without a type (`"chat,"`: chat or
 // untyped; `""` alone: any type). `flags`:
-// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. The handler id goes to
-// `*out_id` (may be NULL). `userdata_free` runs when the handler is removed.
+// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. `from` is compared
+// normalised (RFC 7622, see `epode_jid_normalize`); one that is not a valid
+// JID is EPODE_ERR_INVALID_JID, as it could never match. The handler id
+// goes to `*out_id` (may be NULL). `userdata_free` runs when the handler is
+// removed, or at once if this call fails.
 //
 // # Safety
 // `conn` live; strings NULL or NUL-terminated; `out_id` NULL or writable.
@@ -759,12 +762,46 @@ enum epode_result epode_jid_unescape_node(const char *node,
                                           size_t cap,
                                           size_t *len);
 
-// Checks that `jid` is a valid JID (RFC 7622 shape and lengths):
-// `EPODE_OK` or `EPODE_ERR_INVALID_JID` with the reason as last error.
+// Checks that `jid` is a valid JID (RFC 7622: its shape, each part's
+// profile, and each part's length once normalised): `EPODE_OK` or
+// `EPODE_ERR_INVALID_JID` with the reason as last error.
 //
 // # Safety
 // `jid` NUL-terminated.
 enum epode_result epode_jid_validate(const char *jid);
+
+// Copies the normalised form of `jid` (RFC 7622), the form comparisons
+// use: the node by PRECIS UsernameCaseMapped, the domain by UTS-46 in
+// U-labels, the resource by OpaqueString (`Alice@LocalHost/Phone` →
+// `alice@localhost/Phone`). `EPODE_ERR_INVALID_JID` (the reason as last
+// error) if it is not a valid JID; buffer rules as for `epode_jid_node`.
+//
+// # Safety
+// As for `epode_jid_node`.
+enum epode_result epode_jid_normalize(const char *jid,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *len);
+
+// `*out_equal` = whether `a` and `b` are the same address once normalised
+// (`Alice@LocalHost` and `alice@localhost`; resources must be equal too).
+// `EPODE_ERR_INVALID_JID` if either is not a valid JID.
+//
+// # Safety
+// `a`, `b` NUL-terminated; `out_equal` writable.
+enum epode_result epode_jid_equal(const char *a,
+                                  const char *b,
+                                  bool *out_equal);
+
+// `*out_equal` = whether `a` and `b` are the same account: their bare JIDs
+// equal once normalised, whatever the resources (each must still be a
+// valid JID, or `EPODE_ERR_INVALID_JID`).
+//
+// # Safety
+// As for `epode_jid_equal`.
+enum epode_result epode_jid_bare_equal(const char *a,
+                                       const char *b,
+                                       bool *out_equal);
 
 // Sends this connection's messages at `level` (an EPODE_LOG_* value) and
 // above to `callback`, instead of the default handler. A NULL `callback`

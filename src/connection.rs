@@ -238,7 +238,7 @@ impl Connection {
     where
         F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
     {
-        crate::jid::Jid::parse(jid).map_err(|e| Error::InvalidJid(format!("{jid:?}: {e}")))?;
+        parse_jid("jid", jid)?;
         // A keepalive session that could not be kept is refused up front,
         // not discovered when restore() finds nothing.
         if let (true, true, Some(path)) = (
@@ -289,7 +289,7 @@ impl Connection {
         F: FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static,
     {
         self.require_bosh("attach()")?;
-        crate::jid::Jid::parse(jid).map_err(|e| Error::InvalidJid(format!("{jid:?}: {e}")))?;
+        parse_jid("jid", jid)?;
         if sid.is_empty() {
             return Err(Error::InvalidArgument("sid is empty".into()));
         }
@@ -362,9 +362,13 @@ impl Connection {
             )));
         }
         if let Some(want) = jid {
-            let same_account = crate::jid::bare(want) == crate::jid::bare(&stored.jid);
-            let same_domain =
-                crate::jid::node(want).is_none() && want == crate::jid::domain(&stored.jid);
+            // Compared normalised, as the server wrote the stored one.
+            let wanted = parse_jid("jid", want)?;
+            let stored_jid = parse_jid("stored jid", &stored.jid)?;
+            let same_account = wanted.bare_eq(&stored_jid);
+            let same_domain = wanted.node().is_none()
+                && wanted.is_bare()
+                && wanted.domain() == stored_jid.domain();
             if !same_account && !same_domain {
                 return Err(Error::NoSession(format!(
                     "the stored session is not {want}'s"
@@ -519,6 +523,11 @@ impl Connection {
         E: FnOnce(&Connection, Option<&Element>) + Send + 'static,
     {
         self.require_session()?;
+        // Its answer is matched to this address: one that is no JID could
+        // never be (the server refuses it anyway, RFC 6120 §8.3.3.8).
+        if let Some(to) = stanza.attr("to") {
+            parse_jid("to", to)?;
+        }
         let mut stanza = stanza;
         let id = match stanza.attr("id") {
             Some(id) => id.to_string(),
@@ -563,6 +572,9 @@ impl Connection {
     /// Strophe's `addHandler`: `callback` runs for every stanza `matcher`
     /// accepts, in registration order, until it returns `Keep::Remove`.
     /// Handlers may be added before `connect` and survive reconnection.
+    /// `from` is compared normalised (RFC 7622: `Alice@LocalHost` matches
+    /// `alice@localhost/phone`'s bare JID); a `from` that is not a valid JID
+    /// is `Error::InvalidJid`, as it could never match.
     ///
     /// ```
     /// use epode::{Connection, Keep, Matcher, Options};
@@ -571,21 +583,25 @@ impl Connection {
     /// let id = conn.add_handler(Matcher::new().name("message").type_("chat"), |_, msg| {
     ///     println!("{}", msg.child_text("body").unwrap_or_default());
     ///     Keep::Keep
-    /// });
+    /// })?;
     /// conn.delete_handler(id);
     /// # Ok::<(), epode::Error>(())
     /// ```
-    pub fn add_handler<F>(&self, matcher: Matcher, callback: F) -> HandlerId
+    pub fn add_handler<F>(&self, matcher: Matcher, callback: F) -> Result<HandlerId>
     where
         F: FnMut(&Connection, &Element) -> Keep + Send + 'static,
     {
+        matcher.check().map_err(|e| {
+            let from = matcher.from.as_deref().unwrap_or_default();
+            Error::InvalidJid(format!("handler from {from:?}: {e}"))
+        })?;
         let id = self.core.next_id.fetch_add(1, Ordering::Relaxed);
         self.post(Command::AddHandler(Handler {
             id,
             matcher,
             callback: Box::new(callback),
         }));
-        id
+        Ok(id)
     }
 
     pub fn delete_handler(&self, id: HandlerId) {
@@ -1011,6 +1027,11 @@ impl Drop for Connection {
 
 /// What went wrong in a step that did not return Ok: a panic (a bug, or
 /// a panicking Rust callback) or a failed poll().
+/// `text` as a valid JID, or `Error::InvalidJid` naming `what` it was.
+fn parse_jid(what: &str, text: &str) -> Result<crate::jid::Jid> {
+    crate::jid::Jid::parse(text).map_err(|e| Error::InvalidJid(format!("{what} {text:?}: {e}")))
+}
+
 fn failure_of(result: std::thread::Result<Result<()>>) -> Option<String> {
     match result {
         Ok(Ok(())) => None,

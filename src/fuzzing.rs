@@ -158,12 +158,17 @@ fn base64_decode(text: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// The JID helpers: splitting, joining, parsing and XEP-0106 escaping.
+/// The JID helpers: splitting, joining, parsing and XEP-0106 escaping;
+/// RFC 7622 normalisation and comparison (the whole input, and its two
+/// halves around the first newline as a pair), in Rust and through C.
 pub fn jid(data: &[u8]) {
     use crate::jid;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    jid_normalised(text);
+    let (a, b) = text.split_once('\n').unwrap_or((text, ""));
+    jid_pair(a, b);
     let (node, domain, resource) = jid::split(text);
     assert_eq!(jid::node(text), node);
     assert_eq!(jid::domain(text), domain);
@@ -186,6 +191,74 @@ pub fn jid(data: &[u8]) {
         let again: jid::Jid = shown.parse().expect("a parsed JID's text parses");
         assert_eq!(again, parsed);
     }
+}
+
+/// A normalised JID is a fixed point, within RFC 7622's lengths, and the
+/// same address as what it came from; C says what Rust says.
+fn jid_normalised(text: &str) {
+    use crate::jid;
+    let normal = jid::normalize(text);
+    if let Ok(n) = &normal {
+        assert_eq!(
+            jid::normalize(n).as_ref(),
+            Ok(n),
+            "normalising is idempotent"
+        );
+        let (node, domain, resource) = jid::split(n);
+        for part in [node, Some(domain), resource].into_iter().flatten() {
+            assert!(part.len() <= 1023, "{part:?} is over 1023 bytes");
+        }
+        assert_eq!(jid::equal(text, n), Ok(true));
+        assert_eq!(jid::bare_equal(text, n), Ok(true));
+        assert!(jid::same_address(text, n) && jid::same_account(text, n));
+    } else {
+        assert!(jid::equal(text, text).is_err());
+        assert!(jid::same_address(text, text), "anything is itself");
+    }
+    assert_eq!(c_jid_normalize(text), normal.ok());
+}
+
+/// Comparisons are symmetric, and the same address is the same account.
+fn jid_pair(a: &str, b: &str) {
+    use crate::jid;
+    // Either way round the same answer (an error may name either side).
+    let equal = jid::equal(a, b).ok();
+    assert_eq!(equal, jid::equal(b, a).ok());
+    let bare_equal = jid::bare_equal(a, b).ok();
+    assert_eq!(bare_equal, jid::bare_equal(b, a).ok());
+    if equal == Some(true) {
+        assert_eq!(bare_equal, Some(true));
+    }
+    let same = jid::same_address(a, b);
+    assert_eq!(same, jid::same_address(b, a));
+    assert_eq!(jid::same_account(a, b), jid::same_account(b, a));
+    if same {
+        assert!(jid::same_account(a, b));
+    }
+}
+
+/// `epode_jid_normalize` through its C entry (None: an error code).
+fn c_jid_normalize(text: &str) -> Option<String> {
+    use crate::ffi::epode_result;
+    use crate::ffi::jid::epode_jid_normalize;
+    let c_text = std::ffi::CString::new(text).ok()?;
+    let mut buf = vec![0u8; 5000];
+    let mut len = 0usize;
+    // SAFETY: a NUL-terminated string, a buffer of buf.len() bytes.
+    let result = unsafe {
+        epode_jid_normalize(
+            c_text.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut len,
+        )
+    };
+    if result != epode_result::EPODE_OK {
+        assert_ne!(result, epode_result::EPODE_ERR_PANIC, "a panic in C");
+        return None;
+    }
+    buf.truncate(len);
+    Some(String::from_utf8(buf).expect("normalised text is UTF-8"))
 }
 
 /// `epode_stanza_parse` through its C entry, then `epode_stanza_to_string`.

@@ -3,6 +3,7 @@
 //! commands, so a change made during dispatch applies from the next stanza.
 
 use crate::connection::Connection;
+use crate::jid::{self, Jid, JidError};
 use crate::xml::Element;
 use std::time::{Duration, Instant};
 
@@ -134,11 +135,19 @@ impl Matcher {
         let Some(from) = elem.attr("from") else {
             return false;
         };
+        // Compared normalised (RFC 7622): `Alice@LocalHost` is the
+        // `alice@localhost` the server writes.
         if self.match_bare_from_jid {
-            crate::jid::bare(from) == crate::jid::bare(want)
+            jid::same_account(from, want)
         } else {
-            from == want
+            jid::same_address(from, want)
         }
+    }
+
+    /// A `from` criterion that no stanza could match is refused when the
+    /// handler is added: it must be a valid JID.
+    pub(crate) fn check(&self) -> Result<(), JidError> {
+        given(&self.from).map_or(Ok(()), |want| Jid::parse(want).map(drop))
     }
 
     pub fn matches(&self, elem: &Element) -> bool {
@@ -361,6 +370,70 @@ mod tests {
             .type_("chat")
             .type_("normal")
             .matches(&untyped));
+    }
+
+    /// Issue 20: `from` is compared as XMPP compares addresses (RFC 7622),
+    /// in both modes; resources keep their case.
+    #[test]
+    fn from_is_compared_normalised() {
+        let from = |jid: &str| el(&format!("<message xmlns='jabber:client' from='{jid}'/>"));
+        let bare = |want: &str| Matcher {
+            match_bare_from_jid: true,
+            ..Matcher::new().from(want)
+        };
+        let cases: [(&str, &str, bool, bool); 9] = [
+            // (criterion, stanza's from, full match, bare match)
+            ("Alice@LocalHost", "alice@localhost", true, true),
+            ("Alice@LocalHost", "alice@localhost/phone", false, true),
+            ("alice@localhost/phone", "ALICE@LOCALHOST/phone", true, true),
+            (
+                "alice@localhost/Phone",
+                "alice@localhost/phone",
+                false,
+                true,
+            ),
+            ("ａｌｉｃｅ@localhost", "alice@localhost", true, true),
+            (
+                "élise@bücher.example",
+                "E\u{301}lise@xn--bcher-kva.example/r",
+                false,
+                true,
+            ),
+            ("alice@localhost", "bob@localhost", false, false),
+            // A from that is no valid JID matches only itself, byte for byte.
+            ("alice@localhost", "Alice b@localhost", false, false),
+            ("a@x", "a@x/\u{2028}", false, true),
+        ];
+        for (want, sender, full, by_bare) in cases {
+            let stanza = from(sender);
+            assert_eq!(
+                Matcher::new().from(want).matches(&stanza),
+                full,
+                "{want} vs {sender}"
+            );
+            assert_eq!(bare(want).matches(&stanza), by_bare, "{want} ~ {sender}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_from_criterion_is_refused() {
+        assert!(Matcher::new().from("Alice@LocalHost").check().is_ok());
+        assert!(Matcher::new().from("").check().is_ok());
+        assert!(Matcher::new().check().is_ok());
+        for bad in [
+            "alice b@localhost",
+            "@localhost",
+            "alice@",
+            "a@b_c",
+            "x/\u{7}",
+        ] {
+            assert!(Matcher::new().from(bad).check().is_err(), "{bad:?}");
+            let by_bare = Matcher {
+                match_bare_from_jid: true,
+                ..Matcher::new().from(bad)
+            };
+            assert!(by_bare.check().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //! conn.add_handler(from_bob, move |_, msg| {
 //!     replies.send(msg.child_text("body")).ok();
 //!     Keep::Remove
-//! });
+//! })?;
 //! conn.connect("alice@example.com", Some("secret"), move |conn, status, condition, _| {
 //!     println!("{status} {}", condition.unwrap_or(""));
 //!     match status {

@@ -264,9 +264,17 @@ fn restore_attaches_to_a_kept_session() {
             Err(epode::Error::NoSession(_))
         ));
 
+        // A JID that is none is a clear error, not "somebody else".
+        assert!(matches!(
+            other.restore(Some("carol smith@localhost"), |_, _, _, _| {}),
+            Err(epode::Error::InvalidJid(_))
+        ));
+
+        // The account written in another case is the same account (issue 20).
         let second = Connection::new(&server.bosh(), o.clone()).unwrap();
         let (mut rec, cb) = recorder();
-        second.restore(Some(&server.jid("carol")), cb).unwrap();
+        let shouted = format!("CAROL@{}", server.var("XMPP_DOMAIN").to_uppercase());
+        second.restore(Some(&shouted), cb).unwrap();
         rec.wait_for(Status::Attached, 20);
         assert_eq!(second.jid(), jid);
         // A message still flows on the restored session.

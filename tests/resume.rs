@@ -608,10 +608,12 @@ fn a_graceful_disconnect_acknowledges_what_it_handled() {
                     .unwrap();
                 std::thread::sleep(Duration::from_millis(300));
                 // The logout happens inside the handler, right after the message.
-                alice.add_handler(epode::Matcher::new().name("message"), |conn, _| {
-                    conn.disconnect(None).ok();
-                    epode::Keep::Remove
-                });
+                alice
+                    .add_handler(epode::Matcher::new().name("message"), |conn, _| {
+                        conn.disconnect(None).ok();
+                        epode::Keep::Remove
+                    })
+                    .unwrap();
                 let body = format!("bye {cycle}");
                 bob.send(&chat(&alice.jid(), &body)).unwrap();
                 rec.wait_for(Status::Disconnected, 15);

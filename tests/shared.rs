@@ -55,9 +55,12 @@ fn handle(server: &Server, worker: &str) -> Connection {
 }
 
 fn connect(conn: &Connection, server: &Server, user: &str) -> Recorder {
+    connect_as(conn, &server.jid(user), &server.password(user))
+}
+
+fn connect_as(conn: &Connection, jid: &str, password: &str) -> Recorder {
     let (rec, cb) = recorder();
-    conn.connect(&server.jid(user), Some(&server.password(user)), cb)
-        .unwrap();
+    conn.connect(jid, Some(password), cb).unwrap();
     rec
 }
 
@@ -268,6 +271,27 @@ fn connect_as_another_account_on_a_busy_worker_is_refused() {
         // dave's session is untouched.
         assert!(a.authenticated());
         a.disconnect(None).unwrap();
+        ra.wait_for(Status::Disconnected, 10);
+    }
+}
+
+/// Issue 20: the same account written in another case is the same
+/// account: the handle joins the worker's session (ATTACHED), no refusal.
+#[test]
+fn connect_as_the_same_account_in_another_case_joins() {
+    let _serial = serial();
+    for server in servers() {
+        let worker = unique("case", &server);
+        let (a, mut ra) = log_in(&server, &worker);
+        let b = handle(&server, &worker);
+        let shouted = format!("DAVE@{}", server.var("XMPP_DOMAIN").to_uppercase());
+        let mut rb = connect_as(&b, &shouted, &server.password("dave"));
+        rb.wait_for(Status::Attached, 10);
+        assert_eq!(rb.statuses(), [Status::Connecting, Status::Attached]);
+        assert_eq!(b.jid(), a.jid());
+        assert_sessions(&server, "dave", 1);
+        b.disconnect(None).unwrap();
+        rb.wait_for(Status::Disconnected, 10);
         ra.wait_for(Status::Disconnected, 10);
     }
 }

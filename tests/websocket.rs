@@ -214,7 +214,8 @@ fn alice_sends_bob_a_message() {
                 m.child_text("body").unwrap_or_default(),
             ));
             Keep::Keep
-        });
+        })
+        .unwrap();
         // The handler is registered through the engine's inbox: give it a moment.
         std::thread::sleep(Duration::from_millis(50));
         let msg = Builder::msg([("to", bob.jid().as_str()), ("type", "chat")])
@@ -262,7 +263,8 @@ fn iq_round_trip_and_timeout() {
 
         // bob swallows IQs: alice's IQ to him times out and on_error gets None.
         let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
-        bob.add_handler(Matcher::new().name("iq").type_("get"), |_, _| Keep::Keep);
+        bob.add_handler(Matcher::new().name("iq").type_("get"), |_, _| Keep::Keep)
+            .unwrap();
         std::thread::sleep(Duration::from_millis(50));
         answers.lock().unwrap().clear();
         let q = Builder::iq([("type", "get"), ("to", bob.jid().as_str())])
@@ -298,25 +300,29 @@ fn a_handler_on_the_stanza_errors_namespace_catches_an_iq_error() {
         let (alice, _ra) = login(&server, &server.ws(), "alice", Options::default());
         let (errors, cb) = collector::<String>();
         let cb2 = Arc::clone(&cb);
-        alice.add_handler(
-            Matcher::new().ns("urn:ietf:params:xml:ns:xmpp-stanzas"),
-            move |_, iq| {
-                cb.lock().unwrap().push(iq.attr("id").unwrap_or("").into());
-                Keep::Keep
-            },
-        );
-        alice.add_handler(
-            Matcher::new()
-                .ns("urn:ietf:params:xml:ns:xmpp-stanzas")
-                .name("")
-                .id(""),
-            move |_, iq| {
-                cb2.lock()
-                    .unwrap()
-                    .push(format!("wild {}", iq.attr("type").unwrap_or("")));
-                Keep::Keep
-            },
-        );
+        alice
+            .add_handler(
+                Matcher::new().ns("urn:ietf:params:xml:ns:xmpp-stanzas"),
+                move |_, iq| {
+                    cb.lock().unwrap().push(iq.attr("id").unwrap_or("").into());
+                    Keep::Keep
+                },
+            )
+            .unwrap();
+        alice
+            .add_handler(
+                Matcher::new()
+                    .ns("urn:ietf:params:xml:ns:xmpp-stanzas")
+                    .name("")
+                    .id(""),
+                move |_, iq| {
+                    cb2.lock()
+                        .unwrap()
+                        .push(format!("wild {}", iq.attr("type").unwrap_or("")));
+                    Keep::Keep
+                },
+            )
+            .unwrap();
         // Sent with send(), not send_iq(): its answer goes to the handlers.
         let q = Builder::iq([
             ("type", "get"),
@@ -510,9 +516,11 @@ fn handlers_added_in_a_handler_apply_from_the_next_stanza() {
                 m.child_text("body").unwrap_or_default()
             ));
             Keep::Remove
-        });
+        })
+        .unwrap();
         Keep::from(body != "2")
-    });
+    })
+    .unwrap();
     std::thread::sleep(Duration::from_millis(50));
     for n in ["1", "2", "3"] {
         let msg = Builder::msg([("to", bob.jid().as_str())])
@@ -706,7 +714,8 @@ fn a_panicking_callback_ends_the_session_with_error_not_the_process() {
     let (conn, mut rec) = login(&server, &server.ws(), "carol", Options::default());
     conn.add_handler(Matcher::new().name("message"), |_, _| {
         panic!("application bug")
-    });
+    })
+    .unwrap();
     std::thread::sleep(Duration::from_millis(50));
     let me = conn.jid();
     let m = Builder::msg([("to", me.as_str())])

@@ -1621,7 +1621,12 @@ impl Engine {
         let matches = self.iqs.get(id).is_some_and(|p| {
             p.from.iter().any(|want| match (want, from) {
                 (None, None) => true,
-                (Some(w), Some(f)) => w == f || (jid::resource(w).is_none() && jid::bare(f) == w),
+                // Compared normalised: the server may write the address
+                // otherwise than the `to` we sent (case, width, IDN form).
+                (Some(w), Some(f)) => {
+                    jid::same_address(w, f)
+                        || (jid::resource(w).is_none() && jid::same_account(f, w))
+                }
                 _ => false,
             })
         });

@@ -522,8 +522,11 @@ pub unsafe extern "C" fn epode_conn_send_presence(
 /// inside it; `type` may list several types separated by commas, where an
 /// empty entry stands for a stanza without a type (`"chat,"`: chat or
 /// untyped; `""` alone: any type). `flags`:
-/// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. The handler id goes to
-/// `*out_id` (may be NULL). `userdata_free` runs when the handler is removed.
+/// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. `from` is compared
+/// normalised (RFC 7622, see `epode_jid_normalize`); one that is not a valid
+/// JID is EPODE_ERR_INVALID_JID, as it could never match. The handler id
+/// goes to `*out_id` (may be NULL). `userdata_free` runs when the handler is
+/// removed, or at once if this call fails.
 ///
 /// # Safety
 /// `conn` live; strings NULL or NUL-terminated; `out_id` NULL or writable.
@@ -561,7 +564,7 @@ pub unsafe extern "C" fn epode_conn_add_handler(
             // SAFETY: the application gave us this callback for this userdata.
             let keep = unsafe { callback(ud.ptr(), handle.0, borrowed(elem)) };
             Keep::from(keep != EPODE_HANDLER_REMOVE)
-        });
+        })?;
         if let Some(out) = out_id.as_mut() {
             *out = hid;
         }

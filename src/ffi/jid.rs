@@ -1,8 +1,9 @@
-//! JID helpers for C: split, bare, XEP-0106 node escaping.
-//! Every function copies its answer into a caller buffer (see
-//! `epode_stanza_name` for the buffer rules).
+//! JID helpers for C: split, bare, XEP-0106 node escaping, and RFC 7622
+//! validation, normalisation and comparison. Every function that answers
+//! with text copies it into a caller buffer (see `epode_stanza_name` for
+//! the buffer rules).
 
-use super::guard::{c_str, copy_out, guard, FfiError};
+use super::guard::{c_str, copy_out, guard, out_param, FfiError};
 use super::result::epode_result;
 use crate::jid;
 use std::ffi::c_char;
@@ -141,20 +142,91 @@ pub unsafe extern "C" fn epode_jid_unescape_node(
     jid_part(node, buf, cap, len, |n| Some(jid::unescape_node(n)), "node")
 }
 
-/// Checks that `jid` is a valid JID (RFC 7622 shape and lengths):
-/// `EPODE_OK` or `EPODE_ERR_INVALID_JID` with the reason as last error.
+/// `text` (from argument `what`) as a valid, normalised JID, or
+/// `EPODE_ERR_INVALID_JID` with the reason.
+///
+/// # Safety
+/// `ptr` NULL or NUL-terminated.
+unsafe fn valid_jid(ptr: *const c_char, what: &str) -> Result<jid::Jid, FfiError> {
+    let text = c_str(ptr, what)?;
+    jid::Jid::parse(text).map_err(|e| {
+        FfiError::new(
+            epode_result::EPODE_ERR_INVALID_JID,
+            format!("{text:?}: {e}"),
+        )
+    })
+}
+
+/// Checks that `jid` is a valid JID (RFC 7622: its shape, each part's
+/// profile, and each part's length once normalised): `EPODE_OK` or
+/// `EPODE_ERR_INVALID_JID` with the reason as last error.
 ///
 /// # Safety
 /// `jid` NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_validate(jid: *const c_char) -> epode_result {
+    guard(|| valid_jid(jid, "jid").map(drop))
+}
+
+/// Copies the normalised form of `jid` (RFC 7622), the form comparisons
+/// use: the node by PRECIS UsernameCaseMapped, the domain by UTS-46 in
+/// U-labels, the resource by OpaqueString (`Alice@LocalHost/Phone` →
+/// `alice@localhost/Phone`). `EPODE_ERR_INVALID_JID` (the reason as last
+/// error) if it is not a valid JID; buffer rules as for `epode_jid_node`.
+///
+/// # Safety
+/// As for `epode_jid_node`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_jid_normalize(
+    jid: *const c_char,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    guard(|| copy_out(&valid_jid(jid, "jid")?.to_string(), buf, cap, len))
+}
+
+/// `*out_equal` = whether `a` and `b` are the same address once normalised
+/// (`Alice@LocalHost` and `alice@localhost`; resources must be equal too).
+/// `EPODE_ERR_INVALID_JID` if either is not a valid JID.
+///
+/// # Safety
+/// `a`, `b` NUL-terminated; `out_equal` writable.
+#[no_mangle]
+pub unsafe extern "C" fn epode_jid_equal(
+    a: *const c_char,
+    b: *const c_char,
+    out_equal: *mut bool,
+) -> epode_result {
+    compare(a, b, out_equal, |a, b| a == b)
+}
+
+/// `*out_equal` = whether `a` and `b` are the same account: their bare JIDs
+/// equal once normalised, whatever the resources (each must still be a
+/// valid JID, or `EPODE_ERR_INVALID_JID`).
+///
+/// # Safety
+/// As for `epode_jid_equal`.
+#[no_mangle]
+pub unsafe extern "C" fn epode_jid_bare_equal(
+    a: *const c_char,
+    b: *const c_char,
+    out_equal: *mut bool,
+) -> epode_result {
+    compare(a, b, out_equal, jid::Jid::bare_eq)
+}
+
+unsafe fn compare(
+    a: *const c_char,
+    b: *const c_char,
+    out_equal: *mut bool,
+    same: fn(&jid::Jid, &jid::Jid) -> bool,
+) -> epode_result {
     guard(|| {
-        let text = c_str(jid, "jid")?;
-        jid::Jid::parse(text).map(drop).map_err(|e| {
-            FfiError::new(
-                epode_result::EPODE_ERR_INVALID_JID,
-                format!("{text:?}: {e}"),
-            )
-        })
+        // Every argument is checked before anything is written.
+        let out = out_param(out_equal, "out_equal")?;
+        let (a, b) = (valid_jid(a, "a")?, valid_jid(b, "b")?);
+        *out = same(&a, &b);
+        Ok(())
     })
 }

@@ -164,7 +164,8 @@ pub fn collect_bodies(conn: &Connection) -> Shared<String> {
             .unwrap()
             .push(m.child_text("body").unwrap_or_default());
         epode::Keep::Keep
-    });
+    })
+    .unwrap();
     bodies
 }
 

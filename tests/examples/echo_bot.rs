@@ -101,7 +101,8 @@ fn main() -> ExitCode {
             conn.disconnect(Some("asked to quit")).ok();
         }
         Keep::Keep
-    });
+    })
+    .expect("no from criterion to refuse");
 
     // Statuses travel from the engine thread to this one.
     let (tx, rx) = mpsc::channel();

@@ -677,7 +677,8 @@ fn lost(reason: &str) -> Delivery {
 /// Who may join a session of `session`: `connect()` only as its account.
 fn admit(session: &str, wanted: Option<&str>) -> Delivery {
     match wanted {
-        Some(want) if jid::bare(want) != jid::bare(session) => Delivery::Refused(format!(
+        // Normalised: `Alice@LocalHost` is the account bound as alice@localhost.
+        Some(want) if !jid::same_account(want, session) => Delivery::Refused(format!(
             "the worker is logged in as {}, not {}",
             jid::bare(session),
             jid::bare(want)

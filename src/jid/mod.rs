@@ -1,8 +1,13 @@
-//! JID helpers (RFC 7622 shape, no PRECIS) and XEP-0106 node escaping.
+//! JID helpers, RFC 7622 normalisation and XEP-0106 node escaping.
 //!
-//! The free functions split any string the way Strophe does, except that an
-//! `@` after the first `/` belongs to the resource (RFC 7622 §3.1). [`Jid`]
-//! is the validated form.
+//! The free functions [`split`], [`bare`] … cut any string the way Strophe
+//! does, except that an `@` after the first `/` belongs to the resource
+//! (RFC 7622 §3.1); they never change the text. [`Jid`] is the validated,
+//! normalised form (see `prep` for the profiles), and [`equal`],
+//! [`bare_equal`] and [`normalize`] compare and print addresses in it.
+//! What the user gave is what goes on the wire; only comparisons normalise.
+
+mod prep;
 
 use std::fmt;
 use std::str::FromStr;
@@ -125,9 +130,16 @@ pub enum JidError {
     EmptyNode,
     /// `example.com/`
     EmptyResource,
-    /// A node holding `@` or `/`, or a domain holding `@`.
+    /// The part is refused as a whole: a domain that is neither an IDN nor
+    /// an IP literal, an empty label, a bidi or context rule broken.
     InvalidCharacter(&'static str),
-    /// The part is longer than 1023 bytes.
+    /// A code point the part's profile does not allow (a space, a symbol
+    /// or a control in a node, one of `"&'/:<>@` in a node …).
+    Disallowed {
+        part: &'static str,
+        code_point: char,
+    },
+    /// The part is longer than 1023 bytes once normalised.
     TooLong(&'static str),
 }
 
@@ -138,6 +150,11 @@ impl fmt::Display for JidError {
             JidError::EmptyNode => f.write_str("empty node before '@'"),
             JidError::EmptyResource => f.write_str("empty resource after '/'"),
             JidError::InvalidCharacter(part) => write!(f, "invalid character in the {part}"),
+            JidError::Disallowed { part, code_point } => write!(
+                f,
+                "U+{:04X} is not allowed in the {part}",
+                u32::from(*code_point)
+            ),
             JidError::TooLong(part) => write!(f, "{part} longer than {MAX_PART_LEN} bytes"),
         }
     }
@@ -145,8 +162,11 @@ impl fmt::Display for JidError {
 
 impl std::error::Error for JidError {}
 
-/// A JID with the shape and lengths RFC 7622 requires (no PRECIS
-/// normalisation: parts compare byte for byte).
+/// A valid JID in its normalised form (RFC 7622): the node case-mapped by
+/// PRECIS UsernameCaseMapped, the domain lowercased and in U-labels by
+/// UTS-46, the resource by OpaqueString. So `==` and [`Jid::bare_eq`]
+/// compare addresses as XMPP does, and `to_string()` prints the normalised
+/// form (`Alice@LocalHost` parses to `alice@localhost`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Jid {
     node: Option<String>,
@@ -161,25 +181,28 @@ impl Jid {
         Jid::new(node, domain, resource)
     }
 
-    /// Builds a JID from its parts, checking each. One trailing dot of the
-    /// domain is dropped (RFC 7622 §3.2).
+    /// Builds a JID from its parts, normalising and checking each. One
+    /// trailing dot of the domain is dropped (RFC 7622 §3.2).
     pub fn new(node: Option<&str>, domain: &str, resource: Option<&str>) -> Result<Jid, JidError> {
         let domain = domain.strip_suffix('.').unwrap_or(domain);
-        check_part(node, "node", JidError::EmptyNode)?;
-        check_part(Some(domain), "domain", JidError::EmptyDomain)?;
-        check_part(resource, "resource", JidError::EmptyResource)?;
-        if node.is_some_and(|n| n.contains(['@', '/'])) {
-            return Err(JidError::InvalidCharacter("node"));
-        }
-        // Still a dot at the end ("..", "a.."): an empty label, and no
-        // longer the same JID once written out and parsed again.
-        if domain.contains(['@', '/']) || domain.ends_with('.') {
-            return Err(JidError::InvalidCharacter("domain"));
-        }
+        let node = prepare(node, "node", JidError::EmptyNode, prep::localpart)?;
+        let domain = prepare(
+            Some(domain),
+            "domain",
+            JidError::EmptyDomain,
+            prep::domainpart,
+        )?
+        .unwrap_or_default();
+        let resource = prepare(
+            resource,
+            "resource",
+            JidError::EmptyResource,
+            prep::resourcepart,
+        )?;
         Ok(Jid {
-            node: node.map(str::to_string),
-            domain: domain.to_string(),
-            resource: resource.map(str::to_string),
+            node,
+            domain,
+            resource,
         })
     }
 
@@ -213,12 +236,62 @@ impl Jid {
     }
 }
 
-fn check_part(part: Option<&str>, name: &'static str, empty: JidError) -> Result<(), JidError> {
-    match part {
-        Some("") => Err(empty),
-        Some(p) if p.len() > MAX_PART_LEN => Err(JidError::TooLong(name)),
-        _ => Ok(()),
+/// Input past this is refused before it is normalised, so that a hostile
+/// address costs little. The mappings shrink text to a third at most
+/// (width, Hangul composition) or, in a domain, a quarter (UTS-46 maps
+/// 𝐀 to a); only a domain padded with characters UTS-46 drops (soft
+/// hyphens, variation selectors) could still have fitted.
+const MAX_RAW_PART_LEN: usize = 4 * MAX_PART_LEN;
+
+/// One part normalised by `enforce`, with RFC 7622's lengths checked on the
+/// result (§3.1: 1 to 1023 bytes).
+fn prepare(
+    part: Option<&str>,
+    name: &'static str,
+    empty: JidError,
+    enforce: fn(&str) -> Result<String, JidError>,
+) -> Result<Option<String>, JidError> {
+    let Some(raw) = part else { return Ok(None) };
+    if raw.is_empty() {
+        return Err(empty);
     }
+    if raw.len() > MAX_RAW_PART_LEN {
+        return Err(JidError::TooLong(name));
+    }
+    let normalised = enforce(raw)?;
+    if normalised.len() > MAX_PART_LEN {
+        return Err(JidError::TooLong(name));
+    }
+    Ok(Some(normalised))
+}
+
+/// `jid` in its normalised form (`Alice@LocalHost/Phone` →
+/// `alice@localhost/Phone`); an invalid JID is an error.
+pub fn normalize(jid: &str) -> Result<String, JidError> {
+    Jid::parse(jid).map(|j| j.to_string())
+}
+
+/// Whether `a` and `b` are the same address, compared as XMPP compares
+/// them (normalised); an invalid JID on either side is an error.
+pub fn equal(a: &str, b: &str) -> Result<bool, JidError> {
+    Ok(Jid::parse(a)? == Jid::parse(b)?)
+}
+
+/// Whether `a` and `b` are the same account (resources ignored, but each
+/// must be valid), compared normalised.
+pub fn bare_equal(a: &str, b: &str) -> Result<bool, JidError> {
+    Ok(Jid::parse(a)?.bare_eq(&Jid::parse(b)?))
+}
+
+/// For addresses a server or a peer sent, which may be anything: the same
+/// address, normalised; text that is not a valid JID equals only itself.
+pub(crate) fn same_address(a: &str, b: &str) -> bool {
+    a == b || equal(a, b).unwrap_or(false)
+}
+
+/// As [`same_address`] for the bare JIDs only: whatever the resources hold.
+pub(crate) fn same_account(a: &str, b: &str) -> bool {
+    same_address(bare(a), bare(b))
 }
 
 impl fmt::Display for Jid {
@@ -444,6 +517,153 @@ mod tests {
         );
         // Bytes, not characters.
         assert!(Jid::parse(&format!("{}@x", "é".repeat(512))).is_err());
+    }
+
+    /// RFC 7622 §3.5: its examples of valid JIDs, and what each is once
+    /// normalised.
+    #[test]
+    fn rfc7622_valid_examples() {
+        let cases = [
+            ("juliet@example.com", "juliet@example.com"),
+            ("juliet@example.com/foo", "juliet@example.com/foo"),
+            ("juliet@example.com/foo bar", "juliet@example.com/foo bar"),
+            ("juliet@example.com/foo@bar", "juliet@example.com/foo@bar"),
+            ("foo\\20bar@example.com", "foo\\20bar@example.com"),
+            ("fussball@example.com", "fussball@example.com"),
+            ("fußball@example.com", "fußball@example.com"),
+            ("π@example.com", "π@example.com"),
+            ("Σ@example.com/foo", "σ@example.com/foo"),
+            ("σ@example.com/foo", "σ@example.com/foo"),
+            ("ς@example.com/foo", "ς@example.com/foo"),
+            ("king@example.com/♚", "king@example.com/♚"),
+            ("example.com", "example.com"),
+            ("example.com/foobar", "example.com/foobar"),
+            ("a.example.com/b@example.net", "a.example.com/b@example.net"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(normalize(raw).as_deref(), Ok(want), "{raw:?}");
+        }
+        // Final sigma is its own letter; ß is not ss (PRECIS, not IDNA2003).
+        assert_eq!(equal("Σ@example.com", "σ@example.com"), Ok(true));
+        assert_eq!(equal("ς@example.com", "σ@example.com"), Ok(false));
+        assert_eq!(
+            equal("fußball@example.com", "fussball@example.com"),
+            Ok(false)
+        );
+    }
+
+    /// RFC 7622 §3.5: its examples of invalid JIDs (but the leading space
+    /// of a resource, which RFC 8265's OpaqueString keeps).
+    #[test]
+    fn rfc7622_invalid_examples() {
+        let disallowed = |part, code_point| JidError::Disallowed { part, code_point };
+        let cases = [
+            ("\"juliet\"@example.com", disallowed("node", '"')),
+            ("foo bar@example.com", disallowed("node", ' ')),
+            ("@example.com/", JidError::EmptyNode),
+            ("henry\u{2163}@example.com", disallowed("node", '\u{2163}')),
+            ("♚@example.com", disallowed("node", '♚')),
+            ("juliet@", JidError::EmptyDomain),
+            ("/foobar", JidError::EmptyDomain),
+        ];
+        for (raw, why) in cases {
+            assert_eq!(Jid::parse(raw), Err(why.clone()), "{raw:?}");
+            assert_eq!(normalize(raw), Err(why), "{raw:?}");
+        }
+        assert!(Jid::parse("juliet@example.com/ foo").is_ok());
+    }
+
+    /// The issue that asked for all this: a user writes the address in
+    /// another case than the server hands it back.
+    #[test]
+    fn addresses_compare_normalised() {
+        let same = [
+            ("Alice@LocalHost", "alice@localhost"),
+            ("ALICE@localhost/phone", "alice@LOCALHOST/phone"),
+            ("ａｌｉｃｅ@ｌｏｃａｌｈｏｓｔ", "alice@localhost"),
+            ("élise@bücher.example", "E\u{301}LISE@xn--bcher-kva.example"),
+            (
+                "room@conference.example.com.",
+                "room@Conference.Example.Com",
+            ),
+            ("a@[2001:DB8::1]/r", "a@[2001:db8:0::1]/r"),
+        ];
+        for (a, b) in same {
+            assert_eq!(equal(a, b), Ok(true), "{a} = {b}");
+            assert_eq!(bare_equal(a, b), Ok(true), "{a} ~ {b}");
+            assert_eq!(normalize(a), normalize(b));
+            assert!(same_address(a, b) && same_account(a, b));
+            assert_eq!(Jid::parse(a).unwrap(), Jid::parse(b).unwrap());
+        }
+        // Resources keep their case: another resource, the same account.
+        let (phone, other) = ("alice@localhost/Phone", "Alice@localhost/phone");
+        assert_eq!(equal(phone, other), Ok(false));
+        assert_eq!(bare_equal(phone, other), Ok(true));
+        assert!(!same_address(phone, other) && same_account(phone, other));
+        assert_eq!(equal("alice@localhost", "alice@localhost/r"), Ok(false));
+        assert_eq!(equal("alice@localhost", "bob@localhost"), Ok(false));
+        assert_eq!(equal("localhost", "alice@localhost"), Ok(false));
+        assert_eq!(
+            normalize("Alice@LocalHost/Phone").as_deref(),
+            Ok("alice@localhost/Phone")
+        );
+    }
+
+    #[test]
+    fn invalid_input_is_an_error_or_only_itself() {
+        assert_eq!(
+            equal("a b@x", "a b@x"),
+            Err(JidError::Disallowed {
+                part: "node",
+                code_point: ' '
+            })
+        );
+        assert!(bare_equal("a@x", "a@x/\u{7}").is_err());
+        // What a server or a peer sends may be anything: it equals itself
+        // byte for byte and nothing else.
+        assert!(same_address("a b@x", "a b@x"));
+        assert!(!same_address("A b@x", "a b@x"));
+        assert!(!same_address("a b@x", "a@x"));
+        // An account comparison looks at the bare JIDs only.
+        assert!(same_account("Alice@x/\u{7}", "alice@x"));
+    }
+
+    #[test]
+    fn lengths_count_after_normalisation() {
+        // Fullwidth letters are 3 bytes each, 1 once normalised.
+        let wide = |n| "Ａ".repeat(n);
+        assert_eq!(
+            normalize(&format!("{}@x", wide(MAX_PART_LEN))),
+            Ok(format!("{}@x", "a".repeat(MAX_PART_LEN)))
+        );
+        assert_eq!(
+            Jid::parse(&format!("{}@x", wide(MAX_PART_LEN + 1))),
+            Err(JidError::TooLong("node"))
+        );
+        // A decomposed é (3 bytes) is 2 once composed.
+        let decomposed = "e\u{301}".repeat(511);
+        assert!(Jid::parse(&format!("x/{decomposed}")).is_ok());
+        assert_eq!(
+            Jid::parse(&format!("x/{decomposed}e\u{301}")),
+            Err(JidError::TooLong("resource"))
+        );
+        // Hostile lengths are refused before any normalising.
+        let huge = "a".repeat(MAX_RAW_PART_LEN + 1);
+        assert_eq!(Jid::parse(&huge), Err(JidError::TooLong("domain")));
+        assert_eq!(
+            Jid::parse(&format!("x/{}", "\u{3000}".repeat(100_000))),
+            Err(JidError::TooLong("resource"))
+        );
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        let e = Jid::parse("foo bar@example.com").unwrap_err();
+        assert_eq!(e.to_string(), "U+0020 is not allowed in the node");
+        assert_eq!(
+            Jid::parse("a@b_c").unwrap_err().to_string(),
+            "invalid character in the domain"
+        );
     }
 
     #[test]
