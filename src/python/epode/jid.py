@@ -63,4 +63,4 @@ def validate(jid: str) -> None:
 
 def is_valid(jid: str) -> bool:
     """Whether `jid` is a valid JID."""
-    return L.epode_jid_validate(jid.encode()) == _lib.OK
+    return bool(L.epode_jid_validate(jid.encode()) == _lib.OK)
