@@ -26,6 +26,16 @@ def test_with_block_says_goodbye_then_frees(server, recorder):
         conn.jid
 
 
+def test_with_block_waits_for_a_disconnect_under_way(server, recorder):
+    rec, up = recorder(), threading.Event()
+    with epode.Connection(server.ws) as conn:
+        conn.connect(server.jid("carol"), server.password("carol"),
+                     lambda s, c, st: (rec(s, c, st), s is epode.Status.CONNECTED and up.set()))
+        assert up.wait(10)
+        conn.disconnect()  # threaded: returns at once, the close exchange goes on
+    assert rec.names[-2:] == ["DISCONNECTING", "DISCONNECTED"]
+
+
 def test_a_second_disconnect_does_nothing(server, recorder):
     rec = recorder()
     with epode.Connection(server.ws, sync=True) as conn:

@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import time
 import weakref
 from ctypes import byref, c_bool, c_int, c_uint32, c_uint64, c_void_p
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from . import _callbacks, _lib, logs, sasl
 from ._text import c_str, read
 from .builder import Builder
 from .errors import Error, Result, check
+from .incoming import StanzaQueue
 from .options import Options, OptionValue
 from .stanza import Stanza
 from .status import Status
-
-if TYPE_CHECKING:
-    from .incoming import StanzaQueue
 
 L = _lib.lib
 
@@ -143,10 +142,16 @@ class Connection:
 
     def _goodbye(self) -> None:
         """A clean disconnect that returns once it is over: the engine is
-        taken onto this thread (sync) so that `disconnect` waits."""
-        if self._handle and (self.connected or self.disconnecting):
-            self.set_sync(True)
+        taken onto this thread (sync) so that `disconnect` waits, or, when
+        one is under way already, is driven until it ends."""
+        if not self._handle or not (self.connected or self.disconnecting):
+            return
+        self.set_sync(True)
+        if not self.disconnecting:
             self.disconnect()
+        deadline = time.monotonic() + self.disconnection_timeout + 1
+        while self.connected and time.monotonic() < deadline:
+            self.run_once(0.05)
 
     def __del__(self) -> None:
         try:
@@ -417,8 +422,6 @@ class Connection:
                 ignore_ns_fragment: bool = False) -> StanzaQueue:
         """The stanzas matching these filters (as for `add_handler`) as a
         queue to iterate over, for a loop rather than callbacks."""
-        from .incoming import StanzaQueue
-
         queue = StanzaQueue(self)
         queue.handler_id = self.add_handler(queue._put, ns=ns, name=name, type=type, id=id, from_=from_,
                                             match_bare_from=match_bare_from, ignore_ns_fragment=ignore_ns_fragment)
