@@ -67,6 +67,23 @@ step "Python ctypes tests (a debug build: debug assertions on)"
 cargo build --quiet --lib
 EPODE_LIB="$root/target/debug/libepode.so" python3 -m pytest -q tests/python
 
+step "Python package: pip install in a fresh venv, mypy, the tests on the installed package"
+venv=$(mktemp -d /tmp/epode-venv.XXXXXX)
+# Debian's python3 makes no venv until python3-venv is installed.
+python3 -m venv "$venv" 2>/dev/null || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null
+    rm -rf "$venv" && python3 -m venv "$venv"
+}
+"$venv/bin/pip" install -q pytest mypy
+# pip builds in the tree, so Cargo reuses target/ (the release profile).
+"$venv/bin/pip" install -q "$root"
+# From the venv's directory, so that nothing of the checkout is imported.
+(cd "$venv" && "$venv/bin/mypy" --strict -p epode && "$venv/bin/mypy" --strict "$root/tests/examples/echo_bot.py")
+(cd "$venv" && env -u EPODE_LIB EPODE_TEST_INSTALLED=1 EPODE_PY_COVERAGE=1 \
+    "$venv/bin/python" -m pytest -q "$root/tests/python")
+rm -rf "$venv"
+
 step "C examples against the servers"
 tests/c/examples.sh
 

@@ -6,6 +6,7 @@ Needs EPODE_LIB."""
 import pathlib
 import sys
 
+# The package from this checkout, on the library $EPODE_LIB names.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "src" / "python"))
 import epode  # noqa: E402
 
@@ -15,11 +16,11 @@ def main():
     with epode.Connection(service, sync=True) as conn:
         conn.set_sm_state(pathlib.Path(state_file).read_text())
         conn.connect(jid, password, lambda status, cond, _s: print(
-            "status", epode.STATUS_NAMES[status], cond or "-", flush=True))
+            "status", status.name, cond or "-", flush=True))
         print("jid", conn.jid, flush=True)
         print("resumed", conn.resumed, flush=True)
         for _ in range(10):
-            conn.run_once(100)
+            conn.run_once(0.1)
         conn.disconnect()
 
 

@@ -9,6 +9,7 @@ Connects through the worker and reports on stdout, one line each:
 import pathlib
 import sys
 
+# The package from this checkout, on the library $EPODE_LIB names.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "src" / "python"))
 import epode  # noqa: E402
 
@@ -18,11 +19,10 @@ def main():
     conn = epode.Connection(service, worker=worker)
 
     def on_status(status, condition, _stanza):
-        print("status", epode.STATUS_NAMES[status], condition or "-", flush=True)
+        print("status", status.name, condition or "-", flush=True)
 
     def on_message(stanza):
-        body = stanza.find("body")
-        print("message", body.text if body else "", flush=True)
+        print("message", stanza.find_text("body", default=""), flush=True)
         return True
 
     conn.add_handler(on_message, name="message")

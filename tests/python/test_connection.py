@@ -1,32 +1,12 @@
-"""The Python module (src/python/epode.py) against the private Prosody and
-ejabberd: logins over WebSocket and BOSH, a handler, an IQ, errors."""
+"""The Python package against the private Prosody and ejabberd: logins
+over WebSocket and BOSH, a handler, an IQ, errors, shared workers and
+resumption (as before the package, now on its API)."""
 import os
-import pathlib
-import sys
 import threading
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "src" / "python"))
-import epode  # noqa: E402
-
-
-def server(name):
-    directory = os.environ.get(f"EPODE_TEST_{name.upper()}")
-    if not directory:
-        pytest.fail(f"EPODE_TEST_{name.upper()} is not set: start the servers (tests/run-all.sh)")
-    env = {}
-    for line in open(os.path.join(directory, "env")):
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].strip().partition("=")
-            env[key] = value.strip("'")
-    return env
-
-
-@pytest.fixture(params=["prosody", "ejabberd"])
-def env(request):
-    return server(request.param)
+import epode
 
 
 @pytest.mark.parametrize("transport", ["XMPP_WS_URL", "XMPP_BOSH_URL"])
@@ -34,7 +14,7 @@ def test_sync_login_message_and_iq(env, transport):
     statuses = []
     with epode.Connection(env[transport], sync=True) as conn:
         conn.connect(env["XMPP_ALICE_JID"], env["XMPP_ALICE_PASSWORD"],
-                     lambda status, cond, stanza: statuses.append(epode.STATUS_NAMES[status]))
+                     lambda status, cond, stanza: statuses.append(status.name))
         assert statuses == ["CONNECTING", "AUTHENTICATING", "CONNECTED"]
         assert conn.authenticated and conn.jid.startswith(env["XMPP_ALICE_JID"] + "/")
 
@@ -44,11 +24,11 @@ def test_sync_login_message_and_iq(env, transport):
         answers = []
         conn.send_iq(epode.Stanza("<iq xmlns='jabber:client' type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>"),
                      on_result=lambda s: answers.append(s.get("type")),
-                     on_error=lambda s: answers.append("error"), timeout_ms=5000)
+                     on_error=lambda s: answers.append("error"), timeout=5)
         for _ in range(100):
             if got and answers:
                 break
-            conn.run_once(50)
+            conn.run_once(0.05)
         assert got == ["caf\u00e9 & co"]
         assert answers == ["result"]
         conn.disconnect()
@@ -60,8 +40,8 @@ def test_threaded_callbacks_from_the_engine_thread(env):
     seen = []
 
     def on_status(status, cond, stanza):
-        seen.append((epode.STATUS_NAMES[status], threading.current_thread() is threading.main_thread()))
-        if status in (epode.CONNECTED, epode.DISCONNECTED):
+        seen.append((status.name, threading.current_thread() is threading.main_thread()))
+        if status in (epode.Status.CONNECTED, epode.Status.DISCONNECTED):
             done.set()
 
     with epode.Connection(env["XMPP_WS_URL"]) as conn:
@@ -77,22 +57,22 @@ def test_threaded_callbacks_from_the_engine_thread(env):
 def test_errors_are_exceptions_with_the_librarys_message(env):
     with pytest.raises(epode.Error) as e:
         epode.Connection(env["XMPP_WS_URL"], no_such_option=1)
-    assert e.value.code == "EPODE_ERR_UNKNOWN_OPTION" and "no_such_option" in e.value.message
+    assert e.value.code is epode.Result.UNKNOWN_OPTION and "no_such_option" in e.value.message
     with pytest.raises(epode.Error) as e:
         epode.Connection("/relative")
-    assert e.value.code == "EPODE_ERR_INVALID_ARG" and "origin" in str(e.value)
+    assert e.value.code is epode.Result.INVALID_ARG and "origin" in str(e.value)
     with epode.Connection(env["XMPP_WS_URL"], sync=True) as conn:
         with pytest.raises(epode.Error) as e:
             conn.send("<message/>")
-        assert e.value.code == "EPODE_ERR_WRONG_STATE"
+        assert e.value.code is epode.Result.WRONG_STATE
         conn.connect(env["XMPP_CAROL_JID"], env["XMPP_CAROL_PASSWORD"])
         with pytest.raises(epode.Error) as e:
             conn.send("<message><body>half")
-        assert e.value.code == "EPODE_ERR_MALFORMED_XML"
+        assert e.value.code is epode.Result.MALFORMED_XML
         conn.disconnect()
     statuses = []
     with epode.Connection(env["XMPP_WS_URL"], sync=True) as conn:
-        conn.connect(env["XMPP_ALICE_JID"], "wrong", lambda s, c, _: statuses.append((epode.STATUS_NAMES[s], c)))
+        conn.connect(env["XMPP_ALICE_JID"], "wrong", lambda s, c, _: statuses.append((s.name, c)))
     assert ("AUTHFAIL", "not-authorized") in statuses
     with pytest.raises(epode.Error):
         epode.Stanza("<a><b></a>")
@@ -104,20 +84,20 @@ def test_two_handles_share_one_worker(env):
     first, second = [], []
     with epode.Connection(env["XMPP_WS_URL"], worker=worker, sync=True) as a, \
             epode.Connection(env["XMPP_WS_URL"], worker=worker, sync=True) as b:
-        b.attach_shared(lambda status, cond, stanza: second.append(epode.STATUS_NAMES[status]))
+        b.attach_shared(lambda status, cond, stanza: second.append(status.name))
         assert second == ["ATTACHFAIL", "DISCONNECTED"]
         a.connect(env["XMPP_CAROL_JID"], env["XMPP_CAROL_PASSWORD"],
-                  lambda status, cond, stanza: first.append((epode.STATUS_NAMES[status], cond)))
+                  lambda status, cond, stanza: first.append((status.name, cond)))
         assert [s for s, _ in first] == ["CONNECTING", "AUTHENTICATING", "CONNECTED"]
         second.clear()
-        b.attach_shared(lambda status, cond, stanza: second.append(epode.STATUS_NAMES[status]))
+        b.attach_shared(lambda status, cond, stanza: second.append(status.name))
         assert second == ["ATTACHED"]
         assert b.jid == a.jid
         b.disconnect()
         for _ in range(100):
             if first[-1][0] == "DISCONNECTED":
                 break
-            a.run_once(50)
+            a.run_once(0.05)
         assert first[-1] == ("DISCONNECTED", "the shared session was ended by another handle")
 
 
@@ -130,16 +110,16 @@ def test_a_session_resumed_from_its_state_by_another_connection(env):
         for _ in range(50):
             if first.sm_state():
                 break
-            first.run_once(100)
+            first.run_once(0.1)
         state = first.sm_state()
         assert state and state.startswith("epode-sm 1\n")
         with pytest.raises(epode.Error) as bad:
             second.set_sm_state("not a state")
-        assert bad.value.code == "EPODE_ERR_INVALID_ARG"
+        assert bad.value.code is epode.Result.INVALID_ARG
         second.set_sm_state(state)
         seen = []
         second.connect(env["XMPP_CAROL_JID"], env["XMPP_CAROL_PASSWORD"],
-                       lambda status, cond, stanza: seen.append((epode.STATUS_NAMES[status], cond)))
+                       lambda status, cond, stanza: seen.append((status.name, cond)))
         assert seen[-1] == ("CONNECTED", "resumed")
         assert second.resumed and not first.resumed
         assert second.jid == first.jid
