@@ -132,14 +132,20 @@ def test_handler_flags_and_return_values(server):
                           ignore_ns_fragment=True)
         alice.add_handler(lambda s: by_types.append(s.get("type")) or epode.KEEP, name="message",
                           type=["chat", "headline"])
+        untyped = []  # "" in a type list: a stanza without a type (Strophe)
+        alice.add_handler(lambda s: untyped.append(str(s)) or epode.KEEP,
+                          name="message", type=[""])
         gone = alice.add_handler(lambda s: once.append(s), name="message")  # None: removed after one
-        for kind in ("chat", "headline", "normal"):
-            bob.send(epode.msg(to=alice.jid, type=kind).c("body", text=kind).up()
+        for kind in ("chat", "headline", "normal", None):
+            bob.send(epode.msg(to=alice.jid, type=kind).c("body", text=str(kind)).up()
                      .c("x", xmlns="http://jabber.org/protocol/muc#user"))
-        drive(alice, lambda: len(by_bare) == 3)
+        drive(alice, lambda: len(by_bare) == 4)
         assert by_full == [], "from_ is a full JID unless match_bare_from"
-        assert len(by_fragment) == 3 and len(once) == 1
+        assert len(by_fragment) == 4 and len(once) == 1
         assert by_types == ["chat", "headline"]
+        # ejabberd drops type='normal', the default, on the way.
+        bodies = [epode.Stanza(x).find_text("body") for x in untyped]
+        assert "None" in bodies and set(bodies) <= {"None", "normal"}, untyped
         alice.delete_handler(gone)  # already removed: ignored
         alice.delete_handler(123456)
 
@@ -170,7 +176,7 @@ def test_protocol_error_handler_hears_the_http_status(recorder):
         conn.add_protocol_error_handler("HTTP", 404, codes.append)
         conn.connect(server.jid("alice"), server.password("alice"), rec)
     assert codes == [404]
-    assert rec.seen[-2:] == [("CONNFAIL", "HTTP 404"), ("DISCONNECTED", "HTTP 404")]
+    assert rec.seen[-3:] == [("CONNFAIL", "HTTP 404"), ("DISCONNECTING", None), ("DISCONNECTED", "HTTP 404")]
     with epode.Connection(server.ws) as conn, pytest.raises(epode.Error) as e:
         conn.add_protocol_error_handler("gopher", 1, codes.append)
     assert e.value.code is epode.Result.INVALID_ARG

@@ -90,6 +90,19 @@ def test_bad_input_is_an_error_with_the_librarys_code_and_message():
     assert epode.Result.NULL_ARG.c_name == "EPODE_ERR_NULL_ARG"
 
 
+def test_jid_comparison_normalises():
+    assert jid.normalize("Alice@LocalHost/Phone") == "alice@localhost/Phone"
+    assert jid.equal("Alice@LocalHost/Phone", "alice@localhost/Phone")
+    assert not jid.equal("alice@localhost/Phone", "alice@localhost/phone")
+    assert jid.bare_equal("ALICE@localhost/a", "alice@LOCALHOST/b")
+    assert not jid.bare_equal("alice@localhost", "bob@localhost")
+    with pytest.raises(epode.Error) as e:
+        jid.normalize("al ice@localhost")
+    assert e.value.code is epode.Result.INVALID_JID
+    with pytest.raises(epode.Error):
+        jid.equal("alice@localhost", "@localhost")
+
+
 def test_jid_helpers():
     assert jid.node("alice@localhost/phone") == "alice"
     assert jid.domain("alice@localhost/phone") == "localhost"

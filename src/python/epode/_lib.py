@@ -164,6 +164,9 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any]]] = [
     ("epode_jid_escape_node", R, [c_char_p, c_char_p, c_size_t, OUT_LEN]),
     ("epode_jid_unescape_node", R, [c_char_p, c_char_p, c_size_t, OUT_LEN]),
     ("epode_jid_validate", R, [c_char_p]),
+    ("epode_jid_normalize", R, [c_char_p, c_char_p, c_size_t, OUT_LEN]),
+    ("epode_jid_equal", R, [c_char_p, c_char_p, POINTER(c_bool)]),
+    ("epode_jid_bare_equal", R, [c_char_p, c_char_p, POINTER(c_bool)]),
     # the library
     ("epode_last_error", c_size_t, [c_char_p, c_size_t]),
     ("epode_string_free", None, [c_void_p]),

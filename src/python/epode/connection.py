@@ -60,6 +60,14 @@ def _stanza_or_none(borrowed: Any) -> Optional[Stanza]:
     return Stanza._copy_of(borrowed) if borrowed else None
 
 
+def _type_list(types: Iterable[str]) -> str:
+    """A handler's types as the C call takes them: comma-separated, where an
+    empty entry is a stanza without a type. `[""]` alone becomes `","`, as
+    `""` alone would mean any type."""
+    listed = list(types)
+    return "," if listed == [""] else ",".join(listed)
+
+
 def _keep(result: Any) -> int:
     return _lib.HANDLER_KEEP if result else _lib.HANDLER_REMOVE
 
@@ -320,7 +328,7 @@ class Connection:
         several, `from_` by full JID or, with `match_bare_from`, bare JID).
         It stays while it returns a true value. Returns the handler's id."""
         failures = self._failures
-        types = type if type is None or isinstance(type, str) else ",".join(type)
+        types = type if type is None or isinstance(type, str) else _type_list(type)
         flags = (_lib.MATCH_BARE_FROM if match_bare_from else 0) | (_lib.IGNORE_NS_FRAGMENT if ignore_ns_fragment else 0)
 
         def on_stanza(_ud: Any, _conn: Any, stanza: Any) -> int:

@@ -1,5 +1,6 @@
 """JID helpers (RFC 7622 shapes, XEP-0106 escaping), as Strophe's
-`getNodeFromJid`, `getBareJidFromJid`, `escapeNode` ….
+`getNodeFromJid`, `getBareJidFromJid`, `escapeNode` …, and comparison the
+way XMPP compares addresses: `normalize`, `equal`, `bare_equal`.
 
 The parts that a JID may lack (`node`, `resource`) are None when absent;
 an invalid JID raises `epode.Error` with code `INVALID_JID`.
@@ -7,6 +8,7 @@ an invalid JID raises `epode.Error` with code `INVALID_JID`.
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any, Optional
 
 from . import _lib
@@ -64,3 +66,27 @@ def validate(jid: str) -> None:
 def is_valid(jid: str) -> bool:
     """Whether `jid` is a valid JID."""
     return bool(L.epode_jid_validate(jid.encode()) == _lib.OK)
+
+
+def normalize(jid: str) -> str:
+    """The RFC 7622 form of `jid` (`Alice@LocalHost/Phone` →
+    `alice@localhost/Phone`): the node case-mapped (PRECIS
+    UsernameCaseMapped), the domain by UTS-46, the resource kept as
+    written (OpaqueString)."""
+    return read(L.epode_jid_normalize, jid.encode())
+
+
+def _compare(fn: Any, a: str, b: str) -> bool:
+    out = ctypes.c_bool(False)
+    check(fn(a.encode(), b.encode(), ctypes.byref(out)))
+    return bool(out.value)
+
+
+def equal(a: str, b: str) -> bool:
+    """Whether `a` and `b` are the same address once normalised."""
+    return _compare(L.epode_jid_equal, a, b)
+
+
+def bare_equal(a: str, b: str) -> bool:
+    """Whether `a` and `b` are the same account (bare JIDs, normalised)."""
+    return _compare(L.epode_jid_bare_equal, a, b)
