@@ -181,7 +181,7 @@ fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine)
         let connector = tls_connector(options)?;
         let tls = connector
             .connect(&parts.host, tcp)
-            .map_err(|e| Error::Tls(e.to_string()))?;
+            .map_err(|e| past(deadline, Error::Tls(e.to_string())))?;
         MaybeTlsStream::NativeTls(tls)
     } else {
         MaybeTlsStream::Plain(tcp)
@@ -209,7 +209,12 @@ fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine)
         .max_message_size(Some(options.max_stanza_bytes))
         .max_frame_size(Some(options.max_stanza_bytes));
     let (ws, response) = tungstenite::client::client_with_config(request, stream, Some(config))
-        .map_err(|e| Error::Io(format!("WebSocket handshake with {url}: {e}")))?;
+        .map_err(|e| {
+            past(
+                deadline,
+                Error::Io(format!("WebSocket handshake with {url}: {e}")),
+            )
+        })?;
     // RFC 7395 §3.3: without the xmpp subprotocol this is no XMPP endpoint.
     let protocol = response
         .headers()
@@ -222,6 +227,17 @@ fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine)
         )));
     }
     Ok(ws)
+}
+
+/// `e`, or a timeout if the deadline has passed: a read that the socket
+/// timeout ended is the login's time running out (CONNTIMEOUT), which must
+/// not depend on whether the engine's own deadline fires first.
+fn past(deadline: Instant, e: Error) -> Error {
+    if Instant::now() >= deadline {
+        Error::Timeout(format!("no answer in time ({e})"))
+    } else {
+        e
+    }
 }
 
 impl Transport for WebSocketTransport {
