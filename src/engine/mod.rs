@@ -20,6 +20,7 @@ use crate::xml::{Builder, Element, StreamEvent};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
+mod liveness;
 mod recovery;
 use std::time::{Duration, Instant};
 
@@ -192,6 +193,8 @@ pub(crate) struct Engine {
     /// The server's reason for refusing resumption, for CONNECTED.
     resume_refused: Option<String>,
     unacked_handler: Option<XmlHook>,
+    /// Probing a silent link (`pingInterval`).
+    liveness: liveness::Liveness,
 }
 
 impl Engine {
@@ -247,6 +250,7 @@ impl Engine {
             unacked_resent: 0,
             resume_refused: None,
             unacked_handler: None,
+            liveness: Default::default(),
         }
     }
 
@@ -331,6 +335,7 @@ impl Engine {
             self.transport.as_ref().and_then(|t| t.next_deadline()),
             self.sm_ack_deadline,
             self.reconnect_at,
+            self.liveness_deadline(),
         ];
         let timer = deadlines
             .iter()
@@ -492,6 +497,7 @@ impl Engine {
 
     fn set_phase(&mut self, phase: Phase) {
         self.phase = phase;
+        self.liveness_phase(phase);
         let connected = phase == Phase::Connected;
         let active = phase != Phase::Idle;
         let closing = phase == Phase::Closing;
@@ -934,6 +940,7 @@ impl Engine {
             self.finish(None);
         }
         self.fire_recovery_timers(now);
+        self.check_liveness(now);
         let expired: Vec<String> = self
             .iqs
             .iter()
@@ -1525,7 +1532,7 @@ impl Engine {
             && stanza.name() == "iq"
             && matches!(stanza.attr("type"), Some("get") | Some("set"))
         {
-            self.reply_unavailable(stanza);
+            self.answer_unhandled_iq(stanza);
         }
     }
 
@@ -1557,21 +1564,6 @@ impl Engine {
             f(conn, Some(iq));
         }
         true
-    }
-
-    fn reply_unavailable(&mut self, iq: &Element) {
-        let mut attrs = vec![("type", "error".to_string())];
-        if let Some(id) = iq.attr("id") {
-            attrs.push(("id", id.to_string()));
-        }
-        if let Some(from) = iq.attr("from") {
-            attrs.push(("to", from.to_string()));
-        }
-        let reply = Builder::iq(attrs.iter().map(|(k, v)| (*k, v.as_str())))
-            .c("error", [("type", "cancel")])
-            .c("service-unavailable", [("xmlns", NS_STANZAS)])
-            .build();
-        self.send_stanza(&reply);
     }
 }
 
