@@ -12,13 +12,8 @@ use epode::{Builder, Connection, Element, Keep, Matcher, Options, Status};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Black holes and idle periods are timed: one test at a time, so that a
-/// loaded machine does not turn their timing into noise.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
-}
+// The tests run side by side: each has its own proxy, and the sessions
+// they watch are distinct (an account may have several).
 
 fn servers() -> Vec<Server> {
     vec![Server::get("prosody"), Server::get("ejabberd")]
@@ -99,7 +94,6 @@ fn login_watched(server: &Server, url: &str, options: Options) -> (Connection, R
 
 #[test]
 fn a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost() {
-    let _serial = serial();
     const MESSAGES: usize = 6;
     for server in servers() {
         let proxy = Proxy::to_http_of(&server);
@@ -156,13 +150,12 @@ fn a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost() {
 
 #[test]
 fn without_reconnect_a_silent_link_is_error_then_disconnected() {
-    let _serial = serial();
     for server in servers() {
         for sm in ["true", "false"] {
             let proxy = Proxy::to_http_of(&server);
             let mut o = watched(false);
             o.set("streamManagement", sm).unwrap();
-            let (alice, mut rec) = login(&server, &proxy.url(&server.ws()), "alice", o);
+            let (alice, mut rec) = login(&server, &proxy.url(&server.ws()), "carol", o);
             let output = wire_output(&alice);
             std::thread::sleep(Duration::from_millis(300));
             proxy.blackhole(true);
@@ -205,15 +198,14 @@ fn without_reconnect_a_silent_link_is_error_then_disconnected() {
 
 #[test]
 fn a_busy_session_sends_no_probe_and_an_idle_one_only_what_the_interval_needs() {
-    let _serial = serial();
-    const BUSY: Duration = Duration::from_secs(7);
+    const BUSY: Duration = Duration::from_secs(5);
     const IDLE: Duration = Duration::from_secs(5);
     for server in servers() {
         for sm in ["true", "false"] {
             let mut o = watched(false);
             o.set("streamManagement", sm).unwrap();
             let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
-            let (alice, mut rec) = login(&server, &server.ws(), "alice", o);
+            let (alice, mut rec) = login(&server, &server.ws(), "dave", o);
             let output = wire_output(&alice);
             // The answers to our pings are ours: no handler sees them.
             let (iqs, seen_iq) = collector::<String>();
@@ -271,38 +263,73 @@ fn a_busy_session_sends_no_probe_and_an_idle_one_only_what_the_interval_needs() 
 }
 
 #[test]
-fn pings_sent_to_us_are_answered_on_every_transport() {
-    let _serial = serial();
+fn pings_sent_to_us_are_answered_once_on_every_transport() {
     for server in servers() {
-        for url in [server.ws(), server.bosh()] {
+        let worker = format!("liveness-pings-{}", server.name());
+        for (url, shared) in [
+            (server.ws(), false),
+            (server.bosh(), false),
+            (server.ws(), true),
+        ] {
             let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
-            let (alice, mut rec) = login(&server, &url, "alice", Options::default());
+            let mut o = Options::default();
+            if shared {
+                o.set("worker", &worker).unwrap();
+            }
+            let (pinged, mut rec) = login(&server, &url, "carol", o.clone());
+            // A second handle of the shared session hears the ping too.
+            let second = Connection::new(&url, o).unwrap();
+            let (mut rec2, cb2) = common::recorder();
+            if shared {
+                second
+                    .connect(&server.jid("carol"), Some(&server.password("carol")), cb2)
+                    .unwrap();
+                rec2.wait_for(Status::Attached, 10);
+            }
+            let (input, cb) = collector::<String>();
+            bob.set_raw_input(Some(move |_: &Connection, t: &str| {
+                cb.lock().unwrap().push(t.to_string())
+            }));
             let (answers, cb) = collector::<String>();
             let (ok, err) = (cb.clone(), cb);
-            let ping = Builder::iq([("type", "get"), ("to", alice.jid().as_str())])
+            let ping = Builder::iq([("type", "get"), ("to", pinged.jid().as_str())])
                 .c("ping", [("xmlns", "urn:xmpp:ping")])
                 .build();
-            bob.send_iq(
-                ping,
-                move |_, r| {
-                    ok.lock()
-                        .unwrap()
-                        .push(format!("result {:?}", r.map(|e| e.to_xml())))
-                },
-                move |_, e| {
-                    err.lock()
-                        .unwrap()
-                        .push(format!("error {:?}", e.map(|e| e.to_xml())))
-                },
-                Some(Duration::from_secs(10)),
-            )
-            .unwrap();
+            let id = bob
+                .send_iq(
+                    ping,
+                    move |_, r| {
+                        ok.lock()
+                            .unwrap()
+                            .push(format!("result {:?}", r.map(|e| e.to_xml())))
+                    },
+                    move |_, e| {
+                        err.lock()
+                            .unwrap()
+                            .push(format!("error {:?}", e.map(|e| e.to_xml())))
+                    },
+                    Some(Duration::from_secs(10)),
+                )
+                .unwrap();
             eventually(15, "an answer", || !answers.lock().unwrap().is_empty());
+            // Time for a second answer, if one were coming.
+            std::thread::sleep(Duration::from_millis(500));
             let answers = answers.lock().unwrap().clone();
-            println!("{} {url}: {answers:?}", server.name());
+            let copies: usize = input
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|t| t.matches(&id).count())
+                .sum();
+            println!(
+                "{} {url} shared={shared}: {answers:?}, {copies} answer(s)",
+                server.name()
+            );
             assert!(answers[0].starts_with("result "), "{answers:?}");
-            alice.disconnect(None).unwrap();
+            assert_eq!(copies, 1, "{:?}", input.lock().unwrap());
+            pinged.disconnect(None).unwrap();
             next(&mut rec, Status::Disconnected, 10);
+            drop(second);
             bob.disconnect(None).unwrap();
         }
     }
@@ -310,7 +337,6 @@ fn pings_sent_to_us_are_answered_on_every_transport() {
 
 #[test]
 fn bosh_notices_a_silent_link_within_its_long_poll_deadline_plus_the_timeout() {
-    let _serial = serial();
     // TIMEOUT × wait = 11 s: a held request is answered within wait
     // (10 s), so a healthy idle BOSH session never needs a probe; a
     // silent one is probed 11 s after the last answer.
@@ -322,8 +348,8 @@ fn bosh_notices_a_silent_link_within_its_long_poll_deadline_plus_the_timeout() {
         o.set("wait", &WAIT.to_string()).unwrap();
         let (alice, mut rec) = login(&server, &proxy.url(&server.bosh()), "alice", o);
         let output = wire_output(&alice);
-        // Idle and healthy, longer than two waits: the long poll is the keepalive.
-        std::thread::sleep(Duration::from_secs(2 * WAIT + 3));
+        // Idle and healthy for longer than a wait: the long poll is the keepalive.
+        std::thread::sleep(Duration::from_secs(WAIT + 3));
         assert_eq!(probes(&output), 0, "{:?}", output.lock().unwrap());
         proxy.blackhole(true);
         let start = Instant::now();

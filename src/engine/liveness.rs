@@ -14,11 +14,10 @@
 use super::{Engine, PendingIq, Phase, NS_STANZAS};
 use crate::log::log_at;
 use crate::mailbox::lock;
+use crate::ping::{ping, pong_for};
 use crate::status::Status;
 use crate::xml::{Builder, Element};
 use std::time::{Duration, Instant};
-
-pub const NS_PING: &str = "urn:xmpp:ping";
 
 /// The liveness check of the current session.
 #[derive(Default)]
@@ -33,28 +32,6 @@ struct Probe {
     sent: Instant,
     /// The id of the ping IQ, when the probe is one.
     ping_id: Option<String>,
-}
-
-/// Whether `stanza` is an XEP-0199 ping addressed to us.
-fn is_ping(stanza: &Element) -> bool {
-    stanza.name() == "iq"
-        && stanza.attr("type") == Some("get")
-        && stanza.find_child("ping", Some(NS_PING)).is_some()
-}
-
-/// The `result` that answers a ping, or None if `stanza` is no ping.
-pub(crate) fn pong_for(stanza: &Element) -> Option<Element> {
-    if !is_ping(stanza) {
-        return None;
-    }
-    let mut attrs = vec![("type", "result")];
-    if let Some(id) = stanza.attr("id") {
-        attrs.push(("id", id));
-    }
-    if let Some(from) = stanza.attr("from") {
-        attrs.push(("to", from));
-    }
-    Some(Builder::iq(attrs).build())
 }
 
 impl Engine {
@@ -160,13 +137,7 @@ impl Engine {
     fn send_ping(&mut self) -> String {
         let id = self.next_id("ping");
         let domain = self.creds.domain.clone();
-        let ping = Builder::iq([
-            ("type", "get"),
-            ("to", domain.as_str()),
-            ("id", id.as_str()),
-        ])
-        .c("ping", [("xmlns", NS_PING)])
-        .build();
+        let ping = ping(&domain, &id);
         let pending = PendingIq {
             from: self.expected_from(Some(&domain)),
             on_result: None,
@@ -213,43 +184,5 @@ impl Engine {
             .c("service-unavailable", [("xmlns", NS_STANZAS)])
             .build();
         self.send_stanza(&reply);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::xml::parse_received;
-
-    #[test]
-    fn a_ping_is_answered_with_a_result_to_its_sender() {
-        let ping = parse_received(
-            "<iq type='get' id='p1' from='bob@localhost/x' to='alice@localhost/y'>\
-             <ping xmlns='urn:xmpp:ping'/></iq>",
-        )
-        .unwrap();
-        let pong = pong_for(&ping).unwrap();
-        assert_eq!(
-            pong.to_xml(),
-            "<iq xmlns=\"jabber:client\" type=\"result\" id=\"p1\" to=\"bob@localhost/x\"/>"
-        );
-        // From the server itself: no from, no to.
-        let ping =
-            parse_received("<iq type='get' id='s'><ping xmlns='urn:xmpp:ping'/></iq>").unwrap();
-        assert_eq!(
-            pong_for(&ping).unwrap().to_xml(),
-            "<iq xmlns=\"jabber:client\" type=\"result\" id=\"s\"/>"
-        );
-        for other in [
-            "<iq type='set' id='a'><ping xmlns='urn:xmpp:ping'/></iq>",
-            "<iq type='result' id='a'><ping xmlns='urn:xmpp:ping'/></iq>",
-            "<iq type='get' id='a'><ping xmlns='urn:xmpp:other'/></iq>",
-            "<message><ping xmlns='urn:xmpp:ping'/></message>",
-        ] {
-            assert!(
-                pong_for(&parse_received(other).unwrap()).is_none(),
-                "{other}"
-            );
-        }
     }
 }
