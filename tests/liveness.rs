@@ -372,3 +372,37 @@ fn bosh_notices_a_silent_link_within_its_long_poll_deadline_plus_the_timeout() {
         assert!(probes(&output) >= 1);
     }
 }
+
+#[test]
+fn before_bind_websocket_ping_frames_keep_watch() {
+    for server in servers() {
+        let proxy = Proxy::to_http_of(&server);
+        let mut o = watched(false);
+        o.set("explicitResourceBinding", "true").unwrap();
+        let conn = Connection::new(&proxy.url(&server.ws()), o).unwrap();
+        let (mut rec, cb) = common::recorder();
+        conn.connect(&server.jid("carol"), Some(&server.password("carol")), cb)
+            .unwrap();
+        rec.wait_for(Status::BindRequired, 20);
+        let output = wire_output(&conn);
+        // No stanza may go before bind: the probes are ping frames, and
+        // their pongs keep the session through more than interval + timeout.
+        std::thread::sleep(INTERVAL * 3);
+        assert_eq!(
+            rec.rx.try_iter().collect::<Vec<_>>(),
+            [],
+            "{}",
+            server.name()
+        );
+        assert_eq!(probes(&output), 0, "{:?}", output.lock().unwrap());
+        proxy.blackhole(true);
+        let start = Instant::now();
+        let error = next(&mut rec, Status::Error, 10);
+        let noticed = start.elapsed();
+        next(&mut rec, Status::Disconnected, 5);
+        let why = error.1.unwrap_or_default();
+        println!("{} before bind: {why} after {noticed:?}", server.name());
+        assert!(why.starts_with("ping-timeout: "), "{why}");
+        assert!(noticed <= INTERVAL + TIMEOUT + SCHEDULING, "{noticed:?}");
+    }
+}
