@@ -11,12 +11,12 @@
 //!
 //! Also here: answering the server's (or another client's) XEP-0199 pings.
 
-use super::{Engine, PendingIq, Phase, NS_STANZAS};
+use super::{Engine, PendingIq, Phase};
 use crate::log::log_at;
 use crate::mailbox::lock;
 use crate::ping::{ping, pong_for};
 use crate::status::Status;
-use crate::xml::{Builder, Element};
+use crate::xml::Element;
 use std::time::{Duration, Instant};
 
 /// The liveness check of the current session.
@@ -166,23 +166,11 @@ impl Engine {
     }
 
     /// An IQ no handler took: a ping gets its result, anything else
-    /// service-unavailable (RFC 6120 §8.4).
+    /// service-unavailable.
     pub(super) fn answer_unhandled_iq(&mut self, iq: &Element) {
-        if let Some(pong) = pong_for(iq) {
-            self.send_stanza(&pong);
-            return;
+        match pong_for(iq) {
+            Some(pong) => self.send_stanza(&pong),
+            None => self.reply_unavailable(iq),
         }
-        let mut attrs = vec![("type", "error".to_string())];
-        if let Some(id) = iq.attr("id") {
-            attrs.push(("id", id.to_string()));
-        }
-        if let Some(from) = iq.attr("from") {
-            attrs.push(("to", from.to_string()));
-        }
-        let reply = Builder::iq(attrs.iter().map(|(k, v)| (*k, v.as_str())))
-            .c("error", [("type", "cancel")])
-            .c("service-unavailable", [("xmlns", NS_STANZAS)])
-            .build();
-        self.send_stanza(&reply);
     }
 }

@@ -1565,6 +1565,21 @@ impl Engine {
         }
         true
     }
+
+    fn reply_unavailable(&mut self, iq: &Element) {
+        let mut attrs = vec![("type", "error".to_string())];
+        if let Some(id) = iq.attr("id") {
+            attrs.push(("id", id.to_string()));
+        }
+        if let Some(from) = iq.attr("from") {
+            attrs.push(("to", from.to_string()));
+        }
+        let reply = Builder::iq(attrs.iter().map(|(k, v)| (*k, v.as_str())))
+            .c("error", [("type", "cancel")])
+            .c("service-unavailable", [("xmlns", NS_STANZAS)])
+            .build();
+        self.send_stanza(&reply);
+    }
 }
 
 fn lock_state(core: &Weak<Core>) -> Option<PublicState> {
