@@ -17,7 +17,7 @@ use epode::{Connection, Options, Status};
 use std::sync::mpsc::channel;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use support::{register_accounts, server_env, LOGIN_BATCH, PASSWORD};
+use support::{args, await_logins, register_accounts, server_env, LOGIN_BATCH, PASSWORD};
 
 mod support;
 
@@ -59,30 +59,13 @@ fn log_in(url: &str, domain: &str, n: usize, interval: &str) -> Vec<Connection> 
             .expect("connect");
             conns.push(conn);
         }
-        let mut up = 0;
-        while up < batch.len() {
-            let (i, status, condition) = rx
-                .recv_timeout(Duration::from_secs(60))
-                .expect("a login result within 60 s");
-            match status {
-                Status::Connected => up += 1,
-                Status::Connecting | Status::Authenticating => {}
-                _ => panic!("soak{i}: {status} {condition:?}"),
-            }
-        }
+        await_logins(&rx, batch.len());
     }
     conns
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let n: usize = args
-        .first()
-        .map_or(1000, |a| a.parse().expect("CONNECTIONS"));
-    let seconds: u64 = args.get(1).map_or(60, |a| a.parse().expect("SECONDS"));
+    let (n, seconds) = args(1000, 60);
     let env = server_env();
     let (url, domain) = (env["XMPP_WS_URL"].clone(), env["XMPP_DOMAIN"].clone());
     register_accounts(&env, n);

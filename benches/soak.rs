@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{register_accounts, server_env, LOGIN_BATCH, PASSWORD};
+use support::{args, await_logins, register_accounts, server_env, LOGIN_BATCH, PASSWORD};
 
 mod support;
 
@@ -116,14 +116,7 @@ fn start_login(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let n: usize = args
-        .first()
-        .map_or(1000, |a| a.parse().expect("CONNECTIONS"));
-    let seconds: u64 = args.get(1).map_or(120, |a| a.parse().expect("SECONDS"));
+    let (n, seconds) = args(1000, 120);
     let rounds = (Duration::from_secs(seconds).as_millis() / ROUND.as_millis()).max(1) as usize;
     let env = server_env();
     let (url, domain) = (env["XMPP_WS_URL"].clone(), env["XMPP_DOMAIN"].clone());
@@ -149,17 +142,7 @@ fn main() {
         for &i in batch {
             conns.push(start_login(&url, &domain, i, &tally, tx.clone()));
         }
-        let mut up = 0;
-        while up < batch.len() {
-            let (i, status, condition) = events
-                .recv_timeout(Duration::from_secs(60))
-                .expect("a login result within 60 s");
-            match status {
-                Status::Connected => up += 1,
-                Status::Connecting | Status::Authenticating => {}
-                _ => panic!("soak{i}: {status} {condition:?}"),
-            }
-        }
+        await_logins(&events, batch.len());
         for &i in batch {
             jids[i] = conns[i].jid();
         }

@@ -1,7 +1,42 @@
 //! What the soak and idle programs share: the test ejabberd's settings
 //! and its accounts soak0 … soak{n-1}.
 
+use epode::Status;
 use std::collections::HashMap;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+/// What a connection's status callback reports: (index, status, condition).
+pub type Event = (usize, Status, Option<String>);
+
+/// `[CONNECTIONS] [SECONDS]` from the command line (cargo's own flags
+/// such as --bench are passed over).
+pub fn args(connections: usize, seconds: u64) -> (usize, u64) {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let n = args
+        .first()
+        .map_or(connections, |a| a.parse().expect("CONNECTIONS"));
+    let secs = args.get(1).map_or(seconds, |a| a.parse().expect("SECONDS"));
+    (n, secs)
+}
+
+/// Waits until `count` logins are CONNECTED; any other outcome panics.
+pub fn await_logins(events: &Receiver<Event>, count: usize) {
+    let mut up = 0;
+    while up < count {
+        let (i, status, condition) = events
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a login result within 60 s");
+        match status {
+            Status::Connected => up += 1,
+            Status::Connecting | Status::Authenticating => {}
+            _ => panic!("soak{i}: {status} {condition:?}"),
+        }
+    }
+}
 
 /// Logins in flight at once.
 pub const LOGIN_BATCH: usize = 100;
