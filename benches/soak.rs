@@ -12,46 +12,16 @@
 //! (or 0 passed, 1 failed), for tests/run-all.sh's closing count.
 
 use epode::{Builder, Connection, Keep, Matcher, Options, Status};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{args, await_logins, register_accounts, server_env, LOGIN_BATCH, PASSWORD};
+
+mod support;
 
 /// Every connection sends one message per round.
 const ROUND: Duration = Duration::from_secs(2);
-/// Logins in flight at once.
-const LOGIN_BATCH: usize = 100;
-const PASSWORD: &str = "soak-pass";
-
-fn server_env() -> HashMap<String, String> {
-    let dir = std::env::var("EPODE_TEST_EJABBERD")
-        .expect("EPODE_TEST_EJABBERD=DIR of a running test ejabberd (see benches/soak.sh)");
-    let text = std::fs::read_to_string(format!("{dir}/env")).expect("DIR/env");
-    text.lines()
-        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
-        .collect()
-}
-
-/// soak0 … soak{n-1} on the server, in one call of its `eval` script.
-fn register_accounts(env: &HashMap<String, String>, n: usize) {
-    let expr = format!(
-        "[ejabberd_auth:try_register(<<\"soak\", (integer_to_binary(I))/binary>>, <<\"{}\">>, <<\"{PASSWORD}\">>) || I <- lists:seq(0, {})], ok.",
-        env["XMPP_DOMAIN"],
-        n - 1
-    );
-    let out = std::process::Command::new(&env["XMPP_EVAL"])
-        .arg(expr)
-        .output()
-        .expect("run the server's eval script");
-    assert!(
-        out.status.success(),
-        "registering the soak accounts failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn count_dir(path: &str) -> usize {
     std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0)
 }
@@ -147,14 +117,7 @@ fn start_login(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let n: usize = args
-        .first()
-        .map_or(1000, |a| a.parse().expect("CONNECTIONS"));
-    let seconds: u64 = args.get(1).map_or(120, |a| a.parse().expect("SECONDS"));
+    let (n, seconds) = args(1000, 120);
     let rounds = (Duration::from_secs(seconds).as_millis() / ROUND.as_millis()).max(1) as usize;
     let env = server_env();
     let (url, domain) = (env["XMPP_WS_URL"].clone(), env["XMPP_DOMAIN"].clone());
@@ -180,17 +143,7 @@ fn main() {
         for &i in batch {
             conns.push(start_login(&url, &domain, i, &tally, tx.clone()));
         }
-        let mut up = 0;
-        while up < batch.len() {
-            let (i, status, condition) = events
-                .recv_timeout(Duration::from_secs(60))
-                .expect("a login result within 60 s");
-            match status {
-                Status::Connected => up += 1,
-                Status::Connecting | Status::Authenticating => {}
-                _ => panic!("soak{i}: {status} {condition:?}"),
-            }
-        }
+        await_logins(&events, batch.len());
         for &i in batch {
             jids[i] = conns[i].jid();
         }

@@ -100,6 +100,12 @@ pub struct Options {
     /// Most output held for a server that does not take it (bytes): more
     /// ends the session with ERROR rather than growing without bound.
     pub max_send_queue_bytes: usize,
+    /// `pingInterval`: after this long with nothing received on a session,
+    /// ask the server for a sign of life (zero: no check, no TCP keepalive).
+    pub ping_interval: Duration,
+    /// `pingTimeout`: how long that sign of life may take before the link
+    /// counts as lost.
+    pub ping_timeout: Duration,
 }
 
 impl Default for Options {
@@ -137,6 +143,14 @@ impl Default for Options {
             stream_management: true,
             resend_unacked: false,
             max_send_queue_bytes: 16 * 1024 * 1024,
+            // A minute: shorter than the idle limit of most NATs and
+            // middleboxes (often 2 to 5 minutes), and ejabberd's own
+            // WebSocket ping interval; one round trip of ~60 bytes a minute.
+            ping_interval: Duration::from_secs(60),
+            // A server answers in milliseconds; ten seconds leaves room for
+            // a congested mobile link before a false alarm (which costs a
+            // resumption, nothing more).
+            ping_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -197,6 +211,9 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration> {
     int_in(key, value, min..=DAY_MS, "milliseconds").map(Duration::from_millis)
 }
+
+/// The shortest liveness interval and timeout.
+const MIN_PING: Duration = Duration::from_secs(1);
 
 // Byte limits: at least 1 KiB, or not even stream features or a bind
 // result fit; at most 1 GiB, which no stanza or backlog needs.
@@ -389,6 +406,21 @@ impl Options {
             "max_send_queue_bytes" => {
                 self.max_send_queue_bytes = int_in(key, value, BYTES, "bytes")?
             }
+            // 0 turns the check off; under a second would ping as fast
+            // as the server answers.
+            "pingInterval" | "ping_interval" => {
+                let interval = parse_ms(key, value, 0)?;
+                if !interval.is_zero() && interval < MIN_PING {
+                    return Err(Error::InvalidArgument(format!(
+                        "{key} must be 0 (off) or at least 1000 milliseconds, not {value:?}"
+                    )));
+                }
+                self.ping_interval = interval;
+            }
+            // Under a second, a healthy but busy link could miss it.
+            "pingTimeout" | "ping_timeout" => {
+                self.ping_timeout = parse_ms(key, value, MIN_PING.as_millis() as u64)?
+            }
             _ => return Err(Error::UnknownOption(key.to_string())),
         }
         Ok(())
@@ -461,6 +493,8 @@ impl Options {
             "reconnect_max_delay" | "reconnectMaxDelay" => ms(self.reconnect_max_delay),
             "streamManagement" | "stream_management" => self.stream_management.to_string(),
             "resendUnacked" | "resend_unacked" => self.resend_unacked.to_string(),
+            "pingInterval" | "ping_interval" => ms(self.ping_interval),
+            "pingTimeout" | "ping_timeout" => ms(self.ping_timeout),
             _ => return Err(Error::UnknownOption(key.to_string())),
         })
     }
@@ -761,6 +795,8 @@ mod tests {
             "86400000",
         ),
         (&["max_send_queue_bytes"], "1024", "1073741824"),
+        (&["pingInterval", "ping_interval"], "0", "86400000"),
+        (&["pingTimeout", "ping_timeout"], "1000", "86400000"),
     ];
 
     /// Just outside [min, max]: min - 1 and max + 1 (± 0.001 for floats).
@@ -909,6 +945,27 @@ mod tests {
     }
 
     #[test]
+    fn a_liveness_interval_is_off_or_at_least_a_second() {
+        let o = opts(&[("pingInterval", "0"), ("pingTimeout", "1000")]);
+        assert!(o.ping_interval.is_zero());
+        assert_eq!(o.ping_timeout, Duration::from_secs(1));
+        for value in ["1", "999"] {
+            let mut o = Options::default();
+            let err = o.set("pingInterval", value).unwrap_err().to_string();
+            assert!(
+                err.ends_with(&format!(
+                    "pingInterval must be 0 (off) or at least 1000 milliseconds, not {value:?}"
+                )),
+                "{err}"
+            );
+            assert_eq!(o.ping_interval, Duration::from_secs(60), "unchanged");
+        }
+        let mut o = Options::default();
+        assert!(o.set("ping_interval", "1000").is_ok());
+        assert!(o.set("pingTimeout", "0").is_err());
+    }
+
+    #[test]
     fn cookie_expiry_stays_a_time_the_clock_holds() {
         // The first two panicked ("overflow when adding duration to instant").
         for spec in [
@@ -973,6 +1030,8 @@ mod tests {
             ("reconnect_delay", "100"),
             ("reconnect_max_delay", "5000"),
             ("streamManagement", "false"),
+            ("pingInterval", "2000"),
+            ("pingTimeout", "1500"),
         ];
         let defaults = Options::default();
         let mut o = Options::default();

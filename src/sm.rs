@@ -51,6 +51,11 @@ pub fn is_stanza(xml: &str) -> bool {
     matches!(local, "message" | "presence" | "iq")
 }
 
+/// `<r/>`: the server answers it with an `<a/>` at once.
+pub(crate) fn ack_request() -> Element {
+    Builder::new("r", [("xmlns", NS_SM)]).build()
+}
+
 /// h values wrap at 2^32 (XEP-0198 §4).
 fn distance(from: u32, to: u32) -> u32 {
     to.wrapping_sub(from)
@@ -116,7 +121,7 @@ impl StreamManagement {
             && (force || self.unacked.len() >= ACK_EVERY);
         due.then(|| {
             self.request_pending = true;
-            Builder::new("r", [("xmlns", NS_SM)]).build()
+            ack_request()
         })
     }
 

@@ -20,6 +20,7 @@ use crate::xml::{Builder, Element, StreamEvent};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
+mod liveness;
 mod recovery;
 use std::time::{Duration, Instant};
 
@@ -198,6 +199,8 @@ pub(crate) struct Engine {
     /// The server's reason for refusing resumption, for CONNECTED.
     resume_refused: Option<String>,
     unacked_handler: Option<XmlHook>,
+    /// Probing a silent link (`pingInterval`).
+    liveness: liveness::Liveness,
 }
 
 impl Engine {
@@ -254,6 +257,7 @@ impl Engine {
             unacked_resent: 0,
             resume_refused: None,
             unacked_handler: None,
+            liveness: Default::default(),
         }
     }
 
@@ -338,6 +342,7 @@ impl Engine {
             self.transport.as_ref().and_then(|t| t.next_deadline()),
             self.sm_ack_deadline,
             self.reconnect_at,
+            self.liveness_deadline(),
         ];
         let timer = deadlines
             .iter()
@@ -499,6 +504,7 @@ impl Engine {
 
     fn set_phase(&mut self, phase: Phase) {
         self.phase = phase;
+        self.liveness_phase(phase);
         let connected = phase == Phase::Connected;
         let active = phase != Phase::Idle;
         let closing = phase == Phase::Closing;
@@ -978,6 +984,7 @@ impl Engine {
             self.finish(None);
         }
         self.fire_recovery_timers(now);
+        self.check_liveness(now);
         let expired: Vec<String> = self
             .iqs
             .iter()
@@ -1608,7 +1615,7 @@ impl Engine {
             && stanza.name() == "iq"
             && matches!(stanza.attr("type"), Some("get") | Some("set"))
         {
-            self.reply_unavailable(stanza);
+            self.answer_unhandled_iq(stanza);
         }
     }
 

@@ -58,7 +58,7 @@ pub unsafe extern "C" fn epode_options_new(out: *mut *mut epode_options) -> epod
 /// `keepalive_path`, `connect_timeout`, `resource`, `route`, `strip`,
 /// `reconnect`, `reconnect_delay`, `reconnect_max_delay`,
 /// `streamManagement`, `max_stanza_bytes`, `max_depth`,
-/// `max_send_queue_bytes`). List options add one entry per call. An
+/// `max_send_queue_bytes`, `pingInterval`, `pingTimeout`). List options add one entry per call. An
 /// unknown name is `EPODE_ERR_UNKNOWN_OPTION`; a bad value, or a number
 /// outside the option's range (`epode_last_error` names it, e.g. TIMEOUT
 /// 1.0 to 10.0, milliseconds up to 86400000), `EPODE_ERR_INVALID_ARG`;

@@ -176,6 +176,8 @@ pub(crate) struct BoshTransport {
     polling: Option<Duration>,
     poll_at: Option<Instant>,
     parser: StreamParser,
+    /// When the server last answered a request (for the liveness check).
+    heard: Option<Instant>,
 }
 
 fn random_rid() -> u64 {
@@ -233,6 +235,7 @@ impl BoshTransport {
             polling: None,
             poll_at: None,
             parser: StreamParser::with_limits(limits),
+            heard: None,
         })
     }
 
@@ -565,6 +568,7 @@ impl BoshTransport {
         match answer.outcome {
             Outcome::Written => {}
             Outcome::Reply(reply) if reply.status == 200 => {
+                self.heard = Some(Instant::now());
                 self.in_flight.remove(&answer.rid);
                 for c in &reply.set_cookies {
                     self.jar.store(c);
@@ -909,6 +913,16 @@ impl Transport for BoshTransport {
             .poll_at
             .filter(|_| self.in_flight.is_empty() && self.state == State::Open);
         resend.into_iter().chain(self.probe_at).chain(poll).min()
+    }
+
+    fn last_heard(&self) -> Option<Instant> {
+        self.heard
+    }
+
+    /// A held request is answered within `wait`, given up after the
+    /// primary timeout: until then silence is normal.
+    fn silence_allowed(&self) -> Duration {
+        self.primary_timeout()
     }
 
     fn abort(&mut self) {

@@ -118,6 +118,21 @@ pub(crate) trait Transport: Send {
     fn idle(&self) -> bool {
         true
     }
+    /// When something last arrived from the server (any message, frame or
+    /// HTTP answer), for the liveness check. None: not yet, or unknown.
+    fn last_heard(&self) -> Option<Instant> {
+        None
+    }
+    /// How long this transport may hear nothing while the link is
+    /// healthy: a BOSH long poll is answered only within TIMEOUT × wait.
+    fn silence_allowed(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// Sends a transport-level probe the server answers without an XMPP
+    /// session (a WebSocket ping frame). False: the transport has none.
+    fn ping_frame(&mut self) -> Result<bool> {
+        Ok(false)
+    }
     /// The session is up as `jid` (None: it ended). BOSH keepalive
     /// persists it; the shared transport lets the other handles join.
     fn keepalive(&mut self, _jid: Option<&str>) {}

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::options::Options;
 use native_tls::{Certificate, TlsConnector};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// Host, port and path of a ws/wss/http/https URL.
@@ -76,6 +77,58 @@ pub fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream
     Err(last)
 }
 
+/// Keepalive probes the kernel sends before it gives a silent link up.
+const KEEPALIVE_PROBES: u32 = 3;
+
+/// TCP keepalive matched to the liveness check: the kernel's first probe
+/// after `idle` without traffic, the link given up `timeout` later
+/// (TCP_USER_TIMEOUT bounds unacknowledged output the same way, instead
+/// of the ~15 minutes of retransmissions). It catches what the engine's
+/// check cannot see (the phases before and after a session) but only to
+/// the nearest TCP peer: a proxy in front of the server answers for it,
+/// so the engine still asks the server itself. A zero `idle` leaves the
+/// socket as it is.
+pub fn set_keepalive(stream: &TcpStream, idle: Duration, timeout: Duration) -> Result<()> {
+    if idle.is_zero() {
+        return Ok(());
+    }
+    let secs = |d: Duration| d.as_secs().clamp(1, i32::MAX as u64) as libc::c_int;
+    let probe_every = secs(timeout / KEEPALIVE_PROBES);
+    let user_timeout = (idle + timeout).as_millis().min(u32::MAX as u128) as libc::c_uint;
+    let fd = stream.as_raw_fd();
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)?;
+    setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs(idle))?;
+    setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, probe_every)?;
+    setsockopt(
+        fd,
+        libc::IPPROTO_TCP,
+        libc::TCP_KEEPCNT,
+        KEEPALIVE_PROBES as libc::c_int,
+    )?;
+    setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, user_timeout)
+}
+
+fn setsockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: T) -> Result<()> {
+    // SAFETY: `value` lives for the call and its size is passed with it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Error::Io(format!(
+            "setsockopt({level}, {name}): {}",
+            std::io::Error::last_os_error()
+        )))
+    }
+}
+
 /// The TLS settings of a connection: the system's roots, or exactly the CA
 /// in `ca_file` when one is given (as curl's --cacert; BOSH does the same);
 /// verification off only with `accept_invalid_certs`.
@@ -124,5 +177,48 @@ mod tests {
         assert!(split_url("ws://:80/").is_err());
         assert!(split_url("ws://h:notaport/").is_err());
         assert!(split_url("nothing").is_err());
+    }
+
+    fn getsockopt(fd: RawFd, level: libc::c_int, name: libc::c_int) -> libc::c_int {
+        let mut value: libc::c_int = -1;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: value and len are valid for the call.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "getsockopt({level}, {name})");
+        value
+    }
+
+    #[test]
+    fn keepalive_matches_the_liveness_check() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let on = connect_tcp("127.0.0.1", port, deadline).unwrap();
+        set_keepalive(&on, Duration::from_secs(60), Duration::from_secs(10)).unwrap();
+        let fd = on.as_raw_fd();
+        let tcp = libc::IPPROTO_TCP;
+        assert_eq!(getsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), 1);
+        assert_eq!(getsockopt(fd, tcp, libc::TCP_KEEPIDLE), 60);
+        assert_eq!(getsockopt(fd, tcp, libc::TCP_KEEPINTVL), 3);
+        assert_eq!(getsockopt(fd, tcp, libc::TCP_KEEPCNT), 3);
+        assert_eq!(getsockopt(fd, tcp, libc::TCP_USER_TIMEOUT), 70_000);
+        // A probe interval never rounds down to 0 (the kernel refuses it).
+        set_keepalive(&on, Duration::from_secs(1), Duration::from_secs(1)).unwrap();
+        assert_eq!(getsockopt(fd, tcp, libc::TCP_KEEPINTVL), 1);
+        // The check off: the socket keeps the system's defaults.
+        let off = connect_tcp("127.0.0.1", port, deadline).unwrap();
+        set_keepalive(&off, Duration::ZERO, Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            getsockopt(off.as_raw_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+            0
+        );
     }
 }

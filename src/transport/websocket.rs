@@ -2,7 +2,7 @@
 //! and `<close/>` in the framing namespace, subprotocol `xmpp`.
 
 use super::cookies::cookie_header;
-use super::net::{connect_tcp, remaining, split_url, tls_connector};
+use super::net::{connect_tcp, remaining, set_keepalive, split_url, tls_connector};
 use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -74,6 +74,8 @@ pub(crate) struct WebSocketTransport {
     xml_output: Option<Vec<Element>>,
     /// Reused for each message's parse events.
     events: Vec<StreamEvent>,
+    /// When the last message or control frame arrived.
+    heard: Option<Instant>,
 }
 
 impl WebSocketTransport {
@@ -94,6 +96,7 @@ impl WebSocketTransport {
             raw_output: None,
             xml_output: None,
             events: Vec::new(),
+            heard: None,
         }
     }
 
@@ -168,6 +171,7 @@ pub(crate) fn close_element() -> Element {
 fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine) -> Result<Socket> {
     let parts = split_url(url)?;
     let tcp = connect_tcp(&parts.host, parts.port, deadline)?;
+    set_keepalive(&tcp, options.ping_interval, options.ping_timeout)?;
     {
         let mut line = lock(line);
         if matches!(*line, Line::Aborted) {
@@ -324,7 +328,11 @@ impl Transport for WebSocketTransport {
             let Some(ws) = self.socket.as_mut() else {
                 return Ok(());
             };
-            match ws.read() {
+            let message = ws.read();
+            if message.is_ok() {
+                self.heard = Some(Instant::now());
+            }
+            match message {
                 Ok(Message::Text(text)) => {
                     if self.raw_input {
                         out.push(Incoming::Raw(text.to_string()));
@@ -468,6 +476,24 @@ impl Transport for WebSocketTransport {
 
     fn idle(&self) -> bool {
         !self.pending_flush
+    }
+
+    fn last_heard(&self) -> Option<Instant> {
+        self.heard
+    }
+
+    fn ping_frame(&mut self) -> Result<bool> {
+        if self.socket.is_none() {
+            return Ok(false);
+        }
+        let ws = self.socket()?;
+        match ws.write(Message::Ping(Default::default())) {
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => return Err(Error::Io(e.to_string())),
+        }
+        self.pending_flush = true;
+        Ok(true)
     }
 }
 

@@ -1,7 +1,8 @@
 //! A TCP proxy on loopback that a test controls: it forwards to a real
 //! server and can cut every link at once (both ends see the TCP close, as
-//! on a network failure), or swallow what the client sends (a stalled
-//! link whose data never arrives).
+//! on a network failure), swallow what the client sends (a stalled
+//! link whose data never arrives), or black-hole every link (a dead NAT
+//! path: nothing passes either way, and no FIN or RST tells anyone).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -14,6 +15,7 @@ pub struct Proxy {
     links: Arc<Mutex<Vec<TcpStream>>>,
     swallow: Arc<AtomicBool>,
     refuse: Arc<AtomicBool>,
+    blackhole: Arc<AtomicBool>,
 }
 
 impl Proxy {
@@ -24,10 +26,12 @@ impl Proxy {
         let links: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let swallow = Arc::new(AtomicBool::new(false));
         let refuse = Arc::new(AtomicBool::new(false));
-        let (l, s, r) = (
+        let blackhole = Arc::new(AtomicBool::new(false));
+        let (l, s, r, b) = (
             Arc::clone(&links),
             Arc::clone(&swallow),
             Arc::clone(&refuse),
+            Arc::clone(&blackhole),
         );
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -49,8 +53,9 @@ impl Proxy {
                     client.try_clone().unwrap(),
                     server.try_clone().unwrap(),
                     Some(Arc::clone(&s)),
+                    Arc::clone(&b),
                 );
-                pump(server, client, None);
+                pump(server, client, None, Arc::clone(&b));
             }
         });
         Proxy {
@@ -58,6 +63,7 @@ impl Proxy {
             links,
             swallow,
             refuse,
+            blackhole,
         }
     }
 
@@ -91,6 +97,14 @@ impl Proxy {
         self.swallow.store(on, Ordering::SeqCst);
     }
 
+    /// From now on nothing passes, either way, on any link (new ones
+    /// included), and a side that closes its end is not heard of: the
+    /// bytes are dropped, as a dead path loses them. Off again, traffic
+    /// passes; a link that lost bytes meanwhile is corrupt, as it would be.
+    pub fn blackhole(&self, on: bool) {
+        self.blackhole.store(on, Ordering::SeqCst);
+    }
+
     /// From now on, new links are closed as soon as they open (an outage).
     pub fn refuse(&self, on: bool) {
         self.refuse.store(on, Ordering::SeqCst);
@@ -102,14 +116,24 @@ impl Proxy {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, swallow: Option<Arc<AtomicBool>>) {
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    swallow: Option<Arc<AtomicBool>>,
+    blackhole: Arc<AtomicBool>,
+) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         loop {
             match from.read(&mut buf) {
+                // A close into a black hole reaches nobody: the other end
+                // stays open, as the peer of a dead path does.
+                Ok(0) | Err(_) if blackhole.load(Ordering::SeqCst) => return,
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if swallow.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                    let dropped = swallow.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
+                        || blackhole.load(Ordering::SeqCst);
+                    if dropped {
                         continue;
                     }
                     if to.write_all(&buf[..n]).is_err() {

@@ -18,7 +18,7 @@ use crate::mailbox::{lock, poll_fds, Mailbox};
 use crate::options::Options;
 use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Notify, Transport};
-use crate::xml::StreamEvent;
+use crate::xml::{Element, StreamEvent};
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
@@ -475,6 +475,7 @@ impl Manager {
                 }
             }
             Incoming::Stream(StreamEvent::Stanza(stanza)) => {
+                self.answer_ping(&stanza);
                 self.tell_hearers(Delivery::Stream(StreamEvent::Stanza(stanza)))
             }
             Incoming::Stream(open) => self.tell_hearers(Delivery::Stream(open)),
@@ -498,6 +499,17 @@ impl Manager {
                 self.end_session(Delivery::AttachFailed(reason));
             }
             _ => {}
+        }
+    }
+
+    /// A ping to the session is answered once, here: every handle hears
+    /// it, and none may answer for the others.
+    fn answer_ping(&mut self, stanza: &Element) {
+        let pong = crate::ping::pong_for(stanza).filter(|_| self.jid.is_some());
+        if let Some(pong) = pong {
+            if let Err(e) = self.ws.send(&pong.to_xml()) {
+                self.fail(e);
+            }
         }
     }
 
