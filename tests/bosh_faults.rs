@@ -53,11 +53,31 @@ fn has_session(server: &Server, full_jid: &str) -> bool {
 
 /// The threads of this process whose name starts with `prefix`.
 fn threads_named(prefix: &str) -> usize {
+    tasks_named(prefix).len()
+}
+
+/// Where each thread named `prefix…` is: its kernel wait channel and
+/// system call, for the message when one is left behind.
+fn tasks_named(prefix: &str) -> Vec<String> {
+    let read = |dir: &std::path::Path, file: &str| {
+        std::fs::read_to_string(dir.join(file))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
     std::fs::read_dir("/proc/self/task")
         .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with(prefix))
-        .count()
+        .filter_map(|t| Some(t.ok()?.path()))
+        .filter(|dir| read(dir, "comm").starts_with(prefix))
+        .map(|dir| {
+            format!(
+                "{}: wchan {}, syscall {}",
+                dir.display(),
+                read(&dir, "wchan"),
+                read(&dir, "syscall")
+            )
+        })
+        .collect()
 }
 
 /// A cut every 50 messages, the link back at once: the requests lost with
@@ -203,7 +223,8 @@ fn freeing_a_connection_ends_its_session_and_its_threads() {
                 assert_eq!(
                     threads_named("epode-bosh"),
                     before,
-                    "{url} sync={sync}: request threads left"
+                    "{url} sync={sync}: request threads left: {:?}",
+                    tasks_named("epode-bosh")
                 );
                 assert!(
                     took < Duration::from_secs(3),
