@@ -223,7 +223,7 @@ fn freeing_a_connection_ends_its_session_and_its_threads() {
                 assert_eq!(
                     threads_named("epode-bosh"),
                     before,
-                    "{url} sync={sync}: request threads left: {:?}",
+                    "{url} sync={sync}: request threads left after {took:?}: {:?}",
                     tasks_named("epode-bosh")
                 );
                 assert!(

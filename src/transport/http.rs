@@ -6,7 +6,9 @@
 //! (ejabberd stalled on it; a packet capture showed the overtaking).
 
 use std::cell::RefCell;
-use ureq::unversioned::resolver::DefaultResolver;
+use std::net::{IpAddr, SocketAddr};
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
@@ -37,8 +39,50 @@ pub(crate) fn agent(config: ureq::config::Config) -> ureq::Agent {
     ureq::Agent::with_parts(
         config,
         DefaultConnector::new().chain(Signalling),
-        DefaultResolver::default(),
+        LiteralsFirst::default(),
     )
+}
+
+/// ureq's resolver starts a thread for every lookup, to bound its time,
+/// even for an IP address, which needs no lookup: a thread per request,
+/// and one that could outlive a freed connection by a moment. Addresses
+/// are taken as they are; names go to ureq's resolver.
+#[derive(Debug, Default)]
+struct LiteralsFirst(DefaultResolver);
+
+impl Resolver for LiteralsFirst {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        match literal_address(uri) {
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                Ok(addrs)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
+}
+
+/// The socket address of a URI whose host is an IP address.
+fn literal_address(uri: &Uri) -> Option<SocketAddr> {
+    let authority = uri.authority()?;
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let ip: IpAddr = host.parse().ok()?;
+    let port = authority.port_u16().or(match uri.scheme_str()? {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })?;
+    Some(SocketAddr::new(ip, port))
 }
 
 #[derive(Debug)]
@@ -82,5 +126,26 @@ impl Transport for SignallingTransport {
 
     fn is_tls(&self) -> bool {
         self.inner.is_tls()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal_address;
+
+    #[test]
+    fn ip_addresses_need_no_lookup_names_do() {
+        let addr = |u: &str| literal_address(&u.parse().unwrap()).map(|a| a.to_string());
+        assert_eq!(
+            addr("http://127.0.0.1:5280/bosh").as_deref(),
+            Some("127.0.0.1:5280")
+        );
+        assert_eq!(
+            addr("https://127.0.0.1/bosh").as_deref(),
+            Some("127.0.0.1:443")
+        );
+        assert_eq!(addr("http://[::1]:5280/").as_deref(), Some("[::1]:5280"));
+        assert_eq!(addr("http://localhost:5280/"), None);
+        assert_eq!(addr("http://example.com/"), None);
     }
 }
