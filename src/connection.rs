@@ -1025,13 +1025,13 @@ impl Drop for Connection {
     }
 }
 
-/// What went wrong in a step that did not return Ok: a panic (a bug, or
-/// a panicking Rust callback) or a failed poll().
 /// `text` as a valid JID, or `Error::InvalidJid` naming `what` it was.
 fn parse_jid(what: &str, text: &str) -> Result<crate::jid::Jid> {
     crate::jid::Jid::parse(text).map_err(|e| Error::InvalidJid(format!("{what} {text:?}: {e}")))
 }
 
+/// What went wrong in a step that did not return Ok: a panic (a bug, or
+/// a panicking Rust callback) or a failed poll().
 fn failure_of(result: std::thread::Result<Result<()>>) -> Option<String> {
     match result {
         Ok(Ok(())) => None,

@@ -473,8 +473,7 @@ impl Engine {
                 // that contacts do not see us online until the server
                 // notices (the transport's end() sends it if it can).
                 if self.phase == Phase::Connected && !self.shared() {
-                    let unavailable = Builder::pres([("type", "unavailable")]).build();
-                    self.write_now(&unavailable);
+                    self.say_unavailable();
                     self.final_ack();
                 }
                 if let Some(t) = self.transport.as_mut() {
@@ -936,6 +935,13 @@ impl Engine {
         }
     }
 
+    /// Going away: contacts should not see us online until the server
+    /// notices.
+    fn say_unavailable(&mut self) {
+        let unavailable = Builder::pres([("type", "unavailable")]).build();
+        self.write_now(&unavailable);
+    }
+
     /// Sends our close and waits for the server's, up to disconnection_timeout.
     fn begin_close(&mut self) {
         let connected = self.phase == Phase::Connected;
@@ -946,8 +952,7 @@ impl Engine {
         // acknowledged counts as received only once it answers our close.
         self.unconfirmed = lock(&self.sm).on_failed(None);
         if connected {
-            let unavailable = Builder::pres([("type", "unavailable")]).build();
-            self.write_now(&unavailable);
+            self.say_unavailable();
         }
         self.set_phase(Phase::Closing);
         self.connect_deadline = None;
@@ -1031,15 +1036,11 @@ impl Engine {
             Incoming::Alive => {
                 if self.phase == Phase::Attaching {
                     self.connect_deadline = None;
-                    self.set_phase(Phase::Connected);
                     let jid = self.creds.jid.clone();
                     if let Some(t) = self.transport.as_mut() {
                         t.keepalive(Some(&jid));
                     }
-                    self.handlers.session_changed(true);
-                    self.session_started = true;
-                    self.send_waiting();
-                    self.change_status(Status::Attached, None, None);
+                    self.attached();
                 }
             }
             Incoming::Closed { reason } => match self.phase {
@@ -1570,6 +1571,12 @@ impl Engine {
             s.authzid = authzid;
             s.domain = domain;
         });
+        self.attached();
+    }
+
+    /// A session someone else logged in is ours now (BOSH attach or
+    /// restore, a shared session): what waited for it goes out, ATTACHED.
+    fn attached(&mut self) {
         self.set_phase(Phase::Connected);
         self.handlers.session_changed(true);
         self.session_started = true;
