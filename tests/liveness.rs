@@ -40,6 +40,7 @@ on_both_servers!(
     pings_sent_to_us_are_answered_once_on_every_transport,
     bosh_notices_a_silent_link_within_its_long_poll_deadline_plus_the_timeout,
     before_bind_websocket_ping_frames_keep_watch,
+    a_shared_session_is_watched_by_its_worker,
 );
 
 const INTERVAL: Duration = Duration::from_secs(2);
@@ -412,4 +413,54 @@ fn before_bind_websocket_ping_frames_keep_watch(server: Server) {
     println!("{} before bind: {why} after {noticed:?}", server.name());
     assert!(why.starts_with("ping-timeout: "), "{why}");
     assert!(noticed <= INTERVAL + TIMEOUT + SCHEDULING, "{noticed:?}");
+}
+
+/// The shared connection's socket belongs to its worker, which probes it
+/// with WebSocket ping frames: an idle session stays up, a silent link is
+/// lost for every handle within the bound.
+fn a_shared_session_is_watched_by_its_worker(server: Server) {
+    let proxy = Proxy::to_http_of(&server);
+    let url = proxy.url(&server.ws());
+    let worker = format!("watched-{}-{}", server.name(), std::process::id());
+    let handle = || {
+        let mut o = watched(false);
+        o.set("worker", &worker).unwrap();
+        Connection::new(&url, o).unwrap()
+    };
+    let (first, second) = (handle(), handle());
+    let (mut r1, cb) = common::recorder();
+    first
+        .connect(&server.jid("carol"), Some(&server.password("carol")), cb)
+        .unwrap();
+    r1.wait_for(Status::Connected, 20);
+    let (mut r2, cb) = common::recorder();
+    second.attach_shared(cb).unwrap();
+    r2.wait_for(Status::Attached, 20);
+    // Idle for several intervals: the probes are answered, nothing ends.
+    std::thread::sleep(3 * INTERVAL);
+    assert!(first.connected() && second.connected(), "{:?}", r1.seen);
+    proxy.blackhole(true);
+    let start = Instant::now();
+    let ends = [
+        next(&mut r1, Status::Disconnected, 10),
+        next(&mut r2, Status::Disconnected, 10),
+    ];
+    let noticed = start.elapsed();
+    for (n, end) in ends.iter().enumerate() {
+        let why = end.1.clone().unwrap_or_default();
+        assert!(
+            why.starts_with("ping-timeout: nothing heard"),
+            "handle {n}: {why}"
+        );
+    }
+    assert!(
+        noticed <= INTERVAL + TIMEOUT + SCHEDULING && noticed >= TIMEOUT,
+        "{}: noticed after {noticed:?}",
+        server.name()
+    );
+    println!(
+        "{}: shared session: {:?} after {noticed:?}",
+        server.name(),
+        ends[0].1
+    );
 }

@@ -10,6 +10,7 @@
 //! named by a path, handles of other processes (ports on the Unix socket).
 
 use super::socket::{same_user, Listener};
+use super::watch::{Verdict, Watch};
 use super::wire::{self, ToManager, ToPort};
 use super::{unregister, GRACE};
 use crate::error::Error;
@@ -203,6 +204,8 @@ pub(crate) struct Manager {
     grace_deadline: Option<Instant>,
     ended: bool,
     incoming: Vec<Incoming>,
+    /// The session's liveness check: the socket is ours to watch.
+    watch: Watch,
 }
 
 /// Starts the manager of `key` on its own thread, with `local` as the
@@ -242,6 +245,7 @@ pub(crate) fn spawn(
         grace_deadline: None,
         ended: false,
         incoming: Vec::new(),
+        watch: Watch::new(options.ping_interval, options.ping_timeout),
     };
     let domain = domain.to_string();
     std::thread::Builder::new()
@@ -312,6 +316,7 @@ impl Manager {
             self.close_deadline,
             self.grace_deadline,
             self.ws.next_deadline(),
+            self.watch.deadline(self.ws.last_heard()),
         ]
         .into_iter()
         .flatten()
@@ -375,6 +380,7 @@ impl Manager {
 
     fn established(&mut self, session: String) {
         self.jid = Some(session.clone());
+        self.watch.start(Instant::now());
         let mut none = None;
         for port in self.ports.iter_mut() {
             if let Some(wanted) = port.waiting.take() {
@@ -569,6 +575,19 @@ impl Manager {
         if self.close_deadline.is_some_and(|d| d <= now) {
             self.close_deadline = None;
             self.end_session(lost("the server did not answer the close"));
+        }
+        if !self.ended && !self.closing {
+            match self.watch.check(now, self.ws.last_heard()) {
+                Verdict::Nothing => {}
+                Verdict::Probe => {
+                    if let Err(e) = self.ws.ping_frame() {
+                        self.fail(e);
+                    }
+                }
+                Verdict::Dead(reason) => {
+                    self.on_server_event(Incoming::Lost { code: None, reason })
+                }
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod manager;
 mod socket;
+mod watch;
 pub(crate) mod wire;
 
 use crate::error::{Error, Result};
