@@ -15,9 +15,8 @@
 
 use epode::{Connection, Options, Status};
 use std::sync::mpsc::channel;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use support::{args, await_logins, register_accounts, server_env, LOGIN_BATCH, PASSWORD};
+use support::{args, log_in_all, note_answer, register_accounts, report_to, server_env, PASSWORD};
 
 mod support;
 
@@ -35,33 +34,23 @@ fn usage() -> (Duration, i64) {
     (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_nvcsw)
 }
 
-/// Logs in soak0 … soak{n-1} with `interval`, LOGIN_BATCH at a time.
+/// Logs in soak0 … soak{n-1} with `interval`.
 fn log_in(url: &str, domain: &str, n: usize, interval: &str) -> Vec<Connection> {
     let (tx, rx) = channel();
-    let mut conns = Vec::with_capacity(n);
-    for batch in (0..n).collect::<Vec<_>>().chunks(LOGIN_BATCH) {
-        for &i in batch {
-            let mut o = Options::default();
-            o.set("mechanisms", "PLAIN").unwrap(); // no PBKDF2 × 1,000 on a shared machine
-            o.set("pingInterval", interval).unwrap();
-            let conn = Connection::new(url, o).expect("a connection");
-            let tx = Mutex::new(tx.clone());
-            conn.connect(
-                &format!("soak{i}@{domain}"),
-                Some(PASSWORD),
-                move |_, status, condition, _| {
-                    let _ = tx
-                        .lock()
-                        .unwrap()
-                        .send((i, status, condition.map(str::to_string)));
-                },
-            )
-            .expect("connect");
-            conns.push(conn);
-        }
-        await_logins(&rx, batch.len());
-    }
-    conns
+    log_in_all(n, &rx, |i, heard| {
+        let mut o = Options::default();
+        o.set("mechanisms", "PLAIN").unwrap(); // no PBKDF2 × 1,000 on a shared machine
+        o.set("pingInterval", interval).unwrap();
+        let conn = Connection::new(url, o).expect("a connection");
+        note_answer(&conn, heard);
+        conn.connect(
+            &format!("soak{i}@{domain}"),
+            Some(PASSWORD),
+            report_to(i, tx.clone()),
+        )
+        .expect("connect");
+        conn
+    })
 }
 
 fn main() {

@@ -14,9 +14,9 @@
 use epode::{Builder, Connection, Keep, Matcher, Options, Status};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{args, await_logins, register_accounts, server_env, LOGIN_BATCH, PASSWORD};
+use support::{args, log_in_all, note_answer, register_accounts, report_to, server_env, PASSWORD};
 
 mod support;
 
@@ -84,11 +84,13 @@ fn start_login(
     domain: &str,
     i: usize,
     tally: &Arc<Tally>,
-    events: Sender<(usize, Status, Option<String>)>,
+    events: Sender<support::Event>,
+    heard: Arc<AtomicBool>,
 ) -> Connection {
     let mut o = Options::default();
     o.set("mechanisms", "PLAIN").unwrap(); // no PBKDF2 × 1,000 on a shared machine
     let conn = Connection::new(url, o).expect("a connection");
+    note_answer(&conn, heard);
     let t = Arc::clone(tally);
     conn.add_handler(Matcher::new().name("message").type_("chat"), move |_, m| {
         t.on_message(i, &m.child_text("body").unwrap_or_default());
@@ -96,20 +98,17 @@ fn start_login(
     })
     .unwrap();
     let t = Arc::clone(tally);
-    let events = Mutex::new(events);
+    let mut report = report_to(i, events);
     conn.connect(
         &format!("soak{i}@{domain}"),
         Some(PASSWORD),
-        move |_, status, condition, _| {
+        move |c, status, condition, e| {
             if matches!(status, Status::Error | Status::Disconnected)
                 && t.soaking.load(Ordering::Acquire)
             {
                 t.dropped.fetch_add(1, Ordering::AcqRel);
             }
-            let _ = events
-                .lock()
-                .unwrap()
-                .send((i, status, condition.map(str::to_string)));
+            report(c, status, condition, e);
         },
     )
     .expect("connect");
@@ -136,18 +135,11 @@ fn main() {
 
     // Log in, LOGIN_BATCH at a time.
     let t0 = Instant::now();
-    let mut conns = Vec::with_capacity(n);
-    let mut jids = vec![String::new(); n];
     let (tx, events) = channel();
-    for batch in (0..n).collect::<Vec<_>>().chunks(LOGIN_BATCH) {
-        for &i in batch {
-            conns.push(start_login(&url, &domain, i, &tally, tx.clone()));
-        }
-        await_logins(&events, batch.len());
-        for &i in batch {
-            jids[i] = conns[i].jid();
-        }
-    }
+    let conns = log_in_all(n, &events, |i, heard| {
+        start_login(&url, &domain, i, &tally, tx.clone(), heard)
+    });
+    let jids: Vec<String> = conns.iter().map(Connection::jid).collect();
     let login_time = t0.elapsed();
     let (threads_up, fds_up) = threads_and_fds();
     println!(
@@ -203,7 +195,7 @@ fn main() {
     let mut gone = 0;
     while gone < n {
         match events.recv_timeout(Duration::from_secs(30)) {
-            Ok((_, Status::Disconnected, _)) => gone += 1,
+            Ok((_, Status::Disconnected, _, _)) => gone += 1,
             Ok(_) => {}
             Err(_) => break,
         }
