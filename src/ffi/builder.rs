@@ -6,9 +6,7 @@
 //! null). A builder is owned by the caller until `epode_builder_finish`
 //! (which consumes it) or `epode_builder_free`.
 
-use super::guard::{
-    c_str, guard, guard_value, into_c_string, obj_mut, opt_c_str, out_param, FfiError, FfiResult,
-};
+use super::guard::{c_str, ffi, into_c_string, obj_mut, opt_c_str, out_param, FfiError, FfiResult};
 use super::result::epode_result;
 use super::stanza::{check_name, check_text, epode_stanza, into_handle, stanza_ref};
 use crate::xml::Builder;
@@ -62,16 +60,20 @@ fn present<'a>(attrs: Vec<(&'a str, Option<&'a str>)>) -> Vec<(&'a str, &'a str)
         .collect()
 }
 
-fn start(out: *mut *mut epode_builder, make: impl FnOnce() -> FfiResult<Builder>) -> epode_result {
-    guard(|| {
-        // SAFETY: the caller promises `out` is valid for writes.
-        let out = unsafe { out_param(out, "out")? };
-        let builder = make()?;
-        *out = Box::into_raw(Box::new(epode_builder {
-            inner: Some(builder),
-        }));
-        Ok(())
-    })
+/// A new builder made by `make`, to `*out`.
+///
+/// # Safety
+/// `out` NULL or valid for writes.
+unsafe fn start(
+    out: *mut *mut epode_builder,
+    make: impl FnOnce() -> FfiResult<Builder>,
+) -> FfiResult<()> {
+    let out = out_param(out, "out")?;
+    let builder = make()?;
+    *out = Box::into_raw(Box::new(epode_builder {
+        inner: Some(builder),
+    }));
+    Ok(())
 }
 
 /// Applies a by-value Builder step to the builder behind `b`. Callers
@@ -99,11 +101,11 @@ pub unsafe extern "C" fn epode_builder_new(
     attrs: *const *const c_char,
     out: *mut *mut epode_builder,
 ) -> epode_result {
-    start(out, || {
+    ffi!(|| start(out, || {
         let name = c_str(name, "name")?;
         check_name(name)?;
         Ok(Builder::new(name, present(read_attrs(attrs)?)))
-    })
+    }))
 }
 
 /// `$msg(attrs)`: `<message xmlns="jabber:client" …attrs>`.
@@ -115,7 +117,7 @@ pub unsafe extern "C" fn epode_builder_msg(
     attrs: *const *const c_char,
     out: *mut *mut epode_builder,
 ) -> epode_result {
-    start(out, || Ok(Builder::msg(present(read_attrs(attrs)?))))
+    ffi!(|| start(out, || Ok(Builder::msg(present(read_attrs(attrs)?)))))
 }
 
 /// `$iq(attrs)`: `<iq xmlns="jabber:client" …attrs>`.
@@ -127,7 +129,7 @@ pub unsafe extern "C" fn epode_builder_iq(
     attrs: *const *const c_char,
     out: *mut *mut epode_builder,
 ) -> epode_result {
-    start(out, || Ok(Builder::iq(present(read_attrs(attrs)?))))
+    ffi!(|| start(out, || Ok(Builder::iq(present(read_attrs(attrs)?)))))
 }
 
 /// `$pres(attrs)`: `<presence xmlns="jabber:client" …attrs>`.
@@ -139,7 +141,7 @@ pub unsafe extern "C" fn epode_builder_pres(
     attrs: *const *const c_char,
     out: *mut *mut epode_builder,
 ) -> epode_result {
-    start(out, || Ok(Builder::pres(present(read_attrs(attrs)?))))
+    ffi!(|| start(out, || Ok(Builder::pres(present(read_attrs(attrs)?)))))
 }
 
 /// `c(name, attrs, text)`: adds a child. Without text (NULL) the cursor
@@ -154,7 +156,7 @@ pub unsafe extern "C" fn epode_builder_c(
     attrs: *const *const c_char,
     text: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let name = c_str(name, "name")?;
         check_name(name)?;
         let attrs = present(read_attrs(attrs)?);
@@ -177,7 +179,7 @@ pub unsafe extern "C" fn epode_builder_cnode(
     b: *mut epode_builder,
     stanza: *const epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let node = stanza_ref(stanza, "stanza")?.clone();
         step(b, |inner| inner.cnode(node))
     })
@@ -192,7 +194,7 @@ pub unsafe extern "C" fn epode_builder_t(
     b: *mut epode_builder,
     text: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let text = c_str(text, "text")?;
         check_text(text, "text")?;
         step(b, |inner| inner.t(text))
@@ -208,7 +210,7 @@ pub unsafe extern "C" fn epode_builder_attrs(
     b: *mut epode_builder,
     attrs: *const *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let attrs = read_attrs(attrs)?;
         step(b, |inner| inner.attrs(attrs))
     })
@@ -220,7 +222,7 @@ pub unsafe extern "C" fn epode_builder_attrs(
 /// `b` a live builder.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_up(b: *mut epode_builder) -> epode_result {
-    guard(|| step(b, Builder::up))
+    ffi!(|| step(b, Builder::up))
 }
 
 /// Serializes the tree built so far to a new string (`epode_string_free`).
@@ -232,7 +234,7 @@ pub unsafe extern "C" fn epode_builder_to_string(
     b: *mut epode_builder,
     out: *mut *mut c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let b = obj_mut(b, "builder")?;
         let tree = b
@@ -257,7 +259,7 @@ pub unsafe extern "C" fn epode_builder_finish(
     b: *mut epode_builder,
     out: *mut *mut epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         if b.is_null() {
             return Err(super::guard::null_arg("builder"));
         }
@@ -280,7 +282,5 @@ pub unsafe extern "C" fn epode_builder_finish(
 /// `b` is NULL or a live builder not freed or finished before.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_free(b: *mut epode_builder) {
-    if !b.is_null() {
-        guard_value((), || drop(Box::from_raw(b)));
-    }
+    ffi!(free b => epode_builder)
 }

@@ -6,9 +6,9 @@
 //! Pointers passed to a callback (condition, stanza, text) are borrowed and
 //! valid only until it returns.
 
-use super::callback::{epode_free_cb, SendPtr, UserData};
+use super::callback::{epode_free_cb, Bound, Registration};
 use super::guard::{
-    c_str, copy_out, guard, obj, opt_c_str, out_param, snprintf_out, FfiError, FfiResult,
+    c_str, copy_out, ffi, opt_c_str, out_param, snprintf_out, FfiError, FfiResult, KeepsLastError,
 };
 use super::options::epode_options;
 use super::result::epode_result;
@@ -35,6 +35,13 @@ pub struct epode_conn {
 impl epode_conn {
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+impl KeepsLastError for epode_conn {
+    const WHAT: &'static str = "conn";
+    fn keep_last_error(&self, message: &str) {
+        message.clone_into(&mut lock(&self.last_error));
     }
 }
 
@@ -92,22 +99,6 @@ pub type epode_xml_cb = Option<
 pub type epode_protocol_error_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, code: c_int)>;
 
-/// Runs an export on a connection; failures are also kept on the handle.
-pub(crate) fn with_conn(
-    conn: *const epode_conn,
-    body: impl FnOnce(&epode_conn) -> FfiResult<()>,
-) -> epode_result {
-    guard(|| {
-        // SAFETY: the caller promises a live connection or NULL.
-        let c = unsafe { obj(conn, "conn")? };
-        let result = body(c);
-        if let Err(e) = &result {
-            *lock(&c.last_error) = e.message.clone();
-        }
-        result
-    })
-}
-
 fn borrowed(elem: &Element) -> *const epode_stanza {
     (elem as *const Element).cast()
 }
@@ -119,10 +110,6 @@ fn type_list(types: &str) -> Vec<String> {
         return Vec::new();
     }
     types.split(',').map(|s| s.trim().to_string()).collect()
-}
-
-fn missing_callback(what: &str) -> FfiError {
-    super::guard::null_arg(what)
 }
 
 /// Creates a connection to `service` (ws://, wss://, http://, https://, or
@@ -137,7 +124,7 @@ pub unsafe extern "C" fn epode_conn_new(
     opts: *const epode_options,
     out: *mut *mut epode_conn,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let service = c_str(service, "service")?;
         let options = match opts.as_ref() {
@@ -162,14 +149,16 @@ pub unsafe extern "C" fn epode_conn_new(
 /// `conn` NULL or a live connection, not used again after EPODE_OK.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_free(conn: *mut epode_conn) -> epode_result {
-    if conn.is_null() {
-        return epode_result::EPODE_OK;
-    }
-    let result = with_conn(conn, |c| c.conn.close().map_err(FfiError::from));
-    if result == epode_result::EPODE_OK {
-        super::guard::guard_value((), || drop(Box::from_raw(conn)));
-    }
-    result
+    ffi!(value epode_result::EPODE_ERR_PANIC, || {
+        if conn.is_null() {
+            return epode_result::EPODE_OK;
+        }
+        let result = ffi!(on conn, |c| c.conn.close().map_err(FfiError::from));
+        if result == epode_result::EPODE_OK {
+            ffi!(free conn => epode_conn);
+        }
+        result
+    })
 }
 
 /// The message of the last failed call on this connection, snprintf-style;
@@ -184,7 +173,7 @@ pub unsafe extern "C" fn epode_conn_last_error(
     buf: *mut c_char,
     cap: usize,
 ) -> usize {
-    super::guard::guard_value(0, || match conn.as_ref() {
+    ffi!(value 0, || match conn.as_ref() {
         Some(c) => snprintf_out(&lock(&c.last_error), buf, cap),
         None => snprintf_out("conn is NULL", buf, cap),
     })
@@ -208,52 +197,51 @@ pub unsafe extern "C" fn epode_conn_connect(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let jid = c_str(jid, "jid")?;
         let password = opt_c_str(password, "password")?;
         let authcid = opt_c_str(authcid, "authcid")?;
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        let status_fn = status_closure(handle, callback, ud);
+        let status_fn = status_closure(reg.required("callback")?);
         c.conn
             .connect_as(jid, password, authcid, status_fn)
             .map_err(FfiError::from)
     })
 }
 
+/// The C status callback's type, without the `Option` of NULL.
+type StatusFn = unsafe extern "C" fn(
+    *mut c_void,
+    *mut epode_conn,
+    epode_status,
+    *const c_char,
+    *const epode_stanza,
+);
+
 /// Wraps a C status callback as the engine's status closure.
 fn status_closure(
-    handle: SendPtr<epode_conn>,
-    callback: unsafe extern "C" fn(
-        *mut c_void,
-        *mut epode_conn,
-        epode_status,
-        *const c_char,
-        *const epode_stanza,
-    ),
-    ud: std::sync::Arc<UserData>,
+    cb: Bound<StatusFn>,
 ) -> impl FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static {
     move |conn: &Connection, status: Status, condition: Option<&str>, elem: Option<&Element>| {
         let condition = condition.map(|s| CString::new(s.replace('\0', " ")).unwrap_or_default());
-        let handle = handle;
         if let Some(detail) = status.is_failure().then(|| conn.failure_detail()).flatten() {
             // SAFETY: the handle outlives its engine, which runs this; its
             // last_error is dropped after the connection (field order).
-            if let Some(c) = unsafe { handle.0.as_ref() } {
+            if let Some(c) = unsafe { cb.conn().0.as_ref() } {
                 *lock(&c.last_error) = detail;
             }
         }
         // SAFETY: the application gave us this callback for this userdata.
         unsafe {
-            callback(
-                ud.ptr(),
-                handle.0,
-                status.into(),
-                condition.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-                elem.map_or(ptr::null(), borrowed),
-            )
+            cb.call(|f, ud, handle| {
+                f(
+                    ud,
+                    handle,
+                    status.into(),
+                    condition.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                    elem.map_or(ptr::null(), borrowed),
+                )
+            })
         }
     }
 }
@@ -274,15 +262,13 @@ pub unsafe extern "C" fn epode_conn_attach(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let jid = c_str(jid, "jid")?;
         let sid = c_str(sid, "sid")?;
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        let status_fn = status_closure(reg.required("callback")?);
         c.conn
-            .attach(jid, sid, rid, status_closure(handle, callback, ud))
+            .attach(jid, sid, rid, status_fn)
             .map_err(FfiError::from)
     })
 }
@@ -306,14 +292,10 @@ pub unsafe extern "C" fn epode_conn_attach_shared(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        c.conn
-            .attach_shared(status_closure(handle, callback, ud))
-            .map_err(FfiError::from)
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        let status_fn = status_closure(reg.required("callback")?);
+        c.conn.attach_shared(status_fn).map_err(FfiError::from)
     })
 }
 
@@ -333,15 +315,11 @@ pub unsafe extern "C" fn epode_conn_restore(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let jid = opt_c_str(jid, "jid")?;
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        c.conn
-            .restore(jid, status_closure(handle, callback, ud))
-            .map_err(FfiError::from)
+        let status_fn = status_closure(reg.required("callback")?);
+        c.conn.restore(jid, status_fn).map_err(FfiError::from)
     })
 }
 
@@ -357,7 +335,7 @@ pub unsafe extern "C" fn epode_conn_disconnect(
     conn: *mut epode_conn,
     reason: *const c_char,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let reason = opt_c_str(reason, "reason")?;
         c.conn.disconnect(reason).map_err(FfiError::from)
     })
@@ -372,7 +350,7 @@ pub unsafe extern "C" fn epode_conn_send(
     conn: *mut epode_conn,
     stanza: *const epode_stanza,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let stanza = stanza_ref(stanza, "stanza")?;
         c.conn.send(stanza).map_err(FfiError::from)
     })
@@ -389,7 +367,7 @@ pub unsafe extern "C" fn epode_conn_send_raw(
     conn: *mut epode_conn,
     xml: *const c_char,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let xml = c_str(xml, "xml")?;
         c.conn.send_raw(xml).map_err(FfiError::from)
     })
@@ -398,46 +376,40 @@ pub unsafe extern "C" fn epode_conn_send_raw(
 /// The closure sendIQ/sendPresence run with the answer.
 type AnswerFn = Box<dyn FnOnce(&Connection, Option<&Element>) + Send + 'static>;
 
-/// Builds the two closures of sendIQ/sendPresence around one userdata.
-fn answer_callbacks(
-    handle: SendPtr<epode_conn>,
-    on_result: epode_iq_cb,
-    on_error: epode_iq_cb,
-    ud: std::sync::Arc<UserData>,
-) -> (AnswerFn, AnswerFn) {
-    let ud2 = std::sync::Arc::clone(&ud);
-    let call = move |cb: epode_iq_cb, ud: std::sync::Arc<UserData>, elem: Option<&Element>| {
-        if let Some(cb) = cb {
-            let handle = handle;
-            // SAFETY: the application gave us this callback for this userdata.
-            unsafe { cb(ud.ptr(), handle.0, elem.map_or(ptr::null(), borrowed)) }
-        }
+/// Builds the two closures of sendIQ/sendPresence around one userdata:
+/// each may be NULL, and the userdata is freed when both are gone.
+fn answer_callbacks(cbs: Bound<(epode_iq_cb, epode_iq_cb)>) -> (AnswerFn, AnswerFn) {
+    let answer = |pick: fn((epode_iq_cb, epode_iq_cb)) -> epode_iq_cb| {
+        let cbs = cbs.clone();
+        Box::new(move |_: &Connection, elem: Option<&Element>| {
+            // SAFETY: the application gave us these callbacks for this userdata.
+            unsafe {
+                cbs.call(|pair, ud, handle| {
+                    if let Some(cb) = pick(pair) {
+                        cb(ud, handle, elem.map_or(ptr::null(), borrowed))
+                    }
+                })
+            }
+        }) as AnswerFn
     };
-    (
-        Box::new(move |_: &Connection, e: Option<&Element>| call(on_result, ud, e)),
-        Box::new(move |_: &Connection, e: Option<&Element>| call(on_error, ud2, e)),
-    )
+    (answer(|p| p.0), answer(|p| p.1))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// sendIQ and sendPresence: `stanza` sent with its answer callbacks.
+///
+/// # Safety
+/// `stanza` NULL or live; `id_buf` NULL or valid for `id_cap` bytes.
 unsafe fn send_tracked(
-    conn: *mut epode_conn,
+    c: &epode_conn,
     stanza: *const epode_stanza,
-    on_result: epode_iq_cb,
-    on_error: epode_iq_cb,
-    userdata: *mut c_void,
-    userdata_free: epode_free_cb,
+    reg: Registration<(epode_iq_cb, epode_iq_cb)>,
     timeout_ms: u32,
-    id_buf: *mut c_char,
-    id_cap: usize,
+    (id_buf, id_cap): (*mut c_char, usize),
     presence: bool,
-) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+) -> FfiResult<()> {
+    {
         let stanza = stanza_ref(stanza, "stanza")?.clone();
-        let (ok, err) = answer_callbacks(handle, on_result, on_error, ud);
+        let (ok, err) = answer_callbacks(reg.bind());
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
         let id = if presence {
             c.conn.send_presence(stanza, ok, err, timeout)
@@ -448,7 +420,7 @@ unsafe fn send_tracked(
             copy_out(&id, id_buf, id_cap, ptr::null_mut())?;
         }
         Ok(())
-    })
+    }
 }
 
 /// Strophe's `sendIQ`: sends `iq` (an id is added when missing) and calls
@@ -472,18 +444,8 @@ pub unsafe extern "C" fn epode_conn_send_iq(
     id_buf: *mut c_char,
     id_cap: usize,
 ) -> epode_result {
-    send_tracked(
-        conn,
-        iq,
-        on_result,
-        on_error,
-        userdata,
-        userdata_free,
-        timeout_ms,
-        id_buf,
-        id_cap,
-        false,
-    )
+    let reg = Registration::new(conn, (on_result, on_error), userdata, userdata_free);
+    ffi!(on conn, |c| send_tracked(c, iq, reg, timeout_ms, (id_buf, id_cap), false))
 }
 
 /// Strophe's `sendPresence`: as `epode_conn_send_iq`, for a presence.
@@ -503,18 +465,8 @@ pub unsafe extern "C" fn epode_conn_send_presence(
     id_buf: *mut c_char,
     id_cap: usize,
 ) -> epode_result {
-    send_tracked(
-        conn,
-        presence,
-        on_result,
-        on_error,
-        userdata,
-        userdata_free,
-        timeout_ms,
-        id_buf,
-        id_cap,
-        true,
-    )
+    let reg = Registration::new(conn, (on_result, on_error), userdata, userdata_free);
+    ffi!(on conn, |c| send_tracked(c, presence, reg, timeout_ms, (id_buf, id_cap), true))
 }
 
 /// Strophe's `addHandler`. Each filter may be NULL or empty (matches
@@ -545,11 +497,9 @@ pub unsafe extern "C" fn epode_conn_add_handler(
     userdata_free: epode_free_cb,
     out_id: *mut u64,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        let cb = reg.required("callback")?;
         let matcher = Matcher {
             ns: opt_c_str(ns, "ns")?.map(str::to_string),
             name: opt_c_str(name, "name")?.map(str::to_string),
@@ -560,9 +510,8 @@ pub unsafe extern "C" fn epode_conn_add_handler(
             ignore_namespace_fragment: flags & EPODE_IGNORE_NS_FRAGMENT != 0,
         };
         let hid = c.conn.add_handler(matcher, move |_, elem| {
-            let handle = handle;
             // SAFETY: the application gave us this callback for this userdata.
-            let keep = unsafe { callback(ud.ptr(), handle.0, borrowed(elem)) };
+            let keep = unsafe { cb.call(|f, ud, handle| f(ud, handle, borrowed(elem))) };
             Keep::from(keep != EPODE_HANDLER_REMOVE)
         })?;
         if let Some(out) = out_id.as_mut() {
@@ -581,7 +530,7 @@ pub unsafe extern "C" fn epode_conn_delete_handler(
     conn: *mut epode_conn,
     handler_id: u64,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         c.conn.delete_handler(handler_id);
         Ok(())
     })
@@ -601,16 +550,13 @@ pub unsafe extern "C" fn epode_conn_add_timed_handler(
     userdata_free: epode_free_cb,
     out_id: *mut u64,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        let cb = reg.required("callback")?;
         let period = Duration::from_millis(u64::from(period_ms.max(1)));
         let hid = c.conn.add_timed_handler(period, move |_| {
-            let handle = handle;
             // SAFETY: the application gave us this callback for this userdata.
-            let keep = unsafe { callback(ud.ptr(), handle.0) };
+            let keep = unsafe { cb.call(|f, ud, handle| f(ud, handle)) };
             Keep::from(keep != EPODE_HANDLER_REMOVE)
         });
         if let Some(out) = out_id.as_mut() {
@@ -629,7 +575,7 @@ pub unsafe extern "C" fn epode_conn_delete_timed_handler(
     conn: *mut epode_conn,
     handler_id: u64,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         c.conn.delete_timed_handler(handler_id);
         Ok(())
     })
@@ -651,12 +597,10 @@ pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let protocol = c_str(protocol, "protocol")?;
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        let cb = reg.required("callback")?;
         let code = u16::try_from(code).map_err(|_| {
             FfiError::new(
                 epode_result::EPODE_ERR_INVALID_ARG,
@@ -665,39 +609,34 @@ pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
         })?;
         c.conn
             .add_protocol_error_handler(protocol, code, move |_, code| {
-                let handle = handle;
                 // SAFETY: the application gave us this callback for this userdata.
-                unsafe { callback(ud.ptr(), handle.0, c_int::from(code)) }
+                unsafe { cb.call(|f, ud, handle| f(ud, handle, c_int::from(code))) }
             })
             .map_err(FfiError::from)
     })
 }
 
+/// A rawInput/rawOutput hook; a NULL callback clears it.
 fn text_hook(
-    handle: SendPtr<epode_conn>,
-    cb: epode_text_cb,
-    ud: std::sync::Arc<UserData>,
+    reg: Registration<epode_text_cb>,
 ) -> Option<impl FnMut(&Connection, &str) + Send + 'static> {
-    cb.map(|cb| {
+    reg.optional().map(|cb| {
         move |_: &Connection, text: &str| {
-            let handle = handle;
             let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
             // SAFETY: the application gave us this callback for this userdata.
-            unsafe { cb(ud.ptr(), handle.0, text.as_ptr()) }
+            unsafe { cb.call(|f, ud, handle| f(ud, handle, text.as_ptr())) }
         }
     })
 }
 
+/// An xmlInput/xmlOutput (or unacked) hook; a NULL callback clears it.
 pub(crate) fn xml_hook(
-    handle: SendPtr<epode_conn>,
-    cb: epode_xml_cb,
-    ud: std::sync::Arc<UserData>,
+    reg: Registration<epode_xml_cb>,
 ) -> Option<impl FnMut(&Connection, &Element) + Send + 'static> {
-    cb.map(|cb| {
+    reg.optional().map(|cb| {
         move |_: &Connection, elem: &Element| {
-            let handle = handle;
             // SAFETY: the application gave us this callback for this userdata.
-            unsafe { cb(ud.ptr(), handle.0, borrowed(elem)) }
+            unsafe { cb.call(|f, ud, handle| f(ud, handle, borrowed(elem))) }
         }
     })
 }
@@ -713,11 +652,9 @@ pub unsafe extern "C" fn epode_conn_set_raw_input(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.conn.set_raw_input(text_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.conn.set_raw_input(text_hook(reg));
         Ok(())
     })
 }
@@ -733,11 +670,9 @@ pub unsafe extern "C" fn epode_conn_set_raw_output(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.conn.set_raw_output(text_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.conn.set_raw_output(text_hook(reg));
         Ok(())
     })
 }
@@ -753,11 +688,9 @@ pub unsafe extern "C" fn epode_conn_set_xml_input(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.conn.set_xml_input(xml_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.conn.set_xml_input(xml_hook(reg));
         Ok(())
     })
 }
@@ -773,11 +706,9 @@ pub unsafe extern "C" fn epode_conn_set_xml_output(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.conn.set_xml_output(xml_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.conn.set_xml_output(xml_hook(reg));
         Ok(())
     })
 }
@@ -788,7 +719,7 @@ pub unsafe extern "C" fn epode_conn_set_xml_output(
 /// `conn` live.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_bind(conn: *mut epode_conn) -> epode_result {
-    with_conn(conn, |c| c.conn.bind().map_err(FfiError::from))
+    ffi!(on conn, |c| c.conn.bind().map_err(FfiError::from))
 }
 
 /// Holds outgoing stanzas until `epode_conn_resume` (Strophe's `pause`).
@@ -797,7 +728,7 @@ pub unsafe extern "C" fn epode_conn_bind(conn: *mut epode_conn) -> epode_result 
 /// `conn` live.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_pause(conn: *mut epode_conn) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         c.conn.pause();
         Ok(())
     })
@@ -809,7 +740,7 @@ pub unsafe extern "C" fn epode_conn_pause(conn: *mut epode_conn) -> epode_result
 /// `conn` live.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_resume(conn: *mut epode_conn) -> epode_result {
-    with_conn(conn, |c| c.conn.resume().map_err(FfiError::from))
+    ffi!(on conn, |c| c.conn.resume().map_err(FfiError::from))
 }
 
 /// Writes everything queued now; in sync mode returns when written.
@@ -818,7 +749,7 @@ pub unsafe extern "C" fn epode_conn_resume(conn: *mut epode_conn) -> epode_resul
 /// `conn` live.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_flush(conn: *mut epode_conn) -> epode_result {
-    with_conn(conn, |c| c.conn.flush().map_err(FfiError::from))
+    ffi!(on conn, |c| c.conn.flush().map_err(FfiError::from))
 }
 
 /// Switches sync mode on an existing connection (Strophe's `options.sync`).
@@ -827,7 +758,7 @@ pub unsafe extern "C" fn epode_conn_flush(conn: *mut epode_conn) -> epode_result
 /// `conn` live.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_sync(conn: *mut epode_conn, sync: bool) -> epode_result {
-    with_conn(conn, |c| c.conn.set_sync(sync).map_err(FfiError::from))
+    ffi!(on conn, |c| c.conn.set_sync(sync).map_err(FfiError::from))
 }
 
 /// Sync mode: drives the engine on this thread for at most `timeout_ms`
@@ -840,7 +771,7 @@ pub unsafe extern "C" fn epode_conn_run_once(
     conn: *mut epode_conn,
     timeout_ms: u32,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         c.conn
             .run_once(Duration::from_millis(u64::from(timeout_ms)))
             .map_err(FfiError::from)
@@ -858,7 +789,7 @@ pub unsafe extern "C" fn epode_conn_jid(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(&c.conn.jid(), buf, cap, len))
+    ffi!(on conn, |c| copy_out(&c.conn.jid(), buf, cap, len))
 }
 
 /// Copies the authzid (the bare JID given to connect).
@@ -872,7 +803,7 @@ pub unsafe extern "C" fn epode_conn_authzid(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(&c.conn.authzid(), buf, cap, len))
+    ffi!(on conn, |c| copy_out(&c.conn.authzid(), buf, cap, len))
 }
 
 /// Copies the domain of the session.
@@ -886,7 +817,7 @@ pub unsafe extern "C" fn epode_conn_domain(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(&c.conn.domain(), buf, cap, len))
+    ffi!(on conn, |c| copy_out(&c.conn.domain(), buf, cap, len))
 }
 
 /// The connection's flags: authenticated, connected (a session is under
@@ -902,7 +833,7 @@ pub unsafe extern "C" fn epode_conn_flags(
     disconnecting: *mut bool,
     paused: *mut bool,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let pairs = [
             (authenticated, c.conn.authenticated()),
             (connected, c.conn.connected()),
@@ -927,7 +858,7 @@ pub unsafe extern "C" fn epode_conn_status(
     conn: *const epode_conn,
     out: *mut epode_status,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let out = out_param(out, "out")?;
         let status = c
             .conn

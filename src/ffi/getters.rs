@@ -3,8 +3,8 @@
 //! state — JIDs, flags, status — is read with the getters in `conn.rs`.)
 //! All may be called from any thread, also inside callbacks.
 
-use super::conn::{epode_conn, with_conn};
-use super::guard::{c_str, copy_out, guard, obj, out_param, FfiError};
+use super::conn::epode_conn;
+use super::guard::{c_str, copy_out, ffi, obj, out_param, FfiError};
 use super::options::epode_options;
 use super::result::epode_result;
 use std::ffi::c_char;
@@ -21,7 +21,7 @@ pub unsafe extern "C" fn epode_conn_service(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(&c.connection().service(), buf, cap, len))
+    ffi!(on conn, |c| copy_out(&c.connection().service(), buf, cap, len))
 }
 
 /// Strophe's `maxRetries` (the option's value; default 5).
@@ -33,7 +33,7 @@ pub unsafe extern "C" fn epode_conn_max_retries(
     conn: *const epode_conn,
     out: *mut u32,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         *out_param(out, "out")? = c.connection().max_retries();
         Ok(())
     })
@@ -49,7 +49,7 @@ pub unsafe extern "C" fn epode_conn_disconnection_timeout(
     conn: *const epode_conn,
     out: *mut u64,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let ms = c.connection().disconnection_timeout().as_millis();
         *out_param(out, "out")? = u64::try_from(ms).unwrap_or(u64::MAX);
         Ok(())
@@ -73,7 +73,7 @@ pub unsafe extern "C" fn epode_conn_option(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let key = c_str(key, "key")?;
         let value = c.connection().option(key).map_err(FfiError::from)?;
         copy_out(&value, buf, cap, len)
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn epode_options_get(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let opts = obj(opts, "opts")?;
         let key = c_str(key, "key")?;
         let value = opts.inner.get(key).map_err(FfiError::from)?;

@@ -2,9 +2,9 @@
 //! ready-made handler that prints to stderr. See `crate::log` for the
 //! design (what is logged, and that passwords and SASL payloads never are).
 
-use super::callback::{epode_free_cb, SendPtr, UserData};
-use super::conn::{epode_conn, with_conn};
-use super::guard::{guard, guard_value, FfiError, FfiResult};
+use super::callback::{epode_free_cb, Registration};
+use super::conn::epode_conn;
+use super::guard::{ffi, FfiError, FfiResult};
 use super::result::epode_result;
 use crate::log::{LogHandler, LogLevel};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -58,17 +58,13 @@ fn level_arg(level: c_int) -> FfiResult<LogLevel> {
 }
 
 /// Wraps a C log callback (None clears).
-fn c_handler(
-    cb: epode_log_cb,
-    conn: SendPtr<epode_conn>,
-    ud: std::sync::Arc<UserData>,
-) -> Option<LogHandler> {
-    let cb = cb?;
+fn c_handler(reg: Registration<epode_log_cb>) -> Option<LogHandler> {
+    let cb = reg.optional()?;
     Some(Box::new(move |level: LogLevel, message: &str| {
         let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
-        let conn = conn;
+        let level = c_level(level);
         // SAFETY: the application gave us this callback for this userdata.
-        unsafe { cb(ud.ptr(), conn.0, c_level(level), message.as_ptr()) }
+        unsafe { cb.call(|f, ud, conn| f(ud, conn, level, message.as_ptr())) }
     }))
 }
 
@@ -90,16 +86,14 @@ pub unsafe extern "C" fn epode_conn_set_log_handler(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let level = if callback.is_some() {
             level_arg(level)?
         } else {
             LogLevel::Error
         };
-        let handler = c_handler(callback, handle, ud);
+        let handler = c_handler(reg);
         let conn = c.connection();
         match handler {
             Some(h) => conn.set_log_handler(level, h),
@@ -126,10 +120,9 @@ pub unsafe extern "C" fn epode_set_default_log_handler(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    guard(|| {
-        match c_handler(callback, SendPtr(ptr::null_mut()), ud) {
+    let reg = Registration::new(ptr::null_mut(), callback, userdata, userdata_free);
+    ffi!(|| {
+        match c_handler(reg) {
             Some(h) => crate::log::set_default_handler(level_arg(level)?, h),
             None => crate::log::clear_default_handler(),
         }
@@ -151,7 +144,7 @@ pub unsafe extern "C" fn epode_log_stderr(
     message: *const c_char,
 ) {
     let _ = (userdata, conn);
-    guard_value((), || {
+    ffi!(value(), || {
         if message.is_null() {
             return;
         }
@@ -165,14 +158,16 @@ pub unsafe extern "C" fn epode_log_stderr(
 /// The string is static: never free it.
 #[no_mangle]
 pub extern "C" fn epode_log_level_name(level: c_int) -> *const c_char {
-    let name: &'static [u8] = match LogLevel::from_number(i64::from(level)) {
-        Some(LogLevel::Debug) => b"DEBUG\0",
-        Some(LogLevel::Info) => b"INFO\0",
-        Some(LogLevel::Warn) => b"WARN\0",
-        Some(LogLevel::Error) => b"ERROR\0",
-        None => b"UNKNOWN\0",
-    };
-    name.as_ptr().cast()
+    ffi!(value c"UNKNOWN".as_ptr(), || {
+        match LogLevel::from_number(i64::from(level)) {
+            Some(LogLevel::Debug) => c"DEBUG",
+            Some(LogLevel::Info) => c"INFO",
+            Some(LogLevel::Warn) => c"WARN",
+            Some(LogLevel::Error) => c"ERROR",
+            None => c"UNKNOWN",
+        }
+        .as_ptr()
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Connection options from C: set by Strophe name from text.
 
-use super::guard::{c_str, guard, guard_value, obj_mut, out_param, FfiError};
+use super::guard::{c_str, ffi, obj_mut, out_param, FfiError};
 use super::result::epode_result;
 use crate::error::Error;
 use crate::options::Options;
@@ -41,7 +41,7 @@ impl From<Error> for FfiError {
 /// `out` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn epode_options_new(out: *mut *mut epode_options) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = Box::into_raw(Box::new(epode_options {
             inner: Options::default(),
@@ -72,7 +72,7 @@ pub unsafe extern "C" fn epode_options_set(
     key: *const c_char,
     value: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let opts = obj_mut(opts, "opts")?;
         let key = c_str(key, "key")?;
         let value = c_str(value, "value")?;
@@ -86,7 +86,5 @@ pub unsafe extern "C" fn epode_options_set(
 /// `opts` is NULL or live options not freed before.
 #[no_mangle]
 pub unsafe extern "C" fn epode_options_free(opts: *mut epode_options) {
-    if !opts.is_null() {
-        guard_value((), || drop(Box::from_raw(opts)));
-    }
+    ffi!(free opts => epode_options)
 }

@@ -1,6 +1,7 @@
 //! `epode_result`: the one return type of every fallible C function.
 //! Numbers are part of the ABI: never reuse or renumber one.
 
+use super::guard::ffi;
 use std::ffi::c_char;
 
 /// The result of a fallible epode call. `EPODE_OK` is 0; every other value
@@ -81,11 +82,13 @@ impl epode_result {
 /// for a number epode never returns. The string is static: never free it.
 #[no_mangle]
 pub extern "C" fn epode_result_str(result: i32) -> *const c_char {
-    let name = usize::try_from(result)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .map_or("EPODE_UNKNOWN\0", |entry| entry.1);
-    name.as_ptr().cast()
+    ffi!(value c"EPODE_UNKNOWN".as_ptr(), || {
+        let name = usize::try_from(result)
+            .ok()
+            .and_then(|i| NAMES.get(i))
+            .map_or("EPODE_UNKNOWN\0", |entry| entry.1);
+        name.as_ptr().cast()
+    })
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
 //! Custom SASL mechanisms written in C: one callback, called at each step
 //! of the exchange, that writes its response through `epode_sasl_out_set`.
 
-use super::callback::{epode_free_cb, UserData};
+use super::callback::{epode_free_cb, Bound, Registration};
 use super::conn::epode_conn;
-use super::guard::{c_str, guard, obj_mut, FfiError};
+use super::guard::{c_str, ffi, obj_mut, FfiError};
 use super::result::epode_result;
 use crate::sasl::{Credentials, Mechanism, SaslError};
 use std::ffi::{c_char, c_int};
-use std::sync::Arc;
 
 /// Where a custom mechanism's callback is in the exchange.
 #[allow(non_camel_case_types)]
@@ -55,7 +54,7 @@ pub unsafe extern "C" fn epode_sasl_out_set(
     data: *const u8,
     len: usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = obj_mut(out, "out")?;
         let bytes = if len == 0 {
             Vec::new()
@@ -73,15 +72,17 @@ struct CMechanism {
     name: String,
     priority: i32,
     client_first: bool,
-    callback: unsafe extern "C" fn(
-        *mut std::ffi::c_void,
-        epode_sasl_step,
-        *const u8,
-        usize,
-        *mut epode_sasl_out,
-    ) -> epode_result,
-    userdata: Arc<UserData>,
+    callback: Bound<SaslFn>,
 }
+
+/// The C callback's type, without the `Option` of NULL.
+type SaslFn = unsafe extern "C" fn(
+    *mut std::ffi::c_void,
+    epode_sasl_step,
+    *const u8,
+    usize,
+    *mut epode_sasl_out,
+) -> epode_result;
 
 impl CMechanism {
     fn call(&self, step: epode_sasl_step, input: &[u8]) -> Result<Option<Vec<u8>>, SaslError> {
@@ -89,13 +90,8 @@ impl CMechanism {
         // SAFETY: the application registered this callback for this userdata;
         // `input` and `out` live across the call.
         let result = unsafe {
-            (self.callback)(
-                self.userdata.ptr(),
-                step,
-                input.as_ptr(),
-                input.len(),
-                &mut out,
-            )
+            self.callback
+                .call(|f, ud, _| f(ud, step, input.as_ptr(), input.len(), &mut out))
         };
         if result == epode_result::EPODE_OK {
             Ok(out.data)
@@ -168,8 +164,8 @@ pub unsafe extern "C" fn epode_conn_register_mechanism(
     userdata: *mut std::ffi::c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    let ud = UserData::new(userdata, userdata_free);
-    super::conn::with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let name = c_str(name, "name")?;
         let valid = !name.is_empty()
             && name.len() <= 20
@@ -182,15 +178,14 @@ pub unsafe extern "C" fn epode_conn_register_mechanism(
                 format!("{name:?} is not a SASL mechanism name (RFC 4422: 1-20 of A-Z 0-9 - _)"),
             ));
         }
-        let callback = callback.ok_or_else(|| super::guard::null_arg("callback"))?;
+        let callback = reg.required("callback")?;
         let name = name.to_string();
         c.connection().register_mechanism(move || {
             Box::new(CMechanism {
                 name: name.clone(),
                 priority,
                 client_first,
-                callback,
-                userdata: Arc::clone(&ud),
+                callback: callback.clone(),
             })
         });
         Ok(())

@@ -2,9 +2,9 @@
 //! session was resumed, the state to resume it elsewhere, and who hears of
 //! stanzas that may not have arrived.
 
-use super::callback::{epode_free_cb, SendPtr, UserData};
-use super::conn::{epode_conn, epode_xml_cb, with_conn, xml_hook};
-use super::guard::{c_str, copy_out, out_param, FfiError};
+use super::callback::{epode_free_cb, Registration};
+use super::conn::{epode_conn, epode_xml_cb, xml_hook};
+use super::guard::{c_str, copy_out, ffi, out_param, FfiError};
 use super::result::epode_result;
 use std::ffi::{c_char, c_void};
 
@@ -19,7 +19,7 @@ pub unsafe extern "C" fn epode_conn_resumed(
     conn: *const epode_conn,
     out: *mut bool,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         *out_param(out, "out")? = c.connection().resumed();
         Ok(())
     })
@@ -40,7 +40,7 @@ pub unsafe extern "C" fn epode_conn_sm_state(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let state = c.connection().sm_state().ok_or_else(|| {
             FfiError::new(
                 epode_result::EPODE_ERR_NOT_FOUND,
@@ -65,7 +65,7 @@ pub unsafe extern "C" fn epode_conn_set_sm_state(
     conn: *const epode_conn,
     state: *const c_char,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let state = c_str(state, "state")?;
         c.connection()
             .set_sm_state(state.as_bytes())
@@ -88,12 +88,9 @@ pub unsafe extern "C" fn epode_conn_set_unacked_handler(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.connection()
-            .set_unacked_handler(xml_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.connection().set_unacked_handler(xml_hook(reg));
         Ok(())
     })
 }

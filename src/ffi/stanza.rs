@@ -7,8 +7,7 @@
 //! modified or freed, never freed by itself.
 
 use super::guard::{
-    c_str, copy_out, guard, guard_value, into_c_string, obj, obj_mut, opt_c_str, out_param,
-    FfiError, FfiResult,
+    c_str, copy_out, ffi, into_c_string, obj, obj_mut, opt_c_str, out_param, FfiError, FfiResult,
 };
 use super::result::epode_result;
 use crate::xml::{parse_element, Element, XmlError};
@@ -101,7 +100,7 @@ pub unsafe extern "C" fn epode_stanza_parse(
     xml: *const c_char,
     out: *mut *mut epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let text = c_str(xml, "xml")?;
         let elem = parse_element(text).map_err(xml_error)?;
@@ -119,7 +118,7 @@ pub unsafe extern "C" fn epode_stanza_new(
     name: *const c_char,
     out: *mut *mut epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let name = c_str(name, "name")?;
         check_name(name)?;
@@ -137,7 +136,7 @@ pub unsafe extern "C" fn epode_stanza_clone(
     stanza: *const epode_stanza,
     out: *mut *mut epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = into_handle(stanza_ref(stanza, "stanza")?.clone());
         Ok(())
@@ -150,9 +149,7 @@ pub unsafe extern "C" fn epode_stanza_clone(
 /// `stanza` is NULL or an owned stanza not freed before.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_free(stanza: *mut epode_stanza) {
-    if !stanza.is_null() {
-        guard_value((), || drop(Box::from_raw(stanza.cast::<Element>())));
-    }
+    ffi!(free stanza => Element)
 }
 
 /// Copies the element's name (as written, e.g. `stream:features`) into `buf`.
@@ -168,7 +165,7 @@ pub unsafe extern "C" fn epode_stanza_name(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| copy_out(stanza_ref(stanza, "stanza")?.name(), buf, cap, len))
+    ffi!(|| copy_out(stanza_ref(stanza, "stanza")?.name(), buf, cap, len))
 }
 
 /// Copies the value of attribute `name` into `buf` (`EPODE_ERR_NOT_FOUND`
@@ -184,7 +181,7 @@ pub unsafe extern "C" fn epode_stanza_attr(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let elem = stanza_ref(stanza, "stanza")?;
         let name = c_str(name, "name")?;
         let value = elem
@@ -203,7 +200,7 @@ pub unsafe extern "C" fn epode_stanza_attr_count(
     stanza: *const epode_stanza,
     out: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = stanza_ref(stanza, "stanza")?.attrs().count();
         Ok(())
@@ -222,7 +219,7 @@ pub unsafe extern "C" fn epode_stanza_attr_name_at(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let elem = stanza_ref(stanza, "stanza")?;
         let (name, _) = elem
             .attrs()
@@ -243,7 +240,7 @@ pub unsafe extern "C" fn epode_stanza_set_attr(
     name: *const c_char,
     value: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let elem = stanza_mut(stanza, "stanza")?;
         let name = c_str(name, "name")?;
         check_name(name)?;
@@ -272,7 +269,7 @@ pub unsafe extern "C" fn epode_stanza_text(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| copy_out(&stanza_ref(stanza, "stanza")?.text(), buf, cap, len))
+    ffi!(|| copy_out(&stanza_ref(stanza, "stanza")?.text(), buf, cap, len))
 }
 
 /// Appends text to the element.
@@ -284,7 +281,7 @@ pub unsafe extern "C" fn epode_stanza_append_text(
     stanza: *mut epode_stanza,
     text: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let elem = stanza_mut(stanza, "stanza")?;
         let text = c_str(text, "text")?;
         check_text(text, "text")?;
@@ -302,7 +299,7 @@ pub unsafe extern "C" fn epode_stanza_append_child(
     parent: *mut epode_stanza,
     child: *const epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let child = stanza_ref(child, "child")?.clone();
         stanza_mut(parent, "parent")?.append_child(child);
         Ok(())
@@ -318,7 +315,7 @@ pub unsafe extern "C" fn epode_stanza_child_count(
     stanza: *const epode_stanza,
     out: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = stanza_ref(stanza, "stanza")?.child_elements().count();
         Ok(())
@@ -336,7 +333,7 @@ pub unsafe extern "C" fn epode_stanza_child(
     index: usize,
     out: *mut *const epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let elem = stanza_ref(stanza, "stanza")?;
         let child = elem
@@ -360,7 +357,7 @@ pub unsafe extern "C" fn epode_stanza_find_child(
     ns: *const c_char,
     out: *mut *const epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let elem = stanza_ref(stanza, "stanza")?;
         let name = c_str(name, "name")?;
@@ -382,7 +379,7 @@ pub unsafe extern "C" fn epode_stanza_to_string(
     stanza: *const epode_stanza,
     out: *mut *mut c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = into_c_string(stanza_ref(stanza, "stanza")?.to_string())?;
         Ok(())

@@ -1,6 +1,7 @@
 //! Version: the `EPODE_VERSION_*` macros of the header and
 //! `epode_version()` come from the same Cargo version, and a test checks it.
 
+use super::guard::ffi;
 use crate::status::Status;
 use std::ffi::c_char;
 
@@ -17,7 +18,7 @@ const VERSION_C: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 /// with the `EPODE_VERSION_*` macros to detect a header/library mismatch.
 #[no_mangle]
 pub extern "C" fn epode_version() -> *const c_char {
-    VERSION_C.as_ptr().cast()
+    ffi!(value VERSION_C.as_ptr().cast(), || VERSION_C.as_ptr().cast())
 }
 
 /// Strophe's name of a status, e.g. "CONNFAIL" for 2; "UNKNOWN" for a
@@ -40,8 +41,11 @@ pub extern "C" fn epode_status_name(status: i32) -> *const c_char {
         "ATTACHFAIL\0",
         "RECONNECTING\0",
     ];
-    let name = Status::from_number(i64::from(status)).map_or("UNKNOWN\0", |s| NAMES[s as usize]);
-    name.as_ptr().cast()
+    ffi!(value c"UNKNOWN".as_ptr(), || {
+        let name =
+            Status::from_number(i64::from(status)).map_or("UNKNOWN\0", |s| NAMES[s as usize]);
+        name.as_ptr().cast()
+    })
 }
 
 #[cfg(test)]
