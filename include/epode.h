@@ -120,14 +120,6 @@ typedef enum epode_status {
   EPODE_STATUS_RECONNECTING = 13,
 } epode_status;
 
-// How important a log message is (libstrophe's and Strophe.js's numbers).
-typedef enum epode_log_level {
-  EPODE_LOG_DEBUG = 0,
-  EPODE_LOG_INFO = 1,
-  EPODE_LOG_WARN = 2,
-  EPODE_LOG_ERROR = 3,
-} epode_log_level;
-
 // Where a custom mechanism's callback is in the exchange.
 typedef enum epode_sasl_step {
   // The initial response (only for client-first mechanisms); `input` is empty.
@@ -138,6 +130,14 @@ typedef enum epode_sasl_step {
   // empty). Return EPODE_OK to accept it; anything else is AUTHFAIL.
   EPODE_SASL_SUCCESS = 2,
 } epode_sasl_step;
+
+// How important a log message is (libstrophe's and Strophe.js's numbers).
+typedef enum epode_log_level {
+  EPODE_LOG_DEBUG = 0,
+  EPODE_LOG_INFO = 1,
+  EPODE_LOG_WARN = 2,
+  EPODE_LOG_ERROR = 3,
+} epode_log_level;
 
 // A stanza under construction, with a cursor (Strophe's Builder). Opaque.
 typedef struct epode_builder epode_builder;
@@ -203,7 +203,7 @@ typedef void (*epode_xml_cb)(void *userdata,
 // handlers (that returns EPODE_ERR_WOULD_DEADLOCK).
 typedef void (*epode_log_cb)(void *userdata,
                              struct epode_conn *conn,
-                             enum epode_log_level level,
+                             int level,
                              const char *message);
 
 // A custom mechanism's callback: return EPODE_OK to go on, anything else
@@ -473,7 +473,7 @@ enum epode_result epode_conn_send_presence(struct epode_conn *conn,
 enum epode_result epode_conn_add_handler(struct epode_conn *conn,
                                          const char *ns,
                                          const char *name,
-                                         const char *type_,
+                                         const char *types,
                                          const char *id,
                                          const char *from,
                                          uint32_t flags,
@@ -842,7 +842,7 @@ enum epode_result epode_set_default_log_handler(int level,
 // `message` NULL or NUL-terminated.
 void epode_log_stderr(void *userdata,
                       struct epode_conn *conn,
-                      enum epode_log_level level,
+                      int level,
                       const char *message);
 
 // The name of a log level ("DEBUG", "INFO", "WARN", "ERROR"), or "UNKNOWN".
@@ -883,7 +883,7 @@ void epode_options_free(struct epode_options *opts);
 
 // The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
 // for a number epode never returns. The string is static: never free it.
-const char *epode_result_str(int32_t result);
+const char *epode_result_str(int code);
 
 // Sets the response of this step: raw bytes (epode base64-encodes them).
 // Not calling it means "no response" (for START: `<auth/>` without data).
@@ -942,7 +942,7 @@ enum epode_result epode_conn_sm_state(const struct epode_conn *conn,
 //
 // # Safety
 // `conn` live; `state` NUL-terminated.
-enum epode_result epode_conn_set_sm_state(const struct epode_conn *conn,
+enum epode_result epode_conn_set_sm_state(struct epode_conn *conn,
                                           const char *state);
 
 // Sets (or, with a NULL callback, clears) the handler that hears of each
@@ -1106,7 +1106,7 @@ const char *epode_version(void);
 
 // Strophe's name of a status, e.g. "CONNFAIL" for 2; "UNKNOWN" for a
 // number that is no status. Static; never free it.
-const char *epode_status_name(int32_t status);
+const char *epode_status_name(int status);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -488,7 +488,7 @@ pub unsafe extern "C" fn epode_conn_add_handler(
     conn: *mut epode_conn,
     ns: *const c_char,
     name: *const c_char,
-    type_: *const c_char,
+    types: *const c_char,
     id: *const c_char,
     from: *const c_char,
     flags: u32,
@@ -503,7 +503,7 @@ pub unsafe extern "C" fn epode_conn_add_handler(
         let matcher = Matcher {
             ns: opt_c_str(ns, "ns")?.map(str::to_string),
             name: opt_c_str(name, "name")?.map(str::to_string),
-            types: opt_c_str(type_, "type")?.map(type_list).unwrap_or_default(),
+            types: opt_c_str(types, "types")?.map(type_list).unwrap_or_default(),
             id: opt_c_str(id, "id")?.map(str::to_string),
             from: opt_c_str(from, "from")?.map(str::to_string),
             match_bare_from_jid: flags & EPODE_MATCH_BARE_FROM != 0,

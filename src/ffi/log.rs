@@ -43,7 +43,7 @@ pub type epode_log_cb = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,
         conn: *mut epode_conn,
-        level: epode_log_level,
+        level: c_int,
         message: *const c_char,
     ),
 >;
@@ -62,7 +62,7 @@ fn c_handler(reg: Registration<epode_log_cb>) -> Option<LogHandler> {
     let cb = reg.optional()?;
     Some(Box::new(move |level: LogLevel, message: &str| {
         let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
-        let level = c_level(level);
+        let level = c_level(level) as c_int;
         // SAFETY: the application gave us this callback for this userdata.
         unsafe { cb.call(|f, ud, conn| f(ud, conn, level, message.as_ptr())) }
     }))
@@ -140,7 +140,7 @@ pub unsafe extern "C" fn epode_set_default_log_handler(
 pub unsafe extern "C" fn epode_log_stderr(
     userdata: *mut c_void,
     conn: *mut epode_conn,
-    level: epode_log_level,
+    level: c_int,
     message: *const c_char,
 ) {
     let _ = (userdata, conn);
@@ -149,7 +149,7 @@ pub unsafe extern "C" fn epode_log_stderr(
             return;
         }
         let text = CStr::from_ptr(message).to_string_lossy();
-        let name = LogLevel::from_number(level as i64).map_or("?", LogLevel::name);
+        let name = LogLevel::from_number(i64::from(level)).map_or("?", LogLevel::name);
         eprintln!("epode {name}: {text}");
     })
 }

@@ -2,7 +2,7 @@
 //! Numbers are part of the ABI: never reuse or renumber one.
 
 use super::guard::ffi;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 
 /// The result of a fallible epode call. `EPODE_OK` is 0; every other value
 /// names one kind of failure, and the detailed message is kept as the last
@@ -81,9 +81,9 @@ impl epode_result {
 /// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
 /// for a number epode never returns. The string is static: never free it.
 #[no_mangle]
-pub extern "C" fn epode_result_str(result: i32) -> *const c_char {
+pub extern "C" fn epode_result_str(code: c_int) -> *const c_char {
     ffi!(value c"EPODE_UNKNOWN".as_ptr(), || {
-        let name = usize::try_from(result)
+        let name = usize::try_from(code)
             .ok()
             .and_then(|i| NAMES.get(i))
             .map_or("EPODE_UNKNOWN\0", |entry| entry.1);

@@ -62,7 +62,7 @@ pub unsafe extern "C" fn epode_conn_sm_state(
 /// `conn` live; `state` NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_sm_state(
-    conn: *const epode_conn,
+    conn: *mut epode_conn,
     state: *const c_char,
 ) -> epode_result {
     ffi!(on conn, |c| {

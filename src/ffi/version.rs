@@ -3,7 +3,7 @@
 
 use super::guard::ffi;
 use crate::status::Status;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 
 /// Major version of the header you compiled against.
 pub const EPODE_VERSION_MAJOR: u32 = 0;
@@ -24,7 +24,7 @@ pub extern "C" fn epode_version() -> *const c_char {
 /// Strophe's name of a status, e.g. "CONNFAIL" for 2; "UNKNOWN" for a
 /// number that is no status. Static; never free it.
 #[no_mangle]
-pub extern "C" fn epode_status_name(status: i32) -> *const c_char {
+pub extern "C" fn epode_status_name(status: c_int) -> *const c_char {
     const NAMES: [&str; 14] = [
         "ERROR\0",
         "CONNECTING\0",

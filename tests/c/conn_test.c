@@ -545,12 +545,12 @@ struct log_seen {
     int min_level;
 };
 
-static void on_log(void *ud, epode_conn *c, epode_log_level level, const char *message) {
+static void on_log(void *ud, epode_conn *c, int level, const char *message) {
     struct log_seen *l = (struct log_seen *)ud;
     (void)c;
     l->lines++;
     if (level == EPODE_LOG_DEBUG) l->debug++;
-    if ((int)level < l->min_level) l->below_level++;
+    if (level < l->min_level) l->below_level++;
     if (strcmp(message, "status CONNECTED") == 0) l->connected++;
     if (strncmp(message, "SENT <message", 13) == 0) l->sent++;
     if (strstr(message, "(SASL payload not logged) mechanism PLAIN") != NULL) l->sasl_redacted++;
