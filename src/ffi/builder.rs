@@ -93,8 +93,18 @@ unsafe fn step(b: *mut epode_builder, apply: impl FnOnce(Builder) -> Builder) ->
 
 /// `$build(name, attrs)`: a new builder whose root is `<name …attrs>`.
 ///
-/// # Safety
-/// `name` NUL-terminated; `attrs` as described above; `out` writable.
+/// **Ownership**: `*out` receives a new builder, owned by the caller: free
+/// it with `epode_builder_free`, or consume it with `epode_builder_finish`.
+/// Written only on success.
+///
+/// **Lifetime**: `name` and `attrs` for the call only (copied); `out`
+/// writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (a bad name or attribute, or `attrs` without its
+/// NULL).
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_new(
     name: *const c_char,
@@ -110,8 +120,14 @@ pub unsafe extern "C" fn epode_builder_new(
 
 /// `$msg(attrs)`: `<message xmlns="jabber:client" …attrs>`.
 ///
-/// # Safety
-/// As for `epode_builder_new`.
+/// **Ownership**: as for `epode_builder_new`.
+///
+/// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_msg(
     attrs: *const *const c_char,
@@ -122,8 +138,14 @@ pub unsafe extern "C" fn epode_builder_msg(
 
 /// `$iq(attrs)`: `<iq xmlns="jabber:client" …attrs>`.
 ///
-/// # Safety
-/// As for `epode_builder_new`.
+/// **Ownership**: as for `epode_builder_new`.
+///
+/// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_iq(
     attrs: *const *const c_char,
@@ -134,8 +156,14 @@ pub unsafe extern "C" fn epode_builder_iq(
 
 /// `$pres(attrs)`: `<presence xmlns="jabber:client" …attrs>`.
 ///
-/// # Safety
-/// As for `epode_builder_new`.
+/// **Ownership**: as for `epode_builder_new`.
+///
+/// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_pres(
     attrs: *const *const c_char,
@@ -147,8 +175,16 @@ pub unsafe extern "C" fn epode_builder_pres(
 /// `c(name, attrs, text)`: adds a child. Without text (NULL) the cursor
 /// moves into the child; with text it stays on the parent, as in Strophe.
 ///
-/// # Safety
-/// `b` a live builder; `name` NUL-terminated; `attrs` as above; `text` NULL or NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// Everything is copied.
+///
+/// **Lifetime**: `b` live; `name`, `attrs`, `text` for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_c(
     b: *mut epode_builder,
@@ -172,8 +208,15 @@ pub unsafe extern "C" fn epode_builder_c(
 
 /// `cnode(elem)`: appends a copy of `stanza` and moves the cursor into it.
 ///
-/// # Safety
-/// `b` a live builder; `stanza` a live stanza.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `stanza` is copied: the caller frees it.
+///
+/// **Lifetime**: `b` live; `stanza` live, for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_cnode(
     b: *mut epode_builder,
@@ -187,8 +230,16 @@ pub unsafe extern "C" fn epode_builder_cnode(
 
 /// `t(text)`: appends text at the cursor.
 ///
-/// # Safety
-/// `b` a live builder; `text` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `text` is copied.
+///
+/// **Lifetime**: `b` live; `text` for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_t(
     b: *mut epode_builder,
@@ -203,8 +254,16 @@ pub unsafe extern "C" fn epode_builder_t(
 
 /// `attrs(attrs)`: sets attributes on the cursor's element; a NULL value removes one.
 ///
-/// # Safety
-/// `b` a live builder; `attrs` as above.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `attrs` is copied.
+///
+/// **Lifetime**: `b` live; `attrs` for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_attrs(
     b: *mut epode_builder,
@@ -218,8 +277,14 @@ pub unsafe extern "C" fn epode_builder_attrs(
 
 /// `up()`: moves the cursor to the parent (stays at the root).
 ///
-/// # Safety
-/// `b` a live builder.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `b` live.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_up(b: *mut epode_builder) -> epode_result {
     ffi!(|| step(b, Builder::up))
@@ -227,8 +292,15 @@ pub unsafe extern "C" fn epode_builder_up(b: *mut epode_builder) -> epode_result
 
 /// Serializes the tree built so far to a new string (`epode_string_free`).
 ///
-/// # Safety
-/// `b` a live builder; `out` writable.
+/// **Ownership**: `*out` receives a new string, owned by the caller: free
+/// it with `epode_string_free`. Written only on success.
+///
+/// **Lifetime**: `b` live; `out` writable.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_to_string(
     b: *mut epode_builder,
@@ -252,8 +324,16 @@ pub unsafe extern "C" fn epode_builder_to_string(
 /// Finishes: `*out` receives the built stanza (owned) and the builder is
 /// freed — also when this fails, so never use `b` afterwards.
 ///
-/// # Safety
-/// `b` a live builder (consumed); `out` writable.
+/// **Ownership**: consumes `b`, also when it fails; `*out` receives a new
+/// stanza, owned by the caller: free it with `epode_stanza_free`. Written
+/// only on success.
+///
+/// **Lifetime**: `b` is not used again; `out` writable.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (and `b`, if not NULL, is freed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_finish(
     b: *mut epode_builder,
@@ -278,8 +358,14 @@ pub unsafe extern "C" fn epode_builder_finish(
 
 /// Frees a builder without finishing it. NULL does nothing.
 ///
-/// # Safety
-/// `b` is NULL or a live builder not freed or finished before.
+/// **Ownership**: consumes `b`; NULL does nothing.
+///
+/// **Lifetime**: `b` is not used again.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: none.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_free(b: *mut epode_builder) {
     ffi!(free b => epode_builder)

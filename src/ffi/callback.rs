@@ -14,6 +14,13 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 /// Frees a userdata pointer given with a callback.
+///
+/// **Lifetime**: `userdata` is the pointer given with the registration; it
+/// is not used by epode after this call.
+///
+/// **Thread**: whichever thread drops the registration: the caller's (a
+/// failed registration), the engine thread (a handler removed or replaced)
+/// or the thread in `epode_conn_free`. Runs exactly once per registration.
 #[allow(non_camel_case_types)]
 pub type epode_free_cb = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 

@@ -57,6 +57,18 @@ pub const EPODE_IGNORE_NS_FRAGMENT: u32 = 2;
 /// Status callback: `condition` may be NULL; `stanza` is the element that
 /// caused the status (a stream error; for AUTHFAIL the SASL `<failure/>`
 /// or the bind/session error `<iq/>`, …) or NULL.
+///
+/// **Lifetime**: `conn` is the connection, valid during the call (do not
+/// free it here); `condition` (NULL or NUL-terminated) and `stanza` (NULL
+/// or a borrowed stanza) are valid until the callback returns: copy what
+/// you keep (`epode_stanza_clone`).
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_status_cb = Option<
     unsafe extern "C" fn(
@@ -68,6 +80,16 @@ pub type epode_status_cb = Option<
     ),
 >;
 /// Stanza handler: returns EPODE_HANDLER_KEEP or EPODE_HANDLER_REMOVE.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` is borrowed,
+/// valid until the callback returns (`epode_stanza_clone` to keep it).
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_handler_cb = Option<
     unsafe extern "C" fn(
@@ -77,24 +99,72 @@ pub type epode_handler_cb = Option<
     ) -> c_int,
 >;
 /// Timed handler: returns EPODE_HANDLER_KEEP or EPODE_HANDLER_REMOVE.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_timed_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn) -> c_int>;
 /// IQ answer callback; `stanza` is NULL when the IQ timed out or the session ended.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` (NULL or
+/// borrowed) is valid until the callback returns.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_iq_cb = Option<
     unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, stanza: *const epode_stanza),
 >;
 /// rawInput / rawOutput hook.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`; `text` (NUL-terminated)
+/// is valid until the callback returns.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_text_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, text: *const c_char)>;
 /// xmlInput / xmlOutput hook.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` is borrowed,
+/// valid until the callback returns.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_xml_cb = Option<
     unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, stanza: *const epode_stanza),
 >;
 /// Protocol error handler: `code` is the WebSocket close code or HTTP status.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_protocol_error_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, code: c_int)>;
@@ -116,8 +186,18 @@ fn type_list(types: &str) -> Vec<String> {
 /// a path with the `origin` option). `opts` may be NULL (defaults); the
 /// connection copies it.
 ///
-/// # Safety
-/// `service` NUL-terminated; `opts` NULL or live; `out` writable.
+/// **Ownership**: `*out` receives a new connection, owned by the caller:
+/// free it with `epode_conn_free`. Written only on success. `opts` is
+/// copied, so the caller keeps (and frees) it.
+///
+/// **Lifetime**: `service` NUL-terminated and `opts` NULL or live, for the
+/// call only; `out` writable.
+///
+/// **Thread**: any thread; never blocks (nothing is sent before
+/// `epode_conn_connect`).
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (a service URL epode cannot use).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_new(
     service: *const c_char,
@@ -145,8 +225,18 @@ pub unsafe extern "C" fn epode_conn_new(
 /// the connection. NULL does nothing. From inside one of the connection's
 /// own callbacks it returns `EPODE_ERR_WOULD_DEADLOCK` and frees nothing.
 ///
-/// # Safety
-/// `conn` NULL or a live connection, not used again after EPODE_OK.
+/// **Ownership**: consumes `conn` on EPODE_OK, and runs every
+/// `userdata_free` still pending on it; NULL does nothing. On an error
+/// nothing is freed.
+///
+/// **Lifetime**: `conn` is not used again after EPODE_OK; no callback of it
+/// runs after this returns.
+///
+/// **Thread**: any thread that is not running one of this connection's
+/// callbacks (that is EPODE_ERR_WOULD_DEADLOCK); blocks until the engine
+/// has stopped.
+///
+/// **Errors**: EPODE_ERR_WOULD_DEADLOCK.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_free(conn: *mut epode_conn) -> epode_result {
     ffi!(value epode_result::EPODE_ERR_PANIC, || {
@@ -165,8 +255,17 @@ pub unsafe extern "C" fn epode_conn_free(conn: *mut epode_conn) -> epode_result 
 /// after a failure status whose condition is one of Strophe's fixed texts
 /// (a WebSocket that could not be opened), the error behind it.
 ///
-/// # Safety
-/// `conn` live; `buf` valid for `cap` bytes (or NULL with cap 0).
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0), for the call
+/// only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: none: returns the message's full length (snprintf
+/// semantics); "conn is NULL" for a NULL `conn`.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_last_error(
     conn: *const epode_conn,
@@ -181,12 +280,28 @@ pub unsafe extern "C" fn epode_conn_last_error(
 
 /// Logs in (Strophe's `connect`). `password` may be NULL (ANONYMOUS,
 /// EXTERNAL); `authcid` may be NULL (the JID's node is used). Statuses go
-/// to `callback`; `userdata_free` runs once when the callback is replaced
-/// by a later connect or the connection is freed. In sync mode this returns
-/// when the session is up or has failed.
+/// to `callback`.
 ///
-/// # Safety
-/// `conn` live; strings NUL-terminated or NULL where allowed.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+/// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+/// the status callback, when the connection is freed, or before this
+/// returns if it fails. The strings are copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `jid`, `password`, `authcid` NUL-terminated (or NULL where
+/// allowed), for the call only. The callback's pointers: see
+/// `epode_status_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until the session is up or has failed (inside a callback
+/// it returns at once and the engine goes on after the callback); otherwise
+/// it returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID, EPODE_ERR_WRONG_STATE (already connecting or
+/// connected), EPODE_ERR_IO (a keepalive file that cannot be written, no
+/// engine thread), EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_connect(
     conn: *mut epode_conn,
@@ -250,8 +365,25 @@ fn status_closure(
 /// (prebinding). `rid` is the next rid to use. Statuses: ATTACHED once the
 /// server answered on the session, ATTACHFAIL if it is gone.
 ///
-/// # Safety
-/// `conn` live; `jid`, `sid` NUL-terminated.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+/// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+/// the status callback, when the connection is freed, or before this
+/// returns if it fails. The strings are copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `jid`, `sid` NUL-terminated, for the call only. The callback's
+/// pointers: see `epode_status_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+/// returns at once and the engine goes on after the callback); otherwise it
+/// returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID, EPODE_ERR_INVALID_ARG (an empty `sid`),
+/// EPODE_ERR_WRONG_STATE (not BOSH, or already connected), EPODE_ERR_IO,
+/// EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_attach(
     conn: *mut epode_conn,
@@ -279,12 +411,24 @@ pub unsafe extern "C" fn epode_conn_attach(
 /// JID readable through `epode_conn_jid`, or EPODE_STATUS_ATTACHFAIL when
 /// no session is up; this never logs in (`epode_conn_connect` does, and
 /// itself attaches when the session of its account is already up).
-/// `EPODE_ERR_WRONG_STATE` without the `worker` option. `userdata_free`
-/// runs once when the connection no longer needs `userdata`, also when
-/// this call fails.
+/// `EPODE_ERR_WRONG_STATE` without the `worker` option.
 ///
-/// # Safety
-/// `conn` live or NULL.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+/// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+/// the status callback, when the connection is freed, or before this
+/// returns if it fails.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_status_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+/// returns at once and the engine goes on after the callback); otherwise it
+/// returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (no `worker`
+/// option, or already connected), EPODE_ERR_IO.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_attach_shared(
     conn: *mut epode_conn,
@@ -305,8 +449,24 @@ pub unsafe extern "C" fn epode_conn_attach_shared(
 /// (Strophe's StropheSessionError), and a login with `epode_conn_connect`
 /// is the way on.
 ///
-/// # Safety
-/// `conn` live; `jid` NULL or NUL-terminated.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+/// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+/// the status callback, when the connection is freed, or before this
+/// returns if it fails. The string is copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `jid` NULL or NUL-terminated, for the call only. The callback's
+/// pointers: see `epode_status_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+/// returns at once and the engine goes on after the callback); otherwise it
+/// returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID, EPODE_ERR_NO_SESSION, EPODE_ERR_WRONG_STATE (not
+/// BOSH, or already connected), EPODE_ERR_IO.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_restore(
     conn: *mut epode_conn,
@@ -328,8 +488,18 @@ pub unsafe extern "C" fn epode_conn_restore(
 /// as in Strophe, DISCONNECTING and DISCONNECTED follow at once (to the
 /// last status callback, if there was one).
 ///
-/// # Safety
-/// `conn` live; `reason` NULL or NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `reason` is copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `reason` NULL or NUL-terminated, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until DISCONNECTED (inside a callback it returns at
+/// once); otherwise it returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8, EPODE_ERR_IO,
+/// EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_disconnect(
     conn: *mut epode_conn,
@@ -343,8 +513,18 @@ pub unsafe extern "C" fn epode_conn_disconnect(
 
 /// Sends a copy of `stanza`; the caller keeps it.
 ///
-/// # Safety
-/// `conn` and `stanza` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `stanza` is copied: the caller frees it.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `stanza` live, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until the exchange that carries the stanza is done
+/// (inside a callback it returns at once); otherwise it returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (not connected),
+/// EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_send(
     conn: *mut epode_conn,
@@ -360,8 +540,17 @@ pub unsafe extern "C" fn epode_conn_send(
 /// that XMPP allows (what `epode_stanza_parse` accepts), or
 /// EPODE_ERR_MALFORMED_XML and nothing sent; the connection stays usable.
 ///
-/// # Safety
-/// `conn` live; `xml` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `xml` is copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `xml` NUL-terminated, for the call only.
+///
+/// **Thread**: as for `epode_conn_send`.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_MALFORMED_XML (nothing sent), EPODE_ERR_WRONG_STATE,
+/// EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_send_raw(
     conn: *mut epode_conn,
@@ -426,11 +615,24 @@ unsafe fn send_tracked(
 /// Strophe's `sendIQ`: sends `iq` (an id is added when missing) and calls
 /// `on_result` or `on_error` (either may be NULL) once with the answer;
 /// `on_error` gets NULL on timeout (`timeout_ms`, 0 = none) or disconnect.
-/// The id is copied to `id_buf` when it is not NULL. `userdata_free` runs
-/// once after the answer.
+/// The id is copied to `id_buf` when it is not NULL.
 ///
-/// # Safety
-/// `conn`, `iq` live; `id_buf` NULL or valid for `id_cap` bytes.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, after the
+/// answer was delivered (to `on_result`, or to `on_error` on an error, a
+/// timeout or the end of the session), when the connection is freed, or
+/// before this returns if it fails. `iq` is copied: the caller frees it.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `iq` live, for the call only; `id_buf` NULL or valid for
+/// `id_cap` bytes. The callbacks' pointers: see `epode_iq_cb`.
+///
+/// **Thread**: as for `epode_conn_send`; the answer comes on the engine
+/// thread.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_JID (its `to`),
+/// EPODE_ERR_WRONG_STATE, EPODE_ERR_BUFFER_TOO_SMALL (the id; the IQ is
+/// sent all the same), EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn epode_conn_send_iq(
@@ -450,8 +652,18 @@ pub unsafe extern "C" fn epode_conn_send_iq(
 
 /// Strophe's `sendPresence`: as `epode_conn_send_iq`, for a presence.
 ///
-/// # Safety
-/// As for `epode_conn_send_iq`.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, after the
+/// answer was delivered (to `on_result`, or to `on_error` on an error, a
+/// timeout or the end of the session), when the connection is freed, or
+/// before this returns if it fails. `presence` is copied: the caller frees
+/// it.
+///
+/// **Lifetime**: as for `epode_conn_send_iq`, with `presence` for `iq`.
+///
+/// **Thread**: as for `epode_conn_send_iq`.
+///
+/// **Errors**: as for `epode_conn_send_iq`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn epode_conn_send_presence(
@@ -471,17 +683,29 @@ pub unsafe extern "C" fn epode_conn_send_presence(
 
 /// Strophe's `addHandler`. Each filter may be NULL or empty (matches
 /// anything); `ns` matches the stanza's namespace or that of any element
-/// inside it; `type` may list several types separated by commas, where an
+/// inside it; `types` may list several types separated by commas, where an
 /// empty entry stands for a stanza without a type (`"chat,"`: chat or
 /// untyped; `""` alone: any type). `flags`:
 /// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. `from` is compared
 /// normalised (RFC 7622, see `epode_jid_normalize`); one that is not a valid
 /// JID is EPODE_ERR_INVALID_JID, as it could never match. The handler id
-/// goes to `*out_id` (may be NULL). `userdata_free` runs when the handler is
-/// removed, or at once if this call fails.
+/// goes to `*out_id` (may be NULL).
 ///
-/// # Safety
-/// `conn` live; strings NULL or NUL-terminated; `out_id` NULL or writable.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+/// handler is removed (it returned EPODE_HANDLER_REMOVE, or
+/// `epode_conn_delete_handler`), when the connection is freed, or before
+/// this returns if it fails. The filters are copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); the filters NULL or NUL-terminated, for the call only; `out_id`
+/// NULL or writable. The callback's pointers: see `epode_handler_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks. The handler applies from the next stanza.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID (`from`).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn epode_conn_add_handler(
@@ -523,8 +747,17 @@ pub unsafe extern "C" fn epode_conn_add_handler(
 
 /// Removes a handler by id (unknown ids are ignored, as in Strophe).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// handler's `userdata_free` runs once the engine has dropped it (on the
+/// engine thread).
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_delete_handler(
     conn: *mut epode_conn,
@@ -539,8 +772,20 @@ pub unsafe extern "C" fn epode_conn_delete_handler(
 /// Strophe's `addTimedHandler`: `callback` every `period_ms` while the
 /// session is up, until it returns EPODE_HANDLER_REMOVE.
 ///
-/// # Safety
-/// `conn` live; `out_id` NULL or writable.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+/// handler is removed (it returned EPODE_HANDLER_REMOVE, or
+/// `epode_conn_delete_timed_handler`), when the connection is freed, or
+/// before this returns if it fails.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `out_id` NULL or writable. The callback's pointers: see
+/// `epode_timed_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_add_timed_handler(
     conn: *mut epode_conn,
@@ -568,8 +813,17 @@ pub unsafe extern "C" fn epode_conn_add_timed_handler(
 
 /// Removes a timed handler by id.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// handler's `userdata_free` runs once the engine has dropped it (on the
+/// engine thread).
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_delete_timed_handler(
     conn: *mut epode_conn,
@@ -583,11 +837,22 @@ pub unsafe extern "C" fn epode_conn_delete_timed_handler(
 
 /// Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
 /// codes) or "HTTP" (BOSH status codes), in any case; another name, or a
-/// code outside 0 to 65535, is `EPODE_ERR_INVALID_ARG` (and `userdata_free`
-/// runs at once).
+/// code outside 0 to 65535, is `EPODE_ERR_INVALID_ARG`.
 ///
-/// # Safety
-/// `conn` live; `protocol` NUL-terminated.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+/// connection is freed, or before this returns if it fails. (Handlers are
+/// never replaced: each one added stays until then.)
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `protocol` NUL-terminated, for the call only. The callback's
+/// pointers: see `epode_protocol_error_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (the protocol or the code).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
     conn: *mut epode_conn,
@@ -643,8 +908,18 @@ pub(crate) fn xml_hook(
 
 /// Sets (or, with a NULL callback, clears) the rawInput hook.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_text_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_raw_input(
     conn: *mut epode_conn,
@@ -661,8 +936,18 @@ pub unsafe extern "C" fn epode_conn_set_raw_input(
 
 /// Sets (or clears) the rawOutput hook.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_text_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_raw_output(
     conn: *mut epode_conn,
@@ -679,8 +964,18 @@ pub unsafe extern "C" fn epode_conn_set_raw_output(
 
 /// Sets (or clears) the xmlInput hook.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_xml_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_xml_input(
     conn: *mut epode_conn,
@@ -697,8 +992,18 @@ pub unsafe extern "C" fn epode_conn_set_xml_input(
 
 /// Sets (or clears) the xmlOutput hook.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_xml_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_xml_output(
     conn: *mut epode_conn,
@@ -715,8 +1020,16 @@ pub unsafe extern "C" fn epode_conn_set_xml_output(
 
 /// Binds the resource after BINDREQUIRED (explicitResourceBinding).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread, also inside the connection's callbacks
+/// (typically the BINDREQUIRED one); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (not after
+/// BINDREQUIRED).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_bind(conn: *mut epode_conn) -> epode_result {
     ffi!(on conn, |c| c.conn.bind().map_err(FfiError::from))
@@ -724,8 +1037,15 @@ pub unsafe extern "C" fn epode_conn_bind(conn: *mut epode_conn) -> epode_result 
 
 /// Holds outgoing stanzas until `epode_conn_resume` (Strophe's `pause`).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_pause(conn: *mut epode_conn) -> epode_result {
     ffi!(on conn, |c| {
@@ -736,8 +1056,15 @@ pub unsafe extern "C" fn epode_conn_pause(conn: *mut epode_conn) -> epode_result
 
 /// Sends what `pause` held.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: as for `epode_conn_send`.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync
+/// mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_resume(conn: *mut epode_conn) -> epode_result {
     ffi!(on conn, |c| c.conn.resume().map_err(FfiError::from))
@@ -745,8 +1072,15 @@ pub unsafe extern "C" fn epode_conn_resume(conn: *mut epode_conn) -> epode_resul
 
 /// Writes everything queued now; in sync mode returns when written.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: as for `epode_conn_send`.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync
+/// mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_flush(conn: *mut epode_conn) -> epode_result {
     ffi!(on conn, |c| c.conn.flush().map_err(FfiError::from))
@@ -754,8 +1088,17 @@ pub unsafe extern "C" fn epode_conn_flush(conn: *mut epode_conn) -> epode_result
 
 /// Switches sync mode on an existing connection (Strophe's `options.sync`).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread; switching on blocks until the engine thread has
+/// handed the engine over, and inside one of the connection's callbacks is
+/// EPODE_ERR_WOULD_DEADLOCK (switching off is allowed there).
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WOULD_DEADLOCK, EPODE_ERR_IO
+/// (no engine thread).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_sync(conn: *mut epode_conn, sync: bool) -> epode_result {
     ffi!(on conn, |c| c.conn.set_sync(sync).map_err(FfiError::from))
@@ -764,8 +1107,17 @@ pub unsafe extern "C" fn epode_conn_set_sync(conn: *mut epode_conn, sync: bool) 
 /// Sync mode: drives the engine on this thread for at most `timeout_ms`
 /// (input, commands, timers; callbacks run here).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: the thread that drives the connection in sync mode; blocks
+/// for at most `timeout_ms`, running the callbacks on this thread. Inside
+/// one of the connection's callbacks it is EPODE_ERR_WOULD_DEADLOCK.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WOULD_DEADLOCK,
+/// EPODE_ERR_WRONG_STATE (not in sync mode), EPODE_ERR_IO, EPODE_ERR_TLS.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_run_once(
     conn: *mut epode_conn,
@@ -780,8 +1132,17 @@ pub unsafe extern "C" fn epode_conn_run_once(
 
 /// Copies the session's full JID ("" before connect).
 ///
-/// # Safety
-/// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+/// NULL or writable, for the call only: the text is copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_jid(
     conn: *const epode_conn,
@@ -794,8 +1155,17 @@ pub unsafe extern "C" fn epode_conn_jid(
 
 /// Copies the authzid (the bare JID given to connect).
 ///
-/// # Safety
-/// As for `epode_conn_jid`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+/// NULL or writable, for the call only: the text is copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_authzid(
     conn: *const epode_conn,
@@ -808,8 +1178,17 @@ pub unsafe extern "C" fn epode_conn_authzid(
 
 /// Copies the domain of the session.
 ///
-/// # Safety
-/// As for `epode_conn_jid`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+/// NULL or writable, for the call only: the text is copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_domain(
     conn: *const epode_conn,
@@ -823,8 +1202,15 @@ pub unsafe extern "C" fn epode_conn_domain(
 /// The connection's flags: authenticated, connected (a session is under
 /// way), disconnecting, paused. Any out-pointer may be NULL.
 ///
-/// # Safety
-/// `conn` live; each pointer NULL or writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); each out-pointer NULL or writable, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_flags(
     conn: *const epode_conn,
@@ -851,8 +1237,16 @@ pub unsafe extern "C" fn epode_conn_flags(
 
 /// The last status reported (`EPODE_ERR_NOT_FOUND` before any).
 ///
-/// # Safety
-/// `conn` live; `out` writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out` is written only on success.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `out` writable, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND (no status yet).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_status(
     conn: *const epode_conn,

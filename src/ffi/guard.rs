@@ -259,8 +259,16 @@ pub fn into_c_string(text: String) -> FfiResult<*mut c_char> {
 /// semantics: writes at most `cap` bytes including the NUL and returns the
 /// full length. Calls that succeed leave it as it was (like errno).
 ///
-/// # Safety
-/// `buf` is NULL or valid for `cap` bytes.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `buf` valid for `cap` bytes (or NULL with `cap` 0), for
+/// the call only.
+///
+/// **Thread**: any thread; each thread has its own last error; never
+/// blocks.
+///
+/// **Errors**: none: returns the message's full length (snprintf
+/// semantics).
 #[no_mangle]
 pub unsafe extern "C" fn epode_last_error(buf: *mut c_char, cap: usize) -> usize {
     ffi!(value 0, || snprintf_out(&last_error(), buf, cap))
@@ -269,8 +277,14 @@ pub unsafe extern "C" fn epode_last_error(buf: *mut c_char, cap: usize) -> usize
 /// Frees a string that epode allocated (e.g. by `epode_stanza_to_string`).
 /// NULL does nothing.
 ///
-/// # Safety
-/// `s` is NULL or a string from epode not freed before.
+/// **Ownership**: consumes `s` (a string epode allocated:
+/// `epode_stanza_to_string`, `epode_builder_to_string`); NULL does nothing.
+///
+/// **Lifetime**: `s` is not used again.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: none.
 #[no_mangle]
 pub unsafe extern "C" fn epode_string_free(s: *mut c_char) {
     ffi!(value(), || if !s.is_null() {

@@ -31,8 +31,16 @@ unsafe fn jid_part(
 
 /// The node (local part) of `jid`; `EPODE_ERR_NOT_FOUND` if it has none.
 ///
-/// # Safety
-/// `jid` NUL-terminated; `buf` valid for `cap` bytes; `len` NULL or writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_NOT_FOUND, EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_node(
     jid: *const c_char,
@@ -50,8 +58,16 @@ pub unsafe extern "C" fn epode_jid_node(
 
 /// The domain of `jid`.
 ///
-/// # Safety
-/// As for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_domain(
     jid: *const c_char,
@@ -69,8 +85,16 @@ pub unsafe extern "C" fn epode_jid_domain(
 
 /// The resource of `jid`; `EPODE_ERR_NOT_FOUND` if it has none.
 ///
-/// # Safety
-/// As for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_NOT_FOUND, EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_resource(
     jid: *const c_char,
@@ -88,8 +112,16 @@ pub unsafe extern "C" fn epode_jid_resource(
 
 /// The bare JID (`node@domain` or `domain`) of `jid`.
 ///
-/// # Safety
-/// As for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_bare(
     jid: *const c_char,
@@ -107,8 +139,16 @@ pub unsafe extern "C" fn epode_jid_bare(
 
 /// XEP-0106 escaping of a node (`d'artagnan` → `d\27artagnan`).
 ///
-/// # Safety
-/// `node` NUL-terminated; `buf`/`len` as for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `node` NUL-terminated; `buf` valid for `cap` bytes (or
+/// NULL with `cap` 0) and `len` NULL or writable, for the call only: the
+/// text is copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_escape_node(
     node: *const c_char,
@@ -121,8 +161,16 @@ pub unsafe extern "C" fn epode_jid_escape_node(
 
 /// XEP-0106 unescaping of a node (`d\27artagnan` → `d'artagnan`).
 ///
-/// # Safety
-/// As for `epode_jid_escape_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `node` NUL-terminated; `buf` valid for `cap` bytes (or
+/// NULL with `cap` 0) and `len` NULL or writable, for the call only: the
+/// text is copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_unescape_node(
     node: *const c_char,
@@ -157,8 +205,14 @@ unsafe fn valid_jid(ptr: *const c_char, what: &str) -> Result<jid::Jid, FfiError
 /// profile, and each part's length once normalised): `EPODE_OK` or
 /// `EPODE_ERR_INVALID_JID` with the reason as last error.
 ///
-/// # Safety
-/// `jid` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated, for the call only.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_validate(jid: *const c_char) -> epode_result {
     ffi!(|| valid_jid(jid, "jid").map(drop))
@@ -170,8 +224,16 @@ pub unsafe extern "C" fn epode_jid_validate(jid: *const c_char) -> epode_result 
 /// `alice@localhost/Phone`). `EPODE_ERR_INVALID_JID` (the reason as last
 /// error) if it is not a valid JID; buffer rules as for `epode_jid_node`.
 ///
-/// # Safety
-/// As for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID, EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_normalize(
     jid: *const c_char,
@@ -186,8 +248,16 @@ pub unsafe extern "C" fn epode_jid_normalize(
 /// (`Alice@LocalHost` and `alice@localhost`; resources must be equal too).
 /// `EPODE_ERR_INVALID_JID` if either is not a valid JID.
 ///
-/// # Safety
-/// `a`, `b` NUL-terminated; `out_equal` writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out_equal` is written only on success.
+///
+/// **Lifetime**: `a`, `b` NUL-terminated and `out_equal` writable, for the
+/// call only.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_equal(
     a: *const c_char,
@@ -201,8 +271,16 @@ pub unsafe extern "C" fn epode_jid_equal(
 /// equal once normalised, whatever the resources (each must still be a
 /// valid JID, or `EPODE_ERR_INVALID_JID`).
 ///
-/// # Safety
-/// As for `epode_jid_equal`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out_equal` is written only on success.
+///
+/// **Lifetime**: `a`, `b` NUL-terminated and `out_equal` writable, for the
+/// call only.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_bare_equal(
     a: *const c_char,

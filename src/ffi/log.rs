@@ -38,6 +38,14 @@ fn c_level(l: LogLevel) -> epode_log_level {
 /// newline, borrowed until the handler returns. It runs on the thread that
 /// drives the engine, one message at a time, and must not set or clear log
 /// handlers (that returns EPODE_ERR_WOULD_DEADLOCK).
+///
+/// **Lifetime**: `conn` (NULL for the default handler) as for
+/// `epode_status_cb`; `message` is valid until the handler returns.
+///
+/// **Thread**: the thread that drives the engine, one message at a time; a
+/// process-wide default handler is called from the engine threads of all
+/// connections (one call at a time). It must not set or clear log handlers
+/// (EPODE_ERR_WOULD_DEADLOCK).
 #[allow(non_camel_case_types)]
 pub type epode_log_cb = Option<
     unsafe extern "C" fn(
@@ -71,13 +79,21 @@ fn c_handler(reg: Registration<epode_log_cb>) -> Option<LogHandler> {
 /// Sends this connection's messages at `level` (an EPODE_LOG_* value) and
 /// above to `callback`, instead of the default handler. A NULL `callback`
 /// removes the connection's handler (its messages go to the default one
-/// again). `userdata_free` runs exactly once: when the handler is replaced
-/// or removed, when the connection is freed, or at once if this call fails
-/// (an invalid level is EPODE_ERR_INVALID_ARG and changes nothing).
-/// Passwords and SASL payloads are never logged, at any level.
+/// again). Passwords and SASL payloads are never logged, at any level.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+/// handler is replaced or removed, when the connection is freed, or before
+/// this returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_log_cb`.
+///
+/// **Thread**: any thread, also inside the connection's other callbacks;
+/// never blocks. Inside a log handler it is EPODE_ERR_WOULD_DEADLOCK.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`), EPODE_ERR_INVALID_ARG (`level`
+/// is no EPODE_LOG_* value; nothing changes), EPODE_ERR_WOULD_DEADLOCK.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_log_handler(
     conn: *mut epode_conn,
@@ -106,13 +122,22 @@ pub unsafe extern "C" fn epode_conn_set_log_handler(
 /// Sets the process-wide default handler: it gets the messages at `level`
 /// and above of every connection without a handler of its own, with `conn`
 /// NULL, from the engine threads of all connections (one call at a time).
-/// A NULL `callback` removes it. `userdata_free` runs exactly once: when
-/// the handler is replaced or removed, or at once if this call fails. The
-/// default handler stays until replaced: remove it before the program
-/// frees what its userdata points to.
+/// A NULL `callback` removes it.
 ///
-/// # Safety
-/// `callback` and `userdata` usable from any thread.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+/// handler is replaced or removed, or before this returns if it fails or
+/// `callback` is NULL. It is never freed otherwise: remove it before
+/// unloading what `userdata` points to.
+///
+/// **Lifetime**: `callback` and `userdata` usable from any thread until
+/// `userdata_free` runs. The callback's pointers: see `epode_log_cb`.
+///
+/// **Thread**: any thread; never blocks. Inside a log handler it is
+/// EPODE_ERR_WOULD_DEADLOCK.
+///
+/// **Errors**: EPODE_ERR_INVALID_ARG (`level` is no EPODE_LOG_* value;
+/// nothing changes), EPODE_ERR_WOULD_DEADLOCK.
 #[no_mangle]
 pub unsafe extern "C" fn epode_set_default_log_handler(
     level: c_int,
@@ -134,8 +159,15 @@ pub unsafe extern "C" fn epode_set_default_log_handler(
 /// Pass it to `epode_conn_set_log_handler` or
 /// `epode_set_default_log_handler` with NULL userdata.
 ///
-/// # Safety
-/// `message` NULL or NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `message` NULL or NUL-terminated, for the call only;
+/// `userdata` and `conn` are not used.
+///
+/// **Thread**: any thread (it is a log handler); blocks only on the write
+/// to stderr.
+///
+/// **Errors**: none (an unknown `level` prints as "?").
 #[no_mangle]
 pub unsafe extern "C" fn epode_log_stderr(
     userdata: *mut c_void,
@@ -143,8 +175,8 @@ pub unsafe extern "C" fn epode_log_stderr(
     level: c_int,
     message: *const c_char,
 ) {
-    let _ = (userdata, conn);
     ffi!(value(), || {
+        let _ = (userdata, conn);
         if message.is_null() {
             return;
         }
@@ -156,6 +188,15 @@ pub unsafe extern "C" fn epode_log_stderr(
 
 /// The name of a log level ("DEBUG", "INFO", "WARN", "ERROR"), or "UNKNOWN".
 /// The string is static: never free it.
+///
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// string is static: never free it.
+///
+/// **Lifetime**: The string lives as long as the library is loaded.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: none (never NULL; "UNKNOWN" for a number that is no level).
 #[no_mangle]
 pub extern "C" fn epode_log_level_name(level: c_int) -> *const c_char {
     ffi!(value c"UNKNOWN".as_ptr(), || {

@@ -80,6 +80,16 @@ impl epode_result {
 
 /// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
 /// for a number epode never returns. The string is static: never free it.
+///
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// string is static: never free it.
+///
+/// **Lifetime**: The string lives as long as the library is loaded.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: none (never NULL; "EPODE_UNKNOWN" for a number that is no
+/// result).
 #[no_mangle]
 pub extern "C" fn epode_result_str(code: c_int) -> *const c_char {
     ffi!(value c"EPODE_UNKNOWN".as_ptr(), || {

@@ -31,6 +31,13 @@ pub struct epode_sasl_out {
 
 /// A custom mechanism's callback: return EPODE_OK to go on, anything else
 /// to fail the authentication (AUTHFAIL).
+///
+/// **Lifetime**: `input` (valid for `input_len` bytes) and `out` are valid
+/// until the callback returns; write the response with
+/// `epode_sasl_out_set`.
+///
+/// **Thread**: the engine thread, during the login; it must not block for
+/// long (the login waits).
 #[allow(non_camel_case_types)]
 pub type epode_sasl_cb = Option<
     unsafe extern "C" fn(
@@ -45,9 +52,17 @@ pub type epode_sasl_cb = Option<
 /// Sets the response of this step: raw bytes (epode base64-encodes them).
 /// Not calling it means "no response" (for START: `<auth/>` without data).
 ///
-/// # Safety
-/// `out` is the pointer given to the callback; `data` is valid for `len`
-/// bytes (or NULL with `len` 0).
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `data` is copied.
+///
+/// **Lifetime**: `out` the pointer given to the running `epode_sasl_cb`,
+/// valid only during that call; `data` valid for `len` bytes (or NULL with
+/// `len` 0), for the call only.
+///
+/// **Thread**: the engine thread, inside the mechanism's callback (the only
+/// place `out` exists); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_sasl_out_set(
     out: *mut epode_sasl_out,
@@ -149,11 +164,22 @@ impl Mechanism for CMechanism {
 /// chosen when the server offers `name` and no mechanism of higher
 /// `priority` (PLAIN is 50, SCRAM-SHA-256 70) is offered too; a name equal
 /// to a built-in replaces it. `callback` runs on the engine thread at each
-/// step. `userdata_free` runs once, when the connection is freed (or now,
-/// if this call fails).
+/// step.
 ///
-/// # Safety
-/// `conn` live; `name` NUL-terminated.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a
+/// mechanism of the same name replaces it, when the connection is freed, or
+/// before this returns if it fails. `name` is copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `name` NUL-terminated, for the call only. The callback's
+/// pointers: see `epode_sasl_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks. The mechanism is used from the next login.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (not an RFC 4422 mechanism name).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_register_mechanism(
     conn: *mut epode_conn,
