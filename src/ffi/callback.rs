@@ -2,7 +2,7 @@
 //! the last closure holding the userdata is dropped.
 //!
 //! Every export that takes `(callback, userdata, userdata_free)` makes a
-//! [`Registration`] of them first thing, before any check that can fail:
+//! `Registration` of them first thing, before any check that can fail:
 //! from then on the userdata is owned, and `userdata_free` runs exactly
 //! once whatever happens — on failure of the call (the registration is
 //! dropped unused), when the callback is replaced or deleted, or when the

@@ -2,7 +2,7 @@
 //! thread, and of the handle when it keeps one), and the checks that turn C
 //! pointers into Rust values (NULL, UTF-8).
 //!
-//! Every `extern "C"` function's body is one [`ffi!`] call, in one of its
+//! Every `extern "C"` function's body is one `ffi!` call, in one of its
 //! four forms; `tests/header.rs` checks that none is written another way.
 
 use super::result::epode_result;
