@@ -94,8 +94,7 @@ static void on_status(void *ud, epode_conn *conn, epode_status status, const cha
                       const epode_stanza *stanza) {
     struct bot *bot = (struct bot *)ud;
     (void)stanza;
-    fprintf(stderr, "%s%s%s\n", epode_status_name((int)status), condition ? " " : "",
-            condition ? condition : "");
+    fprintf(stderr, "%s%s%s\n", epode_status_name((int)status), condition ? " " : "", condition ? condition : "");
     switch (status) {
     case EPODE_STATUS_CONNECTED: {
         char jid[1024];

@@ -22,14 +22,16 @@ struct state {
 static void on_status(void *ud, epode_conn *conn, epode_status status, const char *condition,
                       const epode_stanza *stanza) {
     struct state *s = (struct state *)ud;
-    (void)conn; (void)stanza;
+    (void)conn;
+    (void)stanza;
     printf("%s%s%s\n", epode_status_name((int)status), condition ? " " : "", condition ? condition : "");
     fflush(stdout);
     if (status == EPODE_STATUS_CONNECTED || status == EPODE_STATUS_ATTACHED) s->up = true;
 }
 
 static int on_message(void *ud, epode_conn *conn, const epode_stanza *stanza) {
-    (void)conn; (void)stanza;
+    (void)conn;
+    (void)stanza;
     ((struct state *)ud)->message = true;
     printf("MESSAGE back\n");
     return EPODE_HANDLER_REMOVE;
@@ -40,10 +42,8 @@ static epode_conn *open_conn(const char *service, const char *file) {
     epode_conn *c = NULL;
     if (epode_options_new(&o) != EPODE_OK) return NULL;
     /* sync: the engine runs on this thread, calls return when done. */
-    if (epode_options_set(o, "sync", "true") != EPODE_OK ||
-        epode_options_set(o, "keepalive", "true") != EPODE_OK ||
-        epode_options_set(o, "keepalive_path", file) != EPODE_OK ||
-        epode_conn_new(service, o, &c) != EPODE_OK) {
+    if (epode_options_set(o, "sync", "true") != EPODE_OK || epode_options_set(o, "keepalive", "true") != EPODE_OK ||
+        epode_options_set(o, "keepalive_path", file) != EPODE_OK || epode_conn_new(service, o, &c) != EPODE_OK) {
         char err[256];
         epode_last_error(err, sizeof err);
         fprintf(stderr, "keepalive: %s\n", err);

@@ -41,14 +41,14 @@ struct session {
 static void on_status(void *ud, epode_conn *conn, epode_status status, const char *condition,
                       const epode_stanza *stanza) {
     struct session *s = (struct session *)ud;
-    (void)conn; (void)stanza;
+    (void)conn;
+    (void)stanza;
     if (status == EPODE_STATUS_CONNECTED) s->online = true;
     if (status == EPODE_STATUS_DISCONNECTED) s->done = true;
-    if (status == EPODE_STATUS_ERROR || status == EPODE_STATUS_CONNFAIL ||
-        status == EPODE_STATUS_AUTHFAIL || status == EPODE_STATUS_CONNTIMEOUT) {
+    if (status == EPODE_STATUS_ERROR || status == EPODE_STATUS_CONNFAIL || status == EPODE_STATUS_AUTHFAIL ||
+        status == EPODE_STATUS_CONNTIMEOUT) {
         s->broken = true;
-        snprintf(s->failure, sizeof s->failure, "%s %s", epode_status_name((int)status),
-                 condition ? condition : "");
+        snprintf(s->failure, sizeof s->failure, "%s %s", epode_status_name((int)status), condition ? condition : "");
     }
 }
 
@@ -94,7 +94,8 @@ static int parse(int argc, char **argv, struct args *a, epode_options *opts) {
         if (strcmp(flag, "--expect-reply") == 0) {
             char *end = NULL;
             long n = strtol(value, &end, 10);
-            if (*value == '\0' || *end != '\0' || n < 1 || n > 3600) return usage("--expect-reply wants 1..3600 seconds");
+            if (*value == '\0' || *end != '\0' || n < 1 || n > 3600)
+                return usage("--expect-reply wants 1..3600 seconds");
             a->reply_seconds = (int)n;
         } else if (strcmp(flag, "--log") == 0) {
             if ((a->log_level = log_level(value)) < 0) return usage("--log wants debug, info, warn or error");
@@ -149,8 +150,8 @@ static int run(epode_conn *conn, const struct args *a) {
     char err[256];
     memset(&s, 0, sizeof s);
     if (a->reply_seconds > 0) {
-        epode_conn_add_handler(conn, NULL, "message", NULL, NULL, a->to, EPODE_MATCH_BARE_FROM,
-                               on_reply, &s, NULL, NULL);
+        epode_conn_add_handler(conn, NULL, "message", NULL, NULL, a->to, EPODE_MATCH_BARE_FROM, on_reply, &s, NULL,
+                               NULL);
     }
     epode_result r = epode_conn_connect(conn, a->jid, a->password, NULL, on_status, &s, NULL);
     if (r != EPODE_OK) {

@@ -25,13 +25,12 @@ struct handle {
     int messages;
 };
 
-static void on_status(void *userdata, epode_conn *conn, epode_status status,
-                      const char *condition, const epode_stanza *stanza) {
+static void on_status(void *userdata, epode_conn *conn, epode_status status, const char *condition,
+                      const epode_stanza *stanza) {
     struct handle *h = (struct handle *)userdata;
     (void)conn;
     (void)stanza;
-    printf("  %s: %s%s%s\n", h->name, epode_status_name((int)status), condition ? " " : "",
-           condition ? condition : "");
+    printf("  %s: %s%s%s\n", h->name, epode_status_name((int)status), condition ? " " : "", condition ? condition : "");
     fflush(stdout);
     pthread_mutex_lock(&h->lock);
     if (status == EPODE_STATUS_CONNECTED || status == EPODE_STATUS_ATTACHED) h->up = true;
@@ -71,8 +70,7 @@ static bool wait_for(struct handle *h, const bool *flag, const int *count) {
     return ok;
 }
 
-static epode_conn *new_handle(const char *service, const char *worker, struct handle *h,
-                              const char *name) {
+static epode_conn *new_handle(const char *service, const char *worker, struct handle *h, const char *name) {
     memset(h, 0, sizeof *h);
     h->name = name;
     pthread_mutex_init(&h->lock, NULL);
@@ -106,13 +104,11 @@ int main(int argc, char **argv) {
 
     if (ok) {
         printf("handle A logs in through worker %s\n", worker);
-        ok = epode_conn_connect(ca, jid, password, NULL, on_status, &a, NULL) == EPODE_OK &&
-             wait_for(&a, &a.up, NULL);
+        ok = epode_conn_connect(ca, jid, password, NULL, on_status, &a, NULL) == EPODE_OK && wait_for(&a, &a.up, NULL);
     }
     if (ok) {
         printf("handle B connects through the same worker: no second login\n");
-        ok = epode_conn_connect(cb, jid, password, NULL, on_status, &b, NULL) == EPODE_OK &&
-             wait_for(&b, &b.up, NULL);
+        ok = epode_conn_connect(cb, jid, password, NULL, on_status, &b, NULL) == EPODE_OK && wait_for(&b, &b.up, NULL);
     }
     char ja[256] = "", jb[256] = "";
     if (ok) {
@@ -125,15 +121,13 @@ int main(int argc, char **argv) {
         printf("handle B sends a message to the session's own JID; both handles hear it\n");
         char xml[512];
         snprintf(xml, sizeof xml,
-                 "<message xmlns='jabber:client' to='%s' type='chat'><body>one socket</body></message>",
-                 jb);
+                 "<message xmlns='jabber:client' to='%s' type='chat'><body>one socket</body></message>", jb);
         ok = epode_conn_send_raw(cb, xml) == EPODE_OK && wait_for(&a, NULL, &a.messages) &&
              wait_for(&b, NULL, &b.messages);
     }
     if (ok) {
         printf("handle A disconnects: the session ends for B as well\n");
-        ok = epode_conn_disconnect(ca, NULL) == EPODE_OK && wait_for(&a, &a.down, NULL) &&
-             wait_for(&b, &b.down, NULL);
+        ok = epode_conn_disconnect(ca, NULL) == EPODE_OK && wait_for(&a, &a.down, NULL) && wait_for(&b, &b.down, NULL);
     }
     if (ca) epode_conn_free(ca);
     if (cb) epode_conn_free(cb);

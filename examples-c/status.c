@@ -29,9 +29,9 @@
 struct session {
     pthread_mutex_t lock;
     pthread_cond_t done_cond;
-    bool reached;      /* CONNECTED or ATTACHED seen */
-    bool done;         /* DISCONNECTED seen */
-    bool stay;         /* --stay: keep the session until stdin ends */
+    bool reached; /* CONNECTED or ATTACHED seen */
+    bool done;    /* DISCONNECTED seen */
+    bool stay;    /* --stay: keep the session until stdin ends */
     char domain[256];
 };
 
@@ -93,12 +93,11 @@ static void ping_server(epode_conn *conn, struct session *s) {
     epode_stanza_free(iq);
 }
 
-static void on_status(void *userdata, epode_conn *conn, epode_status status,
-                      const char *condition, const epode_stanza *stanza) {
+static void on_status(void *userdata, epode_conn *conn, epode_status status, const char *condition,
+                      const epode_stanza *stanza) {
     struct session *s = (struct session *)userdata;
     (void)stanza;
-    printf("%s%s%s\n", epode_status_name((int)status), condition ? " " : "",
-           condition ? condition : "");
+    printf("%s%s%s\n", epode_status_name((int)status), condition ? " " : "", condition ? condition : "");
     fflush(stdout);
     if (status == EPODE_STATUS_CONNECTED || status == EPODE_STATUS_ATTACHED) {
         s->reached = true;

@@ -17,7 +17,26 @@
  *       const char *attrs[] = {"to", "bob@example.com", "type", "chat", NULL};
  *     In epode_builder_attrs a NULL value removes that attribute.
  *   - No panic, NULL pointer or invalid input crashes the library: each is
- *     an error code with a message.
+ *     an error code with a message. Any function that returns epode_result
+ *     may return EPODE_ERR_PANIC (a bug in epode, caught); the Errors
+ *     lists below leave it out.
+ *
+ * Reading this header
+ *   The functions come by object: the library (errors, versions, names),
+ *   options (epode_options_*), the connection (epode_conn_*: life, login,
+ *   sending, handlers and hooks, flow, getters), stream management, logs,
+ *   SASL, stanzas (epode_stanza_*), the builder (epode_builder_*), JIDs
+ *   (epode_jid_*). Every function's comment says what it does, then:
+ *     Ownership  who frees what it returns, and what it consumes (also on
+ *                failure); for a registration, when userdata_free runs;
+ *     Lifetime   how long each pointer argument must stay valid (this is
+ *                the function's safety contract), and how long what it
+ *                hands back stays valid;
+ *     Thread     which thread may call it, whether it blocks (in sync mode
+ *                too), and what it does inside a callback;
+ *     Errors     the codes it returns besides EPODE_OK.
+ *   Every callback typedef says how long its pointers live (Lifetime) and
+ *   where it runs (Thread).
  *
  * Threading
  *   - Every function may be called from any thread.
@@ -41,6 +60,15 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+// Major version of the header you compiled against.
+#define EPODE_VERSION_MAJOR 0
+
+// Minor version of the header you compiled against.
+#define EPODE_VERSION_MINOR 1
+
+// Patch version of the header you compiled against.
+#define EPODE_VERSION_PATCH 0
+
 // A handler returns this to stay registered.
 #define EPODE_HANDLER_KEEP 1
 
@@ -52,15 +80,6 @@
 
 // `epode_conn_add_handler` flag: cut namespaces at '#' before comparing.
 #define EPODE_IGNORE_NS_FRAGMENT 2
-
-// Major version of the header you compiled against.
-#define EPODE_VERSION_MAJOR 0
-
-// Minor version of the header you compiled against.
-#define EPODE_VERSION_MINOR 1
-
-// Patch version of the header you compiled against.
-#define EPODE_VERSION_PATCH 0
 
 // The result of a fallible epode call. `EPODE_OK` is 0; every other value
 // names one kind of failure, and the detailed message is kept as the last
@@ -120,14 +139,6 @@ typedef enum epode_status {
   EPODE_STATUS_RECONNECTING = 13,
 } epode_status;
 
-// How important a log message is (libstrophe's and Strophe.js's numbers).
-typedef enum epode_log_level {
-  EPODE_LOG_DEBUG = 0,
-  EPODE_LOG_INFO = 1,
-  EPODE_LOG_WARN = 2,
-  EPODE_LOG_ERROR = 3,
-} epode_log_level;
-
 // Where a custom mechanism's callback is in the exchange.
 typedef enum epode_sasl_step {
   // The initial response (only for client-first mechanisms); `input` is empty.
@@ -138,6 +149,14 @@ typedef enum epode_sasl_step {
   // empty). Return EPODE_OK to accept it; anything else is AUTHFAIL.
   EPODE_SASL_SUCCESS = 2,
 } epode_sasl_step;
+
+// How important a log message is (libstrophe's and Strophe.js's numbers).
+typedef enum epode_log_level {
+  EPODE_LOG_DEBUG = 0,
+  EPODE_LOG_INFO = 1,
+  EPODE_LOG_WARN = 2,
+  EPODE_LOG_ERROR = 3,
+} epode_log_level;
 
 // A stanza under construction, with a cursor (Strophe's Builder). Opaque.
 typedef struct epode_builder epode_builder;
@@ -158,6 +177,18 @@ typedef struct epode_stanza epode_stanza;
 // Status callback: `condition` may be NULL; `stanza` is the element that
 // caused the status (a stream error; for AUTHFAIL the SASL `<failure/>`
 // or the bind/session error `<iq/>`, …) or NULL.
+//
+// **Lifetime**: `conn` is the connection, valid during the call (do not
+// free it here); `condition` (NULL or NUL-terminated) and `stanza` (NULL
+// or a borrowed stanza) are valid until the callback returns: copy what
+// you keep (`epode_stanza_clone`).
+//
+// **Thread**: the connection's engine thread (in sync mode, the thread
+// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+// with no epode lock held. It may call any epode function; those that
+// would wait for the engine itself (`epode_conn_free` of this connection,
+// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+// EPODE_ERR_WOULD_DEADLOCK.
 typedef void (*epode_status_cb)(void *userdata,
                                 struct epode_conn *conn,
                                 enum epode_status status,
@@ -165,33 +196,98 @@ typedef void (*epode_status_cb)(void *userdata,
                                 const struct epode_stanza *stanza);
 
 // Frees a userdata pointer given with a callback.
+//
+// **Lifetime**: `userdata` is the pointer given with the registration; it
+// is not used by epode after this call.
+//
+// **Thread**: whichever thread drops the registration: the caller's (a
+// failed registration), the engine thread (a handler removed or replaced)
+// or the thread in `epode_conn_free`. Runs exactly once per registration.
 typedef void (*epode_free_cb)(void *userdata);
 
 // IQ answer callback; `stanza` is NULL when the IQ timed out or the session ended.
+//
+// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` (NULL or
+// borrowed) is valid until the callback returns.
+//
+// **Thread**: the connection's engine thread (in sync mode, the thread
+// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+// with no epode lock held. It may call any epode function; those that
+// would wait for the engine itself (`epode_conn_free` of this connection,
+// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+// EPODE_ERR_WOULD_DEADLOCK.
 typedef void (*epode_iq_cb)(void *userdata,
                             struct epode_conn *conn,
                             const struct epode_stanza *stanza);
 
 // Stanza handler: returns EPODE_HANDLER_KEEP or EPODE_HANDLER_REMOVE.
+//
+// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` is borrowed,
+// valid until the callback returns (`epode_stanza_clone` to keep it).
+//
+// **Thread**: the connection's engine thread (in sync mode, the thread
+// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+// with no epode lock held. It may call any epode function; those that
+// would wait for the engine itself (`epode_conn_free` of this connection,
+// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+// EPODE_ERR_WOULD_DEADLOCK.
 typedef int (*epode_handler_cb)(void *userdata,
                                 struct epode_conn *conn,
                                 const struct epode_stanza *stanza);
 
 // Timed handler: returns EPODE_HANDLER_KEEP or EPODE_HANDLER_REMOVE.
+//
+// **Lifetime**: `conn` as for `epode_status_cb`.
+//
+// **Thread**: the connection's engine thread (in sync mode, the thread
+// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+// with no epode lock held. It may call any epode function; those that
+// would wait for the engine itself (`epode_conn_free` of this connection,
+// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+// EPODE_ERR_WOULD_DEADLOCK.
 typedef int (*epode_timed_cb)(void *userdata,
                               struct epode_conn *conn);
 
 // Protocol error handler: `code` is the WebSocket close code or HTTP status.
+//
+// **Lifetime**: `conn` as for `epode_status_cb`.
+//
+// **Thread**: the connection's engine thread (in sync mode, the thread
+// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+// with no epode lock held. It may call any epode function; those that
+// would wait for the engine itself (`epode_conn_free` of this connection,
+// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+// EPODE_ERR_WOULD_DEADLOCK.
 typedef void (*epode_protocol_error_cb)(void *userdata,
                                         struct epode_conn *conn,
                                         int code);
 
 // rawInput / rawOutput hook.
+//
+// **Lifetime**: `conn` as for `epode_status_cb`; `text` (NUL-terminated)
+// is valid until the callback returns.
+//
+// **Thread**: the connection's engine thread (in sync mode, the thread
+// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+// with no epode lock held. It may call any epode function; those that
+// would wait for the engine itself (`epode_conn_free` of this connection,
+// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+// EPODE_ERR_WOULD_DEADLOCK.
 typedef void (*epode_text_cb)(void *userdata,
                               struct epode_conn *conn,
                               const char *text);
 
 // xmlInput / xmlOutput hook.
+//
+// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` is borrowed,
+// valid until the callback returns.
+//
+// **Thread**: the connection's engine thread (in sync mode, the thread
+// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+// with no epode lock held. It may call any epode function; those that
+// would wait for the engine itself (`epode_conn_free` of this connection,
+// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+// EPODE_ERR_WOULD_DEADLOCK.
 typedef void (*epode_xml_cb)(void *userdata,
                              struct epode_conn *conn,
                              const struct epode_stanza *stanza);
@@ -201,13 +297,28 @@ typedef void (*epode_xml_cb)(void *userdata,
 // newline, borrowed until the handler returns. It runs on the thread that
 // drives the engine, one message at a time, and must not set or clear log
 // handlers (that returns EPODE_ERR_WOULD_DEADLOCK).
+//
+// **Lifetime**: `conn` (NULL for the default handler) as for
+// `epode_status_cb`; `message` is valid until the handler returns.
+//
+// **Thread**: the thread that drives the engine, one message at a time; a
+// process-wide default handler is called from the engine threads of all
+// connections (one call at a time). It must not set or clear log handlers
+// (EPODE_ERR_WOULD_DEADLOCK).
 typedef void (*epode_log_cb)(void *userdata,
                              struct epode_conn *conn,
-                             enum epode_log_level level,
+                             int level,
                              const char *message);
 
 // A custom mechanism's callback: return EPODE_OK to go on, anything else
 // to fail the authentication (AUTHFAIL).
+//
+// **Lifetime**: `input` (valid for `input_len` bytes) and `out` are valid
+// until the callback returns; write the response with
+// `epode_sasl_out_set`.
+//
+// **Thread**: the engine thread, during the login; it must not block for
+// long (the login waits).
 typedef enum epode_result (*epode_sasl_cb)(void *userdata,
                                            enum epode_sasl_step step,
                                            const uint8_t *input,
@@ -222,637 +333,86 @@ typedef enum epode_result (*epode_sasl_cb)(void *userdata,
 extern "C" {
 #endif // __cplusplus
 
-// `$build(name, attrs)`: a new builder whose root is `<name …attrs>`.
-//
-// # Safety
-// `name` NUL-terminated; `attrs` as described above; `out` writable.
-enum epode_result epode_builder_new(const char *name,
-                                    const char *const *attrs,
-                                    struct epode_builder **out);
-
-// `$msg(attrs)`: `<message xmlns="jabber:client" …attrs>`.
-//
-// # Safety
-// As for `epode_builder_new`.
-enum epode_result epode_builder_msg(const char *const *attrs,
-                                    struct epode_builder **out);
-
-// `$iq(attrs)`: `<iq xmlns="jabber:client" …attrs>`.
-//
-// # Safety
-// As for `epode_builder_new`.
-enum epode_result epode_builder_iq(const char *const *attrs,
-                                   struct epode_builder **out);
-
-// `$pres(attrs)`: `<presence xmlns="jabber:client" …attrs>`.
-//
-// # Safety
-// As for `epode_builder_new`.
-enum epode_result epode_builder_pres(const char *const *attrs,
-                                     struct epode_builder **out);
-
-// `c(name, attrs, text)`: adds a child. Without text (NULL) the cursor
-// moves into the child; with text it stays on the parent, as in Strophe.
-//
-// # Safety
-// `b` a live builder; `name` NUL-terminated; `attrs` as above; `text` NULL or NUL-terminated.
-enum epode_result epode_builder_c(struct epode_builder *b,
-                                  const char *name,
-                                  const char *const *attrs,
-                                  const char *text);
-
-// `cnode(elem)`: appends a copy of `stanza` and moves the cursor into it.
-//
-// # Safety
-// `b` a live builder; `stanza` a live stanza.
-enum epode_result epode_builder_cnode(struct epode_builder *b,
-                                      const struct epode_stanza *stanza);
-
-// `t(text)`: appends text at the cursor.
-//
-// # Safety
-// `b` a live builder; `text` NUL-terminated.
-enum epode_result epode_builder_t(struct epode_builder *b,
-                                  const char *text);
-
-// `attrs(attrs)`: sets attributes on the cursor's element; a NULL value removes one.
-//
-// # Safety
-// `b` a live builder; `attrs` as above.
-enum epode_result epode_builder_attrs(struct epode_builder *b,
-                                      const char *const *attrs);
-
-// `up()`: moves the cursor to the parent (stays at the root).
-//
-// # Safety
-// `b` a live builder.
-enum epode_result epode_builder_up(struct epode_builder *b);
-
-// Serializes the tree built so far to a new string (`epode_string_free`).
-//
-// # Safety
-// `b` a live builder; `out` writable.
-enum epode_result epode_builder_to_string(struct epode_builder *b,
-                                          char **out);
-
-// Finishes: `*out` receives the built stanza (owned) and the builder is
-// freed — also when this fails, so never use `b` afterwards.
-//
-// # Safety
-// `b` a live builder (consumed); `out` writable.
-enum epode_result epode_builder_finish(struct epode_builder *b,
-                                       struct epode_stanza **out);
-
-// Frees a builder without finishing it. NULL does nothing.
-//
-// # Safety
-// `b` is NULL or a live builder not freed or finished before.
-void epode_builder_free(struct epode_builder *b);
-
-// Creates a connection to `service` (ws://, wss://, http://, https://, or
-// a path with the `origin` option). `opts` may be NULL (defaults); the
-// connection copies it.
-//
-// # Safety
-// `service` NUL-terminated; `opts` NULL or live; `out` writable.
-enum epode_result epode_conn_new(const char *service,
-                                 const struct epode_options *opts,
-                                 struct epode_conn **out);
-
-// Ends the session at once (no goodbye; use `epode_conn_disconnect` for
-// that), stops the engine, runs every pending `userdata_free` and frees
-// the connection. NULL does nothing. From inside one of the connection's
-// own callbacks it returns `EPODE_ERR_WOULD_DEADLOCK` and frees nothing.
-//
-// # Safety
-// `conn` NULL or a live connection, not used again after EPODE_OK.
-enum epode_result epode_conn_free(struct epode_conn *conn);
-
-// The message of the last failed call on this connection, snprintf-style;
-// after a failure status whose condition is one of Strophe's fixed texts
-// (a WebSocket that could not be opened), the error behind it.
-//
-// # Safety
-// `conn` live; `buf` valid for `cap` bytes (or NULL with cap 0).
-size_t epode_conn_last_error(const struct epode_conn *conn,
-                             char *buf,
-                             size_t cap);
-
-// Logs in (Strophe's `connect`). `password` may be NULL (ANONYMOUS,
-// EXTERNAL); `authcid` may be NULL (the JID's node is used). Statuses go
-// to `callback`; `userdata_free` runs once when the callback is replaced
-// by a later connect or the connection is freed. In sync mode this returns
-// when the session is up or has failed.
-//
-// # Safety
-// `conn` live; strings NUL-terminated or NULL where allowed.
-enum epode_result epode_conn_connect(struct epode_conn *conn,
-                                     const char *jid,
-                                     const char *password,
-                                     const char *authcid,
-                                     epode_status_cb callback,
-                                     void *userdata,
-                                     epode_free_cb userdata_free);
-
-// Strophe's `attach`: joins a BOSH session someone else created
-// (prebinding). `rid` is the next rid to use. Statuses: ATTACHED once the
-// server answered on the session, ATTACHFAIL if it is gone.
-//
-// # Safety
-// `conn` live; `jid`, `sid` NUL-terminated.
-enum epode_result epode_conn_attach(struct epode_conn *conn,
-                                    const char *jid,
-                                    const char *sid,
-                                    uint64_t rid,
-                                    epode_status_cb callback,
-                                    void *userdata,
-                                    epode_free_cb userdata_free);
-
-// Seed 000's attach: joins the session of the connection's `worker`
-// (a name in this process, or a Unix socket path shared by this user's
-// processes). The callback gets EPODE_STATUS_ATTACHED, with the session's
-// JID readable through `epode_conn_jid`, or EPODE_STATUS_ATTACHFAIL when
-// no session is up; this never logs in (`epode_conn_connect` does, and
-// itself attaches when the session of its account is already up).
-// `EPODE_ERR_WRONG_STATE` without the `worker` option. `userdata_free`
-// runs once when the connection no longer needs `userdata`, also when
-// this call fails.
-//
-// # Safety
-// `conn` live or NULL.
-enum epode_result epode_conn_attach_shared(struct epode_conn *conn,
-                                           epode_status_cb callback,
-                                           void *userdata,
-                                           epode_free_cb userdata_free);
-
-// Strophe's `restore`: attaches to the session the `keepalive` option
-// kept (in the keepalive file). `jid` may be NULL, a JID or a domain; it
-// must match the stored session. Without one: `EPODE_ERR_NO_SESSION`
-// (Strophe's StropheSessionError), and a login with `epode_conn_connect`
-// is the way on.
-//
-// # Safety
-// `conn` live; `jid` NULL or NUL-terminated.
-enum epode_result epode_conn_restore(struct epode_conn *conn,
-                                     const char *jid,
-                                     epode_status_cb callback,
-                                     void *userdata,
-                                     epode_free_cb userdata_free);
-
-// Starts a graceful disconnect (Strophe's `disconnect(reason)`); `reason`
-// may be NULL. In sync mode returns when DISCONNECTED. Without a session,
-// as in Strophe, DISCONNECTING and DISCONNECTED follow at once (to the
-// last status callback, if there was one).
-//
-// # Safety
-// `conn` live; `reason` NULL or NUL-terminated.
-enum epode_result epode_conn_disconnect(struct epode_conn *conn,
-                                        const char *reason);
-
-// Sends a copy of `stanza`; the caller keeps it.
-//
-// # Safety
-// `conn` and `stanza` live.
-enum epode_result epode_conn_send(struct epode_conn *conn,
-                                  const struct epode_stanza *stanza);
-
-// Sends raw XML, exactly as written: one complete, well-formed element
-// that XMPP allows (what `epode_stanza_parse` accepts), or
-// EPODE_ERR_MALFORMED_XML and nothing sent; the connection stays usable.
-//
-// # Safety
-// `conn` live; `xml` NUL-terminated.
-enum epode_result epode_conn_send_raw(struct epode_conn *conn,
-                                      const char *xml);
-
-// Strophe's `sendIQ`: sends `iq` (an id is added when missing) and calls
-// `on_result` or `on_error` (either may be NULL) once with the answer;
-// `on_error` gets NULL on timeout (`timeout_ms`, 0 = none) or disconnect.
-// The id is copied to `id_buf` when it is not NULL. `userdata_free` runs
-// once after the answer.
-//
-// # Safety
-// `conn`, `iq` live; `id_buf` NULL or valid for `id_cap` bytes.
-enum epode_result epode_conn_send_iq(struct epode_conn *conn,
-                                     const struct epode_stanza *iq,
-                                     epode_iq_cb on_result,
-                                     epode_iq_cb on_error,
-                                     void *userdata,
-                                     epode_free_cb userdata_free,
-                                     uint32_t timeout_ms,
-                                     char *id_buf,
-                                     size_t id_cap);
-
-// Strophe's `sendPresence`: as `epode_conn_send_iq`, for a presence.
-//
-// # Safety
-// As for `epode_conn_send_iq`.
-enum epode_result epode_conn_send_presence(struct epode_conn *conn,
-                                           const struct epode_stanza *presence,
-                                           epode_iq_cb on_result,
-                                           epode_iq_cb on_error,
-                                           void *userdata,
-                                           epode_free_cb userdata_free,
-                                           uint32_t timeout_ms,
-                                           char *id_buf,
-                                           size_t id_cap);
-
-// Strophe's `addHandler`. Each filter may be NULL or empty (matches
-// anything); `ns` matches the stanza's namespace or that of any element
-// inside it; `type` may list several types separated by commas, where an
-// empty entry stands for a stanza without a type (`"chat,"`: chat or
-// untyped; `""` alone: any type). `flags`:
-// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. `from` is compared
-// normalised (RFC 7622, see `epode_jid_normalize`); one that is not a valid
-// JID is EPODE_ERR_INVALID_JID, as it could never match. The handler id
-// goes to `*out_id` (may be NULL). `userdata_free` runs when the handler is
-// removed, or at once if this call fails.
-//
-// # Safety
-// `conn` live; strings NULL or NUL-terminated; `out_id` NULL or writable.
-enum epode_result epode_conn_add_handler(struct epode_conn *conn,
-                                         const char *ns,
-                                         const char *name,
-                                         const char *type_,
-                                         const char *id,
-                                         const char *from,
-                                         uint32_t flags,
-                                         epode_handler_cb callback,
-                                         void *userdata,
-                                         epode_free_cb userdata_free,
-                                         uint64_t *out_id);
-
-// Removes a handler by id (unknown ids are ignored, as in Strophe).
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_delete_handler(struct epode_conn *conn,
-                                            uint64_t handler_id);
-
-// Strophe's `addTimedHandler`: `callback` every `period_ms` while the
-// session is up, until it returns EPODE_HANDLER_REMOVE.
-//
-// # Safety
-// `conn` live; `out_id` NULL or writable.
-enum epode_result epode_conn_add_timed_handler(struct epode_conn *conn,
-                                               uint32_t period_ms,
-                                               epode_timed_cb callback,
-                                               void *userdata,
-                                               epode_free_cb userdata_free,
-                                               uint64_t *out_id);
-
-// Removes a timed handler by id.
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_delete_timed_handler(struct epode_conn *conn,
-                                                  uint64_t handler_id);
-
-// Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
-// codes) or "HTTP" (BOSH status codes), in any case; another name, or a
-// code outside 0 to 65535, is `EPODE_ERR_INVALID_ARG` (and `userdata_free`
-// runs at once).
-//
-// # Safety
-// `conn` live; `protocol` NUL-terminated.
-enum epode_result epode_conn_add_protocol_error_handler(struct epode_conn *conn,
-                                                        const char *protocol,
-                                                        int code,
-                                                        epode_protocol_error_cb callback,
-                                                        void *userdata,
-                                                        epode_free_cb userdata_free);
-
-// Sets (or, with a NULL callback, clears) the rawInput hook.
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_set_raw_input(struct epode_conn *conn,
-                                           epode_text_cb callback,
-                                           void *userdata,
-                                           epode_free_cb userdata_free);
-
-// Sets (or clears) the rawOutput hook.
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_set_raw_output(struct epode_conn *conn,
-                                            epode_text_cb callback,
-                                            void *userdata,
-                                            epode_free_cb userdata_free);
-
-// Sets (or clears) the xmlInput hook.
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_set_xml_input(struct epode_conn *conn,
-                                           epode_xml_cb callback,
-                                           void *userdata,
-                                           epode_free_cb userdata_free);
-
-// Sets (or clears) the xmlOutput hook.
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_set_xml_output(struct epode_conn *conn,
-                                            epode_xml_cb callback,
-                                            void *userdata,
-                                            epode_free_cb userdata_free);
-
-// Binds the resource after BINDREQUIRED (explicitResourceBinding).
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_bind(struct epode_conn *conn);
-
-// Holds outgoing stanzas until `epode_conn_resume` (Strophe's `pause`).
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_pause(struct epode_conn *conn);
-
-// Sends what `pause` held.
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_resume(struct epode_conn *conn);
-
-// Writes everything queued now; in sync mode returns when written.
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_flush(struct epode_conn *conn);
-
-// Switches sync mode on an existing connection (Strophe's `options.sync`).
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_set_sync(struct epode_conn *conn,
-                                      bool sync);
-
-// Sync mode: drives the engine on this thread for at most `timeout_ms`
-// (input, commands, timers; callbacks run here).
-//
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_run_once(struct epode_conn *conn,
-                                      uint32_t timeout_ms);
-
-// Copies the session's full JID ("" before connect).
-//
-// # Safety
-// `conn` live; `buf`/`len` as for `epode_stanza_name`.
-enum epode_result epode_conn_jid(const struct epode_conn *conn,
-                                 char *buf,
-                                 size_t cap,
-                                 size_t *len);
-
-// Copies the authzid (the bare JID given to connect).
-//
-// # Safety
-// As for `epode_conn_jid`.
-enum epode_result epode_conn_authzid(const struct epode_conn *conn,
-                                     char *buf,
-                                     size_t cap,
-                                     size_t *len);
-
-// Copies the domain of the session.
-//
-// # Safety
-// As for `epode_conn_jid`.
-enum epode_result epode_conn_domain(const struct epode_conn *conn,
-                                    char *buf,
-                                    size_t cap,
-                                    size_t *len);
-
-// The connection's flags: authenticated, connected (a session is under
-// way), disconnecting, paused. Any out-pointer may be NULL.
-//
-// # Safety
-// `conn` live; each pointer NULL or writable.
-enum epode_result epode_conn_flags(const struct epode_conn *conn,
-                                   bool *authenticated,
-                                   bool *connected,
-                                   bool *disconnecting,
-                                   bool *paused);
-
-// The last status reported (`EPODE_ERR_NOT_FOUND` before any).
-//
-// # Safety
-// `conn` live; `out` writable.
-enum epode_result epode_conn_status(const struct epode_conn *conn,
-                                    enum epode_status *out);
-
-// Copies the service URL in use (absolute, as resolved from a relative
-// path and `origin`; after a see-other-uri redirect, where it led).
-//
-// # Safety
-// `conn` live; `buf`/`len` as for `epode_stanza_name`.
-enum epode_result epode_conn_service(const struct epode_conn *conn,
-                                     char *buf,
-                                     size_t cap,
-                                     size_t *len);
-
-// Strophe's `maxRetries` (the option's value; default 5).
-//
-// # Safety
-// `conn` live; `out` writable.
-enum epode_result epode_conn_max_retries(const struct epode_conn *conn,
-                                         uint32_t *out);
-
-// Strophe's `disconnection_timeout` in milliseconds: how long
-// `epode_conn_disconnect` waits for the server (default 3000).
-//
-// # Safety
-// `conn` live; `out` writable.
-enum epode_result epode_conn_disconnection_timeout(const struct epode_conn *conn,
-                                                   uint64_t *out);
-
-// Copies the connection's option `key` (any name `epode_options_set`
-// takes) as text that `epode_options_set` accepts back: "true"/"false",
-// numbers, durations in milliseconds, "" when unset (`mechanisms` "":
-// every built-in allowed), one line per entry for `customHeaders` and
-// `cookies`. `sync` is the current mode (see `epode_conn_set_sync`). An
-// unknown name is EPODE_ERR_UNKNOWN_OPTION.
-//
-// # Safety
-// `conn` live; `key` NUL-terminated; `buf`/`len` as for `epode_stanza_name`.
-enum epode_result epode_conn_option(const struct epode_conn *conn,
-                                    const char *key,
-                                    char *buf,
-                                    size_t cap,
-                                    size_t *len);
-
-// Copies option `key` of an options object, as `epode_conn_option` does.
-//
-// # Safety
-// `opts` live; `key` NUL-terminated; `buf`/`len` as for `epode_stanza_name`.
-enum epode_result epode_options_get(const struct epode_options *opts,
-                                    const char *key,
-                                    char *buf,
-                                    size_t cap,
-                                    size_t *len);
-
 // The message of this thread's last failed epode call, with snprintf
 // semantics: writes at most `cap` bytes including the NUL and returns the
 // full length. Calls that succeed leave it as it was (like errno).
 //
-// # Safety
-// `buf` is NULL or valid for `cap` bytes.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `buf` valid for `cap` bytes (or NULL with `cap` 0), for
+// the call only.
+//
+// **Thread**: any thread; each thread has its own last error; never
+// blocks.
+//
+// **Errors**: none: returns the message's full length (snprintf
+// semantics).
 size_t epode_last_error(char *buf,
                         size_t cap);
 
 // Frees a string that epode allocated (e.g. by `epode_stanza_to_string`).
 // NULL does nothing.
 //
-// # Safety
-// `s` is NULL or a string from epode not freed before.
+// **Ownership**: consumes `s` (a string epode allocated:
+// `epode_stanza_to_string`, `epode_builder_to_string`); NULL does nothing.
+//
+// **Lifetime**: `s` is not used again.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: none.
 void epode_string_free(char *s);
 
-// The node (local part) of `jid`; `EPODE_ERR_NOT_FOUND` if it has none.
+// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
+// for a number epode never returns. The string is static: never free it.
 //
-// # Safety
-// `jid` NUL-terminated; `buf` valid for `cap` bytes; `len` NULL or writable.
-enum epode_result epode_jid_node(const char *jid,
-                                 char *buf,
-                                 size_t cap,
-                                 size_t *len);
-
-// The domain of `jid`.
+// **Ownership**: nothing is consumed; the caller keeps every argument. The
+// string is static: never free it.
 //
-// # Safety
-// As for `epode_jid_node`.
-enum epode_result epode_jid_domain(const char *jid,
-                                   char *buf,
-                                   size_t cap,
-                                   size_t *len);
-
-// The resource of `jid`; `EPODE_ERR_NOT_FOUND` if it has none.
+// **Lifetime**: The string lives as long as the library is loaded.
 //
-// # Safety
-// As for `epode_jid_node`.
-enum epode_result epode_jid_resource(const char *jid,
-                                     char *buf,
-                                     size_t cap,
-                                     size_t *len);
-
-// The bare JID (`node@domain` or `domain`) of `jid`.
+// **Thread**: any thread; never blocks.
 //
-// # Safety
-// As for `epode_jid_node`.
-enum epode_result epode_jid_bare(const char *jid,
-                                 char *buf,
-                                 size_t cap,
-                                 size_t *len);
+// **Errors**: none (never NULL; "EPODE_UNKNOWN" for a number that is no
+// result).
+const char *epode_result_str(int code);
 
-// XEP-0106 escaping of a node (`d'artagnan` → `d\27artagnan`).
+// The library's version, e.g. "0.1.0" (static; never free it). Compare
+// with the `EPODE_VERSION_*` macros to detect a header/library mismatch.
 //
-// # Safety
-// `node` NUL-terminated; `buf`/`len` as for `epode_jid_node`.
-enum epode_result epode_jid_escape_node(const char *node,
-                                        char *buf,
-                                        size_t cap,
-                                        size_t *len);
-
-// XEP-0106 unescaping of a node (`d\27artagnan` → `d'artagnan`).
+// **Ownership**: nothing is consumed; the caller keeps every argument. The
+// string is static: never free it.
 //
-// # Safety
-// As for `epode_jid_escape_node`.
-enum epode_result epode_jid_unescape_node(const char *node,
-                                          char *buf,
-                                          size_t cap,
-                                          size_t *len);
-
-// Checks that `jid` is a valid JID (RFC 7622: its shape, each part's
-// profile, and each part's length once normalised): `EPODE_OK` or
-// `EPODE_ERR_INVALID_JID` with the reason as last error.
+// **Lifetime**: The string lives as long as the library is loaded.
 //
-// # Safety
-// `jid` NUL-terminated.
-enum epode_result epode_jid_validate(const char *jid);
-
-// Copies the normalised form of `jid` (RFC 7622), the form comparisons
-// use: the node by PRECIS UsernameCaseMapped, the domain by UTS-46 in
-// U-labels, the resource by OpaqueString (`Alice@LocalHost/Phone` →
-// `alice@localhost/Phone`). `EPODE_ERR_INVALID_JID` (the reason as last
-// error) if it is not a valid JID; buffer rules as for `epode_jid_node`.
+// **Thread**: any thread; never blocks.
 //
-// # Safety
-// As for `epode_jid_node`.
-enum epode_result epode_jid_normalize(const char *jid,
-                                      char *buf,
-                                      size_t cap,
-                                      size_t *len);
+// **Errors**: none (never NULL).
+const char *epode_version(void);
 
-// `*out_equal` = whether `a` and `b` are the same address once normalised
-// (`Alice@LocalHost` and `alice@localhost`; resources must be equal too).
-// `EPODE_ERR_INVALID_JID` if either is not a valid JID.
+// Strophe's name of a status, e.g. "CONNFAIL" for 2; "UNKNOWN" for a
+// number that is no status. Static; never free it.
 //
-// # Safety
-// `a`, `b` NUL-terminated; `out_equal` writable.
-enum epode_result epode_jid_equal(const char *a,
-                                  const char *b,
-                                  bool *out_equal);
-
-// `*out_equal` = whether `a` and `b` are the same account: their bare JIDs
-// equal once normalised, whatever the resources (each must still be a
-// valid JID, or `EPODE_ERR_INVALID_JID`).
+// **Ownership**: nothing is consumed; the caller keeps every argument. The
+// string is static: never free it.
 //
-// # Safety
-// As for `epode_jid_equal`.
-enum epode_result epode_jid_bare_equal(const char *a,
-                                       const char *b,
-                                       bool *out_equal);
-
-// Sends this connection's messages at `level` (an EPODE_LOG_* value) and
-// above to `callback`, instead of the default handler. A NULL `callback`
-// removes the connection's handler (its messages go to the default one
-// again). `userdata_free` runs exactly once: when the handler is replaced
-// or removed, when the connection is freed, or at once if this call fails
-// (an invalid level is EPODE_ERR_INVALID_ARG and changes nothing).
-// Passwords and SASL payloads are never logged, at any level.
+// **Lifetime**: The string lives as long as the library is loaded.
 //
-// # Safety
-// `conn` live.
-enum epode_result epode_conn_set_log_handler(struct epode_conn *conn,
-                                             int level,
-                                             epode_log_cb callback,
-                                             void *userdata,
-                                             epode_free_cb userdata_free);
-
-// Sets the process-wide default handler: it gets the messages at `level`
-// and above of every connection without a handler of its own, with `conn`
-// NULL, from the engine threads of all connections (one call at a time).
-// A NULL `callback` removes it. `userdata_free` runs exactly once: when
-// the handler is replaced or removed, or at once if this call fails. The
-// default handler stays until replaced: remove it before the program
-// frees what its userdata points to.
+// **Thread**: any thread; never blocks.
 //
-// # Safety
-// `callback` and `userdata` usable from any thread.
-enum epode_result epode_set_default_log_handler(int level,
-                                                epode_log_cb callback,
-                                                void *userdata,
-                                                epode_free_cb userdata_free);
-
-// A ready-made log handler: writes `epode LEVEL: message` to stderr.
-// Pass it to `epode_conn_set_log_handler` or
-// `epode_set_default_log_handler` with NULL userdata.
-//
-// # Safety
-// `message` NULL or NUL-terminated.
-void epode_log_stderr(void *userdata,
-                      struct epode_conn *conn,
-                      enum epode_log_level level,
-                      const char *message);
-
-// The name of a log level ("DEBUG", "INFO", "WARN", "ERROR"), or "UNKNOWN".
-// The string is static: never free it.
-const char *epode_log_level_name(int level);
+// **Errors**: none (never NULL; "UNKNOWN" for a number that is no status).
+const char *epode_status_name(int status);
 
 // Creates options with Strophe's defaults.
 //
-// # Safety
-// `out` is valid for writes.
+// **Ownership**: `*out` receives new options, owned by the caller: free
+// them with `epode_options_free`. Written only on success.
+//
+// **Lifetime**: `out` writable, for the call only.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
 enum epode_result epode_options_new(struct epode_options **out);
 
 // Sets an option by its Strophe name (`mechanisms`, `protocol`, `worker`,
@@ -869,55 +429,798 @@ enum epode_result epode_options_new(struct epode_options **out);
 // 1.0 to 10.0, milliseconds up to 86400000), `EPODE_ERR_INVALID_ARG`;
 // either way nothing changes.
 //
-// # Safety
-// `opts` a live options object; `key` and `value` NUL-terminated.
+// **Ownership**: nothing is consumed; the caller keeps every argument. The
+// options copy `key` and `value`.
+//
+// **Lifetime**: `opts` live; `key` and `value` NUL-terminated, for the
+// call only.
+//
+// **Thread**: any thread; one thread at a time per options object; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_UNKNOWN_OPTION, EPODE_ERR_INVALID_ARG.
 enum epode_result epode_options_set(struct epode_options *opts,
                                     const char *key,
                                     const char *value);
 
+// Copies option `key` of an options object, as `epode_conn_option` does.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `opts` live; `key` NUL-terminated; `buf` valid for `cap`
+// bytes (or NULL with `cap` 0) and `len` NULL or writable, for the call
+// only: the text is copied.
+//
+// **Thread**: any thread; one thread at a time per options object; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_UNKNOWN_OPTION, EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_options_get(const struct epode_options *opts,
+                                    const char *key,
+                                    char *buf,
+                                    size_t cap,
+                                    size_t *len);
+
 // Frees options. NULL does nothing. A connection keeps its own copy.
 //
-// # Safety
-// `opts` is NULL or live options not freed before.
+// **Ownership**: consumes `opts`; NULL does nothing. Connections made from
+// them keep their own copy.
+//
+// **Lifetime**: `opts` is not used again.
+//
+// **Thread**: any thread, once no other thread uses `opts`; never blocks.
+//
+// **Errors**: none.
 void epode_options_free(struct epode_options *opts);
 
-// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
-// for a number epode never returns. The string is static: never free it.
-const char *epode_result_str(int32_t result);
-
-// Sets the response of this step: raw bytes (epode base64-encodes them).
-// Not calling it means "no response" (for START: `<auth/>` without data).
+// Creates a connection to `service` (ws://, wss://, http://, https://, or
+// a path with the `origin` option). `opts` may be NULL (defaults); the
+// connection copies it.
 //
-// # Safety
-// `out` is the pointer given to the callback; `data` is valid for `len`
-// bytes (or NULL with `len` 0).
-enum epode_result epode_sasl_out_set(struct epode_sasl_out *out,
-                                     const uint8_t *data,
-                                     size_t len);
-
-// Registers a SASL mechanism written in C, used like a built-in one: it is
-// chosen when the server offers `name` and no mechanism of higher
-// `priority` (PLAIN is 50, SCRAM-SHA-256 70) is offered too; a name equal
-// to a built-in replaces it. `callback` runs on the engine thread at each
-// step. `userdata_free` runs once, when the connection is freed (or now,
-// if this call fails).
+// **Ownership**: `*out` receives a new connection, owned by the caller:
+// free it with `epode_conn_free`. Written only on success. `opts` is
+// copied, so the caller keeps (and frees) it.
 //
-// # Safety
-// `conn` live; `name` NUL-terminated.
-enum epode_result epode_conn_register_mechanism(struct epode_conn *conn,
-                                                const char *name,
-                                                int priority,
-                                                bool client_first,
-                                                epode_sasl_cb callback,
-                                                void *userdata,
-                                                epode_free_cb userdata_free);
+// **Lifetime**: `service` NUL-terminated and `opts` NULL or live, for the
+// call only; `out` writable.
+//
+// **Thread**: any thread; never blocks (nothing is sent before
+// `epode_conn_connect`).
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (a service URL epode cannot use).
+enum epode_result epode_conn_new(const char *service,
+                                 const struct epode_options *opts,
+                                 struct epode_conn **out);
+
+// Ends the session at once (no goodbye; use `epode_conn_disconnect` for
+// that), stops the engine, runs every pending `userdata_free` and frees
+// the connection. NULL does nothing. From inside one of the connection's
+// own callbacks it returns `EPODE_ERR_WOULD_DEADLOCK` and frees nothing.
+//
+// **Ownership**: consumes `conn` on EPODE_OK, and runs every
+// `userdata_free` still pending on it; NULL does nothing. On an error
+// nothing is freed.
+//
+// **Lifetime**: `conn` is not used again after EPODE_OK; no callback of it
+// runs after this returns.
+//
+// **Thread**: any thread that is not running one of this connection's
+// callbacks (that is EPODE_ERR_WOULD_DEADLOCK); blocks until the engine
+// has stopped.
+//
+// **Errors**: EPODE_ERR_WOULD_DEADLOCK.
+enum epode_result epode_conn_free(struct epode_conn *conn);
+
+// The message of the last failed call on this connection, snprintf-style;
+// after a failure status whose condition is one of Strophe's fixed texts
+// (a WebSocket that could not be opened), the error behind it.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0), for the call
+// only.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: none: returns the message's full length (snprintf
+// semantics); "conn is NULL" for a NULL `conn`.
+size_t epode_conn_last_error(const struct epode_conn *conn,
+                             char *buf,
+                             size_t cap);
+
+// Logs in (Strophe's `connect`). `password` may be NULL (ANONYMOUS,
+// EXTERNAL); `authcid` may be NULL (the JID's node is used). Statuses go
+// to `callback`.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+// the status callback, when the connection is freed, or before this
+// returns if it fails. The strings are copied.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `jid`, `password`, `authcid` NUL-terminated (or NULL where
+// allowed), for the call only. The callback's pointers: see
+// `epode_status_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks. In sync
+// mode it blocks until the session is up or has failed (inside a callback
+// it returns at once and the engine goes on after the callback); otherwise
+// it returns at once.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_JID, EPODE_ERR_WRONG_STATE (already connecting or
+// connected), EPODE_ERR_IO (a keepalive file that cannot be written, no
+// engine thread), EPODE_ERR_TIMEOUT (sync mode).
+enum epode_result epode_conn_connect(struct epode_conn *conn,
+                                     const char *jid,
+                                     const char *password,
+                                     const char *authcid,
+                                     epode_status_cb callback,
+                                     void *userdata,
+                                     epode_free_cb userdata_free);
+
+// Strophe's `attach`: joins a BOSH session someone else created
+// (prebinding). `rid` is the next rid to use. Statuses: ATTACHED once the
+// server answered on the session, ATTACHFAIL if it is gone.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+// the status callback, when the connection is freed, or before this
+// returns if it fails. The strings are copied.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `jid`, `sid` NUL-terminated, for the call only. The callback's
+// pointers: see `epode_status_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks. In sync
+// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+// returns at once and the engine goes on after the callback); otherwise it
+// returns at once.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_JID, EPODE_ERR_INVALID_ARG (an empty `sid`),
+// EPODE_ERR_WRONG_STATE (not BOSH, or already connected), EPODE_ERR_IO,
+// EPODE_ERR_TIMEOUT (sync mode).
+enum epode_result epode_conn_attach(struct epode_conn *conn,
+                                    const char *jid,
+                                    const char *sid,
+                                    uint64_t rid,
+                                    epode_status_cb callback,
+                                    void *userdata,
+                                    epode_free_cb userdata_free);
+
+// Seed 000's attach: joins the session of the connection's `worker`
+// (a name in this process, or a Unix socket path shared by this user's
+// processes). The callback gets EPODE_STATUS_ATTACHED, with the session's
+// JID readable through `epode_conn_jid`, or EPODE_STATUS_ATTACHFAIL when
+// no session is up; this never logs in (`epode_conn_connect` does, and
+// itself attaches when the session of its account is already up).
+// `EPODE_ERR_WRONG_STATE` without the `worker` option.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+// the status callback, when the connection is freed, or before this
+// returns if it fails.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed). The callback's pointers: see `epode_status_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks. In sync
+// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+// returns at once and the engine goes on after the callback); otherwise it
+// returns at once.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (no `worker`
+// option, or already connected), EPODE_ERR_IO.
+enum epode_result epode_conn_attach_shared(struct epode_conn *conn,
+                                           epode_status_cb callback,
+                                           void *userdata,
+                                           epode_free_cb userdata_free);
+
+// Strophe's `restore`: attaches to the session the `keepalive` option
+// kept (in the keepalive file). `jid` may be NULL, a JID or a domain; it
+// must match the stored session. Without one: `EPODE_ERR_NO_SESSION`
+// (Strophe's StropheSessionError), and a login with `epode_conn_connect`
+// is the way on.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+// the status callback, when the connection is freed, or before this
+// returns if it fails. The string is copied.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `jid` NULL or NUL-terminated, for the call only. The callback's
+// pointers: see `epode_status_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks. In sync
+// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+// returns at once and the engine goes on after the callback); otherwise it
+// returns at once.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_JID, EPODE_ERR_NO_SESSION, EPODE_ERR_WRONG_STATE (not
+// BOSH, or already connected), EPODE_ERR_IO.
+enum epode_result epode_conn_restore(struct epode_conn *conn,
+                                     const char *jid,
+                                     epode_status_cb callback,
+                                     void *userdata,
+                                     epode_free_cb userdata_free);
+
+// Starts a graceful disconnect (Strophe's `disconnect(reason)`); `reason`
+// may be NULL. In sync mode returns when DISCONNECTED. Without a session,
+// as in Strophe, DISCONNECTING and DISCONNECTED follow at once (to the
+// last status callback, if there was one).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `reason` is copied.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `reason` NULL or NUL-terminated, for the call only.
+//
+// **Thread**: any thread, also inside the connection's callbacks. In sync
+// mode it blocks until DISCONNECTED (inside a callback it returns at
+// once); otherwise it returns at once.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8, EPODE_ERR_IO,
+// EPODE_ERR_TIMEOUT (sync mode).
+enum epode_result epode_conn_disconnect(struct epode_conn *conn,
+                                        const char *reason);
+
+// Sends a copy of `stanza`; the caller keeps it.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `stanza` is copied: the caller frees it.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `stanza` live, for the call only.
+//
+// **Thread**: any thread, also inside the connection's callbacks. In sync
+// mode it blocks until the exchange that carries the stanza is done
+// (inside a callback it returns at once); otherwise it returns at once.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (not connected),
+// EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
+enum epode_result epode_conn_send(struct epode_conn *conn,
+                                  const struct epode_stanza *stanza);
+
+// Sends raw XML, exactly as written: one complete, well-formed element
+// that XMPP allows (what `epode_stanza_parse` accepts), or
+// EPODE_ERR_MALFORMED_XML and nothing sent; the connection stays usable.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `xml` is copied.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `xml` NUL-terminated, for the call only.
+//
+// **Thread**: as for `epode_conn_send`.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_MALFORMED_XML (nothing sent), EPODE_ERR_WRONG_STATE,
+// EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
+enum epode_result epode_conn_send_raw(struct epode_conn *conn,
+                                      const char *xml);
+
+// Strophe's `sendIQ`: sends `iq` (an id is added when missing) and calls
+// `on_result` or `on_error` (either may be NULL) once with the answer;
+// `on_error` gets NULL on timeout (`timeout_ms`, 0 = none) or disconnect.
+// The id is copied to `id_buf` when it is not NULL.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, after the
+// answer was delivered (to `on_result`, or to `on_error` on an error, a
+// timeout or the end of the session), when the connection is freed, or
+// before this returns if it fails. `iq` is copied: the caller frees it.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `iq` live, for the call only; `id_buf` NULL or valid for
+// `id_cap` bytes. The callbacks' pointers: see `epode_iq_cb`.
+//
+// **Thread**: as for `epode_conn_send`; the answer comes on the engine
+// thread.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_JID (its `to`),
+// EPODE_ERR_WRONG_STATE, EPODE_ERR_BUFFER_TOO_SMALL (the id; the IQ is
+// sent all the same), EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
+enum epode_result epode_conn_send_iq(struct epode_conn *conn,
+                                     const struct epode_stanza *iq,
+                                     epode_iq_cb on_result,
+                                     epode_iq_cb on_error,
+                                     void *userdata,
+                                     epode_free_cb userdata_free,
+                                     uint32_t timeout_ms,
+                                     char *id_buf,
+                                     size_t id_cap);
+
+// Strophe's `sendPresence`: as `epode_conn_send_iq`, for a presence.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, after the
+// answer was delivered (to `on_result`, or to `on_error` on an error, a
+// timeout or the end of the session), when the connection is freed, or
+// before this returns if it fails. `presence` is copied: the caller frees
+// it.
+//
+// **Lifetime**: as for `epode_conn_send_iq`, with `presence` for `iq`.
+//
+// **Thread**: as for `epode_conn_send_iq`.
+//
+// **Errors**: as for `epode_conn_send_iq`.
+enum epode_result epode_conn_send_presence(struct epode_conn *conn,
+                                           const struct epode_stanza *presence,
+                                           epode_iq_cb on_result,
+                                           epode_iq_cb on_error,
+                                           void *userdata,
+                                           epode_free_cb userdata_free,
+                                           uint32_t timeout_ms,
+                                           char *id_buf,
+                                           size_t id_cap);
+
+// Strophe's `addHandler`. Each filter may be NULL or empty (matches
+// anything); `ns` matches the stanza's namespace or that of any element
+// inside it; `types` may list several types separated by commas, where an
+// empty entry stands for a stanza without a type (`"chat,"`: chat or
+// untyped; `""` alone: any type). `flags`:
+// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. `from` is compared
+// normalised (RFC 7622, see `epode_jid_normalize`); one that is not a valid
+// JID is EPODE_ERR_INVALID_JID, as it could never match. The handler id
+// goes to `*out_id` (may be NULL).
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+// handler is removed (it returned EPODE_HANDLER_REMOVE, or
+// `epode_conn_delete_handler`), when the connection is freed, or before
+// this returns if it fails. The filters are copied.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); the filters NULL or NUL-terminated, for the call only; `out_id`
+// NULL or writable. The callback's pointers: see `epode_handler_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks. The handler applies from the next stanza.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_JID (`from`).
+enum epode_result epode_conn_add_handler(struct epode_conn *conn,
+                                         const char *ns,
+                                         const char *name,
+                                         const char *types,
+                                         const char *id,
+                                         const char *from,
+                                         uint32_t flags,
+                                         epode_handler_cb callback,
+                                         void *userdata,
+                                         epode_free_cb userdata_free,
+                                         uint64_t *out_id);
+
+// Removes a handler by id (unknown ids are ignored, as in Strophe).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument. The
+// handler's `userdata_free` runs once the engine has dropped it (on the
+// engine thread).
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed).
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_conn_delete_handler(struct epode_conn *conn,
+                                            uint64_t handler_id);
+
+// Strophe's `addTimedHandler`: `callback` every `period_ms` while the
+// session is up, until it returns EPODE_HANDLER_REMOVE.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+// handler is removed (it returned EPODE_HANDLER_REMOVE, or
+// `epode_conn_delete_timed_handler`), when the connection is freed, or
+// before this returns if it fails.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `out_id` NULL or writable. The callback's pointers: see
+// `epode_timed_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_conn_add_timed_handler(struct epode_conn *conn,
+                                               uint32_t period_ms,
+                                               epode_timed_cb callback,
+                                               void *userdata,
+                                               epode_free_cb userdata_free,
+                                               uint64_t *out_id);
+
+// Removes a timed handler by id.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument. The
+// handler's `userdata_free` runs once the engine has dropped it (on the
+// engine thread).
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed).
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_conn_delete_timed_handler(struct epode_conn *conn,
+                                                  uint64_t handler_id);
+
+// Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
+// codes) or "HTTP" (BOSH status codes), in any case; another name, or a
+// code outside 0 to 65535, is `EPODE_ERR_INVALID_ARG`.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+// connection is freed, or before this returns if it fails. (Handlers are
+// never replaced: each one added stays until then.)
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `protocol` NUL-terminated, for the call only. The callback's
+// pointers: see `epode_protocol_error_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (the protocol or the code).
+enum epode_result epode_conn_add_protocol_error_handler(struct epode_conn *conn,
+                                                        const char *protocol,
+                                                        int code,
+                                                        epode_protocol_error_cb callback,
+                                                        void *userdata,
+                                                        epode_free_cb userdata_free);
+
+// Sets (or, with a NULL callback, clears) the rawInput hook.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+// is replaced or cleared, when the connection is freed, or before this
+// returns if it fails or `callback` is NULL.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed). The callback's pointers: see `epode_text_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
+enum epode_result epode_conn_set_raw_input(struct epode_conn *conn,
+                                           epode_text_cb callback,
+                                           void *userdata,
+                                           epode_free_cb userdata_free);
+
+// Sets (or clears) the rawOutput hook.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+// is replaced or cleared, when the connection is freed, or before this
+// returns if it fails or `callback` is NULL.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed). The callback's pointers: see `epode_text_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
+enum epode_result epode_conn_set_raw_output(struct epode_conn *conn,
+                                            epode_text_cb callback,
+                                            void *userdata,
+                                            epode_free_cb userdata_free);
+
+// Sets (or clears) the xmlInput hook.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+// is replaced or cleared, when the connection is freed, or before this
+// returns if it fails or `callback` is NULL.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed). The callback's pointers: see `epode_xml_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
+enum epode_result epode_conn_set_xml_input(struct epode_conn *conn,
+                                           epode_xml_cb callback,
+                                           void *userdata,
+                                           epode_free_cb userdata_free);
+
+// Sets (or clears) the xmlOutput hook.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+// is replaced or cleared, when the connection is freed, or before this
+// returns if it fails or `callback` is NULL.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed). The callback's pointers: see `epode_xml_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
+enum epode_result epode_conn_set_xml_output(struct epode_conn *conn,
+                                            epode_xml_cb callback,
+                                            void *userdata,
+                                            epode_free_cb userdata_free);
+
+// Binds the resource after BINDREQUIRED (explicitResourceBinding).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed).
+//
+// **Thread**: any thread, also inside the connection's callbacks
+// (typically the BINDREQUIRED one); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (not after
+// BINDREQUIRED).
+enum epode_result epode_conn_bind(struct epode_conn *conn);
+
+// Holds outgoing stanzas until `epode_conn_resume` (Strophe's `pause`).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed).
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_conn_pause(struct epode_conn *conn);
+
+// Sends what `pause` held.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed).
+//
+// **Thread**: as for `epode_conn_send`.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync
+// mode).
+enum epode_result epode_conn_resume(struct epode_conn *conn);
+
+// Writes everything queued now; in sync mode returns when written.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed).
+//
+// **Thread**: as for `epode_conn_send`.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync
+// mode).
+enum epode_result epode_conn_flush(struct epode_conn *conn);
+
+// Switches sync mode on an existing connection (Strophe's `options.sync`).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed).
+//
+// **Thread**: any thread; switching on blocks until the engine thread has
+// handed the engine over, and inside one of the connection's callbacks is
+// EPODE_ERR_WOULD_DEADLOCK (switching off is allowed there).
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WOULD_DEADLOCK, EPODE_ERR_IO
+// (no engine thread).
+enum epode_result epode_conn_set_sync(struct epode_conn *conn,
+                                      bool sync);
+
+// Sync mode: drives the engine on this thread for at most `timeout_ms`
+// (input, commands, timers; callbacks run here).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed).
+//
+// **Thread**: the thread that drives the connection in sync mode; blocks
+// for at most `timeout_ms`, running the callbacks on this thread. Inside
+// one of the connection's callbacks it is EPODE_ERR_WOULD_DEADLOCK.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WOULD_DEADLOCK,
+// EPODE_ERR_WRONG_STATE (not in sync mode), EPODE_ERR_IO, EPODE_ERR_TLS.
+enum epode_result epode_conn_run_once(struct epode_conn *conn,
+                                      uint32_t timeout_ms);
+
+// Copies the session's full JID ("" before connect).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+// NULL or writable, for the call only: the text is copied.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+// how much is needed).
+enum epode_result epode_conn_jid(const struct epode_conn *conn,
+                                 char *buf,
+                                 size_t cap,
+                                 size_t *len);
+
+// Copies the authzid (the bare JID given to connect).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+// NULL or writable, for the call only: the text is copied.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+// how much is needed).
+enum epode_result epode_conn_authzid(const struct epode_conn *conn,
+                                     char *buf,
+                                     size_t cap,
+                                     size_t *len);
+
+// Copies the domain of the session.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+// NULL or writable, for the call only: the text is copied.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+// how much is needed).
+enum epode_result epode_conn_domain(const struct epode_conn *conn,
+                                    char *buf,
+                                    size_t cap,
+                                    size_t *len);
+
+// The connection's flags: authenticated, connected (a session is under
+// way), disconnecting, paused. Any out-pointer may be NULL.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); each out-pointer NULL or writable, for the call only.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
+enum epode_result epode_conn_flags(const struct epode_conn *conn,
+                                   bool *authenticated,
+                                   bool *connected,
+                                   bool *disconnecting,
+                                   bool *paused);
+
+// The last status reported (`EPODE_ERR_NOT_FOUND` before any).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `*out` is written only on success.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `out` writable, for the call only.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND (no status yet).
+enum epode_result epode_conn_status(const struct epode_conn *conn,
+                                    enum epode_status *out);
+
+// Copies the service URL in use (absolute, as resolved from a relative
+// path and `origin`; after a see-other-uri redirect, where it led).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+// NULL or writable, for the call only: the text is copied.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+// how much is needed).
+enum epode_result epode_conn_service(const struct epode_conn *conn,
+                                     char *buf,
+                                     size_t cap,
+                                     size_t *len);
+
+// Strophe's `maxRetries` (the option's value; default 5).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `*out` is written only on success.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `out` writable, for the call only.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_conn_max_retries(const struct epode_conn *conn,
+                                         uint32_t *out);
+
+// Strophe's `disconnection_timeout` in milliseconds: how long
+// `epode_conn_disconnect` waits for the server (default 3000).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `*out` is written only on success.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `out` writable, for the call only.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_conn_disconnection_timeout(const struct epode_conn *conn,
+                                                   uint64_t *out);
+
+// Copies the connection's option `key` (any name `epode_options_set`
+// takes) as text that `epode_options_set` accepts back: "true"/"false",
+// numbers, durations in milliseconds, "" when unset (`mechanisms` "":
+// every built-in allowed), one line per entry for `customHeaders` and
+// `cookies`. `sync` is the current mode (see `epode_conn_set_sync`). An
+// unknown name is EPODE_ERR_UNKNOWN_OPTION.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `key` NUL-terminated; `buf` valid for `cap` bytes (or NULL with
+// `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_UNKNOWN_OPTION, EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_conn_option(const struct epode_conn *conn,
+                                    const char *key,
+                                    char *buf,
+                                    size_t cap,
+                                    size_t *len);
 
 // Whether the session came back by XEP-0198 resumption (the last
 // CONNECTED carried the condition "resumed"): nothing was lost and
 // nothing needs fetching again.
 //
-// # Safety
-// `conn` live; `out` writable.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `*out` is written only on success.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `out` writable, for the call only.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
 enum epode_result epode_conn_resumed(const struct epode_conn *conn,
                                      bool *out);
 
@@ -927,8 +1230,17 @@ enum epode_result epode_conn_resumed(const struct epode_conn *conn,
 // `EPODE_ERR_NOT_FOUND` when the session cannot be resumed. The text
 // holds the unacknowledged stanzas: keep it as private as the messages.
 //
-// # Safety
-// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+// NULL or writable, for the call only: the text is copied.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND (nothing to resume),
+// EPODE_ERR_BUFFER_TOO_SMALL.
 enum epode_result epode_conn_sm_state(const struct epode_conn *conn,
                                       char *buf,
                                       size_t cap,
@@ -940,9 +1252,19 @@ enum epode_result epode_conn_sm_state(const struct epode_conn *conn,
 // and binds a new session. `EPODE_ERR_INVALID_ARG` for anything that is
 // not such a state; `EPODE_ERR_WRONG_STATE` once connecting.
 //
-// # Safety
-// `conn` live; `state` NUL-terminated.
-enum epode_result epode_conn_set_sm_state(const struct epode_conn *conn,
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `state` is copied.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `state` NUL-terminated, for the call only.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (not a state), EPODE_ERR_WRONG_STATE (already
+// connecting).
+enum epode_result epode_conn_set_sm_state(struct epode_conn *conn,
                                           const char *state);
 
 // Sets (or, with a NULL callback, clears) the handler that hears of each
@@ -951,12 +1273,147 @@ enum epode_result epode_conn_set_sm_state(const struct epode_conn *conn,
 // reconnection gives up (each one sent while reconnecting). It runs on the
 // engine thread; the stanza is borrowed for the call.
 //
-// # Safety
-// `conn` live.
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+// is replaced or cleared, when the connection is freed, or before this
+// returns if it fails or `callback` is NULL.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed). The callback's pointers: see `epode_xml_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 enum epode_result epode_conn_set_unacked_handler(struct epode_conn *conn,
                                                  epode_xml_cb callback,
                                                  void *userdata,
                                                  epode_free_cb userdata_free);
+
+// Sends this connection's messages at `level` (an EPODE_LOG_* value) and
+// above to `callback`, instead of the default handler. A NULL `callback`
+// removes the connection's handler (its messages go to the default one
+// again). Passwords and SASL payloads are never logged, at any level.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+// handler is replaced or removed, when the connection is freed, or before
+// this returns if it fails or `callback` is NULL.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed). The callback's pointers: see `epode_log_cb`.
+//
+// **Thread**: any thread, also inside the connection's other callbacks;
+// never blocks. Inside a log handler it is EPODE_ERR_WOULD_DEADLOCK.
+//
+// **Errors**: EPODE_ERR_NULL_ARG (`conn`), EPODE_ERR_INVALID_ARG (`level`
+// is no EPODE_LOG_* value; nothing changes), EPODE_ERR_WOULD_DEADLOCK.
+enum epode_result epode_conn_set_log_handler(struct epode_conn *conn,
+                                             int level,
+                                             epode_log_cb callback,
+                                             void *userdata,
+                                             epode_free_cb userdata_free);
+
+// Sets the process-wide default handler: it gets the messages at `level`
+// and above of every connection without a handler of its own, with `conn`
+// NULL, from the engine threads of all connections (one call at a time).
+// A NULL `callback` removes it.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+// handler is replaced or removed, or before this returns if it fails or
+// `callback` is NULL. It is never freed otherwise: remove it before
+// unloading what `userdata` points to.
+//
+// **Lifetime**: `callback` and `userdata` usable from any thread until
+// `userdata_free` runs. The callback's pointers: see `epode_log_cb`.
+//
+// **Thread**: any thread; never blocks. Inside a log handler it is
+// EPODE_ERR_WOULD_DEADLOCK.
+//
+// **Errors**: EPODE_ERR_INVALID_ARG (`level` is no EPODE_LOG_* value;
+// nothing changes), EPODE_ERR_WOULD_DEADLOCK.
+enum epode_result epode_set_default_log_handler(int level,
+                                                epode_log_cb callback,
+                                                void *userdata,
+                                                epode_free_cb userdata_free);
+
+// A ready-made log handler: writes `epode LEVEL: message` to stderr.
+// Pass it to `epode_conn_set_log_handler` or
+// `epode_set_default_log_handler` with NULL userdata.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `message` NULL or NUL-terminated, for the call only;
+// `userdata` and `conn` are not used.
+//
+// **Thread**: any thread (it is a log handler); blocks only on the write
+// to stderr.
+//
+// **Errors**: none (an unknown `level` prints as "?").
+void epode_log_stderr(void *userdata,
+                      struct epode_conn *conn,
+                      int level,
+                      const char *message);
+
+// The name of a log level ("DEBUG", "INFO", "WARN", "ERROR"), or "UNKNOWN".
+// The string is static: never free it.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument. The
+// string is static: never free it.
+//
+// **Lifetime**: The string lives as long as the library is loaded.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: none (never NULL; "UNKNOWN" for a number that is no level).
+const char *epode_log_level_name(int level);
+
+// Sets the response of this step: raw bytes (epode base64-encodes them).
+// Not calling it means "no response" (for START: `<auth/>` without data).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `data` is copied.
+//
+// **Lifetime**: `out` the pointer given to the running `epode_sasl_cb`,
+// valid only during that call; `data` valid for `len` bytes (or NULL with
+// `len` 0), for the call only.
+//
+// **Thread**: the engine thread, inside the mechanism's callback (the only
+// place `out` exists); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_sasl_out_set(struct epode_sasl_out *out,
+                                     const uint8_t *data,
+                                     size_t len);
+
+// Registers a SASL mechanism written in C, used like a built-in one: it is
+// chosen when the server offers `name` and no mechanism of higher
+// `priority` (PLAIN is 50, SCRAM-SHA-256 70) is offered too; a name equal
+// to a built-in replaces it. `callback` runs on the engine thread at each
+// step.
+//
+// **Ownership**: `userdata` is owned by epode from the call on, also when
+// it fails: `userdata_free` (may be NULL) runs exactly once, when a
+// mechanism of the same name replaces it, when the connection is freed, or
+// before this returns if it fails. `name` is copied.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `name` NUL-terminated, for the call only. The callback's
+// pointers: see `epode_sasl_cb`.
+//
+// **Thread**: any thread, also inside the connection's callbacks; never
+// blocks. The mechanism is used from the next login.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (not an RFC 4422 mechanism name).
+enum epode_result epode_conn_register_mechanism(struct epode_conn *conn,
+                                                const char *name,
+                                                int priority,
+                                                bool client_first,
+                                                epode_sasl_cb callback,
+                                                void *userdata,
+                                                epode_free_cb userdata_free);
 
 // Parses one complete XML element from a NUL-terminated UTF-8 string.
 // On success `*out` owns a new stanza; on failure it is not written and
@@ -970,37 +1427,78 @@ enum epode_result epode_conn_set_unacked_handler(struct epode_conn *conn,
 // 1.0 does not allow is EPODE_ERR_MALFORMED_XML, like XML that is not
 // well-formed.
 //
-// # Safety
-// `xml` is a NUL-terminated string; `out` is valid for writes.
+// **Ownership**: `*out` receives a new stanza, owned by the caller: free
+// it with `epode_stanza_free`. Written only on success.
+//
+// **Lifetime**: `xml` NUL-terminated, for the call only; `out` writable.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_MALFORMED_XML.
 enum epode_result epode_stanza_parse(const char *xml,
                                      struct epode_stanza **out);
 
 // Creates an empty element named `name`.
 //
-// # Safety
-// `name` is a NUL-terminated string; `out` is valid for writes.
+// **Ownership**: `*out` receives a new stanza, owned by the caller: free
+// it with `epode_stanza_free`. Written only on success.
+//
+// **Lifetime**: `name` NUL-terminated, for the call only; `out` writable.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (not an XML name).
 enum epode_result epode_stanza_new(const char *name,
                                    struct epode_stanza **out);
 
 // Deep-copies a stanza (owned or borrowed) into a new owned one.
 //
-// # Safety
-// `stanza` is a live stanza; `out` is valid for writes.
+// **Ownership**: `*out` receives a new stanza, owned by the caller: free
+// it with `epode_stanza_free`; the caller keeps `stanza`. Written only on
+// success.
+//
+// **Lifetime**: `stanza` live (owned or borrowed, also one given to a
+// callback), for the call only; `out` writable.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
 enum epode_result epode_stanza_clone(const struct epode_stanza *stanza,
                                      struct epode_stanza **out);
 
 // Frees an owned stanza. NULL does nothing. Never pass a borrowed one.
 //
-// # Safety
-// `stanza` is NULL or an owned stanza not freed before.
+// **Ownership**: consumes `stanza`, an owned one (from `_new`, `_parse`,
+// `_clone`, `epode_builder_finish`); NULL does nothing. Never a borrowed
+// one.
+//
+// **Lifetime**: `stanza` and every child borrowed from it are not used
+// again.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: none.
 void epode_stanza_free(struct epode_stanza *stanza);
 
 // Copies the element's name (as written, e.g. `stream:features`) into `buf`.
 // `*len` (may be NULL) receives the length without the NUL, also when the
 // buffer is too small (`EPODE_ERR_BUFFER_TOO_SMALL`).
 //
-// # Safety
-// `buf` is valid for `cap` bytes (or NULL with `cap` 0); `len` is NULL or writable.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `stanza` live; `buf` valid for `cap` bytes (or NULL with
+// `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+// how much is needed).
 enum epode_result epode_stanza_name(const struct epode_stanza *stanza,
                                     char *buf,
                                     size_t cap,
@@ -1009,8 +1507,17 @@ enum epode_result epode_stanza_name(const struct epode_stanza *stanza,
 // Copies the value of attribute `name` into `buf` (`EPODE_ERR_NOT_FOUND`
 // when the element has none). Buffer rules as for `epode_stanza_name`.
 //
-// # Safety
-// As for `epode_stanza_name`; `name` is a NUL-terminated string.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `stanza` live; `name` NUL-terminated; `buf` valid for
+// `cap` bytes (or NULL with `cap` 0) and `len` NULL or writable, for the
+// call only: the text is copied.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_NOT_FOUND, EPODE_ERR_BUFFER_TOO_SMALL.
 enum epode_result epode_stanza_attr(const struct epode_stanza *stanza,
                                     const char *name,
                                     char *buf,
@@ -1019,15 +1526,31 @@ enum epode_result epode_stanza_attr(const struct epode_stanza *stanza,
 
 // The number of attributes (namespace declarations included).
 //
-// # Safety
-// `stanza` is a live stanza; `out` is valid for writes.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `*out` is written only on success.
+//
+// **Lifetime**: `stanza` live; `out` writable, for the call only.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
 enum epode_result epode_stanza_attr_count(const struct epode_stanza *stanza,
                                           size_t *out);
 
 // Copies the name of the attribute at `index` (document order) into `buf`.
 //
-// # Safety
-// As for `epode_stanza_name`.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `stanza` live; `buf` valid for `cap` bytes (or NULL with
+// `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND (no such index),
+// EPODE_ERR_BUFFER_TOO_SMALL.
 enum epode_result epode_stanza_attr_name_at(const struct epode_stanza *stanza,
                                             size_t index,
                                             char *buf,
@@ -1037,8 +1560,18 @@ enum epode_result epode_stanza_attr_name_at(const struct epode_stanza *stanza,
 // Sets attribute `name` to `value` (keeping its place if it exists);
 // a NULL `value` removes the attribute.
 //
-// # Safety
-// `stanza` is a live owned stanza; `name` NUL-terminated; `value` NULL or NUL-terminated.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `name` and `value` are copied.
+//
+// **Lifetime**: `stanza` live and owned (not borrowed); `name`, `value`
+// NUL-terminated (or NULL), for the call only. Children borrowed from
+// `stanza` stay valid.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (not an XML name, or text XML does not allow).
 enum epode_result epode_stanza_set_attr(struct epode_stanza *stanza,
                                         const char *name,
                                         const char *value);
@@ -1046,8 +1579,17 @@ enum epode_result epode_stanza_set_attr(struct epode_stanza *stanza,
 // Copies the element's own text (its direct text children, joined and
 // unescaped) into `buf`. An element without text gives "".
 //
-// # Safety
-// As for `epode_stanza_name`.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `stanza` live; `buf` valid for `cap` bytes (or NULL with
+// `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+// how much is needed).
 enum epode_result epode_stanza_text(const struct epode_stanza *stanza,
                                     char *buf,
                                     size_t cap,
@@ -1055,30 +1597,62 @@ enum epode_result epode_stanza_text(const struct epode_stanza *stanza,
 
 // Appends text to the element.
 //
-// # Safety
-// `stanza` is a live owned stanza; `text` NUL-terminated.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `text` is copied.
+//
+// **Lifetime**: `stanza` live and owned; `text` NUL-terminated, for the
+// call only.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (text XML does not allow).
 enum epode_result epode_stanza_append_text(struct epode_stanza *stanza,
                                            const char *text);
 
 // Appends a deep copy of `child` to `parent`. The caller keeps `child`.
 //
-// # Safety
-// Both are live stanzas; `parent` is owned (not borrowed).
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `child` is copied: the caller frees it.
+//
+// **Lifetime**: `parent` live and owned; `child` live, for the call only.
+// Children borrowed from `parent` before the call are invalid after it.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
 enum epode_result epode_stanza_append_child(struct epode_stanza *parent,
                                             const struct epode_stanza *child);
 
 // The number of child elements (text nodes not counted).
 //
-// # Safety
-// `stanza` is a live stanza; `out` is valid for writes.
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `*out` is written only on success.
+//
+// **Lifetime**: `stanza` live; `out` writable, for the call only.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
 enum epode_result epode_stanza_child_count(const struct epode_stanza *stanza,
                                            size_t *out);
 
 // Borrows the child element at `index` (text nodes not counted). The
 // pointer is valid until `stanza` is modified or freed; do not free it.
 //
-// # Safety
-// `stanza` is a live stanza; `out` is valid for writes.
+// **Ownership**: `*out` receives a borrowed child: never free it. Written
+// only on success.
+//
+// **Lifetime**: `*out` is valid until `stanza` is modified or freed (for a
+// stanza given to a callback: until the callback returns).
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND.
 enum epode_result epode_stanza_child(const struct epode_stanza *stanza,
                                      size_t index,
                                      const struct epode_stanza **out);
@@ -1086,8 +1660,17 @@ enum epode_result epode_stanza_child(const struct epode_stanza *stanza,
 // Borrows the first child element with local name `name` and, when `ns`
 // is not NULL, that namespace. Lifetime as for `epode_stanza_child`.
 //
-// # Safety
-// `stanza` is a live stanza; `name` NUL-terminated; `ns` NULL or NUL-terminated.
+// **Ownership**: `*out` receives a borrowed child: never free it. Written
+// only on success.
+//
+// **Lifetime**: `name`, `ns` for the call only; `*out` as for
+// `epode_stanza_child`.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_NOT_FOUND.
 enum epode_result epode_stanza_find_child(const struct epode_stanza *stanza,
                                           const char *name,
                                           const char *ns,
@@ -1095,18 +1678,363 @@ enum epode_result epode_stanza_find_child(const struct epode_stanza *stanza,
 
 // Serializes the stanza to a new string, freed with `epode_string_free`.
 //
-// # Safety
-// `stanza` is a live stanza; `out` is valid for writes.
+// **Ownership**: `*out` receives a new string, owned by the caller: free
+// it with `epode_string_free`. Written only on success.
+//
+// **Lifetime**: `stanza` live, for the call only; `out` writable.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
 enum epode_result epode_stanza_to_string(const struct epode_stanza *stanza,
                                          char **out);
 
-// The library's version, e.g. "0.1.0" (static; never free it). Compare
-// with the `EPODE_VERSION_*` macros to detect a header/library mismatch.
-const char *epode_version(void);
+// `$build(name, attrs)`: a new builder whose root is `<name …attrs>`.
+//
+// **Ownership**: `*out` receives a new builder, owned by the caller: free
+// it with `epode_builder_free`, or consume it with `epode_builder_finish`.
+// Written only on success.
+//
+// **Lifetime**: `name` and `attrs` for the call only (copied); `out`
+// writable.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (a bad name or attribute, or `attrs` without its
+// NULL).
+enum epode_result epode_builder_new(const char *name,
+                                    const char *const *attrs,
+                                    struct epode_builder **out);
 
-// Strophe's name of a status, e.g. "CONNFAIL" for 2; "UNKNOWN" for a
-// number that is no status. Static; never free it.
-const char *epode_status_name(int32_t status);
+// `$msg(attrs)`: `<message xmlns="jabber:client" …attrs>`.
+//
+// **Ownership**: as for `epode_builder_new`.
+//
+// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG.
+enum epode_result epode_builder_msg(const char *const *attrs,
+                                    struct epode_builder **out);
+
+// `$iq(attrs)`: `<iq xmlns="jabber:client" …attrs>`.
+//
+// **Ownership**: as for `epode_builder_new`.
+//
+// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG.
+enum epode_result epode_builder_iq(const char *const *attrs,
+                                   struct epode_builder **out);
+
+// `$pres(attrs)`: `<presence xmlns="jabber:client" …attrs>`.
+//
+// **Ownership**: as for `epode_builder_new`.
+//
+// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG.
+enum epode_result epode_builder_pres(const char *const *attrs,
+                                     struct epode_builder **out);
+
+// `c(name, attrs, text)`: adds a child. Without text (NULL) the cursor
+// moves into the child; with text it stays on the parent, as in Strophe.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// Everything is copied.
+//
+// **Lifetime**: `b` live; `name`, `attrs`, `text` for the call only.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
+enum epode_result epode_builder_c(struct epode_builder *b,
+                                  const char *name,
+                                  const char *const *attrs,
+                                  const char *text);
+
+// `cnode(elem)`: appends a copy of `stanza` and moves the cursor into it.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `stanza` is copied: the caller frees it.
+//
+// **Lifetime**: `b` live; `stanza` live, for the call only.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_builder_cnode(struct epode_builder *b,
+                                      const struct epode_stanza *stanza);
+
+// `t(text)`: appends text at the cursor.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `text` is copied.
+//
+// **Lifetime**: `b` live; `text` for the call only.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
+enum epode_result epode_builder_t(struct epode_builder *b,
+                                  const char *text);
+
+// `attrs(attrs)`: sets attributes on the cursor's element; a NULL value removes one.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `attrs` is copied.
+//
+// **Lifetime**: `b` live; `attrs` for the call only.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
+enum epode_result epode_builder_attrs(struct epode_builder *b,
+                                      const char *const *attrs);
+
+// `up()`: moves the cursor to the parent (stays at the root).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `b` live.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_builder_up(struct epode_builder *b);
+
+// Serializes the tree built so far to a new string (`epode_string_free`).
+//
+// **Ownership**: `*out` receives a new string, owned by the caller: free
+// it with `epode_string_free`. Written only on success.
+//
+// **Lifetime**: `b` live; `out` writable.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG.
+enum epode_result epode_builder_to_string(struct epode_builder *b,
+                                          char **out);
+
+// Finishes: `*out` receives the built stanza (owned) and the builder is
+// freed — also when this fails, so never use `b` afterwards.
+//
+// **Ownership**: consumes `b`, also when it fails; `*out` receives a new
+// stanza, owned by the caller: free it with `epode_stanza_free`. Written
+// only on success.
+//
+// **Lifetime**: `b` is not used again; `out` writable.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG (and `b`, if not NULL, is freed).
+enum epode_result epode_builder_finish(struct epode_builder *b,
+                                       struct epode_stanza **out);
+
+// Frees a builder without finishing it. NULL does nothing.
+//
+// **Ownership**: consumes `b`; NULL does nothing.
+//
+// **Lifetime**: `b` is not used again.
+//
+// **Thread**: any thread; one thread at a time per stanza or builder (see
+// Threading); never blocks.
+//
+// **Errors**: none.
+void epode_builder_free(struct epode_builder *b);
+
+// The node (local part) of `jid`; `EPODE_ERR_NOT_FOUND` if it has none.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_NOT_FOUND, EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_jid_node(const char *jid,
+                                 char *buf,
+                                 size_t cap,
+                                 size_t *len);
+
+// The domain of `jid`.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_jid_domain(const char *jid,
+                                   char *buf,
+                                   size_t cap,
+                                   size_t *len);
+
+// The resource of `jid`; `EPODE_ERR_NOT_FOUND` if it has none.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_NOT_FOUND, EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_jid_resource(const char *jid,
+                                     char *buf,
+                                     size_t cap,
+                                     size_t *len);
+
+// The bare JID (`node@domain` or `domain`) of `jid`.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_jid_bare(const char *jid,
+                                 char *buf,
+                                 size_t cap,
+                                 size_t *len);
+
+// XEP-0106 escaping of a node (`d'artagnan` → `d\27artagnan`).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `node` NUL-terminated; `buf` valid for `cap` bytes (or
+// NULL with `cap` 0) and `len` NULL or writable, for the call only: the
+// text is copied.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_jid_escape_node(const char *node,
+                                        char *buf,
+                                        size_t cap,
+                                        size_t *len);
+
+// XEP-0106 unescaping of a node (`d\27artagnan` → `d'artagnan`).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `node` NUL-terminated; `buf` valid for `cap` bytes (or
+// NULL with `cap` 0) and `len` NULL or writable, for the call only: the
+// text is copied.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_jid_unescape_node(const char *node,
+                                          char *buf,
+                                          size_t cap,
+                                          size_t *len);
+
+// Checks that `jid` is a valid JID (RFC 7622: its shape, each part's
+// profile, and each part's length once normalised): `EPODE_OK` or
+// `EPODE_ERR_INVALID_JID` with the reason as last error.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `jid` NUL-terminated, for the call only.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_JID.
+enum epode_result epode_jid_validate(const char *jid);
+
+// Copies the normalised form of `jid` (RFC 7622), the form comparisons
+// use: the node by PRECIS UsernameCaseMapped, the domain by UTS-46 in
+// U-labels, the resource by OpaqueString (`Alice@LocalHost/Phone` →
+// `alice@localhost/Phone`). `EPODE_ERR_INVALID_JID` (the reason as last
+// error) if it is not a valid JID; buffer rules as for `epode_jid_node`.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_JID, EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_jid_normalize(const char *jid,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *len);
+
+// `*out_equal` = whether `a` and `b` are the same address once normalised
+// (`Alice@LocalHost` and `alice@localhost`; resources must be equal too).
+// `EPODE_ERR_INVALID_JID` if either is not a valid JID.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `*out_equal` is written only on success.
+//
+// **Lifetime**: `a`, `b` NUL-terminated and `out_equal` writable, for the
+// call only.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_JID.
+enum epode_result epode_jid_equal(const char *a,
+                                  const char *b,
+                                  bool *out_equal);
+
+// `*out_equal` = whether `a` and `b` are the same account: their bare JIDs
+// equal once normalised, whatever the resources (each must still be a
+// valid JID, or `EPODE_ERR_INVALID_JID`).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// `*out_equal` is written only on success.
+//
+// **Lifetime**: `a`, `b` NUL-terminated and `out_equal` writable, for the
+// call only.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_JID.
+enum epode_result epode_jid_bare_equal(const char *a,
+                                       const char *b,
+                                       bool *out_equal);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -15,14 +15,15 @@ exec > >(tee "$log") 2>&1
 
 step "tools"
 missing=()
-for tool in gcc g++ make curl python3 pkg-config readelf; do
+for tool in gcc g++ make curl python3 pkg-config readelf clang-format; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 # X11's headers: tests/c/xlib_test.c includes epode.h after Xlib.h.
 [ -e /usr/include/X11/Xlib.h ] || missing+=(libx11-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ make curl python3 pkg-config binutils libx11-dev >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ make curl python3 pkg-config binutils libx11-dev \
+        clang-format >/dev/null
 fi
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -30,6 +31,40 @@ rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup compon
 step "format and lints"
 cargo fmt --check
 cargo clippy --quiet --all-targets -- -D warnings
+# The C of the examples and C tests, in the style of .clang-format.
+clang-format --dry-run --Werror examples-c/*.c tests/c/*.c tests/c/*.h
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
+
+step "MSRV (Cargo.toml's rust-version)"
+msrv=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)
+if cargo "+$msrv" --version >/dev/null 2>&1; then
+    echo "building with the $msrv toolchain"
+    cargo "+$msrv" check --quiet --locked --all-targets
+else
+    # No $msrv toolchain here: clippy's incompatible_msrv lint (which reads
+    # rust-version) refuses standard-library items newer than it, and every
+    # dependency built for this host must declare a rust-version <= it.
+    echo "no $msrv toolchain: clippy incompatible_msrv and the dependencies' rust-version instead"
+    CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
+        cargo clippy --quiet --locked --all-targets -- -D clippy::incompatible_msrv
+    meta=$(mktemp /tmp/epode-metadata.XXXXXX.json)
+    cargo metadata --quiet --format-version 1 --locked \
+        --filter-platform "$(rustc -vV | sed -n 's/^host: //p')" >"$meta"
+    python3 - "$meta" <<'PY'
+import json, sys
+meta = json.load(open(sys.argv[1]))
+def version(s):
+    parts = [int(x) for x in s.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
+root = next(p for p in meta["packages"] if p["id"] == meta["resolve"]["root"])
+used = {n["id"] for n in meta["resolve"]["nodes"]}
+newer = [f"{p['name']} {p['version']} needs Rust {p['rust_version']}" for p in meta["packages"]
+         if p["id"] in used and p["rust_version"] and version(p["rust_version"]) > version(root["rust_version"])]
+print("\n".join(newer) or f"{len(used)} packages, none needs more than Rust {root['rust_version']}")
+sys.exit(1 if newer else 0)
+PY
+    rm -f "$meta"
+fi
 
 step "servers"
 # The soak test holds 1,000 connections: 3 descriptors each here, 1 in ejabberd.

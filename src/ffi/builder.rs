@@ -6,9 +6,7 @@
 //! null). A builder is owned by the caller until `epode_builder_finish`
 //! (which consumes it) or `epode_builder_free`.
 
-use super::guard::{
-    c_str, guard, guard_value, into_c_string, obj_mut, opt_c_str, out_param, FfiError, FfiResult,
-};
+use super::guard::{c_str, ffi, into_c_string, obj_mut, opt_c_str, out_param, FfiError, FfiResult};
 use super::result::epode_result;
 use super::stanza::{check_name, check_text, epode_stanza, into_handle, stanza_ref};
 use crate::xml::Builder;
@@ -62,16 +60,20 @@ fn present<'a>(attrs: Vec<(&'a str, Option<&'a str>)>) -> Vec<(&'a str, &'a str)
         .collect()
 }
 
-fn start(out: *mut *mut epode_builder, make: impl FnOnce() -> FfiResult<Builder>) -> epode_result {
-    guard(|| {
-        // SAFETY: the caller promises `out` is valid for writes.
-        let out = unsafe { out_param(out, "out")? };
-        let builder = make()?;
-        *out = Box::into_raw(Box::new(epode_builder {
-            inner: Some(builder),
-        }));
-        Ok(())
-    })
+/// A new builder made by `make`, to `*out`.
+///
+/// # Safety
+/// `out` NULL or valid for writes.
+unsafe fn start(
+    out: *mut *mut epode_builder,
+    make: impl FnOnce() -> FfiResult<Builder>,
+) -> FfiResult<()> {
+    let out = out_param(out, "out")?;
+    let builder = make()?;
+    *out = Box::into_raw(Box::new(epode_builder {
+        inner: Some(builder),
+    }));
+    Ok(())
 }
 
 /// Applies a by-value Builder step to the builder behind `b`. Callers
@@ -91,62 +93,98 @@ unsafe fn step(b: *mut epode_builder, apply: impl FnOnce(Builder) -> Builder) ->
 
 /// `$build(name, attrs)`: a new builder whose root is `<name …attrs>`.
 ///
-/// # Safety
-/// `name` NUL-terminated; `attrs` as described above; `out` writable.
+/// **Ownership**: `*out` receives a new builder, owned by the caller: free
+/// it with `epode_builder_free`, or consume it with `epode_builder_finish`.
+/// Written only on success.
+///
+/// **Lifetime**: `name` and `attrs` for the call only (copied); `out`
+/// writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (a bad name or attribute, or `attrs` without its
+/// NULL).
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_new(
     name: *const c_char,
     attrs: *const *const c_char,
     out: *mut *mut epode_builder,
 ) -> epode_result {
-    start(out, || {
+    ffi!(|| start(out, || {
         let name = c_str(name, "name")?;
         check_name(name)?;
         Ok(Builder::new(name, present(read_attrs(attrs)?)))
-    })
+    }))
 }
 
 /// `$msg(attrs)`: `<message xmlns="jabber:client" …attrs>`.
 ///
-/// # Safety
-/// As for `epode_builder_new`.
+/// **Ownership**: as for `epode_builder_new`.
+///
+/// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_msg(
     attrs: *const *const c_char,
     out: *mut *mut epode_builder,
 ) -> epode_result {
-    start(out, || Ok(Builder::msg(present(read_attrs(attrs)?))))
+    ffi!(|| start(out, || Ok(Builder::msg(present(read_attrs(attrs)?)))))
 }
 
 /// `$iq(attrs)`: `<iq xmlns="jabber:client" …attrs>`.
 ///
-/// # Safety
-/// As for `epode_builder_new`.
+/// **Ownership**: as for `epode_builder_new`.
+///
+/// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_iq(
     attrs: *const *const c_char,
     out: *mut *mut epode_builder,
 ) -> epode_result {
-    start(out, || Ok(Builder::iq(present(read_attrs(attrs)?))))
+    ffi!(|| start(out, || Ok(Builder::iq(present(read_attrs(attrs)?)))))
 }
 
 /// `$pres(attrs)`: `<presence xmlns="jabber:client" …attrs>`.
 ///
-/// # Safety
-/// As for `epode_builder_new`.
+/// **Ownership**: as for `epode_builder_new`.
+///
+/// **Lifetime**: `attrs` for the call only (copied); `out` writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_pres(
     attrs: *const *const c_char,
     out: *mut *mut epode_builder,
 ) -> epode_result {
-    start(out, || Ok(Builder::pres(present(read_attrs(attrs)?))))
+    ffi!(|| start(out, || Ok(Builder::pres(present(read_attrs(attrs)?)))))
 }
 
 /// `c(name, attrs, text)`: adds a child. Without text (NULL) the cursor
 /// moves into the child; with text it stays on the parent, as in Strophe.
 ///
-/// # Safety
-/// `b` a live builder; `name` NUL-terminated; `attrs` as above; `text` NULL or NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// Everything is copied.
+///
+/// **Lifetime**: `b` live; `name`, `attrs`, `text` for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_c(
     b: *mut epode_builder,
@@ -154,7 +192,7 @@ pub unsafe extern "C" fn epode_builder_c(
     attrs: *const *const c_char,
     text: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let name = c_str(name, "name")?;
         check_name(name)?;
         let attrs = present(read_attrs(attrs)?);
@@ -170,14 +208,21 @@ pub unsafe extern "C" fn epode_builder_c(
 
 /// `cnode(elem)`: appends a copy of `stanza` and moves the cursor into it.
 ///
-/// # Safety
-/// `b` a live builder; `stanza` a live stanza.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `stanza` is copied: the caller frees it.
+///
+/// **Lifetime**: `b` live; `stanza` live, for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_cnode(
     b: *mut epode_builder,
     stanza: *const epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let node = stanza_ref(stanza, "stanza")?.clone();
         step(b, |inner| inner.cnode(node))
     })
@@ -185,14 +230,22 @@ pub unsafe extern "C" fn epode_builder_cnode(
 
 /// `t(text)`: appends text at the cursor.
 ///
-/// # Safety
-/// `b` a live builder; `text` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `text` is copied.
+///
+/// **Lifetime**: `b` live; `text` for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_t(
     b: *mut epode_builder,
     text: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let text = c_str(text, "text")?;
         check_text(text, "text")?;
         step(b, |inner| inner.t(text))
@@ -201,14 +254,22 @@ pub unsafe extern "C" fn epode_builder_t(
 
 /// `attrs(attrs)`: sets attributes on the cursor's element; a NULL value removes one.
 ///
-/// # Safety
-/// `b` a live builder; `attrs` as above.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `attrs` is copied.
+///
+/// **Lifetime**: `b` live; `attrs` for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG; on an error the builder is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_attrs(
     b: *mut epode_builder,
     attrs: *const *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let attrs = read_attrs(attrs)?;
         step(b, |inner| inner.attrs(attrs))
     })
@@ -216,23 +277,36 @@ pub unsafe extern "C" fn epode_builder_attrs(
 
 /// `up()`: moves the cursor to the parent (stays at the root).
 ///
-/// # Safety
-/// `b` a live builder.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `b` live.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_up(b: *mut epode_builder) -> epode_result {
-    guard(|| step(b, Builder::up))
+    ffi!(|| step(b, Builder::up))
 }
 
 /// Serializes the tree built so far to a new string (`epode_string_free`).
 ///
-/// # Safety
-/// `b` a live builder; `out` writable.
+/// **Ownership**: `*out` receives a new string, owned by the caller: free
+/// it with `epode_string_free`. Written only on success.
+///
+/// **Lifetime**: `b` live; `out` writable.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_to_string(
     b: *mut epode_builder,
     out: *mut *mut c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let b = obj_mut(b, "builder")?;
         let tree = b
@@ -250,14 +324,22 @@ pub unsafe extern "C" fn epode_builder_to_string(
 /// Finishes: `*out` receives the built stanza (owned) and the builder is
 /// freed — also when this fails, so never use `b` afterwards.
 ///
-/// # Safety
-/// `b` a live builder (consumed); `out` writable.
+/// **Ownership**: consumes `b`, also when it fails; `*out` receives a new
+/// stanza, owned by the caller: free it with `epode_stanza_free`. Written
+/// only on success.
+///
+/// **Lifetime**: `b` is not used again; `out` writable.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (and `b`, if not NULL, is freed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_finish(
     b: *mut epode_builder,
     out: *mut *mut epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         if b.is_null() {
             return Err(super::guard::null_arg("builder"));
         }
@@ -276,11 +358,15 @@ pub unsafe extern "C" fn epode_builder_finish(
 
 /// Frees a builder without finishing it. NULL does nothing.
 ///
-/// # Safety
-/// `b` is NULL or a live builder not freed or finished before.
+/// **Ownership**: consumes `b`; NULL does nothing.
+///
+/// **Lifetime**: `b` is not used again.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: none.
 #[no_mangle]
 pub unsafe extern "C" fn epode_builder_free(b: *mut epode_builder) {
-    if !b.is_null() {
-        guard_value((), || drop(Box::from_raw(b)));
-    }
+    ffi!(free b => epode_builder)
 }

@@ -6,9 +6,9 @@
 //! Pointers passed to a callback (condition, stanza, text) are borrowed and
 //! valid only until it returns.
 
-use super::callback::{epode_free_cb, SendPtr, UserData};
+use super::callback::{epode_free_cb, Bound, Registration};
 use super::guard::{
-    c_str, copy_out, guard, obj, opt_c_str, out_param, snprintf_out, FfiError, FfiResult,
+    c_str, copy_out, ffi, opt_c_str, out_param, snprintf_out, FfiError, FfiResult, KeepsLastError,
 };
 use super::options::epode_options;
 use super::result::epode_result;
@@ -38,6 +38,13 @@ impl epode_conn {
     }
 }
 
+impl KeepsLastError for epode_conn {
+    const WHAT: &'static str = "conn";
+    fn keep_last_error(&self, message: &str) {
+        message.clone_into(&mut lock(&self.last_error));
+    }
+}
+
 /// A handler returns this to stay registered.
 pub const EPODE_HANDLER_KEEP: c_int = 1;
 /// A handler returns this to be removed.
@@ -50,6 +57,18 @@ pub const EPODE_IGNORE_NS_FRAGMENT: u32 = 2;
 /// Status callback: `condition` may be NULL; `stanza` is the element that
 /// caused the status (a stream error; for AUTHFAIL the SASL `<failure/>`
 /// or the bind/session error `<iq/>`, …) or NULL.
+///
+/// **Lifetime**: `conn` is the connection, valid during the call (do not
+/// free it here); `condition` (NULL or NUL-terminated) and `stanza` (NULL
+/// or a borrowed stanza) are valid until the callback returns: copy what
+/// you keep (`epode_stanza_clone`).
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_status_cb = Option<
     unsafe extern "C" fn(
@@ -61,6 +80,16 @@ pub type epode_status_cb = Option<
     ),
 >;
 /// Stanza handler: returns EPODE_HANDLER_KEEP or EPODE_HANDLER_REMOVE.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` is borrowed,
+/// valid until the callback returns (`epode_stanza_clone` to keep it).
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_handler_cb = Option<
     unsafe extern "C" fn(
@@ -70,43 +99,75 @@ pub type epode_handler_cb = Option<
     ) -> c_int,
 >;
 /// Timed handler: returns EPODE_HANDLER_KEEP or EPODE_HANDLER_REMOVE.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_timed_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn) -> c_int>;
 /// IQ answer callback; `stanza` is NULL when the IQ timed out or the session ended.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` (NULL or
+/// borrowed) is valid until the callback returns.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_iq_cb = Option<
     unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, stanza: *const epode_stanza),
 >;
 /// rawInput / rawOutput hook.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`; `text` (NUL-terminated)
+/// is valid until the callback returns.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_text_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, text: *const c_char)>;
 /// xmlInput / xmlOutput hook.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`; `stanza` is borrowed,
+/// valid until the callback returns.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_xml_cb = Option<
     unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, stanza: *const epode_stanza),
 >;
 /// Protocol error handler: `code` is the WebSocket close code or HTTP status.
+///
+/// **Lifetime**: `conn` as for `epode_status_cb`.
+///
+/// **Thread**: the connection's engine thread (in sync mode, the thread
+/// inside `epode_conn_connect`, `_run_once`, …), one callback at a time,
+/// with no epode lock held. It may call any epode function; those that
+/// would wait for the engine itself (`epode_conn_free` of this connection,
+/// `epode_conn_run_once`, `epode_conn_set_sync(…, true)`) return
+/// EPODE_ERR_WOULD_DEADLOCK.
 #[allow(non_camel_case_types)]
 pub type epode_protocol_error_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, conn: *mut epode_conn, code: c_int)>;
-
-/// Runs an export on a connection; failures are also kept on the handle.
-pub(crate) fn with_conn(
-    conn: *const epode_conn,
-    body: impl FnOnce(&epode_conn) -> FfiResult<()>,
-) -> epode_result {
-    guard(|| {
-        // SAFETY: the caller promises a live connection or NULL.
-        let c = unsafe { obj(conn, "conn")? };
-        let result = body(c);
-        if let Err(e) = &result {
-            *lock(&c.last_error) = e.message.clone();
-        }
-        result
-    })
-}
 
 fn borrowed(elem: &Element) -> *const epode_stanza {
     (elem as *const Element).cast()
@@ -121,23 +182,29 @@ fn type_list(types: &str) -> Vec<String> {
     types.split(',').map(|s| s.trim().to_string()).collect()
 }
 
-fn missing_callback(what: &str) -> FfiError {
-    super::guard::null_arg(what)
-}
-
 /// Creates a connection to `service` (ws://, wss://, http://, https://, or
 /// a path with the `origin` option). `opts` may be NULL (defaults); the
 /// connection copies it.
 ///
-/// # Safety
-/// `service` NUL-terminated; `opts` NULL or live; `out` writable.
+/// **Ownership**: `*out` receives a new connection, owned by the caller:
+/// free it with `epode_conn_free`. Written only on success. `opts` is
+/// copied, so the caller keeps (and frees) it.
+///
+/// **Lifetime**: `service` NUL-terminated and `opts` NULL or live, for the
+/// call only; `out` writable.
+///
+/// **Thread**: any thread; never blocks (nothing is sent before
+/// `epode_conn_connect`).
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (a service URL epode cannot use).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_new(
     service: *const c_char,
     opts: *const epode_options,
     out: *mut *mut epode_conn,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let service = c_str(service, "service")?;
         let options = match opts.as_ref() {
@@ -158,33 +225,54 @@ pub unsafe extern "C" fn epode_conn_new(
 /// the connection. NULL does nothing. From inside one of the connection's
 /// own callbacks it returns `EPODE_ERR_WOULD_DEADLOCK` and frees nothing.
 ///
-/// # Safety
-/// `conn` NULL or a live connection, not used again after EPODE_OK.
+/// **Ownership**: consumes `conn` on EPODE_OK, and runs every
+/// `userdata_free` still pending on it; NULL does nothing. On an error
+/// nothing is freed.
+///
+/// **Lifetime**: `conn` is not used again after EPODE_OK; no callback of it
+/// runs after this returns.
+///
+/// **Thread**: any thread that is not running one of this connection's
+/// callbacks (that is EPODE_ERR_WOULD_DEADLOCK); blocks until the engine
+/// has stopped.
+///
+/// **Errors**: EPODE_ERR_WOULD_DEADLOCK.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_free(conn: *mut epode_conn) -> epode_result {
-    if conn.is_null() {
-        return epode_result::EPODE_OK;
-    }
-    let result = with_conn(conn, |c| c.conn.close().map_err(FfiError::from));
-    if result == epode_result::EPODE_OK {
-        super::guard::guard_value((), || drop(Box::from_raw(conn)));
-    }
-    result
+    ffi!(value epode_result::EPODE_ERR_PANIC, || {
+        if conn.is_null() {
+            return epode_result::EPODE_OK;
+        }
+        let result = ffi!(on conn, |c| c.conn.close().map_err(FfiError::from));
+        if result == epode_result::EPODE_OK {
+            ffi!(free conn => epode_conn);
+        }
+        result
+    })
 }
 
 /// The message of the last failed call on this connection, snprintf-style;
 /// after a failure status whose condition is one of Strophe's fixed texts
 /// (a WebSocket that could not be opened), the error behind it.
 ///
-/// # Safety
-/// `conn` live; `buf` valid for `cap` bytes (or NULL with cap 0).
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0), for the call
+/// only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: none: returns the message's full length (snprintf
+/// semantics); "conn is NULL" for a NULL `conn`.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_last_error(
     conn: *const epode_conn,
     buf: *mut c_char,
     cap: usize,
 ) -> usize {
-    super::guard::guard_value(0, || match conn.as_ref() {
+    ffi!(value 0, || match conn.as_ref() {
         Some(c) => snprintf_out(&lock(&c.last_error), buf, cap),
         None => snprintf_out("conn is NULL", buf, cap),
     })
@@ -192,12 +280,28 @@ pub unsafe extern "C" fn epode_conn_last_error(
 
 /// Logs in (Strophe's `connect`). `password` may be NULL (ANONYMOUS,
 /// EXTERNAL); `authcid` may be NULL (the JID's node is used). Statuses go
-/// to `callback`; `userdata_free` runs once when the callback is replaced
-/// by a later connect or the connection is freed. In sync mode this returns
-/// when the session is up or has failed.
+/// to `callback`.
 ///
-/// # Safety
-/// `conn` live; strings NUL-terminated or NULL where allowed.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+/// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+/// the status callback, when the connection is freed, or before this
+/// returns if it fails. The strings are copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `jid`, `password`, `authcid` NUL-terminated (or NULL where
+/// allowed), for the call only. The callback's pointers: see
+/// `epode_status_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until the session is up or has failed (inside a callback
+/// it returns at once and the engine goes on after the callback); otherwise
+/// it returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID, EPODE_ERR_WRONG_STATE (already connecting or
+/// connected), EPODE_ERR_IO (a keepalive file that cannot be written, no
+/// engine thread), EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_connect(
     conn: *mut epode_conn,
@@ -208,52 +312,51 @@ pub unsafe extern "C" fn epode_conn_connect(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let jid = c_str(jid, "jid")?;
         let password = opt_c_str(password, "password")?;
         let authcid = opt_c_str(authcid, "authcid")?;
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        let status_fn = status_closure(handle, callback, ud);
+        let status_fn = status_closure(reg.required("callback")?);
         c.conn
             .connect_as(jid, password, authcid, status_fn)
             .map_err(FfiError::from)
     })
 }
 
+/// The C status callback's type, without the `Option` of NULL.
+type StatusFn = unsafe extern "C" fn(
+    *mut c_void,
+    *mut epode_conn,
+    epode_status,
+    *const c_char,
+    *const epode_stanza,
+);
+
 /// Wraps a C status callback as the engine's status closure.
 fn status_closure(
-    handle: SendPtr<epode_conn>,
-    callback: unsafe extern "C" fn(
-        *mut c_void,
-        *mut epode_conn,
-        epode_status,
-        *const c_char,
-        *const epode_stanza,
-    ),
-    ud: std::sync::Arc<UserData>,
+    cb: Bound<StatusFn>,
 ) -> impl FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send + 'static {
     move |conn: &Connection, status: Status, condition: Option<&str>, elem: Option<&Element>| {
         let condition = condition.map(|s| CString::new(s.replace('\0', " ")).unwrap_or_default());
-        let handle = handle;
         if let Some(detail) = status.is_failure().then(|| conn.failure_detail()).flatten() {
             // SAFETY: the handle outlives its engine, which runs this; its
             // last_error is dropped after the connection (field order).
-            if let Some(c) = unsafe { handle.0.as_ref() } {
+            if let Some(c) = unsafe { cb.conn().0.as_ref() } {
                 *lock(&c.last_error) = detail;
             }
         }
         // SAFETY: the application gave us this callback for this userdata.
         unsafe {
-            callback(
-                ud.ptr(),
-                handle.0,
-                status.into(),
-                condition.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-                elem.map_or(ptr::null(), borrowed),
-            )
+            cb.call(|f, ud, handle| {
+                f(
+                    ud,
+                    handle,
+                    status.into(),
+                    condition.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                    elem.map_or(ptr::null(), borrowed),
+                )
+            })
         }
     }
 }
@@ -262,8 +365,25 @@ fn status_closure(
 /// (prebinding). `rid` is the next rid to use. Statuses: ATTACHED once the
 /// server answered on the session, ATTACHFAIL if it is gone.
 ///
-/// # Safety
-/// `conn` live; `jid`, `sid` NUL-terminated.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+/// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+/// the status callback, when the connection is freed, or before this
+/// returns if it fails. The strings are copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `jid`, `sid` NUL-terminated, for the call only. The callback's
+/// pointers: see `epode_status_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+/// returns at once and the engine goes on after the callback); otherwise it
+/// returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID, EPODE_ERR_INVALID_ARG (an empty `sid`),
+/// EPODE_ERR_WRONG_STATE (not BOSH, or already connected), EPODE_ERR_IO,
+/// EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_attach(
     conn: *mut epode_conn,
@@ -274,15 +394,13 @@ pub unsafe extern "C" fn epode_conn_attach(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let jid = c_str(jid, "jid")?;
         let sid = c_str(sid, "sid")?;
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        let status_fn = status_closure(reg.required("callback")?);
         c.conn
-            .attach(jid, sid, rid, status_closure(handle, callback, ud))
+            .attach(jid, sid, rid, status_fn)
             .map_err(FfiError::from)
     })
 }
@@ -293,12 +411,24 @@ pub unsafe extern "C" fn epode_conn_attach(
 /// JID readable through `epode_conn_jid`, or EPODE_STATUS_ATTACHFAIL when
 /// no session is up; this never logs in (`epode_conn_connect` does, and
 /// itself attaches when the session of its account is already up).
-/// `EPODE_ERR_WRONG_STATE` without the `worker` option. `userdata_free`
-/// runs once when the connection no longer needs `userdata`, also when
-/// this call fails.
+/// `EPODE_ERR_WRONG_STATE` without the `worker` option.
 ///
-/// # Safety
-/// `conn` live or NULL.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+/// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+/// the status callback, when the connection is freed, or before this
+/// returns if it fails.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_status_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+/// returns at once and the engine goes on after the callback); otherwise it
+/// returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (no `worker`
+/// option, or already connected), EPODE_ERR_IO.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_attach_shared(
     conn: *mut epode_conn,
@@ -306,14 +436,10 @@ pub unsafe extern "C" fn epode_conn_attach_shared(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        c.conn
-            .attach_shared(status_closure(handle, callback, ud))
-            .map_err(FfiError::from)
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        let status_fn = status_closure(reg.required("callback")?);
+        c.conn.attach_shared(status_fn).map_err(FfiError::from)
     })
 }
 
@@ -323,8 +449,24 @@ pub unsafe extern "C" fn epode_conn_attach_shared(
 /// (Strophe's StropheSessionError), and a login with `epode_conn_connect`
 /// is the way on.
 ///
-/// # Safety
-/// `conn` live; `jid` NULL or NUL-terminated.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when a later
+/// `epode_conn_connect`, `_attach`, `_attach_shared` or `_restore` replaces
+/// the status callback, when the connection is freed, or before this
+/// returns if it fails. The string is copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `jid` NULL or NUL-terminated, for the call only. The callback's
+/// pointers: see `epode_status_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until ATTACHED or ATTACHFAIL (inside a callback it
+/// returns at once and the engine goes on after the callback); otherwise it
+/// returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID, EPODE_ERR_NO_SESSION, EPODE_ERR_WRONG_STATE (not
+/// BOSH, or already connected), EPODE_ERR_IO.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_restore(
     conn: *mut epode_conn,
@@ -333,15 +475,11 @@ pub unsafe extern "C" fn epode_conn_restore(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let jid = opt_c_str(jid, "jid")?;
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
-        c.conn
-            .restore(jid, status_closure(handle, callback, ud))
-            .map_err(FfiError::from)
+        let status_fn = status_closure(reg.required("callback")?);
+        c.conn.restore(jid, status_fn).map_err(FfiError::from)
     })
 }
 
@@ -350,14 +488,24 @@ pub unsafe extern "C" fn epode_conn_restore(
 /// as in Strophe, DISCONNECTING and DISCONNECTED follow at once (to the
 /// last status callback, if there was one).
 ///
-/// # Safety
-/// `conn` live; `reason` NULL or NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `reason` is copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `reason` NULL or NUL-terminated, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until DISCONNECTED (inside a callback it returns at
+/// once); otherwise it returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8, EPODE_ERR_IO,
+/// EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_disconnect(
     conn: *mut epode_conn,
     reason: *const c_char,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let reason = opt_c_str(reason, "reason")?;
         c.conn.disconnect(reason).map_err(FfiError::from)
     })
@@ -365,14 +513,24 @@ pub unsafe extern "C" fn epode_conn_disconnect(
 
 /// Sends a copy of `stanza`; the caller keeps it.
 ///
-/// # Safety
-/// `conn` and `stanza` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `stanza` is copied: the caller frees it.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `stanza` live, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks. In sync
+/// mode it blocks until the exchange that carries the stanza is done
+/// (inside a callback it returns at once); otherwise it returns at once.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (not connected),
+/// EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_send(
     conn: *mut epode_conn,
     stanza: *const epode_stanza,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let stanza = stanza_ref(stanza, "stanza")?;
         c.conn.send(stanza).map_err(FfiError::from)
     })
@@ -382,14 +540,23 @@ pub unsafe extern "C" fn epode_conn_send(
 /// that XMPP allows (what `epode_stanza_parse` accepts), or
 /// EPODE_ERR_MALFORMED_XML and nothing sent; the connection stays usable.
 ///
-/// # Safety
-/// `conn` live; `xml` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `xml` is copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `xml` NUL-terminated, for the call only.
+///
+/// **Thread**: as for `epode_conn_send`.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_MALFORMED_XML (nothing sent), EPODE_ERR_WRONG_STATE,
+/// EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_send_raw(
     conn: *mut epode_conn,
     xml: *const c_char,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let xml = c_str(xml, "xml")?;
         c.conn.send_raw(xml).map_err(FfiError::from)
     })
@@ -398,46 +565,40 @@ pub unsafe extern "C" fn epode_conn_send_raw(
 /// The closure sendIQ/sendPresence run with the answer.
 type AnswerFn = Box<dyn FnOnce(&Connection, Option<&Element>) + Send + 'static>;
 
-/// Builds the two closures of sendIQ/sendPresence around one userdata.
-fn answer_callbacks(
-    handle: SendPtr<epode_conn>,
-    on_result: epode_iq_cb,
-    on_error: epode_iq_cb,
-    ud: std::sync::Arc<UserData>,
-) -> (AnswerFn, AnswerFn) {
-    let ud2 = std::sync::Arc::clone(&ud);
-    let call = move |cb: epode_iq_cb, ud: std::sync::Arc<UserData>, elem: Option<&Element>| {
-        if let Some(cb) = cb {
-            let handle = handle;
-            // SAFETY: the application gave us this callback for this userdata.
-            unsafe { cb(ud.ptr(), handle.0, elem.map_or(ptr::null(), borrowed)) }
-        }
+/// Builds the two closures of sendIQ/sendPresence around one userdata:
+/// each may be NULL, and the userdata is freed when both are gone.
+fn answer_callbacks(cbs: Bound<(epode_iq_cb, epode_iq_cb)>) -> (AnswerFn, AnswerFn) {
+    let answer = |pick: fn((epode_iq_cb, epode_iq_cb)) -> epode_iq_cb| {
+        let cbs = cbs.clone();
+        Box::new(move |_: &Connection, elem: Option<&Element>| {
+            // SAFETY: the application gave us these callbacks for this userdata.
+            unsafe {
+                cbs.call(|pair, ud, handle| {
+                    if let Some(cb) = pick(pair) {
+                        cb(ud, handle, elem.map_or(ptr::null(), borrowed))
+                    }
+                })
+            }
+        }) as AnswerFn
     };
-    (
-        Box::new(move |_: &Connection, e: Option<&Element>| call(on_result, ud, e)),
-        Box::new(move |_: &Connection, e: Option<&Element>| call(on_error, ud2, e)),
-    )
+    (answer(|p| p.0), answer(|p| p.1))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// sendIQ and sendPresence: `stanza` sent with its answer callbacks.
+///
+/// # Safety
+/// `stanza` NULL or live; `id_buf` NULL or valid for `id_cap` bytes.
 unsafe fn send_tracked(
-    conn: *mut epode_conn,
+    c: &epode_conn,
     stanza: *const epode_stanza,
-    on_result: epode_iq_cb,
-    on_error: epode_iq_cb,
-    userdata: *mut c_void,
-    userdata_free: epode_free_cb,
+    reg: Registration<(epode_iq_cb, epode_iq_cb)>,
     timeout_ms: u32,
-    id_buf: *mut c_char,
-    id_cap: usize,
+    (id_buf, id_cap): (*mut c_char, usize),
     presence: bool,
-) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+) -> FfiResult<()> {
+    {
         let stanza = stanza_ref(stanza, "stanza")?.clone();
-        let (ok, err) = answer_callbacks(handle, on_result, on_error, ud);
+        let (ok, err) = answer_callbacks(reg.bind());
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
         let id = if presence {
             c.conn.send_presence(stanza, ok, err, timeout)
@@ -448,17 +609,30 @@ unsafe fn send_tracked(
             copy_out(&id, id_buf, id_cap, ptr::null_mut())?;
         }
         Ok(())
-    })
+    }
 }
 
 /// Strophe's `sendIQ`: sends `iq` (an id is added when missing) and calls
 /// `on_result` or `on_error` (either may be NULL) once with the answer;
 /// `on_error` gets NULL on timeout (`timeout_ms`, 0 = none) or disconnect.
-/// The id is copied to `id_buf` when it is not NULL. `userdata_free` runs
-/// once after the answer.
+/// The id is copied to `id_buf` when it is not NULL.
 ///
-/// # Safety
-/// `conn`, `iq` live; `id_buf` NULL or valid for `id_cap` bytes.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, after the
+/// answer was delivered (to `on_result`, or to `on_error` on an error, a
+/// timeout or the end of the session), when the connection is freed, or
+/// before this returns if it fails. `iq` is copied: the caller frees it.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `iq` live, for the call only; `id_buf` NULL or valid for
+/// `id_cap` bytes. The callbacks' pointers: see `epode_iq_cb`.
+///
+/// **Thread**: as for `epode_conn_send`; the answer comes on the engine
+/// thread.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_JID (its `to`),
+/// EPODE_ERR_WRONG_STATE, EPODE_ERR_BUFFER_TOO_SMALL (the id; the IQ is
+/// sent all the same), EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync mode).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn epode_conn_send_iq(
@@ -472,24 +646,24 @@ pub unsafe extern "C" fn epode_conn_send_iq(
     id_buf: *mut c_char,
     id_cap: usize,
 ) -> epode_result {
-    send_tracked(
-        conn,
-        iq,
-        on_result,
-        on_error,
-        userdata,
-        userdata_free,
-        timeout_ms,
-        id_buf,
-        id_cap,
-        false,
-    )
+    let reg = Registration::new(conn, (on_result, on_error), userdata, userdata_free);
+    ffi!(on conn, |c| send_tracked(c, iq, reg, timeout_ms, (id_buf, id_cap), false))
 }
 
 /// Strophe's `sendPresence`: as `epode_conn_send_iq`, for a presence.
 ///
-/// # Safety
-/// As for `epode_conn_send_iq`.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, after the
+/// answer was delivered (to `on_result`, or to `on_error` on an error, a
+/// timeout or the end of the session), when the connection is freed, or
+/// before this returns if it fails. `presence` is copied: the caller frees
+/// it.
+///
+/// **Lifetime**: as for `epode_conn_send_iq`, with `presence` for `iq`.
+///
+/// **Thread**: as for `epode_conn_send_iq`.
+///
+/// **Errors**: as for `epode_conn_send_iq`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn epode_conn_send_presence(
@@ -503,40 +677,42 @@ pub unsafe extern "C" fn epode_conn_send_presence(
     id_buf: *mut c_char,
     id_cap: usize,
 ) -> epode_result {
-    send_tracked(
-        conn,
-        presence,
-        on_result,
-        on_error,
-        userdata,
-        userdata_free,
-        timeout_ms,
-        id_buf,
-        id_cap,
-        true,
-    )
+    let reg = Registration::new(conn, (on_result, on_error), userdata, userdata_free);
+    ffi!(on conn, |c| send_tracked(c, presence, reg, timeout_ms, (id_buf, id_cap), true))
 }
 
 /// Strophe's `addHandler`. Each filter may be NULL or empty (matches
 /// anything); `ns` matches the stanza's namespace or that of any element
-/// inside it; `type` may list several types separated by commas, where an
+/// inside it; `types` may list several types separated by commas, where an
 /// empty entry stands for a stanza without a type (`"chat,"`: chat or
 /// untyped; `""` alone: any type). `flags`:
 /// EPODE_MATCH_BARE_FROM, EPODE_IGNORE_NS_FRAGMENT. `from` is compared
 /// normalised (RFC 7622, see `epode_jid_normalize`); one that is not a valid
 /// JID is EPODE_ERR_INVALID_JID, as it could never match. The handler id
-/// goes to `*out_id` (may be NULL). `userdata_free` runs when the handler is
-/// removed, or at once if this call fails.
+/// goes to `*out_id` (may be NULL).
 ///
-/// # Safety
-/// `conn` live; strings NULL or NUL-terminated; `out_id` NULL or writable.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+/// handler is removed (it returned EPODE_HANDLER_REMOVE, or
+/// `epode_conn_delete_handler`), when the connection is freed, or before
+/// this returns if it fails. The filters are copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); the filters NULL or NUL-terminated, for the call only; `out_id`
+/// NULL or writable. The callback's pointers: see `epode_handler_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks. The handler applies from the next stanza.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID (`from`).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn epode_conn_add_handler(
     conn: *mut epode_conn,
     ns: *const c_char,
     name: *const c_char,
-    type_: *const c_char,
+    types: *const c_char,
     id: *const c_char,
     from: *const c_char,
     flags: u32,
@@ -545,24 +721,21 @@ pub unsafe extern "C" fn epode_conn_add_handler(
     userdata_free: epode_free_cb,
     out_id: *mut u64,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        let cb = reg.required("callback")?;
         let matcher = Matcher {
             ns: opt_c_str(ns, "ns")?.map(str::to_string),
             name: opt_c_str(name, "name")?.map(str::to_string),
-            types: opt_c_str(type_, "type")?.map(type_list).unwrap_or_default(),
+            types: opt_c_str(types, "types")?.map(type_list).unwrap_or_default(),
             id: opt_c_str(id, "id")?.map(str::to_string),
             from: opt_c_str(from, "from")?.map(str::to_string),
             match_bare_from_jid: flags & EPODE_MATCH_BARE_FROM != 0,
             ignore_namespace_fragment: flags & EPODE_IGNORE_NS_FRAGMENT != 0,
         };
         let hid = c.conn.add_handler(matcher, move |_, elem| {
-            let handle = handle;
             // SAFETY: the application gave us this callback for this userdata.
-            let keep = unsafe { callback(ud.ptr(), handle.0, borrowed(elem)) };
+            let keep = unsafe { cb.call(|f, ud, handle| f(ud, handle, borrowed(elem))) };
             Keep::from(keep != EPODE_HANDLER_REMOVE)
         })?;
         if let Some(out) = out_id.as_mut() {
@@ -574,14 +747,23 @@ pub unsafe extern "C" fn epode_conn_add_handler(
 
 /// Removes a handler by id (unknown ids are ignored, as in Strophe).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// handler's `userdata_free` runs once the engine has dropped it (on the
+/// engine thread).
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_delete_handler(
     conn: *mut epode_conn,
     handler_id: u64,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         c.conn.delete_handler(handler_id);
         Ok(())
     })
@@ -590,8 +772,20 @@ pub unsafe extern "C" fn epode_conn_delete_handler(
 /// Strophe's `addTimedHandler`: `callback` every `period_ms` while the
 /// session is up, until it returns EPODE_HANDLER_REMOVE.
 ///
-/// # Safety
-/// `conn` live; `out_id` NULL or writable.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+/// handler is removed (it returned EPODE_HANDLER_REMOVE, or
+/// `epode_conn_delete_timed_handler`), when the connection is freed, or
+/// before this returns if it fails.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `out_id` NULL or writable. The callback's pointers: see
+/// `epode_timed_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_add_timed_handler(
     conn: *mut epode_conn,
@@ -601,16 +795,13 @@ pub unsafe extern "C" fn epode_conn_add_timed_handler(
     userdata_free: epode_free_cb,
     out_id: *mut u64,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        let cb = reg.required("callback")?;
         let period = Duration::from_millis(u64::from(period_ms.max(1)));
         let hid = c.conn.add_timed_handler(period, move |_| {
-            let handle = handle;
             // SAFETY: the application gave us this callback for this userdata.
-            let keep = unsafe { callback(ud.ptr(), handle.0) };
+            let keep = unsafe { cb.call(|f, ud, handle| f(ud, handle)) };
             Keep::from(keep != EPODE_HANDLER_REMOVE)
         });
         if let Some(out) = out_id.as_mut() {
@@ -622,14 +813,23 @@ pub unsafe extern "C" fn epode_conn_add_timed_handler(
 
 /// Removes a timed handler by id.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// handler's `userdata_free` runs once the engine has dropped it (on the
+/// engine thread).
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_delete_timed_handler(
     conn: *mut epode_conn,
     handler_id: u64,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         c.conn.delete_timed_handler(handler_id);
         Ok(())
     })
@@ -637,11 +837,22 @@ pub unsafe extern "C" fn epode_conn_delete_timed_handler(
 
 /// Strophe's `addProtocolErrorHandler`: `protocol` is "websocket" (close
 /// codes) or "HTTP" (BOSH status codes), in any case; another name, or a
-/// code outside 0 to 65535, is `EPODE_ERR_INVALID_ARG` (and `userdata_free`
-/// runs at once).
+/// code outside 0 to 65535, is `EPODE_ERR_INVALID_ARG`.
 ///
-/// # Safety
-/// `conn` live; `protocol` NUL-terminated.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the
+/// connection is freed, or before this returns if it fails. (Handlers are
+/// never replaced: each one added stays until then.)
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `protocol` NUL-terminated, for the call only. The callback's
+/// pointers: see `epode_protocol_error_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (the protocol or the code).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
     conn: *mut epode_conn,
@@ -651,12 +862,10 @@ pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
         let protocol = c_str(protocol, "protocol")?;
-        let callback = callback.ok_or_else(|| missing_callback("callback"))?;
+        let cb = reg.required("callback")?;
         let code = u16::try_from(code).map_err(|_| {
             FfiError::new(
                 epode_result::EPODE_ERR_INVALID_ARG,
@@ -665,47 +874,52 @@ pub unsafe extern "C" fn epode_conn_add_protocol_error_handler(
         })?;
         c.conn
             .add_protocol_error_handler(protocol, code, move |_, code| {
-                let handle = handle;
                 // SAFETY: the application gave us this callback for this userdata.
-                unsafe { callback(ud.ptr(), handle.0, c_int::from(code)) }
+                unsafe { cb.call(|f, ud, handle| f(ud, handle, c_int::from(code))) }
             })
             .map_err(FfiError::from)
     })
 }
 
+/// A rawInput/rawOutput hook; a NULL callback clears it.
 fn text_hook(
-    handle: SendPtr<epode_conn>,
-    cb: epode_text_cb,
-    ud: std::sync::Arc<UserData>,
+    reg: Registration<epode_text_cb>,
 ) -> Option<impl FnMut(&Connection, &str) + Send + 'static> {
-    cb.map(|cb| {
+    reg.optional().map(|cb| {
         move |_: &Connection, text: &str| {
-            let handle = handle;
             let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
             // SAFETY: the application gave us this callback for this userdata.
-            unsafe { cb(ud.ptr(), handle.0, text.as_ptr()) }
+            unsafe { cb.call(|f, ud, handle| f(ud, handle, text.as_ptr())) }
         }
     })
 }
 
+/// An xmlInput/xmlOutput (or unacked) hook; a NULL callback clears it.
 pub(crate) fn xml_hook(
-    handle: SendPtr<epode_conn>,
-    cb: epode_xml_cb,
-    ud: std::sync::Arc<UserData>,
+    reg: Registration<epode_xml_cb>,
 ) -> Option<impl FnMut(&Connection, &Element) + Send + 'static> {
-    cb.map(|cb| {
+    reg.optional().map(|cb| {
         move |_: &Connection, elem: &Element| {
-            let handle = handle;
             // SAFETY: the application gave us this callback for this userdata.
-            unsafe { cb(ud.ptr(), handle.0, borrowed(elem)) }
+            unsafe { cb.call(|f, ud, handle| f(ud, handle, borrowed(elem))) }
         }
     })
 }
 
 /// Sets (or, with a NULL callback, clears) the rawInput hook.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_text_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_raw_input(
     conn: *mut epode_conn,
@@ -713,19 +927,27 @@ pub unsafe extern "C" fn epode_conn_set_raw_input(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.conn.set_raw_input(text_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.conn.set_raw_input(text_hook(reg));
         Ok(())
     })
 }
 
 /// Sets (or clears) the rawOutput hook.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_text_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_raw_output(
     conn: *mut epode_conn,
@@ -733,19 +955,27 @@ pub unsafe extern "C" fn epode_conn_set_raw_output(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.conn.set_raw_output(text_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.conn.set_raw_output(text_hook(reg));
         Ok(())
     })
 }
 
 /// Sets (or clears) the xmlInput hook.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_xml_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_xml_input(
     conn: *mut epode_conn,
@@ -753,19 +983,27 @@ pub unsafe extern "C" fn epode_conn_set_xml_input(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.conn.set_xml_input(xml_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.conn.set_xml_input(xml_hook(reg));
         Ok(())
     })
 }
 
 /// Sets (or clears) the xmlOutput hook.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_xml_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_xml_output(
     conn: *mut epode_conn,
@@ -773,31 +1011,44 @@ pub unsafe extern "C" fn epode_conn_set_xml_output(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.conn.set_xml_output(xml_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.conn.set_xml_output(xml_hook(reg));
         Ok(())
     })
 }
 
 /// Binds the resource after BINDREQUIRED (explicitResourceBinding).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread, also inside the connection's callbacks
+/// (typically the BINDREQUIRED one); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (not after
+/// BINDREQUIRED).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_bind(conn: *mut epode_conn) -> epode_result {
-    with_conn(conn, |c| c.conn.bind().map_err(FfiError::from))
+    ffi!(on conn, |c| c.conn.bind().map_err(FfiError::from))
 }
 
 /// Holds outgoing stanzas until `epode_conn_resume` (Strophe's `pause`).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_pause(conn: *mut epode_conn) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         c.conn.pause();
         Ok(())
     })
@@ -805,42 +1056,74 @@ pub unsafe extern "C" fn epode_conn_pause(conn: *mut epode_conn) -> epode_result
 
 /// Sends what `pause` held.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: as for `epode_conn_send`.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync
+/// mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_resume(conn: *mut epode_conn) -> epode_result {
-    with_conn(conn, |c| c.conn.resume().map_err(FfiError::from))
+    ffi!(on conn, |c| c.conn.resume().map_err(FfiError::from))
 }
 
 /// Writes everything queued now; in sync mode returns when written.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: as for `epode_conn_send`.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_IO, EPODE_ERR_TIMEOUT (sync
+/// mode).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_flush(conn: *mut epode_conn) -> epode_result {
-    with_conn(conn, |c| c.conn.flush().map_err(FfiError::from))
+    ffi!(on conn, |c| c.conn.flush().map_err(FfiError::from))
 }
 
 /// Switches sync mode on an existing connection (Strophe's `options.sync`).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: any thread; switching on blocks until the engine thread has
+/// handed the engine over, and inside one of the connection's callbacks is
+/// EPODE_ERR_WOULD_DEADLOCK (switching off is allowed there).
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WOULD_DEADLOCK, EPODE_ERR_IO
+/// (no engine thread).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_sync(conn: *mut epode_conn, sync: bool) -> epode_result {
-    with_conn(conn, |c| c.conn.set_sync(sync).map_err(FfiError::from))
+    ffi!(on conn, |c| c.conn.set_sync(sync).map_err(FfiError::from))
 }
 
 /// Sync mode: drives the engine on this thread for at most `timeout_ms`
 /// (input, commands, timers; callbacks run here).
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed).
+///
+/// **Thread**: the thread that drives the connection in sync mode; blocks
+/// for at most `timeout_ms`, running the callbacks on this thread. Inside
+/// one of the connection's callbacks it is EPODE_ERR_WOULD_DEADLOCK.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WOULD_DEADLOCK,
+/// EPODE_ERR_WRONG_STATE (not in sync mode), EPODE_ERR_IO, EPODE_ERR_TLS.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_run_once(
     conn: *mut epode_conn,
     timeout_ms: u32,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         c.conn
             .run_once(Duration::from_millis(u64::from(timeout_ms)))
             .map_err(FfiError::from)
@@ -849,8 +1132,17 @@ pub unsafe extern "C" fn epode_conn_run_once(
 
 /// Copies the session's full JID ("" before connect).
 ///
-/// # Safety
-/// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+/// NULL or writable, for the call only: the text is copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_jid(
     conn: *const epode_conn,
@@ -858,13 +1150,22 @@ pub unsafe extern "C" fn epode_conn_jid(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(&c.conn.jid(), buf, cap, len))
+    ffi!(on conn, |c| copy_out(&c.conn.jid(), buf, cap, len))
 }
 
 /// Copies the authzid (the bare JID given to connect).
 ///
-/// # Safety
-/// As for `epode_conn_jid`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+/// NULL or writable, for the call only: the text is copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_authzid(
     conn: *const epode_conn,
@@ -872,13 +1173,22 @@ pub unsafe extern "C" fn epode_conn_authzid(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(&c.conn.authzid(), buf, cap, len))
+    ffi!(on conn, |c| copy_out(&c.conn.authzid(), buf, cap, len))
 }
 
 /// Copies the domain of the session.
 ///
-/// # Safety
-/// As for `epode_conn_jid`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+/// NULL or writable, for the call only: the text is copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_domain(
     conn: *const epode_conn,
@@ -886,14 +1196,21 @@ pub unsafe extern "C" fn epode_conn_domain(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(&c.conn.domain(), buf, cap, len))
+    ffi!(on conn, |c| copy_out(&c.conn.domain(), buf, cap, len))
 }
 
 /// The connection's flags: authenticated, connected (a session is under
 /// way), disconnecting, paused. Any out-pointer may be NULL.
 ///
-/// # Safety
-/// `conn` live; each pointer NULL or writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); each out-pointer NULL or writable, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_flags(
     conn: *const epode_conn,
@@ -902,7 +1219,7 @@ pub unsafe extern "C" fn epode_conn_flags(
     disconnecting: *mut bool,
     paused: *mut bool,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let pairs = [
             (authenticated, c.conn.authenticated()),
             (connected, c.conn.connected()),
@@ -920,14 +1237,22 @@ pub unsafe extern "C" fn epode_conn_flags(
 
 /// The last status reported (`EPODE_ERR_NOT_FOUND` before any).
 ///
-/// # Safety
-/// `conn` live; `out` writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out` is written only on success.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `out` writable, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND (no status yet).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_status(
     conn: *const epode_conn,
     out: *mut epode_status,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let out = out_param(out, "out")?;
         let status = c
             .conn

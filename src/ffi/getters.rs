@@ -3,17 +3,25 @@
 //! state — JIDs, flags, status — is read with the getters in `conn.rs`.)
 //! All may be called from any thread, also inside callbacks.
 
-use super::conn::{epode_conn, with_conn};
-use super::guard::{c_str, copy_out, guard, obj, out_param, FfiError};
-use super::options::epode_options;
+use super::conn::epode_conn;
+use super::guard::{c_str, copy_out, ffi, out_param, FfiError};
 use super::result::epode_result;
 use std::ffi::c_char;
 
 /// Copies the service URL in use (absolute, as resolved from a relative
 /// path and `origin`; after a see-other-uri redirect, where it led).
 ///
-/// # Safety
-/// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+/// NULL or writable, for the call only: the text is copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_service(
     conn: *const epode_conn,
@@ -21,19 +29,27 @@ pub unsafe extern "C" fn epode_conn_service(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| copy_out(&c.connection().service(), buf, cap, len))
+    ffi!(on conn, |c| copy_out(&c.connection().service(), buf, cap, len))
 }
 
 /// Strophe's `maxRetries` (the option's value; default 5).
 ///
-/// # Safety
-/// `conn` live; `out` writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out` is written only on success.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `out` writable, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_max_retries(
     conn: *const epode_conn,
     out: *mut u32,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         *out_param(out, "out")? = c.connection().max_retries();
         Ok(())
     })
@@ -42,14 +58,22 @@ pub unsafe extern "C" fn epode_conn_max_retries(
 /// Strophe's `disconnection_timeout` in milliseconds: how long
 /// `epode_conn_disconnect` waits for the server (default 3000).
 ///
-/// # Safety
-/// `conn` live; `out` writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out` is written only on success.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `out` writable, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_disconnection_timeout(
     conn: *const epode_conn,
     out: *mut u64,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let ms = c.connection().disconnection_timeout().as_millis();
         *out_param(out, "out")? = u64::try_from(ms).unwrap_or(u64::MAX);
         Ok(())
@@ -63,8 +87,18 @@ pub unsafe extern "C" fn epode_conn_disconnection_timeout(
 /// `cookies`. `sync` is the current mode (see `epode_conn_set_sync`). An
 /// unknown name is EPODE_ERR_UNKNOWN_OPTION.
 ///
-/// # Safety
-/// `conn` live; `key` NUL-terminated; `buf`/`len` as for `epode_stanza_name`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `key` NUL-terminated; `buf` valid for `cap` bytes (or NULL with
+/// `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_UNKNOWN_OPTION, EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_option(
     conn: *const epode_conn,
@@ -73,29 +107,9 @@ pub unsafe extern "C" fn epode_conn_option(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let key = c_str(key, "key")?;
         let value = c.connection().option(key).map_err(FfiError::from)?;
-        copy_out(&value, buf, cap, len)
-    })
-}
-
-/// Copies option `key` of an options object, as `epode_conn_option` does.
-///
-/// # Safety
-/// `opts` live; `key` NUL-terminated; `buf`/`len` as for `epode_stanza_name`.
-#[no_mangle]
-pub unsafe extern "C" fn epode_options_get(
-    opts: *const epode_options,
-    key: *const c_char,
-    buf: *mut c_char,
-    cap: usize,
-    len: *mut usize,
-) -> epode_result {
-    guard(|| {
-        let opts = obj(opts, "opts")?;
-        let key = c_str(key, "key")?;
-        let value = opts.inner.get(key).map_err(FfiError::from)?;
         copy_out(&value, buf, cap, len)
     })
 }

@@ -1,5 +1,9 @@
-//! What every export shares: the panic guard, the thread's last error, and
-//! the checks that turn C pointers into Rust values (NULL, UTF-8).
+//! What every export shares: the panic guard, the last error (of the
+//! thread, and of the handle when it keeps one), and the checks that turn C
+//! pointers into Rust values (NULL, UTF-8).
+//!
+//! Every `extern "C"` function's body is one `ffi!` call, in one of its
+//! four forms; `tests/header.rs` checks that none is written another way.
 
 use super::result::epode_result;
 use std::cell::RefCell;
@@ -63,6 +67,73 @@ pub fn guard(body: impl FnOnce() -> FfiResult<()>) -> epode_result {
 pub fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
 }
+
+/// A C handle that keeps the message of its last failed call (a
+/// connection: `epode_conn_last_error`), beside the thread's.
+pub(crate) trait KeepsLastError {
+    /// The handle's parameter name, for the NULL message.
+    const WHAT: &'static str;
+    fn keep_last_error(&self, message: &str);
+}
+
+/// Like `guard`, on a handle: NULL is `EPODE_ERR_NULL_ARG`, and a failure
+/// is kept on the handle too.
+pub(crate) fn guard_on<T: KeepsLastError>(
+    handle: *const T,
+    body: impl FnOnce(&T) -> FfiResult<()>,
+) -> epode_result {
+    guard(|| {
+        // SAFETY: the caller promises a live handle or NULL.
+        let h = unsafe { obj(handle, T::WHAT)? };
+        let result = body(h);
+        if let Err(e) = &result {
+            h.keep_last_error(&e.message);
+        }
+        result
+    })
+}
+
+/// A `_free` of a boxed handle: NULL does nothing.
+///
+/// # Safety
+/// `ptr` is NULL or came from `Box::<T>::into_raw` and is not freed before.
+pub(crate) unsafe fn free_boxed<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        guard_value((), || drop(Box::from_raw(ptr)));
+    }
+}
+
+/// The body of every export, in one of four forms, so that the panic
+/// guard, the last error and the NULL checks are written once:
+///
+/// - `ffi!(|| body)`: `body` is an `FfiResult<()>`; the export returns
+///   `epode_result` (`EPODE_OK`, the error's code with its message as the
+///   thread's last error, or `EPODE_ERR_PANIC`).
+/// - `ffi!(on handle, |h| body)`: the same on a handle that keeps its own
+///   last error (a connection); `handle` NULL is `EPODE_ERR_NULL_ARG`.
+/// - `ffi!(value fallback, || body)`: an export that returns a plain value
+///   (a length, a static string); a panic gives `fallback`.
+/// - `ffi!(free ptr => T)`: a `_free` of a handle that is a `Box<T>`;
+///   NULL does nothing.
+///
+/// Pointer arguments are checked inside `body` with [`obj`], [`obj_mut`],
+/// [`c_str`], [`opt_c_str`] and [`out_param`] (outputs first, so that a
+/// NULL output is reported before anything happens).
+macro_rules! ffi {
+    (on $handle:expr, |$h:ident| $body:expr) => {
+        $crate::ffi::guard::guard_on($handle, |$h| $body)
+    };
+    (value $fallback:expr, || $body:expr) => {
+        $crate::ffi::guard::guard_value($fallback, || $body)
+    };
+    (free $ptr:expr => $t:ty) => {
+        $crate::ffi::guard::free_boxed::<$t>($ptr.cast())
+    };
+    (|| $body:expr) => {
+        $crate::ffi::guard::guard(|| $body)
+    };
+}
+pub(crate) use ffi;
 
 pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
@@ -188,23 +259,37 @@ pub fn into_c_string(text: String) -> FfiResult<*mut c_char> {
 /// semantics: writes at most `cap` bytes including the NUL and returns the
 /// full length. Calls that succeed leave it as it was (like errno).
 ///
-/// # Safety
-/// `buf` is NULL or valid for `cap` bytes.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `buf` valid for `cap` bytes (or NULL with `cap` 0), for
+/// the call only.
+///
+/// **Thread**: any thread; each thread has its own last error; never
+/// blocks.
+///
+/// **Errors**: none: returns the message's full length (snprintf
+/// semantics).
 #[no_mangle]
 pub unsafe extern "C" fn epode_last_error(buf: *mut c_char, cap: usize) -> usize {
-    guard_value(0, || snprintf_out(&last_error(), buf, cap))
+    ffi!(value 0, || snprintf_out(&last_error(), buf, cap))
 }
 
 /// Frees a string that epode allocated (e.g. by `epode_stanza_to_string`).
 /// NULL does nothing.
 ///
-/// # Safety
-/// `s` is NULL or a string from epode not freed before.
+/// **Ownership**: consumes `s` (a string epode allocated:
+/// `epode_stanza_to_string`, `epode_builder_to_string`); NULL does nothing.
+///
+/// **Lifetime**: `s` is not used again.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: none.
 #[no_mangle]
 pub unsafe extern "C" fn epode_string_free(s: *mut c_char) {
-    if !s.is_null() {
-        guard_value((), || drop(std::ffi::CString::from_raw(s)));
-    }
+    ffi!(value(), || if !s.is_null() {
+        drop(std::ffi::CString::from_raw(s))
+    })
 }
 
 #[cfg(test)]

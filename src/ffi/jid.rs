@@ -3,37 +3,44 @@
 //! with text copies it into a caller buffer (see `epode_stanza_name` for
 //! the buffer rules).
 
-use super::guard::{c_str, copy_out, guard, out_param, FfiError};
+use super::guard::{c_str, copy_out, ffi, out_param, FfiError, FfiResult};
 use super::result::epode_result;
 use crate::jid;
 use std::ffi::c_char;
 
-fn jid_part(
+/// A part of the JID (or node) at `jid_ptr`, copied out; `missing` names
+/// it when `part` finds none.
+///
+/// # Safety
+/// `jid_ptr` NULL or NUL-terminated; `buf`, `len` as for `copy_out`.
+unsafe fn jid_part(
     jid_ptr: *const c_char,
-    buf: *mut c_char,
-    cap: usize,
-    len: *mut usize,
+    (buf, cap, len): (*mut c_char, usize, *mut usize),
     part: impl FnOnce(&str) -> Option<String>,
     missing: &str,
-) -> epode_result {
-    guard(|| {
-        // SAFETY: the caller promises a NUL-terminated string or NULL.
-        let text = unsafe { c_str(jid_ptr, "jid")? };
-        let value = part(text).ok_or_else(|| {
-            FfiError::new(
-                epode_result::EPODE_ERR_NOT_FOUND,
-                format!("{text:?} has no {missing}"),
-            )
-        })?;
-        // SAFETY: the caller promises buf/len as documented.
-        unsafe { copy_out(&value, buf, cap, len) }
-    })
+) -> FfiResult<()> {
+    let text = c_str(jid_ptr, "jid")?;
+    let value = part(text).ok_or_else(|| {
+        FfiError::new(
+            epode_result::EPODE_ERR_NOT_FOUND,
+            format!("{text:?} has no {missing}"),
+        )
+    })?;
+    copy_out(&value, buf, cap, len)
 }
 
 /// The node (local part) of `jid`; `EPODE_ERR_NOT_FOUND` if it has none.
 ///
-/// # Safety
-/// `jid` NUL-terminated; `buf` valid for `cap` bytes; `len` NULL or writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_NOT_FOUND, EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_node(
     jid: *const c_char,
@@ -41,20 +48,26 @@ pub unsafe extern "C" fn epode_jid_node(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    jid_part(
+    ffi!(|| jid_part(
         jid,
-        buf,
-        cap,
-        len,
+        (buf, cap, len),
         |j| jid::node(j).map(str::to_owned),
         "node",
-    )
+    ))
 }
 
 /// The domain of `jid`.
 ///
-/// # Safety
-/// As for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_domain(
     jid: *const c_char,
@@ -62,20 +75,26 @@ pub unsafe extern "C" fn epode_jid_domain(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    jid_part(
+    ffi!(|| jid_part(
         jid,
-        buf,
-        cap,
-        len,
+        (buf, cap, len),
         |j| Some(jid::domain(j).to_owned()),
         "domain",
-    )
+    ))
 }
 
 /// The resource of `jid`; `EPODE_ERR_NOT_FOUND` if it has none.
 ///
-/// # Safety
-/// As for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_NOT_FOUND, EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_resource(
     jid: *const c_char,
@@ -83,20 +102,26 @@ pub unsafe extern "C" fn epode_jid_resource(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    jid_part(
+    ffi!(|| jid_part(
         jid,
-        buf,
-        cap,
-        len,
+        (buf, cap, len),
         |j| jid::resource(j).map(str::to_owned),
         "resource",
-    )
+    ))
 }
 
 /// The bare JID (`node@domain` or `domain`) of `jid`.
 ///
-/// # Safety
-/// As for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_bare(
     jid: *const c_char,
@@ -104,20 +129,26 @@ pub unsafe extern "C" fn epode_jid_bare(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    jid_part(
+    ffi!(|| jid_part(
         jid,
-        buf,
-        cap,
-        len,
+        (buf, cap, len),
         |j| Some(jid::bare(j).to_owned()),
         "bare JID",
-    )
+    ))
 }
 
 /// XEP-0106 escaping of a node (`d'artagnan` → `d\27artagnan`).
 ///
-/// # Safety
-/// `node` NUL-terminated; `buf`/`len` as for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `node` NUL-terminated; `buf` valid for `cap` bytes (or
+/// NULL with `cap` 0) and `len` NULL or writable, for the call only: the
+/// text is copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_escape_node(
     node: *const c_char,
@@ -125,13 +156,21 @@ pub unsafe extern "C" fn epode_jid_escape_node(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    jid_part(node, buf, cap, len, |n| Some(jid::escape_node(n)), "node")
+    ffi!(|| jid_part(node, (buf, cap, len), |n| Some(jid::escape_node(n)), "node"))
 }
 
 /// XEP-0106 unescaping of a node (`d\27artagnan` → `d'artagnan`).
 ///
-/// # Safety
-/// As for `epode_jid_escape_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `node` NUL-terminated; `buf` valid for `cap` bytes (or
+/// NULL with `cap` 0) and `len` NULL or writable, for the call only: the
+/// text is copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_unescape_node(
     node: *const c_char,
@@ -139,7 +178,12 @@ pub unsafe extern "C" fn epode_jid_unescape_node(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    jid_part(node, buf, cap, len, |n| Some(jid::unescape_node(n)), "node")
+    ffi!(|| jid_part(
+        node,
+        (buf, cap, len),
+        |n| Some(jid::unescape_node(n)),
+        "node"
+    ))
 }
 
 /// `text` (from argument `what`) as a valid, normalised JID, or
@@ -161,11 +205,17 @@ unsafe fn valid_jid(ptr: *const c_char, what: &str) -> Result<jid::Jid, FfiError
 /// profile, and each part's length once normalised): `EPODE_OK` or
 /// `EPODE_ERR_INVALID_JID` with the reason as last error.
 ///
-/// # Safety
-/// `jid` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated, for the call only.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_validate(jid: *const c_char) -> epode_result {
-    guard(|| valid_jid(jid, "jid").map(drop))
+    ffi!(|| valid_jid(jid, "jid").map(drop))
 }
 
 /// Copies the normalised form of `jid` (RFC 7622), the form comparisons
@@ -174,8 +224,16 @@ pub unsafe extern "C" fn epode_jid_validate(jid: *const c_char) -> epode_result 
 /// `alice@localhost/Phone`). `EPODE_ERR_INVALID_JID` (the reason as last
 /// error) if it is not a valid JID; buffer rules as for `epode_jid_node`.
 ///
-/// # Safety
-/// As for `epode_jid_node`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `jid` NUL-terminated; `buf` valid for `cap` bytes (or NULL
+/// with `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID, EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_normalize(
     jid: *const c_char,
@@ -183,50 +241,68 @@ pub unsafe extern "C" fn epode_jid_normalize(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| copy_out(&valid_jid(jid, "jid")?.to_string(), buf, cap, len))
+    ffi!(|| copy_out(&valid_jid(jid, "jid")?.to_string(), buf, cap, len))
 }
 
 /// `*out_equal` = whether `a` and `b` are the same address once normalised
 /// (`Alice@LocalHost` and `alice@localhost`; resources must be equal too).
 /// `EPODE_ERR_INVALID_JID` if either is not a valid JID.
 ///
-/// # Safety
-/// `a`, `b` NUL-terminated; `out_equal` writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out_equal` is written only on success.
+///
+/// **Lifetime**: `a`, `b` NUL-terminated and `out_equal` writable, for the
+/// call only.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_equal(
     a: *const c_char,
     b: *const c_char,
     out_equal: *mut bool,
 ) -> epode_result {
-    compare(a, b, out_equal, |a, b| a == b)
+    ffi!(|| compare(a, b, out_equal, |a, b| a == b))
 }
 
 /// `*out_equal` = whether `a` and `b` are the same account: their bare JIDs
 /// equal once normalised, whatever the resources (each must still be a
 /// valid JID, or `EPODE_ERR_INVALID_JID`).
 ///
-/// # Safety
-/// As for `epode_jid_equal`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out_equal` is written only on success.
+///
+/// **Lifetime**: `a`, `b` NUL-terminated and `out_equal` writable, for the
+/// call only.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_JID.
 #[no_mangle]
 pub unsafe extern "C" fn epode_jid_bare_equal(
     a: *const c_char,
     b: *const c_char,
     out_equal: *mut bool,
 ) -> epode_result {
-    compare(a, b, out_equal, jid::Jid::bare_eq)
+    ffi!(|| compare(a, b, out_equal, jid::Jid::bare_eq))
 }
 
+/// `*out_equal` = `same(a, b)` for two valid JIDs.
+///
+/// # Safety
+/// `a`, `b` NULL or NUL-terminated; `out_equal` NULL or writable.
 unsafe fn compare(
     a: *const c_char,
     b: *const c_char,
     out_equal: *mut bool,
     same: fn(&jid::Jid, &jid::Jid) -> bool,
-) -> epode_result {
-    guard(|| {
-        // Every argument is checked before anything is written.
-        let out = out_param(out_equal, "out_equal")?;
-        let (a, b) = (valid_jid(a, "a")?, valid_jid(b, "b")?);
-        *out = same(&a, &b);
-        Ok(())
-    })
+) -> FfiResult<()> {
+    // Every argument is checked before anything is written.
+    let out = out_param(out_equal, "out_equal")?;
+    let (a, b) = (valid_jid(a, "a")?, valid_jid(b, "b")?);
+    *out = same(&a, &b);
+    Ok(())
 }

@@ -4,20 +4,39 @@
 //!
 //! Threading: every function may be called from any thread. Stanza and
 //! builder handles are plain values: one thread at a time per handle.
+//!
+//! Every export's comment follows one template (checked by
+//! `tests/header.rs`): what it does, then **Ownership**, **Lifetime**,
+//! **Thread** and **Errors**. The **Lifetime** paragraph is the function's
+//! safety contract (what every pointer must be, and for how long), so no
+//! separate `# Safety` section repeats it.
+//!
+//! The modules are declared in the order the header presents them (cbindgen
+//! keeps source order): the library, options, the connection and its
+//! getters, stream management, logs, SASL, stanzas, the builder, JIDs.
+#![allow(clippy::missing_safety_doc)]
 
-pub mod builder;
 pub mod callback;
-pub mod conn;
-pub mod getters;
 pub mod guard;
-pub mod jid;
-pub mod log;
-pub mod options;
 pub mod result;
-pub mod sasl;
-pub mod sm;
-pub mod stanza;
 pub mod status;
 pub mod version;
+
+pub mod options;
+
+pub mod conn;
+pub mod getters;
+
+pub mod sm;
+
+pub mod log;
+
+pub mod sasl;
+
+pub mod stanza;
+
+pub mod builder;
+
+pub mod jid;
 
 pub use result::epode_result;

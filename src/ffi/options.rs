@@ -1,6 +1,6 @@
 //! Connection options from C: set by Strophe name from text.
 
-use super::guard::{c_str, guard, guard_value, obj_mut, out_param, FfiError};
+use super::guard::{c_str, copy_out, ffi, obj, obj_mut, out_param, FfiError};
 use super::result::epode_result;
 use crate::error::Error;
 use crate::options::Options;
@@ -37,11 +37,17 @@ impl From<Error> for FfiError {
 
 /// Creates options with Strophe's defaults.
 ///
-/// # Safety
-/// `out` is valid for writes.
+/// **Ownership**: `*out` receives new options, owned by the caller: free
+/// them with `epode_options_free`. Written only on success.
+///
+/// **Lifetime**: `out` writable, for the call only.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_options_new(out: *mut *mut epode_options) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = Box::into_raw(Box::new(epode_options {
             inner: Options::default(),
@@ -64,15 +70,24 @@ pub unsafe extern "C" fn epode_options_new(out: *mut *mut epode_options) -> epod
 /// 1.0 to 10.0, milliseconds up to 86400000), `EPODE_ERR_INVALID_ARG`;
 /// either way nothing changes.
 ///
-/// # Safety
-/// `opts` a live options object; `key` and `value` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// options copy `key` and `value`.
+///
+/// **Lifetime**: `opts` live; `key` and `value` NUL-terminated, for the
+/// call only.
+///
+/// **Thread**: any thread; one thread at a time per options object; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_UNKNOWN_OPTION, EPODE_ERR_INVALID_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_options_set(
     opts: *mut epode_options,
     key: *const c_char,
     value: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let opts = obj_mut(opts, "opts")?;
         let key = c_str(key, "key")?;
         let value = c_str(value, "value")?;
@@ -80,13 +95,46 @@ pub unsafe extern "C" fn epode_options_set(
     })
 }
 
+/// Copies option `key` of an options object, as `epode_conn_option` does.
+///
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `opts` live; `key` NUL-terminated; `buf` valid for `cap`
+/// bytes (or NULL with `cap` 0) and `len` NULL or writable, for the call
+/// only: the text is copied.
+///
+/// **Thread**: any thread; one thread at a time per options object; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_UNKNOWN_OPTION, EPODE_ERR_BUFFER_TOO_SMALL.
+#[no_mangle]
+pub unsafe extern "C" fn epode_options_get(
+    opts: *const epode_options,
+    key: *const c_char,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> epode_result {
+    ffi!(|| {
+        let opts = obj(opts, "opts")?;
+        let key = c_str(key, "key")?;
+        let value = opts.inner.get(key).map_err(FfiError::from)?;
+        copy_out(&value, buf, cap, len)
+    })
+}
+
 /// Frees options. NULL does nothing. A connection keeps its own copy.
 ///
-/// # Safety
-/// `opts` is NULL or live options not freed before.
+/// **Ownership**: consumes `opts`; NULL does nothing. Connections made from
+/// them keep their own copy.
+///
+/// **Lifetime**: `opts` is not used again.
+///
+/// **Thread**: any thread, once no other thread uses `opts`; never blocks.
+///
+/// **Errors**: none.
 #[no_mangle]
 pub unsafe extern "C" fn epode_options_free(opts: *mut epode_options) {
-    if !opts.is_null() {
-        guard_value((), || drop(Box::from_raw(opts)));
-    }
+    ffi!(free opts => epode_options)
 }

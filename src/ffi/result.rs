@@ -1,7 +1,8 @@
 //! `epode_result`: the one return type of every fallible C function.
 //! Numbers are part of the ABI: never reuse or renumber one.
 
-use std::ffi::c_char;
+use super::guard::ffi;
+use std::ffi::{c_char, c_int};
 
 /// The result of a fallible epode call. `EPODE_OK` is 0; every other value
 /// names one kind of failure, and the detailed message is kept as the last
@@ -79,13 +80,25 @@ impl epode_result {
 
 /// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
 /// for a number epode never returns. The string is static: never free it.
+///
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// string is static: never free it.
+///
+/// **Lifetime**: The string lives as long as the library is loaded.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: none (never NULL; "EPODE_UNKNOWN" for a number that is no
+/// result).
 #[no_mangle]
-pub extern "C" fn epode_result_str(result: i32) -> *const c_char {
-    let name = usize::try_from(result)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .map_or("EPODE_UNKNOWN\0", |entry| entry.1);
-    name.as_ptr().cast()
+pub extern "C" fn epode_result_str(code: c_int) -> *const c_char {
+    ffi!(value c"EPODE_UNKNOWN".as_ptr(), || {
+        let name = usize::try_from(code)
+            .ok()
+            .and_then(|i| NAMES.get(i))
+            .map_or("EPODE_UNKNOWN\0", |entry| entry.1);
+        name.as_ptr().cast()
+    })
 }
 
 #[cfg(test)]

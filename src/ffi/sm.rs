@@ -2,9 +2,9 @@
 //! session was resumed, the state to resume it elsewhere, and who hears of
 //! stanzas that may not have arrived.
 
-use super::callback::{epode_free_cb, SendPtr, UserData};
-use super::conn::{epode_conn, epode_xml_cb, with_conn, xml_hook};
-use super::guard::{c_str, copy_out, out_param, FfiError};
+use super::callback::{epode_free_cb, Registration};
+use super::conn::{epode_conn, epode_xml_cb, xml_hook};
+use super::guard::{c_str, copy_out, ffi, out_param, FfiError};
 use super::result::epode_result;
 use std::ffi::{c_char, c_void};
 
@@ -12,14 +12,22 @@ use std::ffi::{c_char, c_void};
 /// CONNECTED carried the condition "resumed"): nothing was lost and
 /// nothing needs fetching again.
 ///
-/// # Safety
-/// `conn` live; `out` writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out` is written only on success.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `out` writable, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_resumed(
     conn: *const epode_conn,
     out: *mut bool,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         *out_param(out, "out")? = c.connection().resumed();
         Ok(())
     })
@@ -31,8 +39,17 @@ pub unsafe extern "C" fn epode_conn_resumed(
 /// `EPODE_ERR_NOT_FOUND` when the session cannot be resumed. The text
 /// holds the unacknowledged stanzas: keep it as private as the messages.
 ///
-/// # Safety
-/// `conn` live; `buf`/`len` as for `epode_stanza_name`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `buf` valid for `cap` bytes (or NULL with `cap` 0) and `len`
+/// NULL or writable, for the call only: the text is copied.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND (nothing to resume),
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_sm_state(
     conn: *const epode_conn,
@@ -40,7 +57,7 @@ pub unsafe extern "C" fn epode_conn_sm_state(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let state = c.connection().sm_state().ok_or_else(|| {
             FfiError::new(
                 epode_result::EPODE_ERR_NOT_FOUND,
@@ -58,14 +75,24 @@ pub unsafe extern "C" fn epode_conn_sm_state(
 /// and binds a new session. `EPODE_ERR_INVALID_ARG` for anything that is
 /// not such a state; `EPODE_ERR_WRONG_STATE` once connecting.
 ///
-/// # Safety
-/// `conn` live; `state` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `state` is copied.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed); `state` NUL-terminated, for the call only.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (not a state), EPODE_ERR_WRONG_STATE (already
+/// connecting).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_sm_state(
-    conn: *const epode_conn,
+    conn: *mut epode_conn,
     state: *const c_char,
 ) -> epode_result {
-    with_conn(conn, |c| {
+    ffi!(on conn, |c| {
         let state = c_str(state, "state")?;
         c.connection()
             .set_sm_state(state.as_bytes())
@@ -79,8 +106,18 @@ pub unsafe extern "C" fn epode_conn_set_sm_state(
 /// reconnection gives up (each one sent while reconnecting). It runs on the
 /// engine thread; the stanza is borrowed for the call.
 ///
-/// # Safety
-/// `conn` live.
+/// **Ownership**: `userdata` is owned by epode from the call on, also when
+/// it fails: `userdata_free` (may be NULL) runs exactly once, when the hook
+/// is replaced or cleared, when the connection is freed, or before this
+/// returns if it fails or `callback` is NULL.
+///
+/// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+/// freed). The callback's pointers: see `epode_xml_cb`.
+///
+/// **Thread**: any thread, also inside the connection's callbacks; never
+/// blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG (`conn`).
 #[no_mangle]
 pub unsafe extern "C" fn epode_conn_set_unacked_handler(
     conn: *mut epode_conn,
@@ -88,12 +125,9 @@ pub unsafe extern "C" fn epode_conn_set_unacked_handler(
     userdata: *mut c_void,
     userdata_free: epode_free_cb,
 ) -> epode_result {
-    // Owned from here on: freed once, even if this call fails.
-    let ud = UserData::new(userdata, userdata_free);
-    let handle = SendPtr(conn);
-    with_conn(conn, |c| {
-        c.connection()
-            .set_unacked_handler(xml_hook(handle, callback, ud));
+    let reg = Registration::new(conn, callback, userdata, userdata_free);
+    ffi!(on conn, |c| {
+        c.connection().set_unacked_handler(xml_hook(reg));
         Ok(())
     })
 }

@@ -7,8 +7,7 @@
 //! modified or freed, never freed by itself.
 
 use super::guard::{
-    c_str, copy_out, guard, guard_value, into_c_string, obj, obj_mut, opt_c_str, out_param,
-    FfiError, FfiResult,
+    c_str, copy_out, ffi, into_c_string, obj, obj_mut, opt_c_str, out_param, FfiError, FfiResult,
 };
 use super::result::epode_result;
 use crate::xml::{parse_element, Element, XmlError};
@@ -94,14 +93,21 @@ pub(crate) fn check_text(text: &str, what: &str) -> FfiResult<()> {
 /// 1.0 does not allow is EPODE_ERR_MALFORMED_XML, like XML that is not
 /// well-formed.
 ///
-/// # Safety
-/// `xml` is a NUL-terminated string; `out` is valid for writes.
+/// **Ownership**: `*out` receives a new stanza, owned by the caller: free
+/// it with `epode_stanza_free`. Written only on success.
+///
+/// **Lifetime**: `xml` NUL-terminated, for the call only; `out` writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_MALFORMED_XML.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_parse(
     xml: *const c_char,
     out: *mut *mut epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let text = c_str(xml, "xml")?;
         let elem = parse_element(text).map_err(xml_error)?;
@@ -112,14 +118,21 @@ pub unsafe extern "C" fn epode_stanza_parse(
 
 /// Creates an empty element named `name`.
 ///
-/// # Safety
-/// `name` is a NUL-terminated string; `out` is valid for writes.
+/// **Ownership**: `*out` receives a new stanza, owned by the caller: free
+/// it with `epode_stanza_free`. Written only on success.
+///
+/// **Lifetime**: `name` NUL-terminated, for the call only; `out` writable.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (not an XML name).
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_new(
     name: *const c_char,
     out: *mut *mut epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let name = c_str(name, "name")?;
         check_name(name)?;
@@ -130,14 +143,23 @@ pub unsafe extern "C" fn epode_stanza_new(
 
 /// Deep-copies a stanza (owned or borrowed) into a new owned one.
 ///
-/// # Safety
-/// `stanza` is a live stanza; `out` is valid for writes.
+/// **Ownership**: `*out` receives a new stanza, owned by the caller: free
+/// it with `epode_stanza_free`; the caller keeps `stanza`. Written only on
+/// success.
+///
+/// **Lifetime**: `stanza` live (owned or borrowed, also one given to a
+/// callback), for the call only; `out` writable.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_clone(
     stanza: *const epode_stanza,
     out: *mut *mut epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = into_handle(stanza_ref(stanza, "stanza")?.clone());
         Ok(())
@@ -146,21 +168,37 @@ pub unsafe extern "C" fn epode_stanza_clone(
 
 /// Frees an owned stanza. NULL does nothing. Never pass a borrowed one.
 ///
-/// # Safety
-/// `stanza` is NULL or an owned stanza not freed before.
+/// **Ownership**: consumes `stanza`, an owned one (from `_new`, `_parse`,
+/// `_clone`, `epode_builder_finish`); NULL does nothing. Never a borrowed
+/// one.
+///
+/// **Lifetime**: `stanza` and every child borrowed from it are not used
+/// again.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: none.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_free(stanza: *mut epode_stanza) {
-    if !stanza.is_null() {
-        guard_value((), || drop(Box::from_raw(stanza.cast::<Element>())));
-    }
+    ffi!(free stanza => Element)
 }
 
 /// Copies the element's name (as written, e.g. `stream:features`) into `buf`.
 /// `*len` (may be NULL) receives the length without the NUL, also when the
 /// buffer is too small (`EPODE_ERR_BUFFER_TOO_SMALL`).
 ///
-/// # Safety
-/// `buf` is valid for `cap` bytes (or NULL with `cap` 0); `len` is NULL or writable.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `stanza` live; `buf` valid for `cap` bytes (or NULL with
+/// `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_name(
     stanza: *const epode_stanza,
@@ -168,14 +206,23 @@ pub unsafe extern "C" fn epode_stanza_name(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| copy_out(stanza_ref(stanza, "stanza")?.name(), buf, cap, len))
+    ffi!(|| copy_out(stanza_ref(stanza, "stanza")?.name(), buf, cap, len))
 }
 
 /// Copies the value of attribute `name` into `buf` (`EPODE_ERR_NOT_FOUND`
 /// when the element has none). Buffer rules as for `epode_stanza_name`.
 ///
-/// # Safety
-/// As for `epode_stanza_name`; `name` is a NUL-terminated string.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `stanza` live; `name` NUL-terminated; `buf` valid for
+/// `cap` bytes (or NULL with `cap` 0) and `len` NULL or writable, for the
+/// call only: the text is copied.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_NOT_FOUND, EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_attr(
     stanza: *const epode_stanza,
@@ -184,7 +231,7 @@ pub unsafe extern "C" fn epode_stanza_attr(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let elem = stanza_ref(stanza, "stanza")?;
         let name = c_str(name, "name")?;
         let value = elem
@@ -196,14 +243,21 @@ pub unsafe extern "C" fn epode_stanza_attr(
 
 /// The number of attributes (namespace declarations included).
 ///
-/// # Safety
-/// `stanza` is a live stanza; `out` is valid for writes.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out` is written only on success.
+///
+/// **Lifetime**: `stanza` live; `out` writable, for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_attr_count(
     stanza: *const epode_stanza,
     out: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = stanza_ref(stanza, "stanza")?.attrs().count();
         Ok(())
@@ -212,8 +266,17 @@ pub unsafe extern "C" fn epode_stanza_attr_count(
 
 /// Copies the name of the attribute at `index` (document order) into `buf`.
 ///
-/// # Safety
-/// As for `epode_stanza_name`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `stanza` live; `buf` valid for `cap` bytes (or NULL with
+/// `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND (no such index),
+/// EPODE_ERR_BUFFER_TOO_SMALL.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_attr_name_at(
     stanza: *const epode_stanza,
@@ -222,7 +285,7 @@ pub unsafe extern "C" fn epode_stanza_attr_name_at(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let elem = stanza_ref(stanza, "stanza")?;
         let (name, _) = elem
             .attrs()
@@ -235,15 +298,25 @@ pub unsafe extern "C" fn epode_stanza_attr_name_at(
 /// Sets attribute `name` to `value` (keeping its place if it exists);
 /// a NULL `value` removes the attribute.
 ///
-/// # Safety
-/// `stanza` is a live owned stanza; `name` NUL-terminated; `value` NULL or NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `name` and `value` are copied.
+///
+/// **Lifetime**: `stanza` live and owned (not borrowed); `name`, `value`
+/// NUL-terminated (or NULL), for the call only. Children borrowed from
+/// `stanza` stay valid.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (not an XML name, or text XML does not allow).
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_set_attr(
     stanza: *mut epode_stanza,
     name: *const c_char,
     value: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let elem = stanza_mut(stanza, "stanza")?;
         let name = c_str(name, "name")?;
         check_name(name)?;
@@ -263,8 +336,17 @@ pub unsafe extern "C" fn epode_stanza_set_attr(
 /// Copies the element's own text (its direct text children, joined and
 /// unescaped) into `buf`. An element without text gives "".
 ///
-/// # Safety
-/// As for `epode_stanza_name`.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+///
+/// **Lifetime**: `stanza` live; `buf` valid for `cap` bytes (or NULL with
+/// `cap` 0) and `len` NULL or writable, for the call only: the text is
+/// copied.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_BUFFER_TOO_SMALL (`*len` says
+/// how much is needed).
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_text(
     stanza: *const epode_stanza,
@@ -272,19 +354,28 @@ pub unsafe extern "C" fn epode_stanza_text(
     cap: usize,
     len: *mut usize,
 ) -> epode_result {
-    guard(|| copy_out(&stanza_ref(stanza, "stanza")?.text(), buf, cap, len))
+    ffi!(|| copy_out(&stanza_ref(stanza, "stanza")?.text(), buf, cap, len))
 }
 
 /// Appends text to the element.
 ///
-/// # Safety
-/// `stanza` is a live owned stanza; `text` NUL-terminated.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `text` is copied.
+///
+/// **Lifetime**: `stanza` live and owned; `text` NUL-terminated, for the
+/// call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_INVALID_ARG (text XML does not allow).
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_append_text(
     stanza: *mut epode_stanza,
     text: *const c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let elem = stanza_mut(stanza, "stanza")?;
         let text = c_str(text, "text")?;
         check_text(text, "text")?;
@@ -295,14 +386,22 @@ pub unsafe extern "C" fn epode_stanza_append_text(
 
 /// Appends a deep copy of `child` to `parent`. The caller keeps `child`.
 ///
-/// # Safety
-/// Both are live stanzas; `parent` is owned (not borrowed).
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `child` is copied: the caller frees it.
+///
+/// **Lifetime**: `parent` live and owned; `child` live, for the call only.
+/// Children borrowed from `parent` before the call are invalid after it.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_append_child(
     parent: *mut epode_stanza,
     child: *const epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let child = stanza_ref(child, "child")?.clone();
         stanza_mut(parent, "parent")?.append_child(child);
         Ok(())
@@ -311,14 +410,21 @@ pub unsafe extern "C" fn epode_stanza_append_child(
 
 /// The number of child elements (text nodes not counted).
 ///
-/// # Safety
-/// `stanza` is a live stanza; `out` is valid for writes.
+/// **Ownership**: nothing is consumed; the caller keeps every argument.
+/// `*out` is written only on success.
+///
+/// **Lifetime**: `stanza` live; `out` writable, for the call only.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_child_count(
     stanza: *const epode_stanza,
     out: *mut usize,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = stanza_ref(stanza, "stanza")?.child_elements().count();
         Ok(())
@@ -328,15 +434,23 @@ pub unsafe extern "C" fn epode_stanza_child_count(
 /// Borrows the child element at `index` (text nodes not counted). The
 /// pointer is valid until `stanza` is modified or freed; do not free it.
 ///
-/// # Safety
-/// `stanza` is a live stanza; `out` is valid for writes.
+/// **Ownership**: `*out` receives a borrowed child: never free it. Written
+/// only on success.
+///
+/// **Lifetime**: `*out` is valid until `stanza` is modified or freed (for a
+/// stanza given to a callback: until the callback returns).
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_NOT_FOUND.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_child(
     stanza: *const epode_stanza,
     index: usize,
     out: *mut *const epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let elem = stanza_ref(stanza, "stanza")?;
         let child = elem
@@ -351,8 +465,17 @@ pub unsafe extern "C" fn epode_stanza_child(
 /// Borrows the first child element with local name `name` and, when `ns`
 /// is not NULL, that namespace. Lifetime as for `epode_stanza_child`.
 ///
-/// # Safety
-/// `stanza` is a live stanza; `name` NUL-terminated; `ns` NULL or NUL-terminated.
+/// **Ownership**: `*out` receives a borrowed child: never free it. Written
+/// only on success.
+///
+/// **Lifetime**: `name`, `ns` for the call only; `*out` as for
+/// `epode_stanza_child`.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+/// EPODE_ERR_NOT_FOUND.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_find_child(
     stanza: *const epode_stanza,
@@ -360,7 +483,7 @@ pub unsafe extern "C" fn epode_stanza_find_child(
     ns: *const c_char,
     out: *mut *const epode_stanza,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         let elem = stanza_ref(stanza, "stanza")?;
         let name = c_str(name, "name")?;
@@ -375,14 +498,21 @@ pub unsafe extern "C" fn epode_stanza_find_child(
 
 /// Serializes the stanza to a new string, freed with `epode_string_free`.
 ///
-/// # Safety
-/// `stanza` is a live stanza; `out` is valid for writes.
+/// **Ownership**: `*out` receives a new string, owned by the caller: free
+/// it with `epode_string_free`. Written only on success.
+///
+/// **Lifetime**: `stanza` live, for the call only; `out` writable.
+///
+/// **Thread**: any thread; one thread at a time per stanza or builder (see
+/// Threading); never blocks.
+///
+/// **Errors**: EPODE_ERR_NULL_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn epode_stanza_to_string(
     stanza: *const epode_stanza,
     out: *mut *mut c_char,
 ) -> epode_result {
-    guard(|| {
+    ffi!(|| {
         let out = out_param(out, "out")?;
         *out = into_c_string(stanza_ref(stanza, "stanza")?.to_string())?;
         Ok(())

@@ -1,8 +1,9 @@
 //! Version: the `EPODE_VERSION_*` macros of the header and
 //! `epode_version()` come from the same Cargo version, and a test checks it.
 
+use super::guard::ffi;
 use crate::status::Status;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 
 /// Major version of the header you compiled against.
 pub const EPODE_VERSION_MAJOR: u32 = 0;
@@ -11,37 +12,60 @@ pub const EPODE_VERSION_MINOR: u32 = 1;
 /// Patch version of the header you compiled against.
 pub const EPODE_VERSION_PATCH: u32 = 0;
 
+/// Strophe's status names, NUL-terminated, indexed by number.
+const STATUS_NAMES: [&str; 14] = [
+    "ERROR\0",
+    "CONNECTING\0",
+    "CONNFAIL\0",
+    "AUTHENTICATING\0",
+    "AUTHFAIL\0",
+    "CONNECTED\0",
+    "DISCONNECTED\0",
+    "DISCONNECTING\0",
+    "ATTACHED\0",
+    "REDIRECT\0",
+    "CONNTIMEOUT\0",
+    "BINDREQUIRED\0",
+    "ATTACHFAIL\0",
+    "RECONNECTING\0",
+];
+
 const VERSION_C: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
 /// The library's version, e.g. "0.1.0" (static; never free it). Compare
 /// with the `EPODE_VERSION_*` macros to detect a header/library mismatch.
+///
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// string is static: never free it.
+///
+/// **Lifetime**: The string lives as long as the library is loaded.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: none (never NULL).
 #[no_mangle]
 pub extern "C" fn epode_version() -> *const c_char {
-    VERSION_C.as_ptr().cast()
+    ffi!(value VERSION_C.as_ptr().cast(), || VERSION_C.as_ptr().cast())
 }
 
 /// Strophe's name of a status, e.g. "CONNFAIL" for 2; "UNKNOWN" for a
 /// number that is no status. Static; never free it.
+///
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// string is static: never free it.
+///
+/// **Lifetime**: The string lives as long as the library is loaded.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: none (never NULL; "UNKNOWN" for a number that is no status).
 #[no_mangle]
-pub extern "C" fn epode_status_name(status: i32) -> *const c_char {
-    const NAMES: [&str; 14] = [
-        "ERROR\0",
-        "CONNECTING\0",
-        "CONNFAIL\0",
-        "AUTHENTICATING\0",
-        "AUTHFAIL\0",
-        "CONNECTED\0",
-        "DISCONNECTED\0",
-        "DISCONNECTING\0",
-        "ATTACHED\0",
-        "REDIRECT\0",
-        "CONNTIMEOUT\0",
-        "BINDREQUIRED\0",
-        "ATTACHFAIL\0",
-        "RECONNECTING\0",
-    ];
-    let name = Status::from_number(i64::from(status)).map_or("UNKNOWN\0", |s| NAMES[s as usize]);
-    name.as_ptr().cast()
+pub extern "C" fn epode_status_name(status: c_int) -> *const c_char {
+    ffi!(value c"UNKNOWN".as_ptr(), || {
+        let name =
+            Status::from_number(i64::from(status)).map_or("UNKNOWN\0", |s| STATUS_NAMES[s as usize]);
+        name.as_ptr().cast()
+    })
 }
 
 #[cfg(test)]

@@ -44,24 +44,37 @@ static void count_free(void *userdata) {
 }
 
 static void ignore_status(void *ud, epode_conn *c, epode_status s, const char *cond, const epode_stanza *st) {
-    (void)ud; (void)c; (void)s; (void)cond; (void)st;
+    (void)ud;
+    (void)c;
+    (void)s;
+    (void)cond;
+    (void)st;
 }
 static int keep_handler(void *ud, epode_conn *c, const epode_stanza *s) {
-    (void)ud; (void)c; (void)s;
+    (void)ud;
+    (void)c;
+    (void)s;
     return EPODE_HANDLER_KEEP;
 }
 static int keep_timed(void *ud, epode_conn *c) {
-    (void)ud; (void)c;
+    (void)ud;
+    (void)c;
     return EPODE_HANDLER_KEEP;
 }
 static void ignore_text(void *ud, epode_conn *c, const char *t) {
-    (void)ud; (void)c; (void)t;
+    (void)ud;
+    (void)c;
+    (void)t;
 }
 static void ignore_xml(void *ud, epode_conn *c, const epode_stanza *s) {
-    (void)ud; (void)c; (void)s;
+    (void)ud;
+    (void)c;
+    (void)s;
 }
 static void ignore_code(void *ud, epode_conn *c, int code) {
-    (void)ud; (void)c; (void)code;
+    (void)ud;
+    (void)c;
+    (void)code;
 }
 
 static void test_null_arguments(void) {
@@ -90,11 +103,13 @@ static void test_null_arguments(void) {
     CHECK_RESULT(epode_conn_send_raw(NULL, "<a/>"), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_send_iq(NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_send_presence(NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0), EPODE_ERR_NULL_ARG);
-    CHECK_RESULT(epode_conn_add_handler(NULL, NULL, NULL, NULL, NULL, NULL, 0, keep_handler, NULL, NULL, &id), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_add_handler(NULL, NULL, NULL, NULL, NULL, NULL, 0, keep_handler, NULL, NULL, &id),
+                 EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_delete_handler(NULL, 1), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_add_timed_handler(NULL, 10, keep_timed, NULL, NULL, &id), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_delete_timed_handler(NULL, 1), EPODE_ERR_NULL_ARG);
-    CHECK_RESULT(epode_conn_add_protocol_error_handler(NULL, "websocket", 1008, ignore_code, NULL, NULL), EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(NULL, "websocket", 1008, ignore_code, NULL, NULL),
+                 EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_set_raw_input(NULL, ignore_text, NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_set_raw_output(NULL, ignore_text, NULL, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_set_xml_input(NULL, ignore_xml, NULL, NULL), EPODE_ERR_NULL_ARG);
@@ -189,15 +204,18 @@ static void test_bad_values_and_wrong_state(void) {
     /* userdata_free runs exactly once, when the handler goes with the connection. */
     frees = 0;
     uint64_t id = 0;
-    CHECK_RESULT(epode_conn_add_handler(c, "jabber:client", "message", "chat,normal", NULL, NULL,
-                                        EPODE_MATCH_BARE_FROM, keep_handler, NULL, count_free, &id), EPODE_OK);
+    CHECK_RESULT(epode_conn_add_handler(c, "jabber:client", "message", "chat,normal", NULL, NULL, EPODE_MATCH_BARE_FROM,
+                                        keep_handler, NULL, count_free, &id),
+                 EPODE_OK);
     CHECK(id != 0);
     CHECK_RESULT(epode_conn_add_timed_handler(c, 1000, keep_timed, NULL, count_free, &id), EPODE_OK);
     CHECK_RESULT(epode_conn_set_raw_input(c, ignore_text, NULL, count_free), EPODE_OK);
-    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "websocket", -5, ignore_code, NULL, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "websocket", -5, ignore_code, NULL, count_free),
+                 EPODE_ERR_INVALID_ARG);
     CHECK(frees == 1); /* refused registrations free their userdata at once */
     /* Only the protocols that report errors: a "gopher" handler would never run. */
-    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "gopher", 404, ignore_code, NULL, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "gopher", 404, ignore_code, NULL, count_free),
+                 EPODE_ERR_INVALID_ARG);
     CHECK(epode_conn_last_error(c, buf, sizeof buf) > 0 && strstr(buf, "\"HTTP\" or \"websocket\"") != NULL);
     CHECK(frees == 2);
     CHECK_RESULT(epode_conn_add_protocol_error_handler(c, "HTTP", 503, ignore_code, NULL, count_free), EPODE_OK);
@@ -215,7 +233,8 @@ struct session {
 
 static void on_status(void *ud, epode_conn *c, epode_status status, const char *cond, const epode_stanza *st) {
     struct session *s = (struct session *)ud;
-    (void)cond; (void)st;
+    (void)cond;
+    (void)st;
     if (status == EPODE_STATUS_CONNECTED) s->connected++;
     if (status == EPODE_STATUS_DISCONNECTED) s->disconnected++;
     /* Freeing the connection from its own callback would wait for itself. */
@@ -223,19 +242,22 @@ static void on_status(void *ud, epode_conn *c, epode_status status, const char *
 }
 
 static int on_message(void *ud, epode_conn *c, const epode_stanza *st) {
-    (void)c; (void)st;
+    (void)c;
+    (void)st;
     ((struct session *)ud)->messages++;
     return EPODE_HANDLER_REMOVE;
 }
 
 static int on_headline_or_untyped(void *ud, epode_conn *c, const epode_stanza *st) {
-    (void)c; (void)st;
+    (void)c;
+    (void)st;
     ((struct session *)ud)->headline_or_untyped++;
     return EPODE_HANDLER_KEEP;
 }
 
 static int on_chat(void *ud, epode_conn *c, const epode_stanza *st) {
-    (void)c; (void)st;
+    (void)c;
+    (void)st;
     ((struct session *)ud)->chats++;
     return EPODE_HANDLER_KEEP;
 }
@@ -283,7 +305,9 @@ static void test_real_session(void) {
     snprintf(raw, sizeof raw, "<message xmlns='jabber:client' to='%s' type='chat'><body>hi</body></message>", jid);
     CHECK_RESULT(epode_conn_send_raw(c, raw), EPODE_OK);
     epode_stanza *ping = NULL;
-    CHECK_RESULT(epode_stanza_parse("<iq xmlns='jabber:client' type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>", &ping), EPODE_OK);
+    CHECK_RESULT(epode_stanza_parse(
+                     "<iq xmlns='jabber:client' type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>", &ping),
+                 EPODE_OK);
     char id[64] = "";
     CHECK_RESULT(epode_conn_send_iq(c, ping, on_ping, on_ping, &s, NULL, 5000, id, sizeof id), EPODE_OK);
     CHECK(id[0] != '\0');
@@ -293,14 +317,14 @@ static void test_real_session(void) {
     CHECK(s.iq_results == 1);
 
     /* An empty entry in a type list is Strophe's "": no type at all. */
-    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", "headline,", NULL, NULL, 0,
-                                        on_headline_or_untyped, &s, NULL, &hid), EPODE_OK);
-    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", "chat", NULL, NULL, 0, on_chat, &s, NULL, &hid),
-                 EPODE_OK);
+    CHECK_RESULT(
+        epode_conn_add_handler(c, NULL, "message", "headline,", NULL, NULL, 0, on_headline_or_untyped, &s, NULL, &hid),
+        EPODE_OK);
+    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", "chat", NULL, NULL, 0, on_chat, &s, NULL, &hid), EPODE_OK);
     const char *types[] = {" type='chat'", "", " type='headline'", " type='normal'", " type='chat'"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        snprintf(raw, sizeof raw, "<message xmlns='jabber:client' to='%s'%s><body>%zu</body></message>", jid,
-                 types[i], i);
+        snprintf(raw, sizeof raw, "<message xmlns='jabber:client' to='%s'%s><body>%zu</body></message>", jid, types[i],
+                 i);
         CHECK_RESULT(epode_conn_send_raw(c, raw), EPODE_OK);
     }
     /* They come back in order: the second chat message comes last. */
@@ -343,11 +367,11 @@ static void test_disconnect_without_session(void) {
 /* A WebSocket that cannot be opened: CONNFAIL with Strophe's fixed text,
  * and the error behind it (the URL, the refusal) in the last error. */
 static char refused_condition[256];
-static void on_refused_status(void *ud, epode_conn *c, epode_status status, const char *cond,
-                              const epode_stanza *st) {
-    (void)ud; (void)c; (void)st;
-    if (status == EPODE_STATUS_CONNFAIL && cond)
-        snprintf(refused_condition, sizeof refused_condition, "%s", cond);
+static void on_refused_status(void *ud, epode_conn *c, epode_status status, const char *cond, const epode_stanza *st) {
+    (void)ud;
+    (void)c;
+    (void)st;
+    if (status == EPODE_STATUS_CONNFAIL && cond) snprintf(refused_condition, sizeof refused_condition, "%s", cond);
 }
 
 static void test_refused_websocket(void) {
@@ -359,8 +383,7 @@ static void test_refused_websocket(void) {
     CHECK_RESULT(epode_conn_new("ws://127.0.0.1:1/ws", o, &c), EPODE_OK);
     epode_options_free(o);
     epode_conn_connect(c, "alice@localhost", "pw", NULL, on_refused_status, NULL, NULL);
-    CHECK(strcmp(refused_condition,
-                 "The WebSocket connection could not be established or was disconnected.") == 0);
+    CHECK(strcmp(refused_condition, "The WebSocket connection could not be established or was disconnected.") == 0);
     CHECK(epode_conn_last_error(c, buf, sizeof buf) > 0);
     CHECK(strstr(buf, "ws://127.0.0.1:1/ws: I/O error") != NULL);
     CHECK_RESULT(epode_conn_free(c), EPODE_OK);
@@ -372,8 +395,7 @@ struct authfail {
     int authfails, disconnected, failure_ok, other_stanzas;
 };
 
-static void on_authfail_status(void *ud, epode_conn *c, epode_status status, const char *cond,
-                               const epode_stanza *st) {
+static void on_authfail_status(void *ud, epode_conn *c, epode_status status, const char *cond, const epode_stanza *st) {
     struct authfail *a = (struct authfail *)ud;
     (void)c;
     if (status == EPODE_STATUS_DISCONNECTED) a->disconnected++;
@@ -387,9 +409,8 @@ static void on_authfail_status(void *ud, epode_conn *c, epode_status status, con
     if (st != NULL && cond != NULL && strcmp(cond, "not-authorized") == 0 &&
         epode_stanza_name(st, name, sizeof name, NULL) == EPODE_OK &&
         epode_stanza_attr(st, "xmlns", ns, sizeof ns, NULL) == EPODE_OK &&
-        epode_stanza_find_child(st, "not-authorized", NULL, &reason) == EPODE_OK &&
-        strcmp(name, "failure") == 0 && strcmp(ns, "urn:ietf:params:xml:ns:xmpp-sasl") == 0 &&
-        reason != NULL)
+        epode_stanza_find_child(st, "not-authorized", NULL, &reason) == EPODE_OK && strcmp(name, "failure") == 0 &&
+        strcmp(ns, "urn:ietf:params:xml:ns:xmpp-sasl") == 0 && reason != NULL)
         a->failure_ok++;
 }
 
@@ -420,8 +441,8 @@ struct plain_mech {
     int starts, challenges, successes;
 };
 
-static epode_result c_plain(void *userdata, epode_sasl_step step, const uint8_t *input,
-                            size_t input_len, epode_sasl_out *out) {
+static epode_result c_plain(void *userdata, epode_sasl_step step, const uint8_t *input, size_t input_len,
+                            epode_sasl_out *out) {
     struct plain_mech *m = (struct plain_mech *)userdata;
     (void)input;
     switch (step) {
@@ -456,7 +477,8 @@ static void test_custom_mechanism(void) {
     CHECK_RESULT(epode_conn_new(ws_url, o, &c), EPODE_OK);
     epode_options_free(o);
     frees = 0;
-    CHECK_RESULT(epode_conn_register_mechanism(c, "bad name!", 99, true, c_plain, &m, count_free), EPODE_ERR_INVALID_ARG);
+    CHECK_RESULT(epode_conn_register_mechanism(c, "bad name!", 99, true, c_plain, &m, count_free),
+                 EPODE_ERR_INVALID_ARG);
     CHECK(frees == 1);
     CHECK_RESULT(epode_conn_register_mechanism(c, "PLAIN", 99, true, NULL, &m, NULL), EPODE_ERR_NULL_ARG);
     CHECK_RESULT(epode_conn_register_mechanism(c, "PLAIN", 99, true, c_plain, &m, count_free), EPODE_OK);
@@ -545,12 +567,12 @@ struct log_seen {
     int min_level;
 };
 
-static void on_log(void *ud, epode_conn *c, epode_log_level level, const char *message) {
+static void on_log(void *ud, epode_conn *c, int level, const char *message) {
     struct log_seen *l = (struct log_seen *)ud;
     (void)c;
     l->lines++;
     if (level == EPODE_LOG_DEBUG) l->debug++;
-    if ((int)level < l->min_level) l->below_level++;
+    if (level < l->min_level) l->below_level++;
     if (strcmp(message, "status CONNECTED") == 0) l->connected++;
     if (strncmp(message, "SENT <message", 13) == 0) l->sent++;
     if (strstr(message, "(SASL payload not logged) mechanism PLAIN") != NULL) l->sasl_redacted++;
@@ -570,7 +592,8 @@ static void logged_session(epode_conn **out, struct log_seen *l, int level, int 
     l->min_level = level;
     if (!use_default) CHECK_RESULT(epode_conn_set_log_handler(c, level, on_log, l, count_free), EPODE_OK);
     CHECK_RESULT(epode_conn_connect(c, "alice@localhost", "alice-pass", NULL, ignore_status, NULL, NULL), EPODE_OK);
-    CHECK_RESULT(epode_conn_send_raw(c, "<message xmlns='jabber:client' to='bob@localhost'><body>x</body></message>"), EPODE_OK);
+    CHECK_RESULT(epode_conn_send_raw(c, "<message xmlns='jabber:client' to='bob@localhost'><body>x</body></message>"),
+                 EPODE_OK);
     CHECK_RESULT(epode_conn_disconnect(c, NULL), EPODE_OK);
     *out = c;
 }
@@ -637,10 +660,11 @@ struct shared_status {
     int attached, attach_failed, disconnected;
 };
 
-static void on_shared_status(void *ud, epode_conn *c, epode_status status, const char *cond,
-                             const epode_stanza *st) {
+static void on_shared_status(void *ud, epode_conn *c, epode_status status, const char *cond, const epode_stanza *st) {
     struct shared_status *s = (struct shared_status *)ud;
-    (void)c; (void)cond; (void)st;
+    (void)c;
+    (void)cond;
+    (void)st;
     if (status == EPODE_STATUS_ATTACHED) s->attached++;
     if (status == EPODE_STATUS_ATTACHFAIL) s->attach_failed++;
     if (status == EPODE_STATUS_DISCONNECTED) s->disconnected++;
@@ -699,10 +723,10 @@ struct sm_status {
     char condition[128];
 };
 
-static void on_sm_status(void *ud, epode_conn *c, epode_status status, const char *cond,
-                         const epode_stanza *st) {
+static void on_sm_status(void *ud, epode_conn *c, epode_status status, const char *cond, const epode_stanza *st) {
     struct sm_status *s = (struct sm_status *)ud;
-    (void)c; (void)st;
+    (void)c;
+    (void)st;
     if (status == EPODE_STATUS_CONNECTED) {
         s->connected++;
         snprintf(s->condition, sizeof s->condition, "%s", cond ? cond : "");

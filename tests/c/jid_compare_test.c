@@ -23,7 +23,8 @@ static void test_normalize(void) {
     /* Fullwidth letters (UTF-8 EF BC A1 = U+FF21 'Ａ'). */
     check_normalized("\xef\xbc\xa1lice@localhost", "alice@localhost");
     /* An IDN: the A-label becomes the U-label "bücher". */
-    check_normalized("juliet@XN--BCHER-KVA.example", "juliet@b\xc3\xbc" "cher.example");
+    check_normalized("juliet@XN--BCHER-KVA.example", "juliet@b\xc3\xbc"
+                                                     "cher.example");
     check_normalized("example.com.", "example.com");
 
     /* Invalid: the reason is the last error. */
@@ -103,20 +104,23 @@ static void test_handler_from(void) {
     CHECK_RESULT(epode_conn_new("ws://127.0.0.1:1/ws", NULL, &c), EPODE_OK);
     uint64_t id = 0;
     /* Written in another case: valid, accepted. */
-    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", NULL, NULL, "Alice@LocalHost",
-                                        EPODE_MATCH_BARE_FROM, keep, NULL, NULL, &id), EPODE_OK);
+    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", NULL, NULL, "Alice@LocalHost", EPODE_MATCH_BARE_FROM, keep,
+                                        NULL, NULL, &id),
+                 EPODE_OK);
     CHECK(id != 0);
     /* No valid JID: refused, and its userdata freed at once. */
     id = 0;
-    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", NULL, NULL, "alice smith@localhost",
-                                        0, keep, &frees, count_free, &id), EPODE_ERR_INVALID_JID);
+    CHECK_RESULT(epode_conn_add_handler(c, NULL, "message", NULL, NULL, "alice smith@localhost", 0, keep, &frees,
+                                        count_free, &id),
+                 EPODE_ERR_INVALID_JID);
     CHECK(frees == 1);
     CHECK(id == 0);
     char msg[256];
     CHECK(epode_conn_last_error(c, msg, sizeof msg) > 0);
     CHECK(strstr(msg, "alice smith@localhost") != NULL);
-    CHECK_RESULT(epode_conn_add_handler(c, NULL, NULL, NULL, NULL, "@localhost",
-                                        EPODE_MATCH_BARE_FROM, keep, NULL, NULL, &id), EPODE_ERR_INVALID_JID);
+    CHECK_RESULT(
+        epode_conn_add_handler(c, NULL, NULL, NULL, NULL, "@localhost", EPODE_MATCH_BARE_FROM, keep, NULL, NULL, &id),
+        EPODE_ERR_INVALID_JID);
     /* An empty from is a wildcard, as in Strophe. */
     CHECK_RESULT(epode_conn_add_handler(c, NULL, NULL, NULL, NULL, "", 0, keep, NULL, NULL, &id), EPODE_OK);
     CHECK_RESULT(epode_conn_free(c), EPODE_OK);

@@ -22,8 +22,7 @@ static char *serialize(const epode_stanza *s) {
 
 static void test_version(void) {
     char expected[64];
-    snprintf(expected, sizeof expected, "%d.%d.%d", EPODE_VERSION_MAJOR,
-             EPODE_VERSION_MINOR, EPODE_VERSION_PATCH);
+    snprintf(expected, sizeof expected, "%d.%d.%d", EPODE_VERSION_MAJOR, EPODE_VERSION_MINOR, EPODE_VERSION_PATCH);
     CHECK(strcmp(epode_version(), expected) == 0);
     CHECK(strcmp(epode_result_str(EPODE_OK), "EPODE_OK") == 0);
     CHECK(strcmp(epode_result_str(EPODE_ERR_NULL_ARG), "EPODE_ERR_NULL_ARG") == 0);
@@ -41,11 +40,10 @@ static void test_status_names(void) {
 
 static void test_parse_and_read(void) {
     epode_stanza *s = NULL;
-    CHECK_RESULT(epode_stanza_parse(
-                     "<message xmlns='jabber:client' to='bob@localhost' type='chat'>"
-                     "<body>a &lt; b &amp; &quot;c&quot;</body>"
-                     "<x xmlns='jabber:x:data'/></message>",
-                     &s),
+    CHECK_RESULT(epode_stanza_parse("<message xmlns='jabber:client' to='bob@localhost' type='chat'>"
+                                    "<body>a &lt; b &amp; &quot;c&quot;</body>"
+                                    "<x xmlns='jabber:x:data'/></message>",
+                                    &s),
                  EPODE_OK);
     if (!s) return;
 
@@ -111,10 +109,9 @@ static void test_build(void) {
     epode_stanza *msg = NULL;
     CHECK_RESULT(epode_builder_finish(b, &msg), EPODE_OK);
     char *xml = serialize(msg);
-    CHECK(strcmp(xml,
-                 "<message xmlns=\"jabber:client\" to=\"bob@localhost\" id=\"m1\">"
-                 "<body>it's &lt;fine&gt; &amp; \"quoted\"</body>"
-                 "<thread parent=\"p1\">t1</thread></message>") == 0);
+    CHECK(strcmp(xml, "<message xmlns=\"jabber:client\" to=\"bob@localhost\" id=\"m1\">"
+                      "<body>it's &lt;fine&gt; &amp; \"quoted\"</body>"
+                      "<thread parent=\"p1\">t1</thread></message>") == 0);
     free(xml);
 
     /* cnode copies a stanza in; the original stays the caller's. */
@@ -280,8 +277,7 @@ static void test_xmpp_restrictions(void) {
         CHECK(s == untouched);
         CHECK(epode_last_error(msg, sizeof msg) > 0);
         if (strstr(msg, refused[i].why) == NULL) {
-            fprintf(stderr, "%s: message \"%s\" does not name \"%s\"\n", refused[i].xml, msg,
-                    refused[i].why);
+            fprintf(stderr, "%s: message \"%s\" does not name \"%s\"\n", refused[i].xml, msg, refused[i].why);
             CHECK(strstr(msg, refused[i].why) != NULL);
         }
     }

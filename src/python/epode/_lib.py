@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pathlib
-from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_int, c_int32, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p
+from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p
 from typing import Any, Callable, List, Optional, Tuple
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -170,8 +170,8 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any]]] = [
     # the library
     ("epode_last_error", c_size_t, [c_char_p, c_size_t]),
     ("epode_string_free", None, [c_void_p]),
-    ("epode_result_str", c_char_p, [c_int32]),
-    ("epode_status_name", c_char_p, [c_int32]),
+    ("epode_result_str", c_char_p, [c_int]),
+    ("epode_status_name", c_char_p, [c_int]),
     ("epode_version", c_char_p, []),
 ]
 
