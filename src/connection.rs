@@ -426,6 +426,15 @@ impl Connection {
     /// ```
     pub fn send(&self, stanza: &Element) -> Result<()> {
         self.require_session()?;
+        let namespaced;
+        let stanza = if lacks_client_ns(stanza) {
+            let mut copy = stanza.clone();
+            copy.set_attr("xmlns", crate::xml::NS_CLIENT);
+            namespaced = copy;
+            &namespaced
+        } else {
+            stanza
+        };
         // Serializing here is cheaper than a deep copy and spreads the work
         // over the calling threads; the xmlOutput hook needs the element.
         if self.core.xml_output_hooked.load(Ordering::Acquire) {
@@ -442,10 +451,20 @@ impl Connection {
     /// Anything else is refused whole with [`Error::Xml`] before it is
     /// queued, so nothing of it is sent and the connection goes on as if
     /// the call had not been made.
+    ///
+    /// A `<message/>`, `<presence/>` or `<iq/>` written without a namespace
+    /// gets `xmlns="jabber:client"` (and is then sent as serialized), as
+    /// [`Connection::send`] gives it.
     pub fn send_raw(&self, xml: &str) -> Result<()> {
         self.require_session()?;
-        crate::xml::parse_element(xml)?;
-        self.post(Command::SendRaw(xml.to_string()));
+        let mut elem = crate::xml::parse_element(xml)?;
+        let xml = if lacks_client_ns(&elem) {
+            elem.set_attr("xmlns", crate::xml::NS_CLIENT);
+            elem.to_xml()
+        } else {
+            xml.to_string()
+        };
+        self.post(Command::SendRaw(xml));
         self.after_send()
     }
 
@@ -529,6 +548,9 @@ impl Connection {
             parse_jid("to", to)?;
         }
         let mut stanza = stanza;
+        if lacks_client_ns(&stanza) {
+            stanza.set_attr("xmlns", crate::xml::NS_CLIENT);
+        }
         let id = match stanza.attr("id") {
             Some(id) => id.to_string(),
             None => {
@@ -1023,6 +1045,14 @@ impl Drop for Connection {
             let _ = self.close();
         }
     }
+}
+
+/// A client's stanza written without a namespace: it can only mean
+/// jabber:client, but a WebSocket server reads it as in no namespace and
+/// ends the stream (RFC 7395 §3.3.3: every message declares its own), and
+/// in a BOSH body it would be in httpbind's.
+fn lacks_client_ns(elem: &Element) -> bool {
+    matches!(elem.name(), "message" | "presence" | "iq") && elem.attr("xmlns").is_none()
 }
 
 /// `text` as a valid JID, or `Error::InvalidJid` naming `what` it was.

@@ -231,6 +231,41 @@ fn alice_sends_bob_a_message() {
     }
 }
 
+/// A stanza written without a namespace can only mean jabber:client: it
+/// gets it, over both transports, instead of ending the stream (a
+/// WebSocket server reads it as in no namespace, a BOSH body puts it in
+/// httpbind's).
+#[test]
+fn stanzas_written_without_a_namespace_get_jabber_client() {
+    for server in servers() {
+        for url in [server.ws(), server.bosh()] {
+            let (alice, rec) = login(&server, &url, "alice", Options::default());
+            let got = collect_bodies(&alice);
+            std::thread::sleep(Duration::from_millis(50));
+            let me = alice.jid();
+            alice
+                .send_raw(&format!(
+                    "<message to='{me}' type='chat'><body>raw</body></message>"
+                ))
+                .unwrap();
+            let parsed = epode::xml::parse_element(&format!(
+                "<message to='{me}' type='chat'><body>element</body></message>"
+            ))
+            .unwrap();
+            alice.send(&parsed).unwrap();
+            alice.send_raw("<presence/>").unwrap();
+            eventually(10, "both messages come back", || {
+                got.lock().unwrap().len() >= 2
+            });
+            std::thread::sleep(Duration::from_millis(300));
+            assert_eq!(*got.lock().unwrap(), ["raw", "element"], "{url}");
+            assert!(alice.connected(), "{url}: {:?}", rec.statuses());
+            assert_eq!(rec.statuses().last(), Some(&Status::Connected), "{url}");
+            alice.disconnect(None).unwrap();
+        }
+    }
+}
+
 #[test]
 fn iq_round_trip_and_timeout() {
     for server in servers() {

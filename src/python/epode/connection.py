@@ -41,8 +41,6 @@ TextHook = Callable[[str], Any]
 XmlHook = Callable[[Stanza], Any]
 Sendable = Union[Stanza, Builder, str]
 
-# Names of the stanzas that jabber:client is the default namespace of.
-_CLIENT_STANZAS = ("message", "presence", "iq")
 _MAX_MS = 2**32 - 1
 
 
@@ -253,16 +251,12 @@ class Connection:
     # Sending
 
     def _element(self, stanza: Sendable) -> Stanza:
-        """`stanza` as an element to send. Text and stanzas named message,
-        presence or iq without a namespace get jabber:client, as $msg, $pres
-        and $iq give (the server would end the session otherwise)."""
+        """`stanza` as an element to send. (A message, presence or iq
+        without a namespace gets jabber:client from the library, as $msg,
+        $pres and $iq give; the caller's stanza is not changed.)"""
         if isinstance(stanza, Builder):
             return stanza.tree()
-        element = stanza if isinstance(stanza, Stanza) else Stanza(stanza)
-        if element.name in _CLIENT_STANZAS and element.get("xmlns") is None:
-            element = element.copy() if element is stanza else element
-            element.set_attr("xmlns", "jabber:client")
-        return element
+        return stanza if isinstance(stanza, Stanza) else Stanza(stanza)
 
     def send(self, stanza: Sendable) -> None:
         """Sends a Stanza, a Builder's stanza or XML text (refused whole,
@@ -272,7 +266,9 @@ class Connection:
         self._drive(L.epode_conn_send(self.handle, element.handle))
 
     def send_raw(self, xml: str) -> None:
-        """Sends XML text exactly as written (no namespace added)."""
+        """Sends XML text exactly as written; a message, presence or iq
+        without a namespace gets jabber:client (and is then sent as the
+        library serializes it)."""
         self._drive(L.epode_conn_send_raw(self.handle, xml.encode()))
 
     def _send_tracked(self, fn: Any, stanza: Sendable, on_result: Optional[IqCallback],
