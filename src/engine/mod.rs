@@ -21,7 +21,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 mod liveness;
+mod outbox;
 mod recovery;
+use outbox::{Hooks, Outbox};
 use std::time::{Duration, Instant};
 
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -129,14 +131,6 @@ struct PendingIq {
     deadline: Option<Instant>,
 }
 
-#[derive(Default)]
-struct Hooks {
-    raw_input: Option<TextHook>,
-    raw_output: Option<TextHook>,
-    xml_input: Option<XmlHook>,
-    xml_output: Option<XmlHook>,
-}
-
 /// REDIRECT's condition, as in Strophe.
 const REDIRECTED: &str = "Received see-other-uri, resetting connection";
 
@@ -165,8 +159,7 @@ pub(crate) struct Engine {
     resource: Option<String>,
     connect_deadline: Option<Instant>,
     close_deadline: Option<Instant>,
-    paused: bool,
-    held: Vec<String>,
+    outbox: Outbox,
     released: bool,
     pub shutdown: bool,
     next_id: u64,
@@ -185,8 +178,6 @@ pub(crate) struct Engine {
     /// Attempts made since the link was lost (None: not reconnecting).
     reconnecting: Option<u32>,
     reconnect_at: Option<Instant>,
-    /// Stanzas the application sent while reconnecting.
-    queued: Vec<String>,
     /// Stanzas the server had not acknowledged when we closed: possibly
     /// lost unless the server answers the close (then it had them all).
     unconfirmed: Vec<String>,
@@ -236,8 +227,7 @@ impl Engine {
             session_required: false,
             connect_deadline: None,
             close_deadline: None,
-            paused: false,
-            held: Vec::new(),
+            outbox: Outbox::default(),
             released: false,
             shutdown: false,
             next_id: 0,
@@ -250,7 +240,6 @@ impl Engine {
             sm_ack_deadline: None,
             reconnecting: None,
             reconnect_at: None,
-            queued: Vec::new(),
             unconfirmed: Vec::new(),
             redirects: 0,
             unacked_lost: 0,
@@ -436,36 +425,12 @@ impl Engine {
                     .retain(|c| !c().name().eq_ignore_ascii_case(&name));
                 self.custom_mechanisms.push(make);
             }
-            Command::SetTextHook(kind, hook) => match kind {
-                HookKind::RawInput => {
-                    if let Some(t) = self.transport.as_mut() {
-                        t.set_raw_input(hook.is_some());
-                    }
-                    self.hooks.raw_input = hook;
-                }
-                HookKind::RawOutput => {
-                    if let Some(t) = self.transport.as_mut() {
-                        t.set_raw_output(hook.is_some());
-                    }
-                    self.hooks.raw_output = hook;
-                }
-            },
-            Command::SetXmlInput(h) => {
-                self.hooks.xml_input = h;
-                self.tell_xml_hooks();
-            }
-            Command::SetXmlOutput(h) => {
-                self.hooks.xml_output = h;
-                self.tell_xml_hooks();
-            }
+            Command::SetTextHook(kind, hook) => self.set_text_hook(kind, hook),
+            Command::SetXmlInput(h) => self.set_xml_input(h),
+            Command::SetXmlOutput(h) => self.set_xml_output(h),
             // The public flag is set by pause() and resume() themselves.
-            Command::Pause => self.paused = true,
-            Command::Resume => {
-                self.paused = false;
-                for xml in std::mem::take(&mut self.held) {
-                    self.write(xml);
-                }
-            }
+            Command::Pause => self.pause(),
+            Command::Resume => self.resume(),
             Command::Flush => {}
             Command::Release => self.released = true,
             Command::Shutdown => {
@@ -621,16 +586,6 @@ impl Engine {
         }
     }
 
-    fn tell_xml_hooks(&mut self) {
-        let (input, output) = (
-            self.hooks.xml_input.is_some(),
-            self.hooks.xml_output.is_some(),
-        );
-        if let Some(t) = self.transport.as_mut() {
-            t.set_xml_hooks(input, output);
-        }
-    }
-
     /// How a transport's helper threads wake this engine.
     fn waker(&self) -> crate::transport::Notify {
         // Only the mailbox: a helper thread holding the connection, even
@@ -737,7 +692,7 @@ impl Engine {
         self.resume_refused = None;
         let unconfirmed = std::mem::take(&mut self.unconfirmed);
         self.report_unacked(unconfirmed);
-        let queued = std::mem::take(&mut self.queued);
+        let queued = std::mem::take(&mut self.outbox.queued);
         self.report_unacked(queued);
         self.set_phase(Phase::Idle);
         if was_up {
@@ -756,109 +711,6 @@ impl Engine {
     }
 
     // ---- output ----
-
-    fn send_stanza(&mut self, elem: &Element) {
-        self.xml_output_hook(elem);
-        self.send_text(elem.to_xml());
-    }
-
-    /// xmlOutput for one stanza, unless the transport reports whole wrappers.
-    fn xml_output_hook(&mut self, elem: &Element) {
-        if !self
-            .transport
-            .as_ref()
-            .is_some_and(|t| t.reports_wrappers())
-        {
-            self.call_xml_output(elem);
-        }
-    }
-
-    fn call_xml_output(&mut self, elem: &Element) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.xml_output.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, elem);
-        }
-    }
-
-    /// Tells a new transport which inspection hooks are set.
-    fn announce_hooks(&self, transport: &mut dyn Transport) {
-        transport.set_raw_input(self.hooks.raw_input.is_some());
-        transport.set_raw_output(self.hooks.raw_output.is_some());
-        transport.set_xml_hooks(
-            self.hooks.xml_input.is_some(),
-            self.hooks.xml_output.is_some(),
-        );
-    }
-
-    fn xml_input_hook(&mut self, elem: &Element) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.xml_input.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, elem);
-        }
-    }
-
-    fn send_text(&mut self, xml: String) {
-        // Until the session is up, stanzas wait for it: sent during the
-        // login, they would reach a server that drops them (BOSH) or ends
-        // the stream for them (WebSocket).
-        if self.reconnecting.is_some() || self.before_session() {
-            self.queued.push(xml);
-        } else if self.paused {
-            self.held.push(xml);
-        } else {
-            self.write(xml);
-        }
-    }
-
-    fn before_session(&self) -> bool {
-        matches!(
-            self.phase,
-            Phase::Attaching
-                | Phase::Negotiating
-                | Phase::Authenticating
-                | Phase::Restarting
-                | Phase::BindRequired
-                | Phase::Binding
-                | Phase::Session
-                | Phase::Resuming
-        )
-    }
-
-    /// The session is up: what waited for it goes out, in order.
-    pub(super) fn send_waiting(&mut self) {
-        for xml in std::mem::take(&mut self.queued) {
-            self.send_text(xml);
-        }
-    }
-
-    fn write(&mut self, xml: String) {
-        self.log.sent(&xml);
-        match self.transport.as_mut().map(|t| t.send(&xml)) {
-            Some(Ok(())) => self.count_sent(&xml),
-            // The link broke before this stanza reached it: it waits for
-            // the next session with those sent after it, or is reported as
-            // lost if none comes. A nonza belongs to the stream that failed.
-            Some(Err(e)) => {
-                if crate::sm::is_stanza(&xml) {
-                    self.queued.push(xml);
-                }
-                self.on_transport_error(e);
-            }
-            None if !crate::sm::is_stanza(&xml) => {}
-            None if self.reconnecting.is_some() => self.queued.push(xml),
-            None => self.report_unacked(vec![xml]),
-        }
-    }
-
-    /// Protocol traffic (SASL, bind) goes out even while paused.
-    fn write_now(&mut self, elem: &Element) {
-        self.xml_output_hook(elem);
-        self.write(elem.to_xml());
-    }
 
     fn send_iq(&mut self, req: IqRequest) {
         let mut stanza = req.stanza;
@@ -1012,22 +864,8 @@ impl Engine {
 
     fn on_incoming(&mut self, event: Incoming) {
         match event {
-            Incoming::Raw(text) => {
-                if let (Some(hook), Some(conn)) = (
-                    self.hooks.raw_input.as_mut(),
-                    self.core.upgrade().map(Connection::borrowed),
-                ) {
-                    hook(&conn, &text);
-                }
-            }
-            Incoming::RawOut(text) => {
-                if let (Some(hook), Some(conn)) = (
-                    self.hooks.raw_output.as_mut(),
-                    self.core.upgrade().map(Connection::borrowed),
-                ) {
-                    hook(&conn, &text);
-                }
-            }
+            Incoming::Raw(text) => self.call_raw_input(&text),
+            Incoming::RawOut(text) => self.call_raw_output(&text),
             Incoming::Stream(event) => self.on_stream_event(event),
             Incoming::Lost { code, reason } => self.on_lost(code, &reason),
             Incoming::ProtocolError { code } => self.protocol_error("http", code),

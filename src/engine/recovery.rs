@@ -45,7 +45,7 @@ impl Engine {
         if attempt > self.options.max_retries {
             // No session will take the unacknowledged stanzas any more.
             let lost = lock(&self.sm).on_failed(None);
-            let queued = std::mem::take(&mut self.queued);
+            let queued = std::mem::take(&mut self.outbox.queued);
             self.settle_unacked(lost.into_iter().chain(queued).collect(), false);
             let why = format!("reconnection failed after {} attempts: {why}", attempt - 1);
             self.finish(Some(&why));
@@ -155,8 +155,8 @@ impl Engine {
     fn settle_unacked(&mut self, lost: Vec<String>, new_session_follows: bool) {
         if self.options.resend_unacked && new_session_follows {
             self.unacked_resent += lost.len();
-            let later = std::mem::replace(&mut self.queued, lost);
-            self.queued.extend(later);
+            let later = std::mem::replace(&mut self.outbox.queued, lost);
+            self.outbox.queued.extend(later);
         } else {
             self.unacked_lost += lost.len();
             self.report_unacked(lost);
