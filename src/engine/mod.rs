@@ -4,6 +4,7 @@
 
 use crate::connection::{Connection, Core, PublicState};
 use crate::error::{Error, Result};
+use crate::handler::iq::{self, IqFn, IqTracker, PendingIq};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
 use crate::jid;
 use crate::log::{log_at, Logger};
@@ -17,7 +18,6 @@ use crate::transport::shared::SharedTransport;
 use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Transport};
 use crate::xml::{Builder, Element, StreamEvent};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 mod liveness;
@@ -32,7 +32,6 @@ pub const NS_SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 pub type StatusFn = Box<dyn FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send>;
-pub type IqFn = Box<dyn FnOnce(&Connection, Option<&Element>) + Send>;
 pub type TextHook = Box<dyn FnMut(&Connection, &str) + Send>;
 pub type XmlHook = Box<dyn FnMut(&Connection, &Element) + Send>;
 pub type ProtocolErrorFn = Box<dyn FnMut(&Connection, u16) + Send>;
@@ -123,14 +122,6 @@ pub enum Phase {
     Resuming,
 }
 
-struct PendingIq {
-    /// Senders whose answer counts (a spoofed reply is not delivered).
-    from: Vec<Option<String>>,
-    on_result: Option<IqFn>,
-    on_error: Option<IqFn>,
-    deadline: Option<Instant>,
-}
-
 /// REDIRECT's condition, as in Strophe.
 const REDIRECTED: &str = "Received see-other-uri, resetting connection";
 
@@ -151,7 +142,7 @@ pub(crate) struct Engine {
     custom_mechanisms: Vec<MechanismFactory>,
     mechanism: Option<Box<dyn Mechanism>>,
     handlers: Handlers,
-    iqs: HashMap<String, PendingIq>,
+    iqs: IqTracker,
     protocol_error_handlers: Vec<(String, u16, ProtocolErrorFn)>,
     hooks: Hooks,
     session_required: bool,
@@ -221,7 +212,7 @@ impl Engine {
             custom_mechanisms: Vec::new(),
             mechanism: None,
             handlers: Handlers::default(),
-            iqs: HashMap::new(),
+            iqs: IqTracker::default(),
             protocol_error_handlers: Vec::new(),
             hooks: Hooks::default(),
             session_required: false,
@@ -325,7 +316,7 @@ impl Engine {
         let now = Instant::now();
         let deadlines = [
             self.handlers.next_deadline(),
-            self.iqs.values().filter_map(|p| p.deadline).min(),
+            self.iqs.next_deadline(),
             self.connect_deadline,
             self.close_deadline,
             self.transport.as_ref().and_then(|t| t.next_deadline()),
@@ -699,14 +690,7 @@ impl Engine {
             self.handlers.session_changed(false);
         }
         // Pending IQs will never be answered now: tell their owners.
-        let pending: Vec<_> = self.iqs.drain().collect();
-        if let Some(conn) = self.handle() {
-            for (_, iq) in pending {
-                if let Some(f) = iq.on_error {
-                    f(&conn, None);
-                }
-            }
-        }
+        self.iqs.fail_all(self.handle().as_ref());
         self.change_status(Status::Disconnected, condition, None);
     }
 
@@ -728,7 +712,7 @@ impl Engine {
             }
         };
         let from = self.expected_from(stanza.attr("to"));
-        self.iqs.insert(
+        self.iqs.track(
             id,
             PendingIq {
                 from,
@@ -740,19 +724,13 @@ impl Engine {
         self.send_stanza(&stanza);
     }
 
-    /// Who may answer an IQ sent to `to`: that address (or, for a bare
-    /// one, any of its resources); with no `to`, our account or server.
+    /// Who may answer an IQ sent to `to`.
     fn expected_from(&self, to: Option<&str>) -> Vec<Option<String>> {
         match to {
-            Some(to) => vec![Some(to.to_string())],
+            Some(to) => iq::answered_by(to),
             None => {
                 let me = lock_state(&self.core).map(|s| s.jid).unwrap_or_default();
-                vec![
-                    None,
-                    Some(jid::bare(&me).to_string()),
-                    Some(me.clone()),
-                    Some(self.creds.domain.clone()),
-                ]
+                iq::answered_by_us(&me, &self.creds.domain)
             }
         }
     }
@@ -842,18 +820,8 @@ impl Engine {
         }
         self.fire_recovery_timers(now);
         self.check_liveness(now);
-        let expired: Vec<String> = self
-            .iqs
-            .iter()
-            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
-            .map(|(id, _)| id.clone())
-            .collect();
         if let Some(conn) = self.handle() {
-            for id in expired {
-                if let Some(f) = self.iqs.remove(&id).and_then(|p| p.on_error) {
-                    f(&conn, None);
-                }
-            }
+            self.iqs.expire(&conn, now);
             if self.phase == Phase::Connected {
                 self.handlers.fire_due(&conn, now);
             }
@@ -1448,7 +1416,7 @@ impl Engine {
             "presence" => !self.iqs.is_empty(),
             _ => false,
         };
-        if answer && self.answer_tracked(&conn, stanza) {
+        if answer && self.iqs.answer(&conn, stanza) {
             return;
         }
         let matched = self.handlers.dispatch(&conn, stanza);
@@ -1462,41 +1430,6 @@ impl Engine {
         {
             self.answer_unhandled_iq(stanza);
         }
-    }
-
-    /// Delivers an answer to its sendIQ/sendPresence callbacks; false if it is none of ours.
-    fn answer_tracked(&mut self, conn: &Connection, iq: &Element) -> bool {
-        let Some(id) = iq.attr("id") else {
-            return false;
-        };
-        let from = iq.attr("from");
-        let matches = self.iqs.get(id).is_some_and(|p| {
-            p.from.iter().any(|want| match (want, from) {
-                (None, None) => true,
-                // Compared normalised: the server may write the address
-                // otherwise than the `to` we sent (case, width, IDN form).
-                (Some(w), Some(f)) => {
-                    jid::same_address(w, f)
-                        || (jid::resource(w).is_none() && jid::same_account(f, w))
-                }
-                _ => false,
-            })
-        });
-        if !matches {
-            return false;
-        }
-        let Some(pending) = self.iqs.remove(id) else {
-            return false;
-        };
-        let callback = if iq.attr("type") != Some("error") {
-            pending.on_result
-        } else {
-            pending.on_error
-        };
-        if let Some(f) = callback {
-            f(conn, Some(iq));
-        }
-        true
     }
 
     fn reply_unavailable(&mut self, iq: &Element) {
