@@ -10,7 +10,7 @@ use crate::jid;
 use crate::log::{log_at, Logger};
 use crate::mailbox::{lock, poll_fds};
 use crate::options::{Options, TransportKind};
-use crate::sasl::{self, Credentials, Mechanism};
+use crate::sasl::{Credentials, Mechanism};
 use crate::sm::{StreamManagement, NS_SM};
 use crate::status::Status;
 use crate::transport::bosh::{BoshTransport, SessionTokens};
@@ -20,7 +20,9 @@ use crate::transport::{Incoming, Transport};
 use crate::xml::{Builder, Element, StreamEvent};
 use std::sync::{Arc, Mutex, Weak};
 
+mod auth;
 mod liveness;
+mod negotiation;
 mod outbox;
 mod recovery;
 use outbox::{Hooks, Outbox};
@@ -140,7 +142,8 @@ pub(crate) struct Engine {
     creds: Credentials,
     status_cb: Option<StatusFn>,
     custom_mechanisms: Vec<MechanismFactory>,
-    mechanism: Option<Box<dyn Mechanism>>,
+    /// The SASL exchange under way.
+    sasl: Option<auth::SaslExchange>,
     handlers: Handlers,
     iqs: IqTracker,
     protocol_error_handlers: Vec<(String, u16, ProtocolErrorFn)>,
@@ -210,7 +213,7 @@ impl Engine {
             creds: Credentials::default(),
             status_cb: None,
             custom_mechanisms: Vec::new(),
-            mechanism: None,
+            sasl: None,
             handlers: Handlers::default(),
             iqs: IqTracker::default(),
             protocol_error_handlers: Vec::new(),
@@ -674,7 +677,7 @@ impl Engine {
         let was_up = self.phase == Phase::Connected;
         self.connect_deadline = None;
         self.close_deadline = None;
-        self.mechanism = None;
+        self.sasl = None;
         self.sm_ack_deadline = None;
         self.reconnecting = None;
         self.reconnect_at = None;
@@ -983,7 +986,7 @@ impl Engine {
                 url: uri.to_string(),
             },
         };
-        self.mechanism = None;
+        self.sasl = None;
         // connect_timeout bounds the whole login, redirects included.
         let deadline = self.connect_deadline;
         self.open_transport();
@@ -1125,247 +1128,7 @@ impl Engine {
         self.finish(Some(&condition));
     }
 
-    // ---- SASL ----
-
-    /// Fresh instances of every mechanism this login may use: the
-    /// built-ins, replaced by custom ones of the same name, filtered by the
-    /// `mechanisms` option.
-    fn enabled_mechanisms(&self) -> Vec<Box<dyn Mechanism>> {
-        let custom: Vec<Box<dyn Mechanism>> =
-            self.custom_mechanisms.iter().map(|make| make()).collect();
-        let mut all = sasl::default_mechanisms();
-        all.retain(|m| {
-            !custom
-                .iter()
-                .any(|c| c.name().eq_ignore_ascii_case(m.name()))
-        });
-        all.extend(custom);
-        if let Some(allowed) = &self.options.mechanisms {
-            all.retain(|m| allowed.iter().any(|a| a.eq_ignore_ascii_case(m.name())));
-        }
-        all
-    }
-
-    fn on_features(&mut self, features: &Element) {
-        if features.local_name() != "features" {
-            return;
-        }
-        let offered: Vec<String> = features
-            .find_child("mechanisms", Some(NS_SASL))
-            .map(|m| {
-                m.find_children("mechanism", None)
-                    .map(|e| e.text().trim().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut enabled = self.enabled_mechanisms();
-        let chosen = sasl::select(&offered, &enabled, &self.creds);
-        let Some(index) = chosen else {
-            let anonymous_jid = jid::node(&self.creds.jid).is_none();
-            let condition = if anonymous_jid {
-                "x-strophe-bad-non-anon-jid"
-            } else {
-                "no-auth-mech"
-            };
-            self.change_status(Status::ConnFail, Some(condition), None);
-            // Strophe disconnect()s after this one (DISCONNECTING), and
-            // drops the link after no-auth-mech.
-            if anonymous_jid {
-                self.change_status(Status::Disconnecting, Some(condition), None);
-            }
-            self.begin_close();
-            return;
-        };
-        let mut mech = enabled.swap_remove(index);
-        log_at!(
-            self.log,
-            Info,
-            "SASL mechanism {} (offered: {})",
-            mech.name(),
-            offered.join(" ")
-        );
-        self.set_phase(Phase::Authenticating);
-        if self.reconnecting.is_none() {
-            self.change_status(Status::Authenticating, None, None);
-        }
-        let mut auth = Element::new("auth");
-        auth.set_attr("xmlns", NS_SASL);
-        auth.set_attr("mechanism", mech.name());
-        let initial = if mech.is_client_first() {
-            mech.start(&self.creds)
-        } else {
-            Ok(None)
-        };
-        match initial {
-            Ok(Some(bytes)) if bytes.is_empty() => auth.append_text("="),
-            Ok(Some(bytes)) => auth.append_text(sasl::encode(&bytes)),
-            Ok(None) => {}
-            Err(e) => {
-                self.auth_failed(&e.to_string());
-                return;
-            }
-        }
-        self.mechanism = Some(mech);
-        self.write_now(&auth);
-    }
-
-    /// AUTHFAIL, then the stream is closed (no DISCONNECTING: nobody asked).
-    fn auth_failed(&mut self, condition: &str) {
-        self.auth_failed_with(Some(condition), None);
-    }
-
-    /// AUTHFAIL with the server's answer that caused it (the SASL
-    /// `<failure/>`, the bind or session error `<iq/>`), as Strophe passes it.
-    fn auth_failed_with(&mut self, condition: Option<&str>, elem: Option<&Element>) {
-        self.change_status(Status::AuthFail, condition, elem);
-        self.begin_close();
-    }
-
-    fn on_sasl(&mut self, elem: &Element) {
-        if elem.attr("xmlns") != Some(NS_SASL) {
-            return;
-        }
-        let data = elem.text();
-        let decoded = match data.trim() {
-            "" | "=" => Ok(Vec::new()),
-            text => sasl::decode(text),
-        };
-        let Ok(decoded) = decoded else {
-            self.auth_failed("malformed-request");
-            return;
-        };
-        let Some(mut mech) = self.mechanism.take() else {
-            return;
-        };
-        match elem.local_name() {
-            "challenge" => match mech.challenge(&self.creds, &decoded) {
-                Ok(response) => {
-                    let mut r = Element::new("response");
-                    r.set_attr("xmlns", NS_SASL);
-                    if !response.is_empty() {
-                        r.append_text(sasl::encode(&response));
-                    }
-                    self.mechanism = Some(mech);
-                    self.write_now(&r);
-                }
-                Err(e) => self.auth_failed(&e.to_string()),
-            },
-            "success" => {
-                let additional = (!decoded.is_empty()).then_some(decoded.as_slice());
-                match mech.success(&self.creds, additional) {
-                    Ok(()) => {
-                        self.set_phase(Phase::Restarting);
-                        let domain = self.creds.domain.clone();
-                        if let Some(Err(e)) = self.transport.as_mut().map(|t| t.restart(&domain)) {
-                            self.on_transport_error(e);
-                        }
-                    }
-                    Err(e) => self.auth_failed(&e.to_string()),
-                }
-            }
-            "failure" => {
-                let condition = elem
-                    .child_elements()
-                    .find(|c| c.local_name() != "text")
-                    .map(|c| c.local_name().to_string())
-                    .unwrap_or_else(|| "not-authorized".to_string());
-                self.auth_failed_with(Some(&condition), Some(elem));
-            }
-            _ => self.mechanism = Some(mech),
-        }
-    }
-
-    // ---- bind and session ----
-
-    fn on_restart_features(&mut self, features: &Element) {
-        if features.local_name() != "features" {
-            return;
-        }
-        self.session_required = features
-            .find_child("session", Some(NS_SESSION))
-            .is_some_and(|s| s.find_child("optional", None).is_none());
-        self.sm_offered = features.find_child("sm", Some(NS_SM)).is_some();
-        if self.try_resume() {
-            return;
-        }
-        if features.find_child("bind", Some(NS_BIND)).is_none() {
-            // Strophe: AUTHFAIL, without a condition.
-            log_at!(self.log, Warn, "the server offers no resource binding");
-            self.auth_failed_with(None, None);
-            return;
-        }
-        self.bind_or_wait();
-    }
-
-    /// Binds now, or with `explicitResourceBinding` reports BINDREQUIRED
-    /// and waits for `bind()`.
-    fn bind_or_wait(&mut self) {
-        if self.options.explicit_resource_binding {
-            self.set_phase(Phase::BindRequired);
-            self.connect_deadline = None;
-            self.change_status(Status::BindRequired, None, None);
-        } else {
-            self.send_bind();
-        }
-    }
-
-    fn send_bind(&mut self) {
-        self.set_phase(Phase::Binding);
-        let id = self.next_id("bind");
-        let mut b =
-            Builder::iq([("type", "set"), ("id", id.as_str())]).c("bind", [("xmlns", NS_BIND)]);
-        if let Some(resource) = self.resource.clone() {
-            b = b.c_text("resource", crate::xml::NO_ATTRS, &resource);
-        }
-        let iq = b.build();
-        self.write_now(&iq);
-    }
-
-    fn on_bind_result(&mut self, iq: &Element) {
-        if iq.name() != "iq" {
-            return;
-        }
-        if iq.attr("type") == Some("error") {
-            let conflict = iq
-                .find_child("error", None)
-                .and_then(|e| e.find_child("conflict", None))
-                .is_some();
-            let condition = if conflict { "conflict" } else { "bind-failed" };
-            self.auth_failed_with(Some(condition), Some(iq));
-            return;
-        }
-        let bound = iq
-            .find_child("bind", Some(NS_BIND))
-            .and_then(|b| b.child_text("jid"))
-            .map(|j| j.trim().to_string());
-        let Some(full) = bound else {
-            self.auth_failed_with(Some("bind-failed"), Some(iq));
-            return;
-        };
-        self.publish(|s| s.jid = full.clone());
-        self.creds.jid = full;
-        if self.session_required {
-            self.set_phase(Phase::Session);
-            let id = self.next_id("session");
-            let iq = Builder::iq([("type", "set"), ("id", id.as_str())])
-                .c("session", [("xmlns", NS_SESSION)])
-                .build();
-            self.write_now(&iq);
-        } else {
-            self.session_up();
-        }
-    }
-
-    fn on_session_result(&mut self, iq: &Element) {
-        if iq.name() != "iq" {
-            return;
-        }
-        if iq.attr("type") == Some("result") {
-            self.session_up();
-        } else {
-            self.auth_failed_with(Some("session-failed"), Some(iq));
-        }
-    }
+    // ---- the session is up ----
 
     /// Another handle's session is up and this one now shares it.
     fn joined_shared(&mut self, jid: String) {

@@ -36,7 +36,7 @@ impl Engine {
         if let Some(mut t) = self.transport.take() {
             t.abort();
         }
-        self.mechanism = None;
+        self.sasl = None;
         self.connect_deadline = None;
         self.sm_ack_deadline = None;
         if self.phase == Phase::Connected {
