@@ -124,6 +124,18 @@ pub enum Phase {
     Resuming,
 }
 
+/// How a session became ours.
+enum Arrival {
+    /// We logged in and bound a resource (CONNECTED).
+    Bound,
+    /// Stream management resumed it; `again` is what the server had not
+    /// received (CONNECTED, "resumed").
+    Resumed { again: Vec<String> },
+    /// Someone else logged it in: a prebound BOSH session (attach,
+    /// restore) or a shared connection's (ATTACHED).
+    Attached,
+}
+
 /// REDIRECT's condition, as in Strophe.
 const REDIRECTED: &str = "Received see-other-uri, resetting connection";
 
@@ -842,14 +854,10 @@ impl Engine {
             Incoming::ProtocolError { code } => self.protocol_error("http", code),
             Incoming::XmlIn(body) => self.xml_input_hook(&body),
             Incoming::XmlOut(body) => self.call_xml_output(&body),
+            // The prebound session answered: it is ours.
             Incoming::Alive => {
                 if self.phase == Phase::Attaching {
-                    self.connect_deadline = None;
-                    let jid = self.creds.jid.clone();
-                    if let Some(t) = self.transport.as_mut() {
-                        t.keepalive(Some(&jid));
-                    }
-                    self.attached();
+                    self.session_up(Arrival::Attached);
                 }
             }
             Incoming::Closed { reason } => match self.phase {
@@ -861,8 +869,16 @@ impl Engine {
                 _ => self.finish(Some(&reason)),
             },
             Incoming::Attached { jid } => {
+                // Another handle's session is up and this one now shares it.
                 if matches!(self.phase, Phase::Attaching | Phase::Negotiating) {
-                    self.joined_shared(jid);
+                    let (authzid, domain) =
+                        (jid::bare(&jid).to_string(), jid::domain(&jid).to_string());
+                    self.publish(|s| {
+                        s.authzid = authzid;
+                        s.domain = domain;
+                    });
+                    self.set_jid(jid);
+                    self.session_up(Arrival::Attached);
                 }
             }
             Incoming::Failed {
@@ -1130,30 +1146,15 @@ impl Engine {
 
     // ---- the session is up ----
 
-    /// Another handle's session is up and this one now shares it.
-    fn joined_shared(&mut self, jid: String) {
-        self.connect_deadline = None;
+    /// Our address as the server knows it (bound, resumed, or shared).
+    fn set_jid(&mut self, jid: String) {
         self.creds.jid = jid.clone();
-        let (authzid, domain) = (jid::bare(&jid).to_string(), jid::domain(&jid).to_string());
-        self.publish(|s| {
-            s.jid = jid;
-            s.authzid = authzid;
-            s.domain = domain;
-        });
-        self.attached();
+        self.publish(|s| s.jid = jid);
     }
 
-    /// A session someone else logged in is ours now (BOSH attach or
-    /// restore, a shared session): what waited for it goes out, ATTACHED.
-    fn attached(&mut self) {
-        self.set_phase(Phase::Connected);
-        self.handlers.session_changed(true);
-        self.session_started = true;
-        self.send_waiting();
-        self.change_status(Status::Attached, None, None);
-    }
-
-    fn session_up(&mut self) {
+    /// The session is up, however it came: the one place that says so.
+    /// What waited for it goes out first, then CONNECTED or ATTACHED.
+    fn session_up(&mut self, how: Arrival) {
         self.redirects = 0;
         self.session_started = true;
         self.connect_deadline = None;
@@ -1162,10 +1163,26 @@ impl Engine {
         if let Some(t) = self.transport.as_mut() {
             t.keepalive(Some(&jid));
         }
-        self.enable_sm();
-        let condition = self.back_online(false);
+        let (status, condition) = match how {
+            Arrival::Bound => {
+                // <enable/> before any stanza, so that all are counted.
+                self.enable_sm();
+                (Status::Connected, self.back_online(false))
+            }
+            Arrival::Resumed { again } => {
+                // Exactly what the server had not received, in the order sent.
+                for xml in again {
+                    self.write(xml);
+                }
+                (Status::Connected, self.back_online(true))
+            }
+            Arrival::Attached => {
+                self.send_waiting();
+                (Status::Attached, None)
+            }
+        };
         self.handlers.session_changed(true);
-        self.change_status(Status::Connected, condition.as_deref(), None);
+        self.change_status(status, condition.as_deref(), None);
     }
 
     // ---- dispatch ----

@@ -4,7 +4,7 @@
 //! `session_up` (or AUTHFAIL, CONNFAIL).
 
 use super::auth::{self, SaslExchange, SaslStep};
-use super::{Engine, Phase, NS_BIND, NS_SESSION};
+use super::{Arrival, Engine, Phase, NS_BIND, NS_SESSION};
 use crate::jid;
 use crate::log::log_at;
 use crate::sasl::{self, Mechanism};
@@ -181,8 +181,7 @@ impl Engine {
             self.auth_failed_with(Some("bind-failed"), Some(iq));
             return;
         };
-        self.publish(|s| s.jid = full.clone());
-        self.creds.jid = full;
+        self.set_jid(full);
         if self.session_required {
             self.set_phase(Phase::Session);
             let id = self.next_id("session");
@@ -191,7 +190,7 @@ impl Engine {
                 .build();
             self.write_now(&iq);
         } else {
-            self.session_up();
+            self.session_up(Arrival::Bound);
         }
     }
 
@@ -200,7 +199,7 @@ impl Engine {
             return;
         }
         if iq.attr("type") == Some("result") {
-            self.session_up();
+            self.session_up(Arrival::Bound);
         } else {
             self.auth_failed_with(Some("session-failed"), Some(iq));
         }

@@ -2,7 +2,7 @@
 //! `reconnect` option), and XEP-0198 stream management — acks, resumption,
 //! and telling the application which stanzas may not have arrived.
 
-use super::{Engine, Phase};
+use super::{Arrival, Engine, Phase};
 use crate::error::Error;
 use crate::mailbox::lock;
 use crate::options::TransportKind;
@@ -231,23 +231,9 @@ impl Engine {
             }
         };
         if let Some(jid) = jid {
-            self.creds.jid = jid.clone();
-            self.publish(|s| s.jid = jid);
+            self.set_jid(jid);
         }
-        self.session_started = true;
-        self.connect_deadline = None;
-        self.set_phase(Phase::Connected);
-        let jid = self.creds.jid.clone();
-        if let Some(t) = self.transport.as_mut() {
-            t.keepalive(Some(&jid));
-        }
-        // Exactly what the server had not received, in the order sent.
-        for xml in again {
-            self.write(xml);
-        }
-        let condition = self.back_online(true);
-        self.handlers.session_changed(true);
-        self.change_status(Status::Connected, condition.as_deref(), None);
+        self.session_up(Arrival::Resumed { again });
     }
 
     /// The server forgot the session: report what may be lost, bind anew.
