@@ -103,7 +103,7 @@ impl Engine {
         let mut ping_id = None;
         if self.phase == Phase::Connected {
             let sm_on = {
-                let sm = lock(&self.sm);
+                let sm = lock(&self.recovery.sm);
                 sm.enabled && sm.counting_inbound
             };
             if sm_on {
@@ -137,7 +137,7 @@ impl Engine {
     /// application's handlers'.
     fn send_ping(&mut self) -> String {
         let id = self.next_id("ping");
-        let domain = self.creds.domain.clone();
+        let domain = self.login.creds.domain.clone();
         let ping = ping(&domain, &id);
         let pending = PendingIq {
             from: self.expected_from(Some(&domain)),

@@ -25,7 +25,9 @@ mod liveness;
 mod negotiation;
 mod outbox;
 mod recovery;
+use negotiation::Login;
 use outbox::{Hooks, Outbox};
+use recovery::Recovery;
 use std::time::{Duration, Instant};
 
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -142,6 +144,10 @@ const REDIRECTED: &str = "Received see-other-uri, resetting connection";
 /// see-other-uri redirects followed in one login before it is CONNFAIL.
 const MAX_REDIRECTS: u32 = 5;
 
+/// One connection's state, in parts of one concern each: the loop's own
+/// fields here; `login` (negotiation.rs), `outbox` and `hooks`
+/// (outbox.rs), `recovery` (recovery.rs), `liveness` (liveness.rs), the
+/// handler tables and the IQs waiting for answers (handler.rs).
 pub(crate) struct Engine {
     core: Weak<Core>,
     log: Logger,
@@ -150,52 +156,29 @@ pub(crate) struct Engine {
     /// The service URL now in use (a redirect changes it).
     url: String,
     transport: Option<Box<dyn Transport>>,
+    /// Bumped whenever the transport is replaced or dropped.
+    generation: u64,
     phase: Phase,
-    creds: Credentials,
     status_cb: Option<StatusFn>,
-    custom_mechanisms: Vec<MechanismFactory>,
-    /// The SASL exchange under way.
-    sasl: Option<auth::SaslExchange>,
+    connect_deadline: Option<Instant>,
+    close_deadline: Option<Instant>,
+    /// see-other-uri redirects followed since the last login or session up.
+    redirects: u32,
+    /// A session came up since the engine thread last looked.
+    session_started: bool,
+    released: bool,
+    pub shutdown: bool,
+    next_id: u64,
+    /// Reused buffers for the mailbox's commands and the transport's events.
+    commands: Vec<Command>,
+    incoming: Vec<Incoming>,
+    login: Login,
     handlers: Handlers,
     iqs: IqTracker,
     protocol_error_handlers: Vec<(String, u16, ProtocolErrorFn)>,
     hooks: Hooks,
-    session_required: bool,
-    /// The bind resource asked for.
-    resource: Option<String>,
-    connect_deadline: Option<Instant>,
-    close_deadline: Option<Instant>,
     outbox: Outbox,
-    released: bool,
-    pub shutdown: bool,
-    next_id: u64,
-    commands: Vec<Command>,
-    incoming: Vec<Incoming>,
-    /// Bumped whenever the transport is replaced or dropped.
-    generation: u64,
-    /// A session came up since the engine thread last looked.
-    session_started: bool,
-    /// XEP-0198 bookkeeping, shared with the Connection for export.
-    sm: Arc<Mutex<StreamManagement>>,
-    /// The server offered stream management on the current stream.
-    sm_offered: bool,
-    /// When to ask for an ack of stanzas still waiting for one.
-    sm_ack_deadline: Option<Instant>,
-    /// Attempts made since the link was lost (None: not reconnecting).
-    reconnecting: Option<u32>,
-    reconnect_at: Option<Instant>,
-    /// Stanzas the server had not acknowledged when we closed: possibly
-    /// lost unless the server answers the close (then it had them all).
-    unconfirmed: Vec<String>,
-    /// see-other-uri redirects followed since the last login or CONNECTED.
-    redirects: u32,
-    /// Resumption failed this many stanzas that may not have arrived.
-    unacked_lost: usize,
-    /// Stanzas `resendUnacked` sends again on the new session.
-    unacked_resent: usize,
-    /// The server's reason for refusing resumption, for CONNECTED.
-    resume_refused: Option<String>,
-    unacked_handler: Option<XmlHook>,
+    recovery: Recovery,
     /// Probing a silent link (`pingInterval`).
     liveness: liveness::Liveness,
 }
@@ -216,42 +199,29 @@ impl Engine {
         Engine {
             core,
             log,
-            resource: options.resource.clone(),
+            login: Login::new(options.resource.clone()),
             options,
             kind,
             url,
             transport: None,
+            generation: 0,
             phase: Phase::Idle,
-            creds: Credentials::default(),
             status_cb: None,
-            custom_mechanisms: Vec::new(),
-            sasl: None,
-            handlers: Handlers::default(),
-            iqs: IqTracker::default(),
-            protocol_error_handlers: Vec::new(),
-            hooks: Hooks::default(),
-            session_required: false,
             connect_deadline: None,
             close_deadline: None,
-            outbox: Outbox::default(),
+            redirects: 0,
+            session_started: false,
             released: false,
             shutdown: false,
             next_id: 0,
             commands: Vec::new(),
             incoming: Vec::new(),
-            generation: 0,
-            session_started: false,
-            sm,
-            sm_offered: false,
-            sm_ack_deadline: None,
-            reconnecting: None,
-            reconnect_at: None,
-            unconfirmed: Vec::new(),
-            redirects: 0,
-            unacked_lost: 0,
-            unacked_resent: 0,
-            resume_refused: None,
-            unacked_handler: None,
+            handlers: Handlers::default(),
+            iqs: IqTracker::default(),
+            protocol_error_handlers: Vec::new(),
+            hooks: Hooks::default(),
+            outbox: Outbox::default(),
+            recovery: Recovery::new(sm),
             liveness: Default::default(),
         }
     }
@@ -335,8 +305,8 @@ impl Engine {
             self.connect_deadline,
             self.close_deadline,
             self.transport.as_ref().and_then(|t| t.next_deadline()),
-            self.sm_ack_deadline,
-            self.reconnect_at,
+            self.recovery.ack_deadline,
+            self.recovery.reconnect_at,
             self.liveness_deadline(),
         ];
         let timer = deadlines
@@ -408,7 +378,7 @@ impl Engine {
             Command::Connect(req) => self.start_connect(req),
             Command::Attach(req) => self.start_attach(req),
             Command::AttachShared(callback) => self.start_shared_attach(callback),
-            Command::SetUnackedHandler(h) => self.unacked_handler = h,
+            Command::SetUnackedHandler(h) => self.recovery.unacked_handler = h,
             Command::Send(elem) => self.send_stanza(&elem),
             Command::SendRaw(xml) => self.send_text(xml),
             Command::SendIq(req) => self.send_iq(req),
@@ -427,9 +397,10 @@ impl Engine {
                 .push((proto.to_ascii_lowercase(), code, f)),
             Command::AddMechanism(make) => {
                 let name = make().name().to_string();
-                self.custom_mechanisms
+                self.login
+                    .custom_mechanisms
                     .retain(|c| !c().name().eq_ignore_ascii_case(&name));
-                self.custom_mechanisms.push(make);
+                self.login.custom_mechanisms.push(make);
             }
             Command::SetTextHook(kind, hook) => self.set_text_hook(kind, hook),
             Command::SetXmlInput(h) => self.set_xml_input(h),
@@ -497,7 +468,7 @@ impl Engine {
         }
         let domain = jid::domain(&req.jid).to_string();
         let node = jid::node(&req.jid).map(str::to_string);
-        self.creds = Credentials {
+        self.login.creds = Credentials {
             jid: req.jid.clone(),
             domain: domain.clone(),
             authzid: jid::bare(&req.jid).to_string(),
@@ -506,11 +477,11 @@ impl Engine {
             scram_keys: None,
         };
         if let Some(r) = jid::resource(&req.jid) {
-            self.resource = Some(r.to_string());
+            self.login.resource = Some(r.to_string());
         }
         self.status_cb = Some(req.callback);
         self.redirects = 0;
-        let (authzid, jid) = (self.creds.authzid.clone(), req.jid);
+        let (authzid, jid) = (self.login.creds.authzid.clone(), req.jid);
         self.publish(|s| {
             s.jid = jid;
             s.authzid = authzid;
@@ -528,13 +499,13 @@ impl Engine {
             return;
         }
         let domain = jid::domain(&req.jid).to_string();
-        self.creds = Credentials {
+        self.login.creds = Credentials {
             jid: req.jid.clone(),
             domain: domain.clone(),
             authzid: jid::bare(&req.jid).to_string(),
             ..Credentials::default()
         };
-        let (authzid, full) = (self.creds.authzid.clone(), req.jid.clone());
+        let (authzid, full) = (self.login.creds.authzid.clone(), req.jid.clone());
         self.publish(|s| {
             s.jid = full;
             s.authzid = authzid;
@@ -607,7 +578,7 @@ impl Engine {
     fn open_transport(&mut self) {
         self.set_phase(Phase::Negotiating);
         // A reconnection reports RECONNECTING, then CONNECTED (or the end).
-        if self.reconnecting.is_none() {
+        if self.recovery.reconnecting.is_none() {
             self.change_status(Status::Connecting, None, None);
         }
         let timeout = self.options.connect_timeout;
@@ -629,7 +600,7 @@ impl Engine {
                 }
             }
             TransportKind::Shared { worker, url } => {
-                let account = Some(self.creds.jid.as_str());
+                let account = Some(self.login.creds.jid.as_str());
                 match SharedTransport::new(worker, url, &self.options, self.waker(), account) {
                     Ok(t) => Box::new(t),
                     Err(e) => {
@@ -640,7 +611,7 @@ impl Engine {
             }
         };
         self.announce_hooks(transport.as_mut());
-        match transport.open(&self.creds.domain.clone(), timeout) {
+        match transport.open(&self.login.creds.domain.clone(), timeout) {
             Ok(()) => self.transport = Some(transport),
             Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
             Err(e) => self.login_failed(&e),
@@ -689,14 +660,14 @@ impl Engine {
         let was_up = self.phase == Phase::Connected;
         self.connect_deadline = None;
         self.close_deadline = None;
-        self.sasl = None;
-        self.sm_ack_deadline = None;
-        self.reconnecting = None;
-        self.reconnect_at = None;
-        self.unacked_lost = 0;
-        self.unacked_resent = 0;
-        self.resume_refused = None;
-        let unconfirmed = std::mem::take(&mut self.unconfirmed);
+        self.login.sasl = None;
+        self.recovery.ack_deadline = None;
+        self.recovery.reconnecting = None;
+        self.recovery.reconnect_at = None;
+        self.recovery.unacked_lost = 0;
+        self.recovery.unacked_resent = 0;
+        self.recovery.resume_refused = None;
+        let unconfirmed = std::mem::take(&mut self.recovery.unconfirmed);
         self.report_unacked(unconfirmed);
         let queued = std::mem::take(&mut self.outbox.queued);
         self.report_unacked(queued);
@@ -745,7 +716,7 @@ impl Engine {
             Some(to) => iq::answered_by(to),
             None => {
                 let me = lock_state(&self.core).map(|s| s.jid).unwrap_or_default();
-                iq::answered_by_us(&me, &self.creds.domain)
+                iq::answered_by_us(&me, &self.login.creds.domain)
             }
         }
     }
@@ -772,7 +743,7 @@ impl Engine {
     /// some of its stanzas unhandled gives them to the next session.
     fn final_ack(&mut self) {
         let ack = {
-            let sm = lock(&self.sm);
+            let sm = lock(&self.recovery.sm);
             sm.enabled.then(|| sm.answer())
         };
         if let Some(ack) = ack {
@@ -795,7 +766,7 @@ impl Engine {
         }
         // A session we end cannot be resumed. What the server has not
         // acknowledged counts as received only once it answers our close.
-        self.unconfirmed = lock(&self.sm).on_failed(None);
+        self.recovery.unconfirmed = lock(&self.recovery.sm).on_failed(None);
         if connected {
             self.say_unavailable();
         }
@@ -863,7 +834,7 @@ impl Engine {
             Incoming::Closed { reason } => match self.phase {
                 Phase::Idle => {}
                 Phase::Closing => {
-                    self.unconfirmed.clear();
+                    self.recovery.unconfirmed.clear();
                     self.finish(None)
                 }
                 _ => self.finish(Some(&reason)),
@@ -951,16 +922,16 @@ impl Engine {
             if self.try_reconnect(WHY) {
                 return;
             }
-            lock(&self.sm).disable();
+            lock(&self.recovery.sm).disable();
             self.change_status(Status::ConnFail, Some(WHY), None);
             self.finish(None);
             return;
         }
         // The server answered our close: it had everything sent before.
         if self.phase == Phase::Closing {
-            self.unconfirmed.clear();
+            self.recovery.unconfirmed.clear();
         }
-        lock(&self.sm).disable();
+        lock(&self.recovery.sm).disable();
         self.finish(None);
     }
 
@@ -1002,7 +973,7 @@ impl Engine {
                 url: uri.to_string(),
             },
         };
-        self.sasl = None;
+        self.login.sasl = None;
         // connect_timeout bounds the whole login, redirects included.
         let deadline = self.connect_deadline;
         self.open_transport();
@@ -1108,7 +1079,7 @@ impl Engine {
         if matches!(stanza.name(), "message" | "presence" | "iq")
             && matches!(self.phase, Phase::Connected | Phase::BindRequired)
         {
-            lock(&self.sm).received();
+            lock(&self.recovery.sm).received();
         }
         match self.phase {
             Phase::Negotiating => self.on_features(&stanza),
@@ -1134,7 +1105,7 @@ impl Engine {
         if crate::reconnect::worth_retrying(&condition) && self.try_reconnect(&condition) {
             return;
         }
-        lock(&self.sm).disable();
+        lock(&self.recovery.sm).disable();
         let status = if self.phase == Phase::Connected {
             Status::Error
         } else {
@@ -1148,7 +1119,7 @@ impl Engine {
 
     /// Our address as the server knows it (bound, resumed, or shared).
     fn set_jid(&mut self, jid: String) {
-        self.creds.jid = jid.clone();
+        self.login.creds.jid = jid.clone();
         self.publish(|s| s.jid = jid);
     }
 
@@ -1159,7 +1130,7 @@ impl Engine {
         self.session_started = true;
         self.connect_deadline = None;
         self.set_phase(Phase::Connected);
-        let jid = self.creds.jid.clone();
+        let jid = self.login.creds.jid.clone();
         if let Some(t) = self.transport.as_mut() {
             t.keepalive(Some(&jid));
         }

@@ -4,21 +4,50 @@
 //! `session_up` (or AUTHFAIL, CONNFAIL).
 
 use super::auth::{self, SaslExchange, SaslStep};
-use super::{Arrival, Engine, Phase, NS_BIND, NS_SESSION};
+use super::{Arrival, Engine, MechanismFactory, Phase, NS_BIND, NS_SESSION};
 use crate::jid;
 use crate::log::log_at;
-use crate::sasl::{self, Mechanism};
+use crate::sasl::{self, Credentials, Mechanism};
 use crate::sm::NS_SM;
 use crate::status::Status;
 use crate::xml::{Builder, Element};
+
+/// What the login needs: who we are, how we prove it, what we ask for.
+pub(super) struct Login {
+    pub creds: Credentials,
+    /// The bind resource asked for.
+    pub resource: Option<String>,
+    /// The application's SASL mechanisms (they replace built-ins by name).
+    pub custom_mechanisms: Vec<MechanismFactory>,
+    /// The SASL exchange under way.
+    pub sasl: Option<SaslExchange>,
+    /// The restarted stream requires a legacy session (RFC 3921).
+    pub session_required: bool,
+}
+
+impl Login {
+    pub fn new(resource: Option<String>) -> Login {
+        Login {
+            creds: Credentials::default(),
+            resource,
+            custom_mechanisms: Vec::new(),
+            sasl: None,
+            session_required: false,
+        }
+    }
+}
 
 impl Engine {
     /// Fresh instances of every mechanism this login may use: the
     /// built-ins, replaced by custom ones of the same name, filtered by the
     /// `mechanisms` option.
     pub(super) fn enabled_mechanisms(&self) -> Vec<Box<dyn Mechanism>> {
-        let custom: Vec<Box<dyn Mechanism>> =
-            self.custom_mechanisms.iter().map(|make| make()).collect();
+        let custom: Vec<Box<dyn Mechanism>> = self
+            .login
+            .custom_mechanisms
+            .iter()
+            .map(|make| make())
+            .collect();
         let mut all = sasl::default_mechanisms();
         all.retain(|m| {
             !custom
@@ -39,9 +68,9 @@ impl Engine {
         }
         let offered = auth::offered(features);
         let mut enabled = self.enabled_mechanisms();
-        let chosen = sasl::select(&offered, &enabled, &self.creds);
+        let chosen = sasl::select(&offered, &enabled, &self.login.creds);
         let Some(index) = chosen else {
-            let anonymous_jid = jid::node(&self.creds.jid).is_none();
+            let anonymous_jid = jid::node(&self.login.creds.jid).is_none();
             let condition = if anonymous_jid {
                 "x-strophe-bad-non-anon-jid"
             } else {
@@ -65,12 +94,12 @@ impl Engine {
             offered.join(" ")
         );
         self.set_phase(Phase::Authenticating);
-        if self.reconnecting.is_none() {
+        if self.recovery.reconnecting.is_none() {
             self.change_status(Status::Authenticating, None, None);
         }
-        match SaslExchange::start(mech, &self.creds) {
+        match SaslExchange::start(mech, &self.login.creds) {
             Ok((exchange, auth)) => {
-                self.sasl = Some(exchange);
+                self.login.sasl = Some(exchange);
                 self.write_now(&auth);
             }
             Err(why) => self.auth_failed(&why),
@@ -91,26 +120,26 @@ impl Engine {
 
     /// The server's next SASL element, for the exchange to judge.
     pub(super) fn on_sasl(&mut self, elem: &Element) {
-        let Some(exchange) = self.sasl.as_mut() else {
+        let Some(exchange) = self.login.sasl.as_mut() else {
             return;
         };
-        match exchange.step(&self.creds, elem) {
+        match exchange.step(&self.login.creds, elem) {
             SaslStep::Ignored => {}
             SaslStep::Reply(response) => self.write_now(&response),
             SaslStep::Success => {
-                self.sasl = None;
+                self.login.sasl = None;
                 self.set_phase(Phase::Restarting);
-                let domain = self.creds.domain.clone();
+                let domain = self.login.creds.domain.clone();
                 if let Some(Err(e)) = self.transport.as_mut().map(|t| t.restart(&domain)) {
                     self.on_transport_error(e);
                 }
             }
             SaslStep::Refused(condition) => {
-                self.sasl = None;
+                self.login.sasl = None;
                 self.auth_failed(&condition);
             }
             SaslStep::Rejected(condition) => {
-                self.sasl = None;
+                self.login.sasl = None;
                 self.auth_failed_with(Some(&condition), Some(elem));
             }
         }
@@ -120,10 +149,10 @@ impl Engine {
         if features.local_name() != "features" {
             return;
         }
-        self.session_required = features
+        self.login.session_required = features
             .find_child("session", Some(NS_SESSION))
             .is_some_and(|s| s.find_child("optional", None).is_none());
-        self.sm_offered = features.find_child("sm", Some(NS_SM)).is_some();
+        self.recovery.sm_offered = features.find_child("sm", Some(NS_SM)).is_some();
         if self.try_resume() {
             return;
         }
@@ -153,7 +182,7 @@ impl Engine {
         let id = self.next_id("bind");
         let mut b =
             Builder::iq([("type", "set"), ("id", id.as_str())]).c("bind", [("xmlns", NS_BIND)]);
-        if let Some(resource) = self.resource.clone() {
+        if let Some(resource) = self.login.resource.clone() {
             b = b.c_text("resource", crate::xml::NO_ATTRS, &resource);
         }
         let iq = b.build();
@@ -182,7 +211,7 @@ impl Engine {
             return;
         };
         self.set_jid(full);
-        if self.session_required {
+        if self.login.session_required {
             self.set_phase(Phase::Session);
             let id = self.next_id("session");
             let iq = Builder::iq([("type", "set"), ("id", id.as_str())])

@@ -144,7 +144,7 @@ impl Engine {
         // Until the session is up, stanzas wait for it: sent during the
         // login, they would reach a server that drops them (BOSH) or ends
         // the stream for them (WebSocket).
-        if self.reconnecting.is_some() || self.before_session() {
+        if self.recovery.reconnecting.is_some() || self.before_session() {
             self.outbox.queued.push(xml);
         } else if self.outbox.paused {
             self.outbox.held.push(xml);
@@ -188,7 +188,7 @@ impl Engine {
                 self.on_transport_error(e);
             }
             None if !crate::sm::is_stanza(&xml) => {}
-            None if self.reconnecting.is_some() => self.outbox.queued.push(xml),
+            None if self.recovery.reconnecting.is_some() => self.outbox.queued.push(xml),
             None => self.report_unacked(vec![xml]),
         }
     }
