@@ -1,26 +1,28 @@
-//! The connection engine: stream negotiation, SASL, bind, dispatch, timers
-//! and statuses. One engine per connection, driven either by its own thread
-//! or by the caller (sync mode); it blocks in exactly one place, `step`.
+//! The connection engine: the loop, commands and statuses. One engine per
+//! connection, driven either by its own thread or by the caller (sync
+//! mode); it blocks in exactly one place, `step`. The protocol's phases
+//! live beside it: connect.rs (opening the link), negotiation.rs and
+//! auth.rs (features, SASL, bind, session), input.rs (what the transport
+//! reports), outbox.rs (the send path), recovery.rs (reconnection, stream
+//! management), liveness.rs (a silent link).
 
 use crate::connection::{Connection, Core, PublicState};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::handler::iq::{self, IqFn, IqTracker, PendingIq};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
-use crate::jid;
 use crate::log::{log_at, Logger};
 use crate::mailbox::{lock, poll_fds};
 use crate::options::{Options, TransportKind};
-use crate::sasl::{Credentials, Mechanism};
-use crate::sm::{StreamManagement, NS_SM};
+use crate::sasl::Mechanism;
+use crate::sm::StreamManagement;
 use crate::status::Status;
-use crate::transport::bosh::{BoshTransport, SessionTokens};
-use crate::transport::shared::SharedTransport;
-use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Transport};
-use crate::xml::{Builder, Element, StreamEvent};
+use crate::xml::{Builder, Element};
 use std::sync::{Arc, Mutex, Weak};
 
 mod auth;
+mod connect;
+mod input;
 mod liveness;
 mod negotiation;
 mod outbox;
@@ -139,10 +141,10 @@ enum Arrival {
 }
 
 /// REDIRECT's condition, as in Strophe.
-const REDIRECTED: &str = "Received see-other-uri, resetting connection";
+pub(super) const REDIRECTED: &str = "Received see-other-uri, resetting connection";
 
 /// see-other-uri redirects followed in one login before it is CONNFAIL.
-const MAX_REDIRECTS: u32 = 5;
+pub(super) const MAX_REDIRECTS: u32 = 5;
 
 /// One connection's state, in parts of one concern each: the loop's own
 /// fields here; `login` (negotiation.rs), `outbox` and `hooks`
@@ -456,167 +458,7 @@ impl Engine {
         });
     }
 
-    // ---- connecting ----
-
-    fn start_connect(&mut self, req: ConnectRequest) {
-        if self.phase != Phase::Idle {
-            if let Some(conn) = self.handle() {
-                let mut cb = req.callback;
-                cb(&conn, Status::Error, Some("already connected"), None);
-            }
-            return;
-        }
-        let domain = jid::domain(&req.jid).to_string();
-        let node = jid::node(&req.jid).map(str::to_string);
-        self.login.creds = Credentials {
-            jid: req.jid.clone(),
-            domain: domain.clone(),
-            authzid: jid::bare(&req.jid).to_string(),
-            authcid: req.authcid.or(node),
-            password: req.password,
-            scram_keys: None,
-        };
-        if let Some(r) = jid::resource(&req.jid) {
-            self.login.resource = Some(r.to_string());
-        }
-        self.status_cb = Some(req.callback);
-        self.redirects = 0;
-        let (authzid, jid) = (self.login.creds.authzid.clone(), req.jid);
-        self.publish(|s| {
-            s.jid = jid;
-            s.authzid = authzid;
-            s.domain = domain;
-            s.failure_detail = None;
-        });
-        self.open_transport();
-    }
-
-    /// Strophe's `attach`: join a prebound BOSH session (also `restore`).
-    fn start_attach(&mut self, req: AttachRequest) {
-        self.status_cb = Some(req.callback);
-        if self.phase != Phase::Idle {
-            self.change_status(Status::AttachFail, Some("already connected"), None);
-            return;
-        }
-        let domain = jid::domain(&req.jid).to_string();
-        self.login.creds = Credentials {
-            jid: req.jid.clone(),
-            domain: domain.clone(),
-            authzid: jid::bare(&req.jid).to_string(),
-            ..Credentials::default()
-        };
-        let (authzid, full) = (self.login.creds.authzid.clone(), req.jid.clone());
-        self.publish(|s| {
-            s.jid = full;
-            s.authzid = authzid;
-            s.domain = domain.clone();
-        });
-        let mut bosh = match BoshTransport::new(&self.url, &self.options, self.waker()) {
-            Ok(t) => t,
-            Err(e) => {
-                self.change_status(Status::AttachFail, Some(&e.to_string()), None);
-                self.finish(Some(&e.to_string()));
-                return;
-            }
-        };
-        self.announce_hooks(&mut bosh);
-        self.set_phase(Phase::Attaching);
-        let tokens = SessionTokens {
-            sid: req.sid,
-            rid: req.rid,
-        };
-        match bosh.attach(&domain, tokens) {
-            Ok(()) => self.transport = Some(Box::new(bosh)),
-            Err(e) => {
-                self.change_status(Status::AttachFail, Some(&e.to_string()), None);
-                self.finish(Some(&e.to_string()));
-            }
-        }
-    }
-
-    /// Joins the session of this connection's worker, if one is up:
-    /// ATTACHED with its JID, or ATTACHFAIL. Never logs in.
-    fn start_shared_attach(&mut self, callback: StatusFn) {
-        self.status_cb = Some(callback);
-        if self.phase != Phase::Idle {
-            self.change_status(Status::AttachFail, Some("already connected"), None);
-            return;
-        }
-        let TransportKind::Shared { worker, url } = &self.kind else {
-            self.change_status(Status::AttachFail, Some("no worker option set"), None);
-            return;
-        };
-        let made = SharedTransport::new(worker, url, &self.options, self.waker(), None);
-        let mut shared = match made {
-            Ok(t) => t,
-            Err(e) => {
-                self.fail(Status::AttachFail, &e.to_string());
-                return;
-            }
-        };
-        self.announce_hooks(&mut shared);
-        self.set_phase(Phase::Attaching);
-        self.connect_deadline = Some(Instant::now() + self.options.connect_timeout);
-        match shared.open("", self.options.connect_timeout) {
-            Ok(()) => self.transport = Some(Box::new(shared)),
-            Err(e) => self.fail(Status::AttachFail, &e.to_string()),
-        }
-    }
-
-    /// How a transport's helper threads wake this engine.
-    fn waker(&self) -> crate::transport::Notify {
-        // Only the mailbox: a helper thread holding the connection, even
-        // for a moment, could end up freeing it (and its userdata) late.
-        let mailbox = self.core.upgrade().map(|core| Arc::clone(&core.mailbox));
-        Arc::new(move || {
-            if let Some(mailbox) = &mailbox {
-                mailbox.wake();
-            }
-        })
-    }
-
-    fn open_transport(&mut self) {
-        self.set_phase(Phase::Negotiating);
-        // A reconnection reports RECONNECTING, then CONNECTED (or the end).
-        if self.recovery.reconnecting.is_none() {
-            self.change_status(Status::Connecting, None, None);
-        }
-        let timeout = self.options.connect_timeout;
-        self.connect_deadline = Some(Instant::now() + timeout);
-        log_at!(self.log, Info, "opening {}", self.url);
-        let mut transport: Box<dyn Transport> = match &self.kind {
-            TransportKind::WebSocket { .. } => Box::new(WebSocketTransport::new(
-                &self.url,
-                &self.options,
-                self.waker(),
-            )),
-            TransportKind::Bosh { .. } => {
-                match BoshTransport::new(&self.url, &self.options, self.waker()) {
-                    Ok(t) => Box::new(t),
-                    Err(e) => {
-                        self.fail(Status::ConnFail, &e.to_string());
-                        return;
-                    }
-                }
-            }
-            TransportKind::Shared { worker, url } => {
-                let account = Some(self.login.creds.jid.as_str());
-                match SharedTransport::new(worker, url, &self.options, self.waker(), account) {
-                    Ok(t) => Box::new(t),
-                    Err(e) => {
-                        self.fail(Status::ConnFail, &e.to_string());
-                        return;
-                    }
-                }
-            }
-        };
-        self.announce_hooks(transport.as_mut());
-        match transport.open(&self.login.creds.domain.clone(), timeout) {
-            Ok(()) => self.transport = Some(transport),
-            Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
-            Err(e) => self.login_failed(&e),
-        }
-    }
+    // ---- the end ----
 
     /// After a panic inside a step (a bug, or a panicking callback): the
     /// session cannot be trusted any more. ERROR and DISCONNECTED are
@@ -814,307 +656,6 @@ impl Engine {
         }
     }
 
-    // ---- input ----
-
-    fn on_incoming(&mut self, event: Incoming) {
-        match event {
-            Incoming::Raw(text) => self.call_raw_input(&text),
-            Incoming::RawOut(text) => self.call_raw_output(&text),
-            Incoming::Stream(event) => self.on_stream_event(event),
-            Incoming::Lost { code, reason } => self.on_lost(code, &reason),
-            Incoming::ProtocolError { code } => self.protocol_error("http", code),
-            Incoming::XmlIn(body) => self.xml_input_hook(&body),
-            Incoming::XmlOut(body) => self.call_xml_output(&body),
-            // The prebound session answered: it is ours.
-            Incoming::Alive => {
-                if self.phase == Phase::Attaching {
-                    self.session_up(Arrival::Attached);
-                }
-            }
-            Incoming::Closed { reason } => match self.phase {
-                Phase::Idle => {}
-                Phase::Closing => {
-                    self.recovery.unconfirmed.clear();
-                    self.finish(None)
-                }
-                _ => self.finish(Some(&reason)),
-            },
-            Incoming::Attached { jid } => {
-                // Another handle's session is up and this one now shares it.
-                if matches!(self.phase, Phase::Attaching | Phase::Negotiating) {
-                    let (authzid, domain) =
-                        (jid::bare(&jid).to_string(), jid::domain(&jid).to_string());
-                    self.publish(|s| {
-                        s.authzid = authzid;
-                        s.domain = domain;
-                    });
-                    self.set_jid(jid);
-                    self.session_up(Arrival::Attached);
-                }
-            }
-            Incoming::Failed {
-                status,
-                condition,
-                code,
-            } => {
-                if let Some(code) = code {
-                    self.protocol_error("http", code);
-                }
-                if self.phase == Phase::Idle {
-                    return;
-                }
-                if self.phase == Phase::Closing {
-                    self.finish(None);
-                } else if crate::reconnect::worth_coming_back(&condition)
-                    && self.try_reconnect(&condition)
-                {
-                } else {
-                    let status = if self.phase == Phase::Attaching {
-                        Status::AttachFail
-                    } else {
-                        status
-                    };
-                    self.change_status(status, Some(&condition), None);
-                    // Strophe answers an HTTP 4xx with DISCONNECTING before
-                    // the end; epode says CONNFAIL first, or a refused
-                    // session would look like a logout.
-                    if code.is_some_and(|c| (400..500).contains(&c)) {
-                        self.change_status(Status::Disconnecting, None, None);
-                    }
-                    self.finish(Some(&condition));
-                }
-            }
-        }
-    }
-
-    fn on_stream_event(&mut self, event: StreamEvent) {
-        let elem = match &event {
-            StreamEvent::Open(e) | StreamEvent::Stanza(e) => Some(e),
-            StreamEvent::Close(e) => e.as_ref(),
-        };
-        let wrapped = self
-            .transport
-            .as_ref()
-            .is_some_and(|t| t.reports_wrappers());
-        if let (Some(elem), false) = (elem, wrapped) {
-            self.xml_input_hook(elem);
-        }
-        match event {
-            // Each transport checks its own stream header.
-            StreamEvent::Open(_) => {}
-            StreamEvent::Stanza(stanza) => self.on_stanza(stanza),
-            StreamEvent::Close(close) => self.on_close(close.as_ref()),
-        }
-    }
-
-    fn on_close(&mut self, close: Option<&Element>) {
-        let redirect = close
-            .and_then(|c| c.attr("see-other-uri"))
-            .map(str::to_string);
-        if let Some(uri) = redirect.filter(|_| self.phase != Phase::Closing) {
-            self.redirect(&uri);
-            return;
-        }
-        // Strophe: a <close/> before the first features refuses the
-        // connection: CONNFAIL, then DISCONNECTED.
-        if self.phase == Phase::Negotiating {
-            const WHY: &str = "Received closing stream";
-            if self.try_reconnect(WHY) {
-                return;
-            }
-            lock(&self.recovery.sm).disable();
-            self.change_status(Status::ConnFail, Some(WHY), None);
-            self.finish(None);
-            return;
-        }
-        // The server answered our close: it had everything sent before.
-        if self.phase == Phase::Closing {
-            self.recovery.unconfirmed.clear();
-        }
-        lock(&self.recovery.sm).disable();
-        self.finish(None);
-    }
-
-    fn redirect(&mut self, uri: &str) {
-        let lower = uri.to_ascii_lowercase();
-        let secure_now = self.url.to_ascii_lowercase().starts_with("wss:");
-        let allowed = lower.starts_with("wss://") || (lower.starts_with("ws://") && !secure_now);
-        self.generation += 1;
-        if let Some(mut t) = self.transport.take() {
-            t.abort();
-        }
-        if !allowed {
-            self.fail(
-                Status::ConnFail,
-                "see-other-uri would downgrade or leave WebSocket; refused",
-            );
-            return;
-        }
-        // A server pointing back at itself (or a ring of them) would
-        // otherwise keep us reconnecting for ever, as fast as it answers.
-        self.redirects += 1;
-        if self.redirects > MAX_REDIRECTS {
-            let why = format!("too many redirects ({MAX_REDIRECTS}), the last to {uri}");
-            self.change_status(Status::ConnFail, Some(&why), None);
-            self.finish(Some(&why));
-            return;
-        }
-        // Strophe's fixed text; the new URL is service().
-        log_at!(self.log, Info, "redirected to {uri}");
-        self.change_status(Status::Redirect, Some(REDIRECTED), None);
-        self.url = uri.to_string();
-        self.publish(|s| s.service = uri.to_string());
-        self.kind = match &self.kind {
-            TransportKind::Shared { worker, .. } => TransportKind::Shared {
-                worker: worker.clone(),
-                url: uri.to_string(),
-            },
-            _ => TransportKind::WebSocket {
-                url: uri.to_string(),
-            },
-        };
-        self.login.sasl = None;
-        // connect_timeout bounds the whole login, redirects included.
-        let deadline = self.connect_deadline;
-        self.open_transport();
-        if self.connect_deadline.is_some() {
-            self.connect_deadline = deadline.or(self.connect_deadline);
-        }
-    }
-
-    fn protocol_error(&mut self, protocol: &str, code: u16) {
-        let Some(conn) = self.handle() else { return };
-        for (proto, c, f) in self.protocol_error_handlers.iter_mut() {
-            if proto == protocol && *c == code {
-                f(&conn, code);
-            }
-        }
-    }
-
-    fn on_lost(&mut self, code: Option<u16>, reason: &str) {
-        if let Some(code) = code {
-            self.protocol_error("websocket", code);
-        }
-        let why = if reason.is_empty() {
-            "the link was lost"
-        } else {
-            reason
-        };
-        let phase = self.phase;
-        match phase {
-            Phase::Idle | Phase::Reconnecting => {}
-            Phase::Closing => self.finish(None),
-            _ if self.try_reconnect(why) => {}
-            // A shared session can end for reasons this handle did not
-            // see (another handle's disconnect, its host's exit): say which.
-            Phase::Connected if matches!(self.kind, TransportKind::Shared { .. }) => {
-                self.finish(Some(reason))
-            }
-            Phase::Connected => self.finish(None),
-            _ if matches!(self.kind, TransportKind::WebSocket { .. }) => self.websocket_failed(why),
-            _ => self.fail(Status::ConnFail, why),
-        }
-    }
-
-    fn on_transport_error(&mut self, e: Error) {
-        log_at!(self.log, Warn, "transport error: {e}");
-        if let (Error::Timeout(m), false) = (
-            &e,
-            matches!(self.phase, Phase::Connected | Phase::Closing | Phase::Idle),
-        ) {
-            let m = m.clone();
-            self.fail(Status::ConnTimeout, &m);
-            return;
-        }
-        match self.phase {
-            Phase::Idle | Phase::Reconnecting => {}
-            Phase::Closing => self.finish(None),
-            Phase::Connected => {
-                // A broken link is worth another try; a server that sends
-                // garbage or oversize stanzas is not.
-                let link = matches!(e, Error::Io(_) | Error::Tls(_));
-                if !(link && self.try_reconnect(&e.to_string())) {
-                    self.change_status(Status::Error, Some(&e.to_string()), None);
-                    self.finish(Some(&e.to_string()));
-                }
-            }
-            _ => self.login_failed(&e),
-        }
-    }
-
-    /// CONNFAIL for an error before the session is up. A WebSocket that
-    /// could not be opened or dropped gets Strophe's fixed text, which
-    /// applications compare; the error itself goes to the log and to
-    /// `failure_detail`. A TLS failure keeps its own condition: an
-    /// untrusted certificate must not look like a network blip.
-    fn login_failed(&mut self, e: &Error) {
-        if matches!(e, Error::Io(_)) && matches!(self.kind, TransportKind::WebSocket { .. }) {
-            self.websocket_failed(&e.to_string());
-        } else {
-            self.fail(Status::ConnFail, &e.to_string());
-        }
-    }
-
-    fn websocket_failed(&mut self, detail: &str) {
-        const WEBSOCKET_FAILED: &str =
-            "The WebSocket connection could not be established or was disconnected.";
-        let detail = format!("{}: {detail}", self.url);
-        log_at!(self.log, Warn, "{detail}");
-        self.publish(|s| s.failure_detail = Some(detail));
-        self.fail(Status::ConnFail, WEBSOCKET_FAILED);
-    }
-
-    fn on_stanza(&mut self, stanza: Element) {
-        self.log.received(&stanza);
-        if stanza.local_name() == "error" && stanza.prefix().is_some()
-            || stanza.name() == "stream:error"
-        {
-            self.on_stream_error(&stanza);
-            return;
-        }
-        if stanza.attr("xmlns") == Some(NS_SM) {
-            self.on_sm(&stanza);
-            return;
-        }
-        if matches!(stanza.name(), "message" | "presence" | "iq")
-            && matches!(self.phase, Phase::Connected | Phase::BindRequired)
-        {
-            lock(&self.recovery.sm).received();
-        }
-        match self.phase {
-            Phase::Negotiating => self.on_features(&stanza),
-            Phase::Authenticating => self.on_sasl(&stanza),
-            Phase::Restarting => self.on_restart_features(&stanza),
-            Phase::Binding => self.on_bind_result(&stanza),
-            Phase::Session => self.on_session_result(&stanza),
-            Phase::Connected | Phase::BindRequired => self.dispatch(&stanza),
-            Phase::Closing
-            | Phase::Idle
-            | Phase::Attaching
-            | Phase::Reconnecting
-            | Phase::Resuming => {}
-        }
-    }
-
-    fn on_stream_error(&mut self, err: &Element) {
-        let condition = err
-            .child_elements()
-            .find(|c| c.local_name() != "text")
-            .map(|c| c.local_name().to_string())
-            .unwrap_or_else(|| "unknown".to_string());
-        if crate::reconnect::worth_retrying(&condition) && self.try_reconnect(&condition) {
-            return;
-        }
-        lock(&self.recovery.sm).disable();
-        let status = if self.phase == Phase::Connected {
-            Status::Error
-        } else {
-            Status::ConnFail
-        };
-        self.change_status(status, Some(&condition), Some(err));
-        self.finish(Some(&condition));
-    }
-
     // ---- the session is up ----
 
     /// Our address as the server knows it (bound, resumed, or shared).
@@ -1154,48 +695,6 @@ impl Engine {
         };
         self.handlers.session_changed(true);
         self.change_status(status, condition.as_deref(), None);
-    }
-
-    // ---- dispatch ----
-
-    fn dispatch(&mut self, stanza: &Element) {
-        let Some(conn) = self.handle() else { return };
-        // IQ answers, and presences answering a sendPresence, go to the
-        // callbacks of the stanza they answer.
-        let answer = match stanza.name() {
-            "iq" => matches!(stanza.attr("type"), Some("result") | Some("error")),
-            "presence" => !self.iqs.is_empty(),
-            _ => false,
-        };
-        if answer && self.iqs.answer(&conn, stanza) {
-            return;
-        }
-        let matched = self.handlers.dispatch(&conn, stanza);
-        // On a shared session every handle sees the IQ; none may answer
-        // for the others that it is unavailable.
-        let shared = matches!(self.kind, TransportKind::Shared { .. });
-        if !matched
-            && !shared
-            && stanza.name() == "iq"
-            && matches!(stanza.attr("type"), Some("get") | Some("set"))
-        {
-            self.answer_unhandled_iq(stanza);
-        }
-    }
-
-    fn reply_unavailable(&mut self, iq: &Element) {
-        let mut attrs = vec![("type", "error".to_string())];
-        if let Some(id) = iq.attr("id") {
-            attrs.push(("id", id.to_string()));
-        }
-        if let Some(from) = iq.attr("from") {
-            attrs.push(("to", from.to_string()));
-        }
-        let reply = Builder::iq(attrs.iter().map(|(k, v)| (*k, v.as_str())))
-            .c("error", [("type", "cancel")])
-            .c("service-unavailable", [("xmlns", NS_STANZAS)])
-            .build();
-        self.send_stanza(&reply);
     }
 }
 
