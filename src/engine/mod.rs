@@ -8,7 +8,7 @@
 
 use crate::connection::{Connection, Core, PublicState};
 use crate::error::Result;
-use crate::handler::iq::{self, IqFn, IqTracker, PendingIq};
+use crate::handler::iq::{IqFn, IqTracker};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
 use crate::log::{log_at, Logger};
 use crate::mailbox::{lock, poll_fds};
@@ -17,10 +17,11 @@ use crate::sasl::Mechanism;
 use crate::sm::StreamManagement;
 use crate::status::Status;
 use crate::transport::{Incoming, Transport};
-use crate::xml::{Builder, Element};
+use crate::xml::Element;
 use std::sync::{Arc, Mutex, Weak};
 
 mod auth;
+mod close;
 mod connect;
 mod input;
 mod liveness;
@@ -483,144 +484,6 @@ impl Engine {
         }
     }
 
-    /// Reports a failure status, drops the transport and ends in DISCONNECTED.
-    fn fail(&mut self, status: Status, condition: &str) {
-        if self.try_reconnect(condition) {
-            return;
-        }
-        self.change_status(status, Some(condition), None);
-        self.finish(Some(condition));
-    }
-
-    /// Ends the session: transport gone, DISCONNECTED reported once.
-    fn finish(&mut self, condition: Option<&str>) {
-        self.generation += 1;
-        if let Some(mut t) = self.transport.take() {
-            t.keepalive(None);
-            t.abort();
-        }
-        let was_up = self.phase == Phase::Connected;
-        self.connect_deadline = None;
-        self.close_deadline = None;
-        self.login.sasl = None;
-        self.recovery.ack_deadline = None;
-        self.recovery.reconnecting = None;
-        self.recovery.reconnect_at = None;
-        self.recovery.unacked_lost = 0;
-        self.recovery.unacked_resent = 0;
-        self.recovery.resume_refused = None;
-        let unconfirmed = std::mem::take(&mut self.recovery.unconfirmed);
-        self.report_unacked(unconfirmed);
-        let queued = std::mem::take(&mut self.outbox.queued);
-        self.report_unacked(queued);
-        self.set_phase(Phase::Idle);
-        if was_up {
-            self.handlers.session_changed(false);
-        }
-        // Pending IQs will never be answered now: tell their owners.
-        self.iqs.fail_all(self.handle().as_ref());
-        self.change_status(Status::Disconnected, condition, None);
-    }
-
-    // ---- output ----
-
-    fn send_iq(&mut self, req: IqRequest) {
-        let mut stanza = req.stanza;
-        let id = match stanza.attr("id") {
-            Some(id) => id.to_string(),
-            None => {
-                let tag = if stanza.name() == "presence" {
-                    "sendPresence"
-                } else {
-                    "sendIQ"
-                };
-                let id = self.next_id(tag);
-                stanza.set_attr("id", id.clone());
-                id
-            }
-        };
-        let from = self.expected_from(stanza.attr("to"));
-        self.iqs.track(
-            id,
-            PendingIq {
-                from,
-                on_result: req.on_result,
-                on_error: req.on_error,
-                deadline: req.timeout.map(|t| Instant::now() + t),
-            },
-        );
-        self.send_stanza(&stanza);
-    }
-
-    /// Who may answer an IQ sent to `to`.
-    fn expected_from(&self, to: Option<&str>) -> Vec<Option<String>> {
-        match to {
-            Some(to) => iq::answered_by(to),
-            None => {
-                let me = lock_state(&self.core).map(|s| s.jid).unwrap_or_default();
-                iq::answered_by_us(&me, &self.login.creds.domain)
-            }
-        }
-    }
-
-    // ---- disconnecting ----
-
-    fn disconnect(&mut self, reason: Option<String>) {
-        match self.phase {
-            // Strophe, without a connection: DISCONNECTING, then
-            // DISCONNECTED at once (to the last status callback, if any).
-            Phase::Idle => {
-                self.change_status(Status::Disconnecting, reason.as_deref(), None);
-                self.change_status(Status::Disconnected, None, None);
-            }
-            Phase::Closing => {}
-            _ => {
-                self.change_status(Status::Disconnecting, reason.as_deref(), None);
-                self.begin_close();
-            }
-        }
-    }
-
-    /// A last <a/> before the end, as Strophe sends: a server that thinks
-    /// some of its stanzas unhandled gives them to the next session.
-    fn final_ack(&mut self) {
-        let ack = {
-            let sm = lock(&self.recovery.sm);
-            sm.enabled.then(|| sm.answer())
-        };
-        if let Some(ack) = ack {
-            self.write_now(&ack);
-        }
-    }
-
-    /// Going away: contacts should not see us online until the server
-    /// notices.
-    fn say_unavailable(&mut self) {
-        let unavailable = Builder::pres([("type", "unavailable")]).build();
-        self.write_now(&unavailable);
-    }
-
-    /// Sends our close and waits for the server's, up to disconnection_timeout.
-    fn begin_close(&mut self) {
-        let connected = self.phase == Phase::Connected;
-        if connected {
-            self.final_ack();
-        }
-        // A session we end cannot be resumed. What the server has not
-        // acknowledged counts as received only once it answers our close.
-        self.recovery.unconfirmed = lock(&self.recovery.sm).on_failed(None);
-        if connected {
-            self.say_unavailable();
-        }
-        self.set_phase(Phase::Closing);
-        self.connect_deadline = None;
-        self.close_deadline = Some(Instant::now() + self.options.disconnection_timeout);
-        let closed = self.transport.as_mut().map(|t| t.close());
-        if !matches!(closed, Some(Ok(()))) {
-            self.finish(None);
-        }
-    }
-
     // ---- timers ----
 
     fn fire_timers(&mut self) {
@@ -696,8 +559,4 @@ impl Engine {
         self.handlers.session_changed(true);
         self.change_status(status, condition.as_deref(), None);
     }
-}
-
-fn lock_state(core: &Weak<Core>) -> Option<PublicState> {
-    core.upgrade().map(|c| lock(&c.state).clone())
 }

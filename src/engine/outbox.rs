@@ -3,10 +3,13 @@
 //! paused; protocol traffic (SASL, bind, acks) goes out even when paused.
 //! Also the four inspection hooks (rawInput/rawOutput/xmlInput/xmlOutput).
 
-use super::{Engine, HookKind, Phase, TextHook, XmlHook};
+use super::{Engine, HookKind, IqRequest, Phase, TextHook, XmlHook};
 use crate::connection::Connection;
+use crate::handler::iq::{self, PendingIq};
+use crate::mailbox::lock;
 use crate::transport::Transport;
 use crate::xml::Element;
+use std::time::Instant;
 
 /// Output that cannot go out yet.
 #[derive(Default)]
@@ -197,5 +200,45 @@ impl Engine {
     pub(super) fn write_now(&mut self, elem: &Element) {
         self.xml_output_hook(elem);
         self.write(elem.to_xml());
+    }
+
+    pub(super) fn send_iq(&mut self, req: IqRequest) {
+        let mut stanza = req.stanza;
+        let id = match stanza.attr("id") {
+            Some(id) => id.to_string(),
+            None => {
+                let tag = if stanza.name() == "presence" {
+                    "sendPresence"
+                } else {
+                    "sendIQ"
+                };
+                let id = self.next_id(tag);
+                stanza.set_attr("id", id.clone());
+                id
+            }
+        };
+        let from = self.expected_from(stanza.attr("to"));
+        self.iqs.track(
+            id,
+            PendingIq {
+                from,
+                on_result: req.on_result,
+                on_error: req.on_error,
+                deadline: req.timeout.map(|t| Instant::now() + t),
+            },
+        );
+        self.send_stanza(&stanza);
+    }
+
+    /// Who may answer an IQ sent to `to`.
+    pub(super) fn expected_from(&self, to: Option<&str>) -> Vec<Option<String>> {
+        match to {
+            Some(to) => iq::answered_by(to),
+            None => {
+                let me = self.core.upgrade().map(|c| lock(&c.state).jid.clone());
+                let me = me.unwrap_or_default();
+                iq::answered_by_us(&me, &self.login.creds.domain)
+            }
+        }
     }
 }
