@@ -4,11 +4,12 @@
 //! Also the four inspection hooks (rawInput/rawOutput/xmlInput/xmlOutput).
 
 use super::{Engine, HookKind, IqRequest, Phase, TextHook, XmlHook};
-use crate::connection::Connection;
+use crate::connection::{Connection, Core};
 use crate::handler::iq::{self, PendingIq};
 use crate::mailbox::lock;
 use crate::transport::Transport;
 use crate::xml::Element;
+use std::sync::Weak;
 use std::time::Instant;
 
 /// Output that cannot go out yet.
@@ -30,6 +31,16 @@ pub(super) struct Hooks {
     raw_output: Option<TextHook>,
     xml_input: Option<XmlHook>,
     xml_output: Option<XmlHook>,
+}
+
+/// A rawInput/rawOutput ([`TextHook`]) or xmlInput/xmlOutput ([`XmlHook`]) hook.
+type Hook<T> = Box<dyn FnMut(&Connection, &T) + Send>;
+
+/// Runs a hook, if set, while the connection is alive.
+fn call<T: ?Sized>(hook: Option<&mut Hook<T>>, core: &Weak<Core>, arg: &T) {
+    if let (Some(hook), Some(conn)) = (hook, core.upgrade().map(Connection::borrowed)) {
+        hook(&conn, arg);
+    }
 }
 
 impl Engine {
@@ -72,21 +83,11 @@ impl Engine {
     }
 
     pub(super) fn call_raw_input(&mut self, text: &str) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.raw_input.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, text);
-        }
+        call(self.hooks.raw_input.as_mut(), &self.core, text);
     }
 
     pub(super) fn call_raw_output(&mut self, text: &str) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.raw_output.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, text);
-        }
+        call(self.hooks.raw_output.as_mut(), &self.core, text);
     }
 
     pub(super) fn tell_xml_hooks(&mut self) {
@@ -110,12 +111,7 @@ impl Engine {
     }
 
     pub(super) fn xml_input_hook(&mut self, elem: &Element) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.xml_input.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, elem);
-        }
+        call(self.hooks.xml_input.as_mut(), &self.core, elem);
     }
 
     /// xmlOutput for one stanza, unless the transport reports whole wrappers.
@@ -130,12 +126,7 @@ impl Engine {
     }
 
     pub(super) fn call_xml_output(&mut self, elem: &Element) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.xml_output.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, elem);
-        }
+        call(self.hooks.xml_output.as_mut(), &self.core, elem);
     }
 
     pub(super) fn send_stanza(&mut self, elem: &Element) {
