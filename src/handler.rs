@@ -1,11 +1,14 @@
 //! Stanza handlers (Strophe's addHandler), timed handlers and the matching
-//! rules. The tables live in the engine; adds and deletes arrive as
-//! commands, so a change made during dispatch applies from the next stanza.
+//! rules; IQ tracking in `iq`. The tables live in the engine; adds and
+//! deletes arrive as commands, so a change made during dispatch applies
+//! from the next stanza.
 
 use crate::connection::Connection;
 use crate::jid::{self, Jid, JidError};
 use crate::xml::Element;
 use std::time::{Duration, Instant};
+
+pub(crate) mod iq;
 
 /// Identifies a handler for `delete_handler` / `delete_timed_handler`.
 pub type HandlerId = u64;

@@ -11,7 +11,8 @@
 //!
 //! Also here: answering the server's (or another client's) XEP-0199 pings.
 
-use super::{Engine, PendingIq, Phase};
+use super::{Engine, Phase};
+use crate::handler::iq::PendingIq;
 use crate::log::log_at;
 use crate::mailbox::lock;
 use crate::ping::{ping, pong_for};
@@ -102,7 +103,7 @@ impl Engine {
         let mut ping_id = None;
         if self.phase == Phase::Connected {
             let sm_on = {
-                let sm = lock(&self.sm);
+                let sm = lock(&self.recovery.sm);
                 sm.enabled && sm.counting_inbound
             };
             if sm_on {
@@ -128,7 +129,7 @@ impl Engine {
         if self.liveness.since.is_some() {
             self.liveness.probe = Some(probe);
         } else if let Some(id) = probe.ping_id {
-            self.iqs.remove(&id);
+            self.iqs.forget(&id);
         }
     }
 
@@ -136,7 +137,7 @@ impl Engine {
     /// application's handlers'.
     fn send_ping(&mut self) -> String {
         let id = self.next_id("ping");
-        let domain = self.creds.domain.clone();
+        let domain = self.login.creds.domain.clone();
         let ping = ping(&domain, &id);
         let pending = PendingIq {
             from: self.expected_from(Some(&domain)),
@@ -144,7 +145,7 @@ impl Engine {
             on_error: None,
             deadline: None,
         };
-        self.iqs.insert(id.clone(), pending);
+        self.iqs.track(id.clone(), pending);
         self.write_now(&ping);
         id
     }
@@ -152,7 +153,7 @@ impl Engine {
     /// The probe is over (answered, timed out, or its session gone).
     fn end_probe(&mut self) {
         if let Some(id) = self.liveness.probe.take().and_then(|p| p.ping_id) {
-            self.iqs.remove(&id);
+            self.iqs.forget(&id);
         }
     }
 

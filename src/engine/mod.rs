@@ -1,27 +1,36 @@
-//! The connection engine: stream negotiation, SASL, bind, dispatch, timers
-//! and statuses. One engine per connection, driven either by its own thread
-//! or by the caller (sync mode); it blocks in exactly one place, `step`.
+//! The connection engine: the loop, commands and statuses. One engine per
+//! connection, driven either by its own thread or by the caller (sync
+//! mode); it blocks in exactly one place, `step`. The protocol's phases
+//! live beside it: connect.rs (opening the link), negotiation.rs and
+//! auth.rs (features, SASL, bind, session), input.rs (what the transport
+//! reports), outbox.rs (the send path), recovery.rs (reconnection, stream
+//! management), liveness.rs (a silent link).
 
 use crate::connection::{Connection, Core, PublicState};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::handler::iq::{IqFn, IqTracker};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
-use crate::jid;
 use crate::log::{log_at, Logger};
 use crate::mailbox::{lock, poll_fds};
 use crate::options::{Options, TransportKind};
-use crate::sasl::{self, Credentials, Mechanism};
-use crate::sm::{StreamManagement, NS_SM};
+use crate::sasl::Mechanism;
+use crate::sm::StreamManagement;
 use crate::status::Status;
-use crate::transport::bosh::{BoshTransport, SessionTokens};
-use crate::transport::shared::SharedTransport;
-use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Transport};
-use crate::xml::{Builder, Element, StreamEvent};
-use std::collections::HashMap;
+use crate::xml::Element;
 use std::sync::{Arc, Mutex, Weak};
 
+mod auth;
+mod close;
+mod connect;
+mod input;
 mod liveness;
+mod negotiation;
+mod outbox;
 mod recovery;
+use negotiation::Login;
+use outbox::{Hooks, Outbox};
+use recovery::Recovery;
 use std::time::{Duration, Instant};
 
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -30,7 +39,6 @@ pub const NS_SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 pub type StatusFn = Box<dyn FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send>;
-pub type IqFn = Box<dyn FnOnce(&Connection, Option<&Element>) + Send>;
 pub type TextHook = Box<dyn FnMut(&Connection, &str) + Send>;
 pub type XmlHook = Box<dyn FnMut(&Connection, &Element) + Send>;
 pub type ProtocolErrorFn = Box<dyn FnMut(&Connection, u16) + Send>;
@@ -121,28 +129,28 @@ pub enum Phase {
     Resuming,
 }
 
-struct PendingIq {
-    /// Senders whose answer counts (a spoofed reply is not delivered).
-    from: Vec<Option<String>>,
-    on_result: Option<IqFn>,
-    on_error: Option<IqFn>,
-    deadline: Option<Instant>,
-}
-
-#[derive(Default)]
-struct Hooks {
-    raw_input: Option<TextHook>,
-    raw_output: Option<TextHook>,
-    xml_input: Option<XmlHook>,
-    xml_output: Option<XmlHook>,
+/// How a session became ours.
+enum Arrival {
+    /// We logged in and bound a resource (CONNECTED).
+    Bound,
+    /// Stream management resumed it; `again` is what the server had not
+    /// received (CONNECTED, "resumed").
+    Resumed { again: Vec<String> },
+    /// Someone else logged it in: a prebound BOSH session (attach,
+    /// restore) or a shared connection's (ATTACHED).
+    Attached,
 }
 
 /// REDIRECT's condition, as in Strophe.
-const REDIRECTED: &str = "Received see-other-uri, resetting connection";
+pub(super) const REDIRECTED: &str = "Received see-other-uri, resetting connection";
 
 /// see-other-uri redirects followed in one login before it is CONNFAIL.
-const MAX_REDIRECTS: u32 = 5;
+pub(super) const MAX_REDIRECTS: u32 = 5;
 
+/// One connection's state, in parts of one concern each: the loop's own
+/// fields here; `login` (negotiation.rs), `outbox` and `hooks`
+/// (outbox.rs), `recovery` (recovery.rs), `liveness` (liveness.rs), the
+/// handler tables and the IQs waiting for answers (handler.rs).
 pub(crate) struct Engine {
     core: Weak<Core>,
     log: Logger,
@@ -151,54 +159,29 @@ pub(crate) struct Engine {
     /// The service URL now in use (a redirect changes it).
     url: String,
     transport: Option<Box<dyn Transport>>,
+    /// Bumped whenever the transport is replaced or dropped.
+    generation: u64,
     phase: Phase,
-    creds: Credentials,
     status_cb: Option<StatusFn>,
-    custom_mechanisms: Vec<MechanismFactory>,
-    mechanism: Option<Box<dyn Mechanism>>,
-    handlers: Handlers,
-    iqs: HashMap<String, PendingIq>,
-    protocol_error_handlers: Vec<(String, u16, ProtocolErrorFn)>,
-    hooks: Hooks,
-    session_required: bool,
-    /// The bind resource asked for.
-    resource: Option<String>,
     connect_deadline: Option<Instant>,
     close_deadline: Option<Instant>,
-    paused: bool,
-    held: Vec<String>,
+    /// see-other-uri redirects followed since the last login or session up.
+    redirects: u32,
+    /// A session came up since the engine thread last looked.
+    session_started: bool,
     released: bool,
     pub shutdown: bool,
     next_id: u64,
+    /// Reused buffers for the mailbox's commands and the transport's events.
     commands: Vec<Command>,
     incoming: Vec<Incoming>,
-    /// Bumped whenever the transport is replaced or dropped.
-    generation: u64,
-    /// A session came up since the engine thread last looked.
-    session_started: bool,
-    /// XEP-0198 bookkeeping, shared with the Connection for export.
-    sm: Arc<Mutex<StreamManagement>>,
-    /// The server offered stream management on the current stream.
-    sm_offered: bool,
-    /// When to ask for an ack of stanzas still waiting for one.
-    sm_ack_deadline: Option<Instant>,
-    /// Attempts made since the link was lost (None: not reconnecting).
-    reconnecting: Option<u32>,
-    reconnect_at: Option<Instant>,
-    /// Stanzas the application sent while reconnecting.
-    queued: Vec<String>,
-    /// Stanzas the server had not acknowledged when we closed: possibly
-    /// lost unless the server answers the close (then it had them all).
-    unconfirmed: Vec<String>,
-    /// see-other-uri redirects followed since the last login or CONNECTED.
-    redirects: u32,
-    /// Resumption failed this many stanzas that may not have arrived.
-    unacked_lost: usize,
-    /// Stanzas `resendUnacked` sends again on the new session.
-    unacked_resent: usize,
-    /// The server's reason for refusing resumption, for CONNECTED.
-    resume_refused: Option<String>,
-    unacked_handler: Option<XmlHook>,
+    login: Login,
+    handlers: Handlers,
+    iqs: IqTracker,
+    protocol_error_handlers: Vec<(String, u16, ProtocolErrorFn)>,
+    hooks: Hooks,
+    outbox: Outbox,
+    recovery: Recovery,
     /// Probing a silent link (`pingInterval`).
     liveness: liveness::Liveness,
 }
@@ -219,44 +202,29 @@ impl Engine {
         Engine {
             core,
             log,
-            resource: options.resource.clone(),
+            login: Login::new(options.resource.clone()),
             options,
             kind,
             url,
             transport: None,
+            generation: 0,
             phase: Phase::Idle,
-            creds: Credentials::default(),
             status_cb: None,
-            custom_mechanisms: Vec::new(),
-            mechanism: None,
-            handlers: Handlers::default(),
-            iqs: HashMap::new(),
-            protocol_error_handlers: Vec::new(),
-            hooks: Hooks::default(),
-            session_required: false,
             connect_deadline: None,
             close_deadline: None,
-            paused: false,
-            held: Vec::new(),
+            redirects: 0,
+            session_started: false,
             released: false,
             shutdown: false,
             next_id: 0,
             commands: Vec::new(),
             incoming: Vec::new(),
-            generation: 0,
-            session_started: false,
-            sm,
-            sm_offered: false,
-            sm_ack_deadline: None,
-            reconnecting: None,
-            reconnect_at: None,
-            queued: Vec::new(),
-            unconfirmed: Vec::new(),
-            redirects: 0,
-            unacked_lost: 0,
-            unacked_resent: 0,
-            resume_refused: None,
-            unacked_handler: None,
+            handlers: Handlers::default(),
+            iqs: IqTracker::default(),
+            protocol_error_handlers: Vec::new(),
+            hooks: Hooks::default(),
+            outbox: Outbox::default(),
+            recovery: Recovery::new(sm),
             liveness: Default::default(),
         }
     }
@@ -336,12 +304,12 @@ impl Engine {
         let now = Instant::now();
         let deadlines = [
             self.handlers.next_deadline(),
-            self.iqs.values().filter_map(|p| p.deadline).min(),
+            self.iqs.next_deadline(),
             self.connect_deadline,
             self.close_deadline,
             self.transport.as_ref().and_then(|t| t.next_deadline()),
-            self.sm_ack_deadline,
-            self.reconnect_at,
+            self.recovery.ack_deadline,
+            self.recovery.reconnect_at,
             self.liveness_deadline(),
         ];
         let timer = deadlines
@@ -413,7 +381,7 @@ impl Engine {
             Command::Connect(req) => self.start_connect(req),
             Command::Attach(req) => self.start_attach(req),
             Command::AttachShared(callback) => self.start_shared_attach(callback),
-            Command::SetUnackedHandler(h) => self.unacked_handler = h,
+            Command::SetUnackedHandler(h) => self.recovery.unacked_handler = h,
             Command::Send(elem) => self.send_stanza(&elem),
             Command::SendRaw(xml) => self.send_text(xml),
             Command::SendIq(req) => self.send_iq(req),
@@ -432,40 +400,17 @@ impl Engine {
                 .push((proto.to_ascii_lowercase(), code, f)),
             Command::AddMechanism(make) => {
                 let name = make().name().to_string();
-                self.custom_mechanisms
+                self.login
+                    .custom_mechanisms
                     .retain(|c| !c().name().eq_ignore_ascii_case(&name));
-                self.custom_mechanisms.push(make);
+                self.login.custom_mechanisms.push(make);
             }
-            Command::SetTextHook(kind, hook) => match kind {
-                HookKind::RawInput => {
-                    if let Some(t) = self.transport.as_mut() {
-                        t.set_raw_input(hook.is_some());
-                    }
-                    self.hooks.raw_input = hook;
-                }
-                HookKind::RawOutput => {
-                    if let Some(t) = self.transport.as_mut() {
-                        t.set_raw_output(hook.is_some());
-                    }
-                    self.hooks.raw_output = hook;
-                }
-            },
-            Command::SetXmlInput(h) => {
-                self.hooks.xml_input = h;
-                self.tell_xml_hooks();
-            }
-            Command::SetXmlOutput(h) => {
-                self.hooks.xml_output = h;
-                self.tell_xml_hooks();
-            }
+            Command::SetTextHook(kind, hook) => self.set_text_hook(kind, hook),
+            Command::SetXmlInput(h) => self.set_xml_input(h),
+            Command::SetXmlOutput(h) => self.set_xml_output(h),
             // The public flag is set by pause() and resume() themselves.
-            Command::Pause => self.paused = true,
-            Command::Resume => {
-                self.paused = false;
-                for xml in std::mem::take(&mut self.held) {
-                    self.write(xml);
-                }
-            }
+            Command::Pause => self.pause(),
+            Command::Resume => self.resume(),
             Command::Flush => {}
             Command::Release => self.released = true,
             Command::Shutdown => {
@@ -514,177 +459,7 @@ impl Engine {
         });
     }
 
-    // ---- connecting ----
-
-    fn start_connect(&mut self, req: ConnectRequest) {
-        if self.phase != Phase::Idle {
-            if let Some(conn) = self.handle() {
-                let mut cb = req.callback;
-                cb(&conn, Status::Error, Some("already connected"), None);
-            }
-            return;
-        }
-        let domain = jid::domain(&req.jid).to_string();
-        let node = jid::node(&req.jid).map(str::to_string);
-        self.creds = Credentials {
-            jid: req.jid.clone(),
-            domain: domain.clone(),
-            authzid: jid::bare(&req.jid).to_string(),
-            authcid: req.authcid.or(node),
-            password: req.password,
-            scram_keys: None,
-        };
-        if let Some(r) = jid::resource(&req.jid) {
-            self.resource = Some(r.to_string());
-        }
-        self.status_cb = Some(req.callback);
-        self.redirects = 0;
-        let (authzid, jid) = (self.creds.authzid.clone(), req.jid);
-        self.publish(|s| {
-            s.jid = jid;
-            s.authzid = authzid;
-            s.domain = domain;
-            s.failure_detail = None;
-        });
-        self.open_transport();
-    }
-
-    /// Strophe's `attach`: join a prebound BOSH session (also `restore`).
-    fn start_attach(&mut self, req: AttachRequest) {
-        self.status_cb = Some(req.callback);
-        if self.phase != Phase::Idle {
-            self.change_status(Status::AttachFail, Some("already connected"), None);
-            return;
-        }
-        let domain = jid::domain(&req.jid).to_string();
-        self.creds = Credentials {
-            jid: req.jid.clone(),
-            domain: domain.clone(),
-            authzid: jid::bare(&req.jid).to_string(),
-            ..Credentials::default()
-        };
-        let (authzid, full) = (self.creds.authzid.clone(), req.jid.clone());
-        self.publish(|s| {
-            s.jid = full;
-            s.authzid = authzid;
-            s.domain = domain.clone();
-        });
-        let mut bosh = match BoshTransport::new(&self.url, &self.options, self.waker()) {
-            Ok(t) => t,
-            Err(e) => {
-                self.change_status(Status::AttachFail, Some(&e.to_string()), None);
-                self.finish(Some(&e.to_string()));
-                return;
-            }
-        };
-        self.announce_hooks(&mut bosh);
-        self.set_phase(Phase::Attaching);
-        let tokens = SessionTokens {
-            sid: req.sid,
-            rid: req.rid,
-        };
-        match bosh.attach(&domain, tokens) {
-            Ok(()) => self.transport = Some(Box::new(bosh)),
-            Err(e) => {
-                self.change_status(Status::AttachFail, Some(&e.to_string()), None);
-                self.finish(Some(&e.to_string()));
-            }
-        }
-    }
-
-    /// Joins the session of this connection's worker, if one is up:
-    /// ATTACHED with its JID, or ATTACHFAIL. Never logs in.
-    fn start_shared_attach(&mut self, callback: StatusFn) {
-        self.status_cb = Some(callback);
-        if self.phase != Phase::Idle {
-            self.change_status(Status::AttachFail, Some("already connected"), None);
-            return;
-        }
-        let TransportKind::Shared { worker, url } = &self.kind else {
-            self.change_status(Status::AttachFail, Some("no worker option set"), None);
-            return;
-        };
-        let made = SharedTransport::new(worker, url, &self.options, self.waker(), None);
-        let mut shared = match made {
-            Ok(t) => t,
-            Err(e) => {
-                self.fail(Status::AttachFail, &e.to_string());
-                return;
-            }
-        };
-        self.announce_hooks(&mut shared);
-        self.set_phase(Phase::Attaching);
-        self.connect_deadline = Some(Instant::now() + self.options.connect_timeout);
-        match shared.open("", self.options.connect_timeout) {
-            Ok(()) => self.transport = Some(Box::new(shared)),
-            Err(e) => self.fail(Status::AttachFail, &e.to_string()),
-        }
-    }
-
-    fn tell_xml_hooks(&mut self) {
-        let (input, output) = (
-            self.hooks.xml_input.is_some(),
-            self.hooks.xml_output.is_some(),
-        );
-        if let Some(t) = self.transport.as_mut() {
-            t.set_xml_hooks(input, output);
-        }
-    }
-
-    /// How a transport's helper threads wake this engine.
-    fn waker(&self) -> crate::transport::Notify {
-        // Only the mailbox: a helper thread holding the connection, even
-        // for a moment, could end up freeing it (and its userdata) late.
-        let mailbox = self.core.upgrade().map(|core| Arc::clone(&core.mailbox));
-        Arc::new(move || {
-            if let Some(mailbox) = &mailbox {
-                mailbox.wake();
-            }
-        })
-    }
-
-    fn open_transport(&mut self) {
-        self.set_phase(Phase::Negotiating);
-        // A reconnection reports RECONNECTING, then CONNECTED (or the end).
-        if self.reconnecting.is_none() {
-            self.change_status(Status::Connecting, None, None);
-        }
-        let timeout = self.options.connect_timeout;
-        self.connect_deadline = Some(Instant::now() + timeout);
-        log_at!(self.log, Info, "opening {}", self.url);
-        let mut transport: Box<dyn Transport> = match &self.kind {
-            TransportKind::WebSocket { .. } => Box::new(WebSocketTransport::new(
-                &self.url,
-                &self.options,
-                self.waker(),
-            )),
-            TransportKind::Bosh { .. } => {
-                match BoshTransport::new(&self.url, &self.options, self.waker()) {
-                    Ok(t) => Box::new(t),
-                    Err(e) => {
-                        self.fail(Status::ConnFail, &e.to_string());
-                        return;
-                    }
-                }
-            }
-            TransportKind::Shared { worker, url } => {
-                let account = Some(self.creds.jid.as_str());
-                match SharedTransport::new(worker, url, &self.options, self.waker(), account) {
-                    Ok(t) => Box::new(t),
-                    Err(e) => {
-                        self.fail(Status::ConnFail, &e.to_string());
-                        return;
-                    }
-                }
-            }
-        };
-        self.announce_hooks(transport.as_mut());
-        match transport.open(&self.creds.domain.clone(), timeout) {
-            Ok(()) => self.transport = Some(transport),
-            Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
-            Err(e) => self.login_failed(&e),
-        }
-    }
+    // ---- the end ----
 
     /// After a panic inside a step (a bug, or a panicking callback): the
     /// session cannot be trusted any more. ERROR and DISCONNECTED are
@@ -706,260 +481,6 @@ impl Engine {
             }
             self.iqs.clear();
             self.set_phase(Phase::Idle);
-        }
-    }
-
-    /// Reports a failure status, drops the transport and ends in DISCONNECTED.
-    fn fail(&mut self, status: Status, condition: &str) {
-        if self.try_reconnect(condition) {
-            return;
-        }
-        self.change_status(status, Some(condition), None);
-        self.finish(Some(condition));
-    }
-
-    /// Ends the session: transport gone, DISCONNECTED reported once.
-    fn finish(&mut self, condition: Option<&str>) {
-        self.generation += 1;
-        if let Some(mut t) = self.transport.take() {
-            t.keepalive(None);
-            t.abort();
-        }
-        let was_up = self.phase == Phase::Connected;
-        self.connect_deadline = None;
-        self.close_deadline = None;
-        self.mechanism = None;
-        self.sm_ack_deadline = None;
-        self.reconnecting = None;
-        self.reconnect_at = None;
-        self.unacked_lost = 0;
-        self.unacked_resent = 0;
-        self.resume_refused = None;
-        let unconfirmed = std::mem::take(&mut self.unconfirmed);
-        self.report_unacked(unconfirmed);
-        let queued = std::mem::take(&mut self.queued);
-        self.report_unacked(queued);
-        self.set_phase(Phase::Idle);
-        if was_up {
-            self.handlers.session_changed(false);
-        }
-        // Pending IQs will never be answered now: tell their owners.
-        let pending: Vec<_> = self.iqs.drain().collect();
-        if let Some(conn) = self.handle() {
-            for (_, iq) in pending {
-                if let Some(f) = iq.on_error {
-                    f(&conn, None);
-                }
-            }
-        }
-        self.change_status(Status::Disconnected, condition, None);
-    }
-
-    // ---- output ----
-
-    fn send_stanza(&mut self, elem: &Element) {
-        self.xml_output_hook(elem);
-        self.send_text(elem.to_xml());
-    }
-
-    /// xmlOutput for one stanza, unless the transport reports whole wrappers.
-    fn xml_output_hook(&mut self, elem: &Element) {
-        if !self
-            .transport
-            .as_ref()
-            .is_some_and(|t| t.reports_wrappers())
-        {
-            self.call_xml_output(elem);
-        }
-    }
-
-    fn call_xml_output(&mut self, elem: &Element) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.xml_output.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, elem);
-        }
-    }
-
-    /// Tells a new transport which inspection hooks are set.
-    fn announce_hooks(&self, transport: &mut dyn Transport) {
-        transport.set_raw_input(self.hooks.raw_input.is_some());
-        transport.set_raw_output(self.hooks.raw_output.is_some());
-        transport.set_xml_hooks(
-            self.hooks.xml_input.is_some(),
-            self.hooks.xml_output.is_some(),
-        );
-    }
-
-    fn xml_input_hook(&mut self, elem: &Element) {
-        if let (Some(hook), Some(conn)) = (
-            self.hooks.xml_input.as_mut(),
-            self.core.upgrade().map(Connection::borrowed),
-        ) {
-            hook(&conn, elem);
-        }
-    }
-
-    fn send_text(&mut self, xml: String) {
-        // Until the session is up, stanzas wait for it: sent during the
-        // login, they would reach a server that drops them (BOSH) or ends
-        // the stream for them (WebSocket).
-        if self.reconnecting.is_some() || self.before_session() {
-            self.queued.push(xml);
-        } else if self.paused {
-            self.held.push(xml);
-        } else {
-            self.write(xml);
-        }
-    }
-
-    fn before_session(&self) -> bool {
-        matches!(
-            self.phase,
-            Phase::Attaching
-                | Phase::Negotiating
-                | Phase::Authenticating
-                | Phase::Restarting
-                | Phase::BindRequired
-                | Phase::Binding
-                | Phase::Session
-                | Phase::Resuming
-        )
-    }
-
-    /// The session is up: what waited for it goes out, in order.
-    pub(super) fn send_waiting(&mut self) {
-        for xml in std::mem::take(&mut self.queued) {
-            self.send_text(xml);
-        }
-    }
-
-    fn write(&mut self, xml: String) {
-        self.log.sent(&xml);
-        match self.transport.as_mut().map(|t| t.send(&xml)) {
-            Some(Ok(())) => self.count_sent(&xml),
-            // The link broke before this stanza reached it: it waits for
-            // the next session with those sent after it, or is reported as
-            // lost if none comes. A nonza belongs to the stream that failed.
-            Some(Err(e)) => {
-                if crate::sm::is_stanza(&xml) {
-                    self.queued.push(xml);
-                }
-                self.on_transport_error(e);
-            }
-            None if !crate::sm::is_stanza(&xml) => {}
-            None if self.reconnecting.is_some() => self.queued.push(xml),
-            None => self.report_unacked(vec![xml]),
-        }
-    }
-
-    /// Protocol traffic (SASL, bind) goes out even while paused.
-    fn write_now(&mut self, elem: &Element) {
-        self.xml_output_hook(elem);
-        self.write(elem.to_xml());
-    }
-
-    fn send_iq(&mut self, req: IqRequest) {
-        let mut stanza = req.stanza;
-        let id = match stanza.attr("id") {
-            Some(id) => id.to_string(),
-            None => {
-                let tag = if stanza.name() == "presence" {
-                    "sendPresence"
-                } else {
-                    "sendIQ"
-                };
-                let id = self.next_id(tag);
-                stanza.set_attr("id", id.clone());
-                id
-            }
-        };
-        let from = self.expected_from(stanza.attr("to"));
-        self.iqs.insert(
-            id,
-            PendingIq {
-                from,
-                on_result: req.on_result,
-                on_error: req.on_error,
-                deadline: req.timeout.map(|t| Instant::now() + t),
-            },
-        );
-        self.send_stanza(&stanza);
-    }
-
-    /// Who may answer an IQ sent to `to`: that address (or, for a bare
-    /// one, any of its resources); with no `to`, our account or server.
-    fn expected_from(&self, to: Option<&str>) -> Vec<Option<String>> {
-        match to {
-            Some(to) => vec![Some(to.to_string())],
-            None => {
-                let me = lock_state(&self.core).map(|s| s.jid).unwrap_or_default();
-                vec![
-                    None,
-                    Some(jid::bare(&me).to_string()),
-                    Some(me.clone()),
-                    Some(self.creds.domain.clone()),
-                ]
-            }
-        }
-    }
-
-    // ---- disconnecting ----
-
-    fn disconnect(&mut self, reason: Option<String>) {
-        match self.phase {
-            // Strophe, without a connection: DISCONNECTING, then
-            // DISCONNECTED at once (to the last status callback, if any).
-            Phase::Idle => {
-                self.change_status(Status::Disconnecting, reason.as_deref(), None);
-                self.change_status(Status::Disconnected, None, None);
-            }
-            Phase::Closing => {}
-            _ => {
-                self.change_status(Status::Disconnecting, reason.as_deref(), None);
-                self.begin_close();
-            }
-        }
-    }
-
-    /// A last <a/> before the end, as Strophe sends: a server that thinks
-    /// some of its stanzas unhandled gives them to the next session.
-    fn final_ack(&mut self) {
-        let ack = {
-            let sm = lock(&self.sm);
-            sm.enabled.then(|| sm.answer())
-        };
-        if let Some(ack) = ack {
-            self.write_now(&ack);
-        }
-    }
-
-    /// Going away: contacts should not see us online until the server
-    /// notices.
-    fn say_unavailable(&mut self) {
-        let unavailable = Builder::pres([("type", "unavailable")]).build();
-        self.write_now(&unavailable);
-    }
-
-    /// Sends our close and waits for the server's, up to disconnection_timeout.
-    fn begin_close(&mut self) {
-        let connected = self.phase == Phase::Connected;
-        if connected {
-            self.final_ack();
-        }
-        // A session we end cannot be resumed. What the server has not
-        // acknowledged counts as received only once it answers our close.
-        self.unconfirmed = lock(&self.sm).on_failed(None);
-        if connected {
-            self.say_unavailable();
-        }
-        self.set_phase(Phase::Closing);
-        self.connect_deadline = None;
-        self.close_deadline = Some(Instant::now() + self.options.disconnection_timeout);
-        let closed = self.transport.as_mut().map(|t| t.close());
-        if !matches!(closed, Some(Ok(()))) {
-            self.finish(None);
         }
     }
 
@@ -990,693 +511,52 @@ impl Engine {
         }
         self.fire_recovery_timers(now);
         self.check_liveness(now);
-        let expired: Vec<String> = self
-            .iqs
-            .iter()
-            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
-            .map(|(id, _)| id.clone())
-            .collect();
         if let Some(conn) = self.handle() {
-            for id in expired {
-                if let Some(f) = self.iqs.remove(&id).and_then(|p| p.on_error) {
-                    f(&conn, None);
-                }
-            }
+            self.iqs.expire(&conn, now);
             if self.phase == Phase::Connected {
                 self.handlers.fire_due(&conn, now);
             }
         }
     }
 
-    // ---- input ----
+    // ---- the session is up ----
 
-    fn on_incoming(&mut self, event: Incoming) {
-        match event {
-            Incoming::Raw(text) => {
-                if let (Some(hook), Some(conn)) = (
-                    self.hooks.raw_input.as_mut(),
-                    self.core.upgrade().map(Connection::borrowed),
-                ) {
-                    hook(&conn, &text);
-                }
-            }
-            Incoming::RawOut(text) => {
-                if let (Some(hook), Some(conn)) = (
-                    self.hooks.raw_output.as_mut(),
-                    self.core.upgrade().map(Connection::borrowed),
-                ) {
-                    hook(&conn, &text);
-                }
-            }
-            Incoming::Stream(event) => self.on_stream_event(event),
-            Incoming::Lost { code, reason } => self.on_lost(code, &reason),
-            Incoming::ProtocolError { code } => self.protocol_error("http", code),
-            Incoming::XmlIn(body) => self.xml_input_hook(&body),
-            Incoming::XmlOut(body) => self.call_xml_output(&body),
-            Incoming::Alive => {
-                if self.phase == Phase::Attaching {
-                    self.connect_deadline = None;
-                    let jid = self.creds.jid.clone();
-                    if let Some(t) = self.transport.as_mut() {
-                        t.keepalive(Some(&jid));
-                    }
-                    self.attached();
-                }
-            }
-            Incoming::Closed { reason } => match self.phase {
-                Phase::Idle => {}
-                Phase::Closing => {
-                    self.unconfirmed.clear();
-                    self.finish(None)
-                }
-                _ => self.finish(Some(&reason)),
-            },
-            Incoming::Attached { jid } => {
-                if matches!(self.phase, Phase::Attaching | Phase::Negotiating) {
-                    self.joined_shared(jid);
-                }
-            }
-            Incoming::Failed {
-                status,
-                condition,
-                code,
-            } => {
-                if let Some(code) = code {
-                    self.protocol_error("http", code);
-                }
-                if self.phase == Phase::Idle {
-                    return;
-                }
-                if self.phase == Phase::Closing {
-                    self.finish(None);
-                } else if crate::reconnect::worth_coming_back(&condition)
-                    && self.try_reconnect(&condition)
-                {
-                } else {
-                    let status = if self.phase == Phase::Attaching {
-                        Status::AttachFail
-                    } else {
-                        status
-                    };
-                    self.change_status(status, Some(&condition), None);
-                    // Strophe answers an HTTP 4xx with DISCONNECTING before
-                    // the end; epode says CONNFAIL first, or a refused
-                    // session would look like a logout.
-                    if code.is_some_and(|c| (400..500).contains(&c)) {
-                        self.change_status(Status::Disconnecting, None, None);
-                    }
-                    self.finish(Some(&condition));
-                }
-            }
-        }
+    /// Our address as the server knows it (bound, resumed, or shared).
+    fn set_jid(&mut self, jid: String) {
+        self.login.creds.jid = jid.clone();
+        self.publish(|s| s.jid = jid);
     }
 
-    fn on_stream_event(&mut self, event: StreamEvent) {
-        let elem = match &event {
-            StreamEvent::Open(e) | StreamEvent::Stanza(e) => Some(e),
-            StreamEvent::Close(e) => e.as_ref(),
-        };
-        let wrapped = self
-            .transport
-            .as_ref()
-            .is_some_and(|t| t.reports_wrappers());
-        if let (Some(elem), false) = (elem, wrapped) {
-            self.xml_input_hook(elem);
-        }
-        match event {
-            // Each transport checks its own stream header.
-            StreamEvent::Open(_) => {}
-            StreamEvent::Stanza(stanza) => self.on_stanza(stanza),
-            StreamEvent::Close(close) => self.on_close(close.as_ref()),
-        }
-    }
-
-    fn on_close(&mut self, close: Option<&Element>) {
-        let redirect = close
-            .and_then(|c| c.attr("see-other-uri"))
-            .map(str::to_string);
-        if let Some(uri) = redirect.filter(|_| self.phase != Phase::Closing) {
-            self.redirect(&uri);
-            return;
-        }
-        // Strophe: a <close/> before the first features refuses the
-        // connection: CONNFAIL, then DISCONNECTED.
-        if self.phase == Phase::Negotiating {
-            const WHY: &str = "Received closing stream";
-            if self.try_reconnect(WHY) {
-                return;
-            }
-            lock(&self.sm).disable();
-            self.change_status(Status::ConnFail, Some(WHY), None);
-            self.finish(None);
-            return;
-        }
-        // The server answered our close: it had everything sent before.
-        if self.phase == Phase::Closing {
-            self.unconfirmed.clear();
-        }
-        lock(&self.sm).disable();
-        self.finish(None);
-    }
-
-    fn redirect(&mut self, uri: &str) {
-        let lower = uri.to_ascii_lowercase();
-        let secure_now = self.url.to_ascii_lowercase().starts_with("wss:");
-        let allowed = lower.starts_with("wss://") || (lower.starts_with("ws://") && !secure_now);
-        self.generation += 1;
-        if let Some(mut t) = self.transport.take() {
-            t.abort();
-        }
-        if !allowed {
-            self.fail(
-                Status::ConnFail,
-                "see-other-uri would downgrade or leave WebSocket; refused",
-            );
-            return;
-        }
-        // A server pointing back at itself (or a ring of them) would
-        // otherwise keep us reconnecting for ever, as fast as it answers.
-        self.redirects += 1;
-        if self.redirects > MAX_REDIRECTS {
-            let why = format!("too many redirects ({MAX_REDIRECTS}), the last to {uri}");
-            self.change_status(Status::ConnFail, Some(&why), None);
-            self.finish(Some(&why));
-            return;
-        }
-        // Strophe's fixed text; the new URL is service().
-        log_at!(self.log, Info, "redirected to {uri}");
-        self.change_status(Status::Redirect, Some(REDIRECTED), None);
-        self.url = uri.to_string();
-        self.publish(|s| s.service = uri.to_string());
-        self.kind = match &self.kind {
-            TransportKind::Shared { worker, .. } => TransportKind::Shared {
-                worker: worker.clone(),
-                url: uri.to_string(),
-            },
-            _ => TransportKind::WebSocket {
-                url: uri.to_string(),
-            },
-        };
-        self.mechanism = None;
-        // connect_timeout bounds the whole login, redirects included.
-        let deadline = self.connect_deadline;
-        self.open_transport();
-        if self.connect_deadline.is_some() {
-            self.connect_deadline = deadline.or(self.connect_deadline);
-        }
-    }
-
-    fn protocol_error(&mut self, protocol: &str, code: u16) {
-        let Some(conn) = self.handle() else { return };
-        for (proto, c, f) in self.protocol_error_handlers.iter_mut() {
-            if proto == protocol && *c == code {
-                f(&conn, code);
-            }
-        }
-    }
-
-    fn on_lost(&mut self, code: Option<u16>, reason: &str) {
-        if let Some(code) = code {
-            self.protocol_error("websocket", code);
-        }
-        let why = if reason.is_empty() {
-            "the link was lost"
-        } else {
-            reason
-        };
-        let phase = self.phase;
-        match phase {
-            Phase::Idle | Phase::Reconnecting => {}
-            Phase::Closing => self.finish(None),
-            _ if self.try_reconnect(why) => {}
-            // A shared session can end for reasons this handle did not
-            // see (another handle's disconnect, its host's exit): say which.
-            Phase::Connected if matches!(self.kind, TransportKind::Shared { .. }) => {
-                self.finish(Some(reason))
-            }
-            Phase::Connected => self.finish(None),
-            _ if matches!(self.kind, TransportKind::WebSocket { .. }) => self.websocket_failed(why),
-            _ => self.fail(Status::ConnFail, why),
-        }
-    }
-
-    fn on_transport_error(&mut self, e: Error) {
-        log_at!(self.log, Warn, "transport error: {e}");
-        if let (Error::Timeout(m), false) = (
-            &e,
-            matches!(self.phase, Phase::Connected | Phase::Closing | Phase::Idle),
-        ) {
-            let m = m.clone();
-            self.fail(Status::ConnTimeout, &m);
-            return;
-        }
-        match self.phase {
-            Phase::Idle | Phase::Reconnecting => {}
-            Phase::Closing => self.finish(None),
-            Phase::Connected => {
-                // A broken link is worth another try; a server that sends
-                // garbage or oversize stanzas is not.
-                let link = matches!(e, Error::Io(_) | Error::Tls(_));
-                if !(link && self.try_reconnect(&e.to_string())) {
-                    self.change_status(Status::Error, Some(&e.to_string()), None);
-                    self.finish(Some(&e.to_string()));
-                }
-            }
-            _ => self.login_failed(&e),
-        }
-    }
-
-    /// CONNFAIL for an error before the session is up. A WebSocket that
-    /// could not be opened or dropped gets Strophe's fixed text, which
-    /// applications compare; the error itself goes to the log and to
-    /// `failure_detail`. A TLS failure keeps its own condition: an
-    /// untrusted certificate must not look like a network blip.
-    fn login_failed(&mut self, e: &Error) {
-        if matches!(e, Error::Io(_)) && matches!(self.kind, TransportKind::WebSocket { .. }) {
-            self.websocket_failed(&e.to_string());
-        } else {
-            self.fail(Status::ConnFail, &e.to_string());
-        }
-    }
-
-    fn websocket_failed(&mut self, detail: &str) {
-        const WEBSOCKET_FAILED: &str =
-            "The WebSocket connection could not be established or was disconnected.";
-        let detail = format!("{}: {detail}", self.url);
-        log_at!(self.log, Warn, "{detail}");
-        self.publish(|s| s.failure_detail = Some(detail));
-        self.fail(Status::ConnFail, WEBSOCKET_FAILED);
-    }
-
-    fn on_stanza(&mut self, stanza: Element) {
-        self.log.received(&stanza);
-        if stanza.local_name() == "error" && stanza.prefix().is_some()
-            || stanza.name() == "stream:error"
-        {
-            self.on_stream_error(&stanza);
-            return;
-        }
-        if stanza.attr("xmlns") == Some(NS_SM) {
-            self.on_sm(&stanza);
-            return;
-        }
-        if matches!(stanza.name(), "message" | "presence" | "iq")
-            && matches!(self.phase, Phase::Connected | Phase::BindRequired)
-        {
-            lock(&self.sm).received();
-        }
-        match self.phase {
-            Phase::Negotiating => self.on_features(&stanza),
-            Phase::Authenticating => self.on_sasl(&stanza),
-            Phase::Restarting => self.on_restart_features(&stanza),
-            Phase::Binding => self.on_bind_result(&stanza),
-            Phase::Session => self.on_session_result(&stanza),
-            Phase::Connected | Phase::BindRequired => self.dispatch(&stanza),
-            Phase::Closing
-            | Phase::Idle
-            | Phase::Attaching
-            | Phase::Reconnecting
-            | Phase::Resuming => {}
-        }
-    }
-
-    fn on_stream_error(&mut self, err: &Element) {
-        let condition = err
-            .child_elements()
-            .find(|c| c.local_name() != "text")
-            .map(|c| c.local_name().to_string())
-            .unwrap_or_else(|| "unknown".to_string());
-        if crate::reconnect::worth_retrying(&condition) && self.try_reconnect(&condition) {
-            return;
-        }
-        lock(&self.sm).disable();
-        let status = if self.phase == Phase::Connected {
-            Status::Error
-        } else {
-            Status::ConnFail
-        };
-        self.change_status(status, Some(&condition), Some(err));
-        self.finish(Some(&condition));
-    }
-
-    // ---- SASL ----
-
-    /// Fresh instances of every mechanism this login may use: the
-    /// built-ins, replaced by custom ones of the same name, filtered by the
-    /// `mechanisms` option.
-    fn enabled_mechanisms(&self) -> Vec<Box<dyn Mechanism>> {
-        let custom: Vec<Box<dyn Mechanism>> =
-            self.custom_mechanisms.iter().map(|make| make()).collect();
-        let mut all = sasl::default_mechanisms();
-        all.retain(|m| {
-            !custom
-                .iter()
-                .any(|c| c.name().eq_ignore_ascii_case(m.name()))
-        });
-        all.extend(custom);
-        if let Some(allowed) = &self.options.mechanisms {
-            all.retain(|m| allowed.iter().any(|a| a.eq_ignore_ascii_case(m.name())));
-        }
-        all
-    }
-
-    fn on_features(&mut self, features: &Element) {
-        if features.local_name() != "features" {
-            return;
-        }
-        let offered: Vec<String> = features
-            .find_child("mechanisms", Some(NS_SASL))
-            .map(|m| {
-                m.find_children("mechanism", None)
-                    .map(|e| e.text().trim().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut enabled = self.enabled_mechanisms();
-        let chosen = sasl::select(&offered, &enabled, &self.creds);
-        let Some(index) = chosen else {
-            let anonymous_jid = jid::node(&self.creds.jid).is_none();
-            let condition = if anonymous_jid {
-                "x-strophe-bad-non-anon-jid"
-            } else {
-                "no-auth-mech"
-            };
-            self.change_status(Status::ConnFail, Some(condition), None);
-            // Strophe disconnect()s after this one (DISCONNECTING), and
-            // drops the link after no-auth-mech.
-            if anonymous_jid {
-                self.change_status(Status::Disconnecting, Some(condition), None);
-            }
-            self.begin_close();
-            return;
-        };
-        let mut mech = enabled.swap_remove(index);
-        log_at!(
-            self.log,
-            Info,
-            "SASL mechanism {} (offered: {})",
-            mech.name(),
-            offered.join(" ")
-        );
-        self.set_phase(Phase::Authenticating);
-        if self.reconnecting.is_none() {
-            self.change_status(Status::Authenticating, None, None);
-        }
-        let mut auth = Element::new("auth");
-        auth.set_attr("xmlns", NS_SASL);
-        auth.set_attr("mechanism", mech.name());
-        let initial = if mech.is_client_first() {
-            mech.start(&self.creds)
-        } else {
-            Ok(None)
-        };
-        match initial {
-            Ok(Some(bytes)) if bytes.is_empty() => auth.append_text("="),
-            Ok(Some(bytes)) => auth.append_text(sasl::encode(&bytes)),
-            Ok(None) => {}
-            Err(e) => {
-                self.auth_failed(&e.to_string());
-                return;
-            }
-        }
-        self.mechanism = Some(mech);
-        self.write_now(&auth);
-    }
-
-    /// AUTHFAIL, then the stream is closed (no DISCONNECTING: nobody asked).
-    fn auth_failed(&mut self, condition: &str) {
-        self.auth_failed_with(Some(condition), None);
-    }
-
-    /// AUTHFAIL with the server's answer that caused it (the SASL
-    /// `<failure/>`, the bind or session error `<iq/>`), as Strophe passes it.
-    fn auth_failed_with(&mut self, condition: Option<&str>, elem: Option<&Element>) {
-        self.change_status(Status::AuthFail, condition, elem);
-        self.begin_close();
-    }
-
-    fn on_sasl(&mut self, elem: &Element) {
-        if elem.attr("xmlns") != Some(NS_SASL) {
-            return;
-        }
-        let data = elem.text();
-        let decoded = match data.trim() {
-            "" | "=" => Ok(Vec::new()),
-            text => sasl::decode(text),
-        };
-        let Ok(decoded) = decoded else {
-            self.auth_failed("malformed-request");
-            return;
-        };
-        let Some(mut mech) = self.mechanism.take() else {
-            return;
-        };
-        match elem.local_name() {
-            "challenge" => match mech.challenge(&self.creds, &decoded) {
-                Ok(response) => {
-                    let mut r = Element::new("response");
-                    r.set_attr("xmlns", NS_SASL);
-                    if !response.is_empty() {
-                        r.append_text(sasl::encode(&response));
-                    }
-                    self.mechanism = Some(mech);
-                    self.write_now(&r);
-                }
-                Err(e) => self.auth_failed(&e.to_string()),
-            },
-            "success" => {
-                let additional = (!decoded.is_empty()).then_some(decoded.as_slice());
-                match mech.success(&self.creds, additional) {
-                    Ok(()) => {
-                        self.set_phase(Phase::Restarting);
-                        let domain = self.creds.domain.clone();
-                        if let Some(Err(e)) = self.transport.as_mut().map(|t| t.restart(&domain)) {
-                            self.on_transport_error(e);
-                        }
-                    }
-                    Err(e) => self.auth_failed(&e.to_string()),
-                }
-            }
-            "failure" => {
-                let condition = elem
-                    .child_elements()
-                    .find(|c| c.local_name() != "text")
-                    .map(|c| c.local_name().to_string())
-                    .unwrap_or_else(|| "not-authorized".to_string());
-                self.auth_failed_with(Some(&condition), Some(elem));
-            }
-            _ => self.mechanism = Some(mech),
-        }
-    }
-
-    // ---- bind and session ----
-
-    fn on_restart_features(&mut self, features: &Element) {
-        if features.local_name() != "features" {
-            return;
-        }
-        self.session_required = features
-            .find_child("session", Some(NS_SESSION))
-            .is_some_and(|s| s.find_child("optional", None).is_none());
-        self.sm_offered = features.find_child("sm", Some(NS_SM)).is_some();
-        if self.try_resume() {
-            return;
-        }
-        if features.find_child("bind", Some(NS_BIND)).is_none() {
-            // Strophe: AUTHFAIL, without a condition.
-            log_at!(self.log, Warn, "the server offers no resource binding");
-            self.auth_failed_with(None, None);
-            return;
-        }
-        self.bind_or_wait();
-    }
-
-    /// Binds now, or with `explicitResourceBinding` reports BINDREQUIRED
-    /// and waits for `bind()`.
-    fn bind_or_wait(&mut self) {
-        if self.options.explicit_resource_binding {
-            self.set_phase(Phase::BindRequired);
-            self.connect_deadline = None;
-            self.change_status(Status::BindRequired, None, None);
-        } else {
-            self.send_bind();
-        }
-    }
-
-    fn send_bind(&mut self) {
-        self.set_phase(Phase::Binding);
-        let id = self.next_id("bind");
-        let mut b =
-            Builder::iq([("type", "set"), ("id", id.as_str())]).c("bind", [("xmlns", NS_BIND)]);
-        if let Some(resource) = self.resource.clone() {
-            b = b.c_text("resource", crate::xml::NO_ATTRS, &resource);
-        }
-        let iq = b.build();
-        self.write_now(&iq);
-    }
-
-    fn on_bind_result(&mut self, iq: &Element) {
-        if iq.name() != "iq" {
-            return;
-        }
-        if iq.attr("type") == Some("error") {
-            let conflict = iq
-                .find_child("error", None)
-                .and_then(|e| e.find_child("conflict", None))
-                .is_some();
-            let condition = if conflict { "conflict" } else { "bind-failed" };
-            self.auth_failed_with(Some(condition), Some(iq));
-            return;
-        }
-        let bound = iq
-            .find_child("bind", Some(NS_BIND))
-            .and_then(|b| b.child_text("jid"))
-            .map(|j| j.trim().to_string());
-        let Some(full) = bound else {
-            self.auth_failed_with(Some("bind-failed"), Some(iq));
-            return;
-        };
-        self.publish(|s| s.jid = full.clone());
-        self.creds.jid = full;
-        if self.session_required {
-            self.set_phase(Phase::Session);
-            let id = self.next_id("session");
-            let iq = Builder::iq([("type", "set"), ("id", id.as_str())])
-                .c("session", [("xmlns", NS_SESSION)])
-                .build();
-            self.write_now(&iq);
-        } else {
-            self.session_up();
-        }
-    }
-
-    fn on_session_result(&mut self, iq: &Element) {
-        if iq.name() != "iq" {
-            return;
-        }
-        if iq.attr("type") == Some("result") {
-            self.session_up();
-        } else {
-            self.auth_failed_with(Some("session-failed"), Some(iq));
-        }
-    }
-
-    /// Another handle's session is up and this one now shares it.
-    fn joined_shared(&mut self, jid: String) {
-        self.connect_deadline = None;
-        self.creds.jid = jid.clone();
-        let (authzid, domain) = (jid::bare(&jid).to_string(), jid::domain(&jid).to_string());
-        self.publish(|s| {
-            s.jid = jid;
-            s.authzid = authzid;
-            s.domain = domain;
-        });
-        self.attached();
-    }
-
-    /// A session someone else logged in is ours now (BOSH attach or
-    /// restore, a shared session): what waited for it goes out, ATTACHED.
-    fn attached(&mut self) {
-        self.set_phase(Phase::Connected);
-        self.handlers.session_changed(true);
-        self.session_started = true;
-        self.send_waiting();
-        self.change_status(Status::Attached, None, None);
-    }
-
-    fn session_up(&mut self) {
+    /// The session is up, however it came: the one place that says so.
+    /// What waited for it goes out first, then CONNECTED or ATTACHED.
+    fn session_up(&mut self, how: Arrival) {
         self.redirects = 0;
         self.session_started = true;
         self.connect_deadline = None;
         self.set_phase(Phase::Connected);
-        let jid = self.creds.jid.clone();
+        let jid = self.login.creds.jid.clone();
         if let Some(t) = self.transport.as_mut() {
             t.keepalive(Some(&jid));
         }
-        self.enable_sm();
-        let condition = self.back_online(false);
-        self.handlers.session_changed(true);
-        self.change_status(Status::Connected, condition.as_deref(), None);
-    }
-
-    // ---- dispatch ----
-
-    fn dispatch(&mut self, stanza: &Element) {
-        let Some(conn) = self.handle() else { return };
-        // IQ answers, and presences answering a sendPresence, go to the
-        // callbacks of the stanza they answer.
-        let answer = match stanza.name() {
-            "iq" => matches!(stanza.attr("type"), Some("result") | Some("error")),
-            "presence" => !self.iqs.is_empty(),
-            _ => false,
-        };
-        if answer && self.answer_tracked(&conn, stanza) {
-            return;
-        }
-        let matched = self.handlers.dispatch(&conn, stanza);
-        // On a shared session every handle sees the IQ; none may answer
-        // for the others that it is unavailable.
-        let shared = matches!(self.kind, TransportKind::Shared { .. });
-        if !matched
-            && !shared
-            && stanza.name() == "iq"
-            && matches!(stanza.attr("type"), Some("get") | Some("set"))
-        {
-            self.answer_unhandled_iq(stanza);
-        }
-    }
-
-    /// Delivers an answer to its sendIQ/sendPresence callbacks; false if it is none of ours.
-    fn answer_tracked(&mut self, conn: &Connection, iq: &Element) -> bool {
-        let Some(id) = iq.attr("id") else {
-            return false;
-        };
-        let from = iq.attr("from");
-        let matches = self.iqs.get(id).is_some_and(|p| {
-            p.from.iter().any(|want| match (want, from) {
-                (None, None) => true,
-                // Compared normalised: the server may write the address
-                // otherwise than the `to` we sent (case, width, IDN form).
-                (Some(w), Some(f)) => {
-                    jid::same_address(w, f)
-                        || (jid::resource(w).is_none() && jid::same_account(f, w))
+        let (status, condition) = match how {
+            Arrival::Bound => {
+                // <enable/> before any stanza, so that all are counted.
+                self.enable_sm();
+                (Status::Connected, self.back_online(false))
+            }
+            Arrival::Resumed { again } => {
+                // Exactly what the server had not received, in the order sent.
+                for xml in again {
+                    self.write(xml);
                 }
-                _ => false,
-            })
-        });
-        if !matches {
-            return false;
-        }
-        let Some(pending) = self.iqs.remove(id) else {
-            return false;
+                (Status::Connected, self.back_online(true))
+            }
+            Arrival::Attached => {
+                self.send_waiting();
+                (Status::Attached, None)
+            }
         };
-        let callback = if iq.attr("type") != Some("error") {
-            pending.on_result
-        } else {
-            pending.on_error
-        };
-        if let Some(f) = callback {
-            f(conn, Some(iq));
-        }
-        true
+        self.handlers.session_changed(true);
+        self.change_status(status, condition.as_deref(), None);
     }
-
-    fn reply_unavailable(&mut self, iq: &Element) {
-        let mut attrs = vec![("type", "error".to_string())];
-        if let Some(id) = iq.attr("id") {
-            attrs.push(("id", id.to_string()));
-        }
-        if let Some(from) = iq.attr("from") {
-            attrs.push(("to", from.to_string()));
-        }
-        let reply = Builder::iq(attrs.iter().map(|(k, v)| (*k, v.as_str())))
-            .c("error", [("type", "cancel")])
-            .c("service-unavailable", [("xmlns", NS_STANZAS)])
-            .build();
-        self.send_stanza(&reply);
-    }
-}
-
-fn lock_state(core: &Weak<Core>) -> Option<PublicState> {
-    core.upgrade().map(|c| lock(&c.state).clone())
 }

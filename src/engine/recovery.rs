@@ -2,13 +2,15 @@
 //! `reconnect` option), and XEP-0198 stream management — acks, resumption,
 //! and telling the application which stanzas may not have arrived.
 
-use super::{Engine, Phase};
+use super::{Arrival, Engine, Phase, XmlHook};
 use crate::error::Error;
 use crate::mailbox::lock;
 use crate::options::TransportKind;
 use crate::reconnect;
+use crate::sm::StreamManagement;
 use crate::status::Status;
 use crate::xml::{parse_received, Element};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a stanza may wait for an ack before an `<r/>` asks for one.
@@ -16,6 +18,47 @@ const ACK_WAIT: Duration = Duration::from_secs(1);
 
 fn h_of(elem: &Element) -> Option<u32> {
     elem.attr("h").and_then(|h| h.trim().parse().ok())
+}
+
+/// What it takes to come back: stream management and reconnection.
+pub(super) struct Recovery {
+    /// XEP-0198 bookkeeping, shared with the Connection for export.
+    pub sm: Arc<Mutex<StreamManagement>>,
+    /// The server offered stream management on the current stream.
+    pub sm_offered: bool,
+    /// When to ask for an ack of stanzas still waiting for one.
+    pub ack_deadline: Option<Instant>,
+    /// Attempts made since the link was lost (None: not reconnecting).
+    pub reconnecting: Option<u32>,
+    pub reconnect_at: Option<Instant>,
+    /// Stanzas the server had not acknowledged when we closed: possibly
+    /// lost unless the server answers the close (then it had them all).
+    pub unconfirmed: Vec<String>,
+    /// Resumption failed this many stanzas that may not have arrived.
+    pub unacked_lost: usize,
+    /// Stanzas `resendUnacked` sends again on the new session.
+    pub unacked_resent: usize,
+    /// The server's reason for refusing resumption, for CONNECTED.
+    pub resume_refused: Option<String>,
+    /// Who hears of stanzas that may not have arrived.
+    pub unacked_handler: Option<XmlHook>,
+}
+
+impl Recovery {
+    pub fn new(sm: Arc<Mutex<StreamManagement>>) -> Recovery {
+        Recovery {
+            sm,
+            sm_offered: false,
+            ack_deadline: None,
+            reconnecting: None,
+            reconnect_at: None,
+            unconfirmed: Vec::new(),
+            unacked_lost: 0,
+            unacked_resent: 0,
+            resume_refused: None,
+            unacked_handler: None,
+        }
+    }
 }
 
 impl Engine {
@@ -27,31 +70,31 @@ impl Engine {
     /// RECONNECTING and try again after the backoff delay. True if it took
     /// over (also when the attempts are used up: then DISCONNECTED).
     pub(super) fn try_reconnect(&mut self, why: &str) -> bool {
-        let live = self.phase == Phase::Connected || self.reconnecting.is_some();
+        let live = self.phase == Phase::Connected || self.recovery.reconnecting.is_some();
         if !self.options.reconnect || !live || matches!(self.phase, Phase::Closing | Phase::Idle) {
             return false;
         }
-        let attempt = self.reconnecting.map_or(1, |n| n + 1);
+        let attempt = self.recovery.reconnecting.map_or(1, |n| n + 1);
         self.generation += 1;
         if let Some(mut t) = self.transport.take() {
             t.abort();
         }
-        self.mechanism = None;
+        self.login.sasl = None;
         self.connect_deadline = None;
-        self.sm_ack_deadline = None;
+        self.recovery.ack_deadline = None;
         if self.phase == Phase::Connected {
             self.handlers.session_changed(false);
         }
         if attempt > self.options.max_retries {
             // No session will take the unacknowledged stanzas any more.
-            let lost = lock(&self.sm).on_failed(None);
-            let queued = std::mem::take(&mut self.queued);
+            let lost = lock(&self.recovery.sm).on_failed(None);
+            let queued = std::mem::take(&mut self.outbox.queued);
             self.settle_unacked(lost.into_iter().chain(queued).collect(), false);
             let why = format!("reconnection failed after {} attempts: {why}", attempt - 1);
             self.finish(Some(&why));
             return true;
         }
-        self.reconnecting = Some(attempt);
+        self.recovery.reconnecting = Some(attempt);
         self.set_phase(Phase::Reconnecting);
         let wait = reconnect::delay(
             attempt,
@@ -59,7 +102,7 @@ impl Engine {
             self.options.reconnect_max_delay,
             reconnect::jitter(),
         );
-        self.reconnect_at = Some(Instant::now() + wait);
+        self.recovery.reconnect_at = Some(Instant::now() + wait);
         self.change_status(Status::Reconnecting, Some(why), None);
         true
     }
@@ -69,21 +112,21 @@ impl Engine {
     /// attempt binds a new session instead of asking again.
     pub(super) fn login_timed_out(&mut self) {
         if self.phase == Phase::Resuming {
-            self.resume_refused = Some("no answer".into());
+            self.recovery.resume_refused = Some("no answer".into());
             self.forget_unresumable();
         }
     }
 
     pub(super) fn fire_recovery_timers(&mut self, now: Instant) {
-        if self.reconnect_at.is_some_and(|d| d <= now) {
-            self.reconnect_at = None;
+        if self.recovery.reconnect_at.is_some_and(|d| d <= now) {
+            self.recovery.reconnect_at = None;
             self.open_transport();
         }
         // Stream management lives on an authenticated stream only: an <r/>
         // on a new stream before login is refused (and ends resumption).
-        if self.phase == Phase::Connected && self.sm_ack_deadline.is_some_and(|d| d <= now) {
-            self.sm_ack_deadline = None;
-            let request = lock(&self.sm).request_if_due(true);
+        if self.phase == Phase::Connected && self.recovery.ack_deadline.is_some_and(|d| d <= now) {
+            self.recovery.ack_deadline = None;
+            let request = lock(&self.recovery.sm).request_if_due(true);
             if let Some(r) = request {
                 self.write_now(&r);
             }
@@ -97,7 +140,7 @@ impl Engine {
             return;
         }
         let (request, waiting) = {
-            let mut sm = lock(&self.sm);
+            let mut sm = lock(&self.recovery.sm);
             if !sm.enabled {
                 return;
             }
@@ -107,8 +150,8 @@ impl Engine {
         };
         if let Some(r) = request {
             self.write_now(&r);
-        } else if waiting && self.sm_ack_deadline.is_none() {
-            self.sm_ack_deadline = Some(Instant::now() + ACK_WAIT);
+        } else if waiting && self.recovery.ack_deadline.is_none() {
+            self.recovery.ack_deadline = Some(Instant::now() + ACK_WAIT);
         }
     }
 
@@ -116,19 +159,19 @@ impl Engine {
     /// A shared session never enables it: its handles send independently
     /// and one handle's counters could not match the server's.
     pub(super) fn enable_sm(&mut self) {
-        if !self.options.stream_management || !self.sm_offered || self.shared() {
-            lock(&self.sm).disable();
+        if !self.options.stream_management || !self.recovery.sm_offered || self.shared() {
+            lock(&self.recovery.sm).disable();
             return;
         }
-        let enable = lock(&self.sm).enable();
+        let enable = lock(&self.recovery.sm).enable();
         self.write_now(&enable);
     }
 
     /// After SASL on a new stream: `<resume/>` a resumable session.
     pub(super) fn try_resume(&mut self) -> bool {
-        let possible = self.options.stream_management && self.sm_offered && !self.shared();
+        let possible = self.options.stream_management && self.recovery.sm_offered && !self.shared();
         let request = if possible {
-            lock(&self.sm).resume_request()
+            lock(&self.recovery.sm).resume_request()
         } else {
             None
         };
@@ -145,7 +188,7 @@ impl Engine {
     /// broke before the server's `<enabled/>`, or it refused resumption):
     /// its unacknowledged stanzas may be lost, and the application hears so.
     pub(super) fn forget_unresumable(&mut self) {
-        let lost = lock(&self.sm).on_failed(None);
+        let lost = lock(&self.recovery.sm).on_failed(None);
         self.settle_unacked(lost, true);
     }
 
@@ -154,11 +197,11 @@ impl Engine {
     /// application hears of each.
     fn settle_unacked(&mut self, lost: Vec<String>, new_session_follows: bool) {
         if self.options.resend_unacked && new_session_follows {
-            self.unacked_resent += lost.len();
-            let later = std::mem::replace(&mut self.queued, lost);
-            self.queued.extend(later);
+            self.recovery.unacked_resent += lost.len();
+            let later = std::mem::replace(&mut self.outbox.queued, lost);
+            self.outbox.queued.extend(later);
         } else {
-            self.unacked_lost += lost.len();
+            self.recovery.unacked_lost += lost.len();
             self.report_unacked(lost);
         }
     }
@@ -171,14 +214,14 @@ impl Engine {
         }
         match elem.local_name() {
             "enabled" => {
-                let jid = self.creds.jid.clone();
-                lock(&self.sm).on_enabled(elem, &jid);
+                let jid = self.login.creds.jid.clone();
+                lock(&self.recovery.sm).on_enabled(elem, &jid);
             }
             // Only while stream management is on: not after the server
             // refused <enable/> (nor before it was asked for).
             "r" => {
                 let answer = {
-                    let sm = lock(&self.sm);
+                    let sm = lock(&self.recovery.sm);
                     sm.enabled.then(|| sm.answer())
                 };
                 if let Some(answer) = answer {
@@ -187,13 +230,13 @@ impl Engine {
             }
             "a" => {
                 let acked = match h_of(elem) {
-                    Some(h) => lock(&self.sm).on_ack(h),
+                    Some(h) => lock(&self.recovery.sm).on_ack(h),
                     None => Err(Error::InvalidArgument("an ack without h".into())),
                 };
                 match acked {
                     Ok(()) => {
-                        let waiting = !lock(&self.sm).unacked.is_empty();
-                        self.sm_ack_deadline = waiting.then(|| Instant::now() + ACK_WAIT);
+                        let waiting = !lock(&self.recovery.sm).unacked.is_empty();
+                        self.recovery.ack_deadline = waiting.then(|| Instant::now() + ACK_WAIT);
                     }
                     Err(e) => self.server_lied(&e.to_string()),
                 }
@@ -201,14 +244,14 @@ impl Engine {
             "resumed" if self.phase == Phase::Resuming => self.on_resumed(elem),
             "failed" if self.phase == Phase::Resuming => self.on_resume_failed(elem),
             // The server refused <enable/>: go on without.
-            "failed" if self.phase == Phase::Connected => lock(&self.sm).disable(),
+            "failed" if self.phase == Phase::Connected => lock(&self.recovery.sm).disable(),
             _ => {}
         }
     }
 
     /// XEP-0198 §4: a count the server cannot have is the end of the stream.
     fn server_lied(&mut self, why: &str) {
-        lock(&self.sm).disable();
+        lock(&self.recovery.sm).disable();
         let why = format!("handled-count-too-high: {why}");
         self.change_status(Status::Error, Some(&why), None);
         self.finish(Some(&why));
@@ -220,7 +263,7 @@ impl Engine {
             return;
         };
         let (again, jid) = {
-            let mut sm = lock(&self.sm);
+            let mut sm = lock(&self.recovery.sm);
             (sm.on_resumed(h), sm.jid.clone())
         };
         let again = match again {
@@ -231,23 +274,9 @@ impl Engine {
             }
         };
         if let Some(jid) = jid {
-            self.creds.jid = jid.clone();
-            self.publish(|s| s.jid = jid);
+            self.set_jid(jid);
         }
-        self.session_started = true;
-        self.connect_deadline = None;
-        self.set_phase(Phase::Connected);
-        let jid = self.creds.jid.clone();
-        if let Some(t) = self.transport.as_mut() {
-            t.keepalive(Some(&jid));
-        }
-        // Exactly what the server had not received, in the order sent.
-        for xml in again {
-            self.write(xml);
-        }
-        let condition = self.back_online(true);
-        self.handlers.session_changed(true);
-        self.change_status(Status::Connected, condition.as_deref(), None);
+        self.session_up(Arrival::Resumed { again });
     }
 
     /// The server forgot the session: report what may be lost, bind anew.
@@ -257,21 +286,21 @@ impl Engine {
             .map(|c| c.local_name().to_string())
             .next()
             .unwrap_or_else(|| "undefined-condition".into());
-        self.resume_refused = Some(why);
-        let lost = lock(&self.sm).on_failed(h_of(elem));
+        self.recovery.resume_refused = Some(why);
+        let lost = lock(&self.recovery.sm).on_failed(h_of(elem));
         self.settle_unacked(lost, true);
         self.bind_or_wait();
     }
 
     /// The session is up again: send what waited, say how it came back.
     pub(super) fn back_online(&mut self, resumed: bool) -> Option<String> {
-        let was_reconnecting = self.reconnecting.take().is_some();
-        self.reconnect_at = None;
+        let was_reconnecting = self.recovery.reconnecting.take().is_some();
+        self.recovery.reconnect_at = None;
         self.publish(|s| s.resumed = resumed);
         self.send_waiting();
-        let lost = std::mem::take(&mut self.unacked_lost);
-        let resent = std::mem::take(&mut self.unacked_resent);
-        let refused = self.resume_refused.take();
+        let lost = std::mem::take(&mut self.recovery.unacked_lost);
+        let resent = std::mem::take(&mut self.recovery.unacked_resent);
+        let refused = self.recovery.resume_refused.take();
         if resumed {
             return Some("resumed".into());
         }
@@ -298,7 +327,7 @@ impl Engine {
             return;
         }
         let Some(conn) = self.handle() else { return };
-        if let Some(handler) = self.unacked_handler.as_mut() {
+        if let Some(handler) = self.recovery.unacked_handler.as_mut() {
             for xml in stanzas {
                 if let Ok(elem) = parse_received(&xml) {
                     handler(&conn, &elem);
