@@ -177,8 +177,9 @@ fn disconnect_never_reconnects_and_retries_are_bounded() {
     let proxy = Proxy::to_http_of(&server);
     let mut o = resilient(true);
     o.set("maxRetries", "3").unwrap();
-    // Each attempt gets a second: the link below never answers.
-    o.set("connect_timeout", "1000").unwrap();
+    // Each attempt gets 3 s: the link below never answers. (The first
+    // login gets as long, which a loaded machine needs: see below.)
+    o.set("connect_timeout", "3000").unwrap();
     let alice = Connection::new(&proxy.url(&server.ws()), o).unwrap();
     let rx = watch(&alice, "alice", &server);
     let mut seen = Vec::new();
@@ -762,7 +763,10 @@ fn giving_up_reports_what_went_into_a_frozen_link() {
             let proxy = Proxy::to_http_of(&server);
             let mut o = resilient(true);
             o.set("maxRetries", "2").unwrap();
-            o.set("connect_timeout", "1000").unwrap();
+            // connect_timeout bounds BOSH's retries of an attempt, and the
+            // first login too: 1 s was too little for that login on a
+            // loaded machine (ASan, ejabberd's SCRAM: CONNTIMEOUT in CI).
+            o.set("connect_timeout", "5000").unwrap();
             o.set("wait", "2").unwrap(); // BOSH gives up its retries within seconds
             let (_alice, rx, mut seen, reported, want) = freeze_and_cut(&server, &proxy, &url, o);
             let end = wait_for(&rx, &mut seen, Status::Disconnected, 60);
