@@ -9,6 +9,7 @@
 
 mod builder;
 mod element;
+mod error;
 mod escape;
 mod lexer;
 mod parser;
@@ -19,9 +20,10 @@ mod tests;
 
 pub use builder::{Builder, NO_ATTRS};
 pub use element::{Element, Node};
+pub use error::XmlError;
 pub use parser::{
     parse_element, parse_element_bytes, parse_element_with_limits, parse_received, Limits,
-    StreamEvent, StreamParser, XmlError,
+    StreamEvent, StreamParser,
 };
 pub use serialize::{escape_attr, escape_text};
 
