@@ -10,7 +10,7 @@ use crate::options::{select_transport, Options};
 use crate::sasl::Mechanism;
 use crate::sm::StreamManagement;
 use crate::status::Status;
-use crate::xml::Element;
+use crate::xml::{ns, Element};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, ThreadId};
@@ -429,7 +429,7 @@ impl Connection {
         let namespaced;
         let stanza = if lacks_client_ns(stanza) {
             let mut copy = stanza.clone();
-            copy.set_attr("xmlns", crate::xml::NS_CLIENT);
+            copy.set_attr("xmlns", ns::CLIENT);
             namespaced = copy;
             &namespaced
         } else {
@@ -459,7 +459,7 @@ impl Connection {
         self.require_session()?;
         let mut elem = crate::xml::parse_element(xml)?;
         let xml = if lacks_client_ns(&elem) {
-            elem.set_attr("xmlns", crate::xml::NS_CLIENT);
+            elem.set_attr("xmlns", ns::CLIENT);
             elem.to_xml()
         } else {
             xml.to_string()
@@ -549,7 +549,7 @@ impl Connection {
         }
         let mut stanza = stanza;
         if lacks_client_ns(&stanza) {
-            stanza.set_attr("xmlns", crate::xml::NS_CLIENT);
+            stanza.set_attr("xmlns", ns::CLIENT);
         }
         let id = match stanza.attr("id") {
             Some(id) => id.to_string(),

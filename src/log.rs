@@ -225,7 +225,7 @@ impl Logger {
     /// DEBUG: a stanza received (SASL elements by name only).
     pub fn received(&self, stanza: &crate::xml::Element) {
         if self.enabled(LogLevel::Debug) {
-            let text = if stanza.attr("xmlns") == Some(crate::engine::NS_SASL) {
+            let text = if stanza.attr("xmlns") == Some(crate::xml::ns::SASL) {
                 sasl_placeholder(stanza.local_name())
             } else {
                 stanza.to_xml()
@@ -250,7 +250,7 @@ pub(crate) use log_at;
 fn sasl_placeholder(name: &str) -> String {
     format!(
         "<{name} xmlns='{}'/> (SASL payload not logged)",
-        crate::engine::NS_SASL
+        crate::xml::ns::SASL
     )
 }
 
@@ -258,7 +258,7 @@ fn sasl_placeholder(name: &str) -> String {
 /// of `<auth>`/`<response>` carries the password (PLAIN) or proofs (SCRAM).
 fn redact_text(xml: &str) -> std::borrow::Cow<'_, str> {
     let first_tag = xml.split('>').next().unwrap_or(xml);
-    if !first_tag.contains(crate::engine::NS_SASL) {
+    if !first_tag.contains(crate::xml::ns::SASL) {
         return xml.into();
     }
     let name: String = first_tag

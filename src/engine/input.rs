@@ -3,15 +3,15 @@
 //! and stream errors, a lost link and transport errors, each ending in the
 //! status Strophe gives it.
 
-use super::{Arrival, Engine, Phase, NS_STANZAS};
+use super::{Arrival, Engine, Phase};
 use crate::error::Error;
 use crate::jid;
 use crate::log::log_at;
 use crate::mailbox::lock;
 use crate::options::TransportKind;
-use crate::sm::NS_SM;
 use crate::status::Status;
 use crate::transport::Incoming;
+use crate::xml::ns;
 use crate::xml::{Builder, Element, StreamEvent};
 
 impl Engine {
@@ -224,7 +224,7 @@ impl Engine {
             self.on_stream_error(&stanza);
             return;
         }
-        if stanza.attr("xmlns") == Some(NS_SM) {
+        if stanza.attr("xmlns") == Some(ns::SM) {
             self.on_sm(&stanza);
             return;
         }
@@ -302,7 +302,7 @@ impl Engine {
         }
         let reply = Builder::iq(attrs.iter().map(|(k, v)| (*k, v.as_str())))
             .c("error", [("type", "cancel")])
-            .c("service-unavailable", [("xmlns", NS_STANZAS)])
+            .c("service-unavailable", [("xmlns", ns::STANZAS)])
             .build();
         self.send_stanza(&reply);
     }

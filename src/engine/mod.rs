@@ -33,11 +33,6 @@ use outbox::{Hooks, Outbox};
 use recovery::Recovery;
 use std::time::{Duration, Instant};
 
-pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
-pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
-pub const NS_SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
-pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
-
 pub type StatusFn = Box<dyn FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send>;
 pub type TextHook = Box<dyn FnMut(&Connection, &str) + Send>;
 pub type XmlHook = Box<dyn FnMut(&Connection, &Element) + Send>;

@@ -7,7 +7,7 @@ use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::status::Status;
-use crate::xml::{Element, Limits, StreamEvent, StreamParser};
+use crate::xml::{ns, Element, Limits, StreamEvent, StreamParser};
 use std::io::ErrorKind;
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, RawFd};
@@ -18,8 +18,6 @@ use tungstenite::http::HeaderValue;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
-
-pub const FRAMING_NS: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 
 /// How long freeing a connection waits for the server's `<close/>`.
 const END_TIMEOUT: Duration = Duration::from_secs(2);
@@ -151,7 +149,7 @@ impl WebSocketTransport {
 /// RFC 7395's stream header: `<open/>` in the framing namespace.
 pub(crate) fn open_element(domain: &str) -> Element {
     let mut open = Element::new("open");
-    open.set_attr("xmlns", FRAMING_NS);
+    open.set_attr("xmlns", ns::FRAMING);
     open.set_attr("to", domain);
     open.set_attr("version", "1.0");
     open
@@ -160,7 +158,7 @@ pub(crate) fn open_element(domain: &str) -> Element {
 /// RFC 7395's stream close.
 pub(crate) fn close_element() -> Element {
     let mut close = Element::new("close");
-    close.set_attr("xmlns", FRAMING_NS);
+    close.set_attr("xmlns", ns::FRAMING);
     close
 }
 
@@ -542,7 +540,7 @@ fn check_open(open: &Element) -> Option<String> {
     };
     let namespace = match open.attr("xmlns") {
         None => Some("Missing xmlns in <open />".to_string()),
-        Some(FRAMING_NS) => None,
+        Some(ns::FRAMING) => None,
         Some(ns) => Some(format!("Wrong xmlns in <open />: {ns}")),
     };
     version.or(namespace)

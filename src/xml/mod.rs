@@ -12,6 +12,7 @@ mod element;
 mod error;
 mod escape;
 mod lexer;
+pub mod ns;
 mod parser;
 mod serialize;
 
@@ -29,12 +30,3 @@ pub use serialize::{escape_attr, escape_text};
 
 #[cfg(any(test, fuzzing))]
 pub(crate) use parser::parse_document;
-
-/// `jabber:client`, the default namespace of client streams.
-pub const NS_CLIENT: &str = "jabber:client";
-/// The namespace of `<stream:stream>` and `<stream:features>`.
-pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
-/// The namespace of BOSH `<body>` wrappers (XEP-0124).
-pub const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
-/// The namespace of RFC 7395 `<open/>` and `<close/>`.
-pub const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";

@@ -10,7 +10,7 @@ use super::element::{intern, Element, Name, Node};
 use super::error::XmlError;
 use super::escape::{unescape_into, Context};
 use super::lexer::{Lexer, Token};
-use super::{NS_FRAMING, NS_HTTPBIND, NS_STREAMS};
+use super::ns;
 use quick_xml::events::attributes::Attributes;
 use std::str::FromStr;
 
@@ -60,10 +60,6 @@ const CDATA_REFUSED: &str =
     "CDATA sections are not accepted in XML to send: write the text escaped (&lt; &amp;) instead";
 const XML_PREFIX_REFUSED: &str =
     "elements in the reserved 'xml' prefix are not allowed (no XMPP element is in the XML namespace)";
-
-/// The namespaces Namespaces in XML 1.0 §3 reserves.
-const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
-const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
 
 /// Buffers larger than this are given back once a big stanza is done.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -656,13 +652,15 @@ fn check_declaration(key: &str, value: &str) -> Result<(), XmlError> {
     };
     let why = match prefix {
         Some("xmlns") => "the prefix 'xmlns' cannot be declared".to_owned(),
-        Some("xml") if value != NS_XML => format!("the prefix 'xml' can only be bound to {NS_XML}"),
+        Some("xml") if value != ns::XML => {
+            format!("the prefix 'xml' can only be bound to {}", ns::XML)
+        }
         Some("xml") => return Ok(()),
         Some(p) if value.is_empty() => format!(
             "xmlns:{}='' undeclares a prefix, which XML 1.0 does not allow",
             shorten(p)
         ),
-        _ if value == NS_XML || value == NS_XMLNS => {
+        _ if value == ns::XML || value == ns::XMLNS => {
             format!("{value} cannot be declared: it is reserved")
         }
         _ => return Ok(()),
@@ -673,15 +671,15 @@ fn check_declaration(key: &str, value: &str) -> Result<(), XmlError> {
 /// `<stream:stream>` or BOSH `<body>`: their children are the stanzas.
 fn is_wrapper(elem: &Element) -> bool {
     match elem.local_name() {
-        "stream" => elem.xmlns() == Some(NS_STREAMS),
-        "body" => elem.xmlns() == Some(NS_HTTPBIND),
+        "stream" => elem.xmlns() == Some(ns::STREAMS),
+        "body" => elem.xmlns() == Some(ns::HTTPBIND),
         _ => false,
     }
 }
 
 /// A top-level element with no wrapper: RFC 7395 framing or a stanza.
 fn framed_event(elem: Element) -> StreamEvent {
-    if elem.xmlns() != Some(NS_FRAMING) {
+    if elem.xmlns() != Some(ns::FRAMING) {
         return StreamEvent::Stanza(elem);
     }
     match elem.local_name() {
