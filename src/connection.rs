@@ -1,7 +1,9 @@
 //! `Connection`: the public handle. API calls post commands to the engine;
 //! the engine runs on its own thread, or on the caller's in sync mode.
 
-use crate::engine::{AttachRequest, Command, ConnectRequest, Engine, HookKind, IqRequest, Phase};
+use crate::engine::{
+    AttachRequest, Command, ConnectRequest, Core, Engine, HookKind, IqRequest, Phase, PublicState,
+};
 use crate::error::{Error, Result};
 use crate::handler::{Handler, HandlerId, Keep, Matcher, TimedHandler};
 use crate::log::{LogLevel, Logger};
@@ -13,54 +15,7 @@ use crate::status::Status;
 use crate::xml::{ns, Element};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
-
-/// What getters read without disturbing the engine.
-#[derive(Debug, Clone, Default)]
-pub struct PublicState {
-    pub jid: String,
-    pub authzid: String,
-    pub domain: String,
-    pub authenticated: bool,
-    /// A session attempt or session is under way.
-    pub connected: bool,
-    pub disconnecting: bool,
-    pub paused: bool,
-    pub status: Option<Status>,
-    /// The session came back by XEP-0198 resumption.
-    pub resumed: bool,
-    /// The service URL in use: the one given, or where a redirect led.
-    pub service: String,
-    /// The error behind the last failure status whose condition is one of
-    /// Strophe's fixed texts (the refused port, the TLS error, the URL).
-    pub failure_detail: Option<String>,
-}
-
-pub(crate) struct Core {
-    /// Shared with the transports' wakers, which must not keep the
-    /// connection itself alive (its last owner frees it, synchronously).
-    pub mailbox: Arc<Mailbox<Command>>,
-    pub engine: Mutex<Engine>,
-    pub state: Mutex<PublicState>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    /// The thread driving the engine right now, to refuse self-deadlocks.
-    driver: Mutex<Option<ThreadId>>,
-    sync: AtomicBool,
-    /// An xmlOutput hook is set: sends must keep the element.
-    xml_output_hooked: AtomicBool,
-    next_id: AtomicU64,
-    /// XEP-0198 state, shared with the engine so it can be exported.
-    sm: Arc<Mutex<StreamManagement>>,
-    /// Random per connection: handles sharing one session (a worker) must
-    /// not hand out the same stanza ids.
-    id_prefix: String,
-    /// Shared with the engine, so a handler set before connect applies at once.
-    log: Logger,
-    options: Options,
-    service: String,
-    bosh: bool,
-}
 
 /// An XMPP connection (Strophe's `Connection`).
 ///
@@ -866,7 +821,7 @@ impl Connection {
             Ok(r) => r,
             Err(panic) => Err(Error::Io(format!(
                 "internal error in the engine: {}",
-                crate::ffi::guard::panic_message(&panic)
+                crate::panic::panic_message(&panic)
             ))),
         }
     }
@@ -1068,7 +1023,7 @@ fn failure_of(result: std::thread::Result<Result<()>>) -> Option<String> {
         Ok(Err(e)) => Some(e.to_string()),
         Err(panic) => Some(format!(
             "internal error: {}",
-            crate::ffi::guard::panic_message(&panic)
+            crate::panic::panic_message(&panic)
         )),
     }
 }

@@ -3,6 +3,7 @@
 //! deletes arrive as commands, so a change made during dispatch applies
 //! from the next stanza.
 
+// Handlers receive the connection: the one tie back up (see engine/mod.rs).
 use crate::connection::Connection;
 use crate::jid::{self, Jid, JidError};
 use crate::xml::Element;

@@ -81,6 +81,7 @@ pub mod jid;
 pub mod log;
 mod mailbox;
 pub mod options;
+mod panic;
 mod ping;
 mod reconnect;
 pub mod sasl;

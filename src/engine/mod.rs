@@ -6,7 +6,11 @@
 //! reports), outbox.rs (the send path), recovery.rs (reconnection, stream
 //! management), liveness.rs (a silent link).
 
-use crate::connection::{Connection, Core, PublicState};
+// The one tie back up: callbacks receive the `Connection` they were
+// registered on, so the engine makes a borrowed handle to give them
+// (`Connection::borrowed`). Everything else the engine needs sits at or
+// below it (`core.rs`).
+use crate::connection::Connection;
 use crate::error::Result;
 use crate::handler::iq::{IqFn, IqTracker};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
@@ -23,11 +27,13 @@ use std::sync::{Arc, Mutex, Weak};
 mod auth;
 mod close;
 mod connect;
+mod core;
 mod input;
 mod liveness;
 mod negotiation;
 mod outbox;
 mod recovery;
+pub(crate) use self::core::{Core, PublicState};
 use negotiation::Login;
 use outbox::{Hooks, Outbox};
 use recovery::Recovery;
