@@ -76,8 +76,14 @@ pub mod ffi;
 #[cfg(any(fuzzing, test))]
 #[doc(hidden)]
 pub mod fuzzing;
+/// The fuzz targets' ways in through the C ABI (`fuzz/`).
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub use ffi::fuzzing as c_fuzzing;
 pub mod handler;
 pub mod jid;
+#[cfg(test)]
+mod layers;
 pub mod log;
 mod mailbox;
 pub mod options;
