@@ -150,7 +150,7 @@ impl Connection {
         let thread = std::thread::Builder::new()
             .name("epode-engine".into())
             .spawn(move || engine_thread(core))
-            .map_err(|e| Error::Io(format!("cannot start the engine thread: {e}")))?;
+            .map_err(|e| Error::io_from(format!("cannot start the engine thread: {e}"), e))?;
         *slot = Some(thread);
         Ok(())
     }
@@ -819,8 +819,8 @@ impl Connection {
         *lock(&self.core.driver) = None;
         match result {
             Ok(r) => r,
-            Err(panic) => Err(Error::Io(format!(
-                "internal error in the engine: {}",
+            Err(panic) => Err(Error::Internal(format!(
+                "the engine panicked: {}",
                 crate::panic::panic_message(&panic)
             ))),
         }
@@ -1016,15 +1016,13 @@ fn parse_jid(what: &str, text: &str) -> Result<crate::jid::Jid> {
 }
 
 /// What went wrong in a step that did not return Ok: a panic (a bug, or
-/// a panicking Rust callback) or a failed poll().
-fn failure_of(result: std::thread::Result<Result<()>>) -> Option<String> {
+/// a panicking Rust callback: `Error::Internal`, never an I/O error) or a
+/// failed poll().
+fn failure_of(result: std::thread::Result<Result<()>>) -> Option<Error> {
     match result {
         Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(panic) => Some(format!(
-            "internal error: {}",
-            crate::panic::panic_message(&panic)
-        )),
+        Ok(Err(e)) => Some(e),
+        Err(panic) => Some(Error::Internal(crate::panic::panic_message(&panic))),
     }
 }
 
@@ -1034,7 +1032,7 @@ fn engine_thread(core: Arc<Core>) {
         let mut engine = lock(&core.engine);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.step(None)));
         if let Some(why) = failure_of(result) {
-            engine.recover(&why);
+            engine.recover(&why.to_string());
         }
         let stop = engine.take_released();
         let trim = engine.take_session_started();

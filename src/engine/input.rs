@@ -184,7 +184,7 @@ impl Engine {
             Phase::Connected => {
                 // A broken link is worth another try; a server that sends
                 // garbage or oversize stanzas is not.
-                let link = matches!(e, Error::Io(_) | Error::Tls(_));
+                let link = matches!(e, Error::Io { .. } | Error::Tls { .. });
                 if !(link && self.try_reconnect(&e.to_string())) {
                     self.change_status(Status::Error, Some(&e.to_string()), None);
                     self.finish(Some(&e.to_string()));
@@ -200,7 +200,7 @@ impl Engine {
     /// `failure_detail`. A TLS failure keeps its own condition: an
     /// untrusted certificate must not look like a network blip.
     pub(super) fn login_failed(&mut self, e: &Error) {
-        if matches!(e, Error::Io(_)) && matches!(self.kind, TransportKind::WebSocket { .. }) {
+        if matches!(e, Error::Io { .. }) && matches!(self.kind, TransportKind::WebSocket { .. }) {
             self.websocket_failed(&e.to_string());
         } else {
             self.fail(Status::ConnFail, &e.to_string());

@@ -282,10 +282,11 @@ impl BoshTransport {
         use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
         let mut tls = TlsConfig::builder().provider(TlsProvider::NativeTls);
         if let Some(path) = &self.options.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| Error::Io(format!("cannot read ca_file {}: {e}", path.display())))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::io_from(format!("cannot read ca_file {}: {e}", path.display()), e)
+            })?;
             let cert = ureq::tls::Certificate::from_pem(&pem)
-                .map_err(|e| Error::Tls(format!("ca_file {}: {e}", path.display())))?;
+                .map_err(|e| Error::tls_from(format!("ca_file {}: {e}", path.display()), e))?;
             tls = tls.root_certs(RootCerts::new_with_certs(&[cert.to_owned()]));
         } else {
             tls = tls.root_certs(RootCerts::PlatformVerifier);
