@@ -13,7 +13,7 @@ pub fn jid(data: &[u8]) {
 
 /// `epode_jid_normalize` through its C entry (None: an error code).
 fn c_jid_normalize(text: &str) -> Option<String> {
-    use super::epode_result;
+    use super::result::epode_result;
     use super::jid::epode_jid_normalize;
     let c_text = std::ffi::CString::new(text).ok()?;
     let mut buf = vec![0u8; 5000];
@@ -40,7 +40,7 @@ pub fn c_stanza_parse(data: &[u8]) {
     use super::stanza::{
         epode_stanza, epode_stanza_free, epode_stanza_parse, epode_stanza_to_string,
     };
-    use super::{epode_result, guard::epode_string_free};
+    use super::{guard::epode_string_free, result::epode_result};
     let text: Vec<u8> = data
         .iter()
         .copied()

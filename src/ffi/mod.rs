@@ -41,4 +41,3 @@ pub mod builder;
 
 pub mod jid;
 
-pub use result::epode_result;
