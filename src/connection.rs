@@ -581,6 +581,8 @@ impl Connection {
         Ok(id)
     }
 
+    /// Strophe's `deleteHandler`: the handler `id` runs no more (an id
+    /// already gone is ignored).
     pub fn delete_handler(&self, id: HandlerId) {
         self.post(Command::DeleteHandler(id));
     }
@@ -615,6 +617,7 @@ impl Connection {
         id
     }
 
+    /// Strophe's `deleteTimedHandler`: the timed handler `id` runs no more.
     pub fn delete_timed_handler(&self, id: HandlerId) {
         self.post(Command::DeleteTimed(id));
     }
@@ -857,6 +860,7 @@ impl Connection {
         self.state().authzid
     }
 
+    /// The domain of the JID given at connect ("" before connect).
     pub fn domain(&self) -> String {
         self.state().domain
     }
@@ -917,10 +921,13 @@ impl Connection {
         self.state().connected
     }
 
+    /// True while the session is being closed (after `disconnect()`,
+    /// until DISCONNECTED).
     pub fn disconnecting(&self) -> bool {
         self.state().disconnecting
     }
 
+    /// True between `pause()` and `resume()`: sends are held, not sent.
     pub fn paused(&self) -> bool {
         self.state().paused
     }

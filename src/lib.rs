@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! epode: a native XMPP client transport library — Strophe.js's connection
 //! model (BOSH, WebSocket, shared connections) as a blocking library with a
 //! stable C ABI.

@@ -30,9 +30,13 @@ use std::sync::{Arc, Mutex};
 /// How important a log message is. Numbers as in libstrophe/Strophe.js.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
+    /// Detail: every stanza sent and received (SASL by name only).
     Debug = 0,
+    /// Statuses and the steps of a session: the transport, the mechanism.
     Info = 1,
+    /// Failures: a failure status, a transport error.
     Warn = 2,
+    /// The ERROR status: a session ended by a stream error or a lost link.
     Error = 3,
 }
 

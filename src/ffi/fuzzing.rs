@@ -13,8 +13,8 @@ pub fn jid(data: &[u8]) {
 
 /// `epode_jid_normalize` through its C entry (None: an error code).
 fn c_jid_normalize(text: &str) -> Option<String> {
-    use super::result::epode_result;
     use super::jid::epode_jid_normalize;
+    use super::result::epode_result;
     let c_text = std::ffi::CString::new(text).ok()?;
     let mut buf = vec![0u8; 5000];
     let mut len = 0usize;

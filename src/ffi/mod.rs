@@ -40,4 +40,3 @@ pub mod stanza;
 pub mod builder;
 
 pub mod jid;
-

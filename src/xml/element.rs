@@ -9,6 +9,7 @@ use std::borrow::Cow;
 /// A child of an element: another element or a run of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
+    /// A child element.
     Element(Element),
     /// Real (unescaped) character data.
     Text(String),

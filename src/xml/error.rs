@@ -23,13 +23,24 @@ pub enum XmlError {
     /// An entity other than the five predefined ones.
     UnknownEntity(String),
     /// An end tag that does not close the open element.
-    MismatchedEnd { expected: String, found: String },
+    MismatchedEnd {
+        /// The name of the element open.
+        expected: String,
+        /// The name the end tag gave.
+        found: String,
+    },
     /// Another element after the root (or wrapper) was closed.
     SecondRoot,
     /// A stanza larger than [`Limits::max_stanza_bytes`](super::Limits::max_stanza_bytes).
-    TooLarge { limit: usize },
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// Elements nested deeper than [`Limits::max_depth`](super::Limits::max_depth).
-    TooDeep { limit: usize },
+    TooDeep {
+        /// The limit, in levels.
+        limit: usize,
+    },
     /// The input ended inside an element or a tag.
     Incomplete,
 }
