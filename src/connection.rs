@@ -1,7 +1,9 @@
 //! `Connection`: the public handle. API calls post commands to the engine;
 //! the engine runs on its own thread, or on the caller's in sync mode.
 
-use crate::engine::{AttachRequest, Command, ConnectRequest, Engine, HookKind, IqRequest, Phase};
+use crate::engine::{
+    AttachRequest, Command, ConnectRequest, Core, Engine, HookKind, IqRequest, Phase, PublicState,
+};
 use crate::error::{Error, Result};
 use crate::handler::{Handler, HandlerId, Keep, Matcher, TimedHandler};
 use crate::log::{LogLevel, Logger};
@@ -10,57 +12,10 @@ use crate::options::{select_transport, Options};
 use crate::sasl::Mechanism;
 use crate::sm::StreamManagement;
 use crate::status::Status;
-use crate::xml::Element;
+use crate::xml::{ns, Element};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
-
-/// What getters read without disturbing the engine.
-#[derive(Debug, Clone, Default)]
-pub struct PublicState {
-    pub jid: String,
-    pub authzid: String,
-    pub domain: String,
-    pub authenticated: bool,
-    /// A session attempt or session is under way.
-    pub connected: bool,
-    pub disconnecting: bool,
-    pub paused: bool,
-    pub status: Option<Status>,
-    /// The session came back by XEP-0198 resumption.
-    pub resumed: bool,
-    /// The service URL in use: the one given, or where a redirect led.
-    pub service: String,
-    /// The error behind the last failure status whose condition is one of
-    /// Strophe's fixed texts (the refused port, the TLS error, the URL).
-    pub failure_detail: Option<String>,
-}
-
-pub(crate) struct Core {
-    /// Shared with the transports' wakers, which must not keep the
-    /// connection itself alive (its last owner frees it, synchronously).
-    pub mailbox: Arc<Mailbox<Command>>,
-    pub engine: Mutex<Engine>,
-    pub state: Mutex<PublicState>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    /// The thread driving the engine right now, to refuse self-deadlocks.
-    driver: Mutex<Option<ThreadId>>,
-    sync: AtomicBool,
-    /// An xmlOutput hook is set: sends must keep the element.
-    xml_output_hooked: AtomicBool,
-    next_id: AtomicU64,
-    /// XEP-0198 state, shared with the engine so it can be exported.
-    sm: Arc<Mutex<StreamManagement>>,
-    /// Random per connection: handles sharing one session (a worker) must
-    /// not hand out the same stanza ids.
-    id_prefix: String,
-    /// Shared with the engine, so a handler set before connect applies at once.
-    log: Logger,
-    options: Options,
-    service: String,
-    bosh: bool,
-}
 
 /// An XMPP connection (Strophe's `Connection`).
 ///
@@ -195,7 +150,7 @@ impl Connection {
         let thread = std::thread::Builder::new()
             .name("epode-engine".into())
             .spawn(move || engine_thread(core))
-            .map_err(|e| Error::Io(format!("cannot start the engine thread: {e}")))?;
+            .map_err(|e| Error::io_from(format!("cannot start the engine thread: {e}"), e))?;
         *slot = Some(thread);
         Ok(())
     }
@@ -429,7 +384,7 @@ impl Connection {
         let namespaced;
         let stanza = if lacks_client_ns(stanza) {
             let mut copy = stanza.clone();
-            copy.set_attr("xmlns", crate::xml::NS_CLIENT);
+            copy.set_attr("xmlns", ns::CLIENT);
             namespaced = copy;
             &namespaced
         } else {
@@ -459,7 +414,7 @@ impl Connection {
         self.require_session()?;
         let mut elem = crate::xml::parse_element(xml)?;
         let xml = if lacks_client_ns(&elem) {
-            elem.set_attr("xmlns", crate::xml::NS_CLIENT);
+            elem.set_attr("xmlns", ns::CLIENT);
             elem.to_xml()
         } else {
             xml.to_string()
@@ -549,7 +504,7 @@ impl Connection {
         }
         let mut stanza = stanza;
         if lacks_client_ns(&stanza) {
-            stanza.set_attr("xmlns", crate::xml::NS_CLIENT);
+            stanza.set_attr("xmlns", ns::CLIENT);
         }
         let id = match stanza.attr("id") {
             Some(id) => id.to_string(),
@@ -626,6 +581,8 @@ impl Connection {
         Ok(id)
     }
 
+    /// Strophe's `deleteHandler`: the handler `id` runs no more (an id
+    /// already gone is ignored).
     pub fn delete_handler(&self, id: HandlerId) {
         self.post(Command::DeleteHandler(id));
     }
@@ -660,6 +617,7 @@ impl Connection {
         id
     }
 
+    /// Strophe's `deleteTimedHandler`: the timed handler `id` runs no more.
     pub fn delete_timed_handler(&self, id: HandlerId) {
         self.post(Command::DeleteTimed(id));
     }
@@ -864,9 +822,9 @@ impl Connection {
         *lock(&self.core.driver) = None;
         match result {
             Ok(r) => r,
-            Err(panic) => Err(Error::Io(format!(
-                "internal error in the engine: {}",
-                crate::ffi::guard::panic_message(&panic)
+            Err(panic) => Err(Error::Internal(format!(
+                "the engine panicked: {}",
+                crate::panic::panic_message(&panic)
             ))),
         }
     }
@@ -902,6 +860,7 @@ impl Connection {
         self.state().authzid
     }
 
+    /// The domain of the JID given at connect ("" before connect).
     pub fn domain(&self) -> String {
         self.state().domain
     }
@@ -962,10 +921,13 @@ impl Connection {
         self.state().connected
     }
 
+    /// True while the session is being closed (after `disconnect()`,
+    /// until DISCONNECTED).
     pub fn disconnecting(&self) -> bool {
         self.state().disconnecting
     }
 
+    /// True between `pause()` and `resume()`: sends are held, not sent.
     pub fn paused(&self) -> bool {
         self.state().paused
     }
@@ -1061,15 +1023,13 @@ fn parse_jid(what: &str, text: &str) -> Result<crate::jid::Jid> {
 }
 
 /// What went wrong in a step that did not return Ok: a panic (a bug, or
-/// a panicking Rust callback) or a failed poll().
-fn failure_of(result: std::thread::Result<Result<()>>) -> Option<String> {
+/// a panicking Rust callback: `Error::Internal`, never an I/O error) or a
+/// failed poll().
+fn failure_of(result: std::thread::Result<Result<()>>) -> Option<Error> {
     match result {
         Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(panic) => Some(format!(
-            "internal error: {}",
-            crate::ffi::guard::panic_message(&panic)
-        )),
+        Ok(Err(e)) => Some(e),
+        Err(panic) => Some(Error::Internal(crate::panic::panic_message(&panic))),
     }
 }
 
@@ -1079,7 +1039,7 @@ fn engine_thread(core: Arc<Core>) {
         let mut engine = lock(&core.engine);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.step(None)));
         if let Some(why) = failure_of(result) {
-            engine.recover(&why);
+            engine.recover(&why.to_string());
         }
         let stop = engine.take_released();
         let trim = engine.take_session_started();

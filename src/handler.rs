@@ -3,6 +3,7 @@
 //! deletes arrive as commands, so a change made during dispatch applies
 //! from the next stanza.
 
+// Handlers receive the connection: the one tie back up (see engine/mod.rs).
 use crate::connection::Connection;
 use crate::jid::{self, Jid, JidError};
 use crate::xml::Element;
@@ -48,7 +49,9 @@ pub struct Matcher {
     /// One or several `type` values. Empty, or one empty string: any type.
     /// In a list of several, `""` stands for a stanza without a type.
     pub types: Vec<String>,
+    /// The stanza's `id`, exactly.
     pub id: Option<String>,
+    /// The sender (`from`), compared as a JID (RFC 7622 normalised).
     pub from: Option<String>,
     /// Compare `from` by bare JID.
     pub match_bare_from_jid: bool,
@@ -62,15 +65,18 @@ fn given(criterion: &Option<String>) -> Option<&str> {
 }
 
 impl Matcher {
+    /// A matcher that takes every stanza; narrow it with the setters.
     pub fn new() -> Matcher {
         Matcher::default()
     }
 
+    /// Only stanzas with this namespace (on them or on a child).
     pub fn ns(mut self, ns: &str) -> Matcher {
         self.ns = Some(ns.to_string());
         self
     }
 
+    /// Only elements with this name.
     pub fn name(mut self, name: &str) -> Matcher {
         self.name = Some(name.to_string());
         self
@@ -83,11 +89,13 @@ impl Matcher {
         self
     }
 
+    /// Only the stanza with this `id` (an answer to one sent).
     pub fn id(mut self, id: &str) -> Matcher {
         self.id = Some(id.to_string());
         self
     }
 
+    /// Only stanzas from this JID.
     pub fn from(mut self, from: &str) -> Matcher {
         self.from = Some(from.to_string());
         self
@@ -153,6 +161,8 @@ impl Matcher {
         given(&self.from).map_or(Ok(()), |want| Jid::parse(want).map(drop))
     }
 
+    /// Whether `elem` meets every criterion given, as the engine decides
+    /// before calling a handler.
     pub fn matches(&self, elem: &Element) -> bool {
         self.namespace_matches(elem)
             && given(&self.name).is_none_or(|n| elem.name() == n)

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! epode: a native XMPP client transport library — Strophe.js's connection
 //! model (BOSH, WebSocket, shared connections) as a blocking library with a
 //! stable C ABI.
@@ -67,33 +68,47 @@
 //! - [`log`]: a log handler per connection or for the process
 //!   ([`Connection::set_log_handler`]); passwords are never logged.
 //! - [`sasl`]: the mechanisms, and the trait for custom ones.
-//! - [`ffi`]: the C ABI (`include/epode.h`), which is a thin layer over this API.
+//! - The C ABI (`include/epode.h`) is a thin layer over this API, in
+//!   `src/ffi/`; it is not part of the Rust API.
 
-pub mod connection;
+// The public surface is what a Rust program uses: the types re-exported
+// below, and the modules `xml`, `jid`, `log` and `sasl` for their helpers.
+// Everything else is the library's inside. The C ABI (`ffi`) is private
+// too: its `#[no_mangle] extern "C"` functions are exported from the
+// cdylib and staticlib whatever the module's visibility.
+mod connection;
 mod engine;
-pub mod error;
-pub mod ffi;
+mod error;
+mod ffi;
 #[cfg(any(fuzzing, test))]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod handler;
+/// The fuzz targets' ways in through the C ABI (`fuzz/`).
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub use ffi::fuzzing as c_fuzzing;
+mod handler;
 pub mod jid;
+#[cfg(test)]
+mod layers;
 pub mod log;
 mod mailbox;
-pub mod options;
+mod options;
+mod panic;
 mod ping;
 mod reconnect;
 pub mod sasl;
 mod sm;
 mod stack;
-pub mod status;
-pub mod transport;
+mod status;
+mod transport;
 pub mod xml;
 
 pub use connection::Connection;
-pub use error::{Error, Result};
+pub use error::{Cause, Error, Result};
 pub use handler::{HandlerId, Keep, Matcher};
+pub use jid::Jid;
 pub use log::LogLevel;
-pub use options::Options;
+pub use options::{Cookie, Options};
 pub use status::Status;
 pub use xml::{Builder, Element, Node};

@@ -30,9 +30,13 @@ use std::sync::{Arc, Mutex};
 /// How important a log message is. Numbers as in libstrophe/Strophe.js.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
+    /// Detail: every stanza sent and received (SASL by name only).
     Debug = 0,
+    /// Statuses and the steps of a session: the transport, the mechanism.
     Info = 1,
+    /// Failures: a failure status, a transport error.
     Warn = 2,
+    /// The ERROR status: a session ended by a stream error or a lost link.
     Error = 3,
 }
 
@@ -225,7 +229,7 @@ impl Logger {
     /// DEBUG: a stanza received (SASL elements by name only).
     pub fn received(&self, stanza: &crate::xml::Element) {
         if self.enabled(LogLevel::Debug) {
-            let text = if stanza.attr("xmlns") == Some(crate::engine::NS_SASL) {
+            let text = if stanza.attr("xmlns") == Some(crate::xml::ns::SASL) {
                 sasl_placeholder(stanza.local_name())
             } else {
                 stanza.to_xml()
@@ -250,7 +254,7 @@ pub(crate) use log_at;
 fn sasl_placeholder(name: &str) -> String {
     format!(
         "<{name} xmlns='{}'/> (SASL payload not logged)",
-        crate::engine::NS_SASL
+        crate::xml::ns::SASL
     )
 }
 
@@ -258,7 +262,7 @@ fn sasl_placeholder(name: &str) -> String {
 /// of `<auth>`/`<response>` carries the password (PLAIN) or proofs (SCRAM).
 fn redact_text(xml: &str) -> std::borrow::Cow<'_, str> {
     let first_tag = xml.split('>').next().unwrap_or(xml);
-    if !first_tag.contains(crate::engine::NS_SASL) {
+    if !first_tag.contains(crate::xml::ns::SASL) {
         return xml.into();
     }
     let name: String = first_tag

@@ -9,10 +9,15 @@ use std::time::{Duration, SystemTime};
 /// A cookie to send with every matching request (Strophe's `cookies`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Cookie {
+    /// The cookie's name.
     pub name: String,
+    /// Its value, often a token: never shown by `{:?}`.
     pub value: String,
+    /// Sent only to this domain and its subdomains; None: to every host.
     pub domain: Option<String>,
+    /// Sent only for URLs under this path; None: every path.
     pub path: Option<String>,
+    /// Not sent after this time; None: no expiry.
     pub expires: Option<SystemTime>,
 }
 
@@ -90,6 +95,7 @@ pub struct Options {
     pub reconnect: bool,
     /// The first reconnection delay; it doubles per attempt, up to the max.
     pub reconnect_delay: Duration,
+    /// The longest delay between reconnection attempts.
     pub reconnect_max_delay: Duration,
     /// XEP-0198 stream management when the server offers it.
     pub stream_management: bool,

@@ -1,14 +1,12 @@
 //! XEP-0199 XMPP Ping: the ping the liveness check sends, and the answer
 //! every transport gives to a ping addressed to us.
 
-use crate::xml::{Builder, Element};
-
-pub(crate) const NS_PING: &str = "urn:xmpp:ping";
+use crate::xml::{ns, Builder, Element};
 
 /// `<iq type='get' to id><ping/></iq>`.
 pub(crate) fn ping(to: &str, id: &str) -> Element {
     Builder::iq([("type", "get"), ("to", to), ("id", id)])
-        .c("ping", [("xmlns", NS_PING)])
+        .c("ping", [("xmlns", ns::PING)])
         .build()
 }
 
@@ -16,7 +14,7 @@ pub(crate) fn ping(to: &str, id: &str) -> Element {
 pub(crate) fn pong_for(stanza: &Element) -> Option<Element> {
     let is_ping = stanza.name() == "iq"
         && stanza.attr("type") == Some("get")
-        && stanza.find_child("ping", Some(NS_PING)).is_some();
+        && stanza.find_child("ping", Some(ns::PING)).is_some();
     if !is_ping {
         return None;
     }

@@ -6,11 +6,9 @@
 //! request acks and resume.
 
 use crate::error::{Error, Result};
-use crate::xml::{Builder, Element};
+use crate::xml::{ns, Builder, Element};
 use base64::Engine as _;
 use std::collections::VecDeque;
-
-pub(crate) const NS_SM: &str = "urn:xmpp:sm:3";
 
 /// Ask the server for an ack once this many stanzas wait for one.
 pub(crate) const ACK_EVERY: usize = 10;
@@ -53,7 +51,7 @@ pub fn is_stanza(xml: &str) -> bool {
 
 /// `<r/>`: the server answers it with an `<a/>` at once.
 pub(crate) fn ack_request() -> Element {
-    Builder::new("r", [("xmlns", NS_SM)]).build()
+    Builder::new("r", [("xmlns", ns::SM)]).build()
 }
 
 /// h values wrap at 2^32 (XEP-0198 §4).
@@ -71,7 +69,7 @@ impl StreamManagement {
         self.unacked.clear();
         self.request_pending = false;
         self.id = None;
-        Builder::new("enable", [("xmlns", NS_SM), ("resume", "true")]).build()
+        Builder::new("enable", [("xmlns", ns::SM), ("resume", "true")]).build()
     }
 
     /// The server's `<enabled/>`.
@@ -110,7 +108,7 @@ impl StreamManagement {
     /// `<a h='…'/>` for the server's `<r/>`.
     pub fn answer(&self) -> Element {
         let h = self.inbound.to_string();
-        Builder::new("a", [("xmlns", NS_SM), ("h", h.as_str())]).build()
+        Builder::new("a", [("xmlns", ns::SM), ("h", h.as_str())]).build()
     }
 
     /// `<r/>`, if one is due: enough stanzas wait and none is pending.
@@ -148,7 +146,7 @@ impl StreamManagement {
         Some(
             Builder::new(
                 "resume",
-                [("xmlns", NS_SM), ("previd", id), ("h", h.as_str())],
+                [("xmlns", ns::SM), ("previd", id), ("h", h.as_str())],
             )
             .build(),
         )
@@ -242,7 +240,7 @@ mod tests {
         sm.enable();
         let e = Builder::new(
             "enabled",
-            [("xmlns", NS_SM), ("id", id), ("resume", "true")],
+            [("xmlns", ns::SM), ("id", id), ("resume", "true")],
         )
         .build();
         sm.on_enabled(&e, "a@b/r");

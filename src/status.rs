@@ -6,19 +6,34 @@ use std::fmt;
 /// The status reported to the status callback (Strophe's `Strophe.Status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
+    /// A stream error or a lost link ended the session (without
+    /// `reconnect`, or past it); DISCONNECTED follows.
     Error = 0,
+    /// The transport is being opened.
     Connecting = 1,
+    /// The connection attempt failed (refused, TLS, HTTP error …).
     ConnFail = 2,
+    /// SASL authentication is under way.
     Authenticating = 3,
+    /// The server refused the credentials, or no mechanism fits.
     AuthFail = 4,
+    /// The session is up: stanzas can be sent and received.
     Connected = 5,
+    /// The session is over; every failure ends here too.
     Disconnected = 6,
+    /// `disconnect()` was called; the session is being closed.
     Disconnecting = 7,
+    /// An existing session was taken over (BOSH attach/restore, a worker's).
     Attached = 8,
+    /// The server sent see-other-uri; connecting again there.
     Redirect = 9,
+    /// No answer within the connect timeout.
     ConnTimeout = 10,
+    /// Logged in with `explicitResourceBinding`: call `bind()`.
     BindRequired = 11,
+    /// The session to attach to was not there.
     AttachFail = 12,
+    /// The session was lost and a reconnection attempt is under way.
     Reconnecting = 13,
 }
 

@@ -1,4 +1,4 @@
 #![no_main]
-//! See src/fuzzing.rs for what this target checks.
+//! See src/ffi/fuzzing.rs (and src/fuzzing.rs) for what this target checks.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| epode::fuzzing::c_stanza_parse(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| epode::c_fuzzing::c_stanza_parse(data));

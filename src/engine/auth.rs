@@ -4,8 +4,8 @@
 //! It holds the mechanism and nothing of the engine, so it is tested here
 //! without a connection; the engine (negotiation.rs) drives it.
 
-use super::NS_SASL;
 use crate::sasl::{self, Credentials, Mechanism};
+use crate::xml::ns;
 use crate::xml::Element;
 
 /// A SASL exchange under way.
@@ -34,7 +34,7 @@ pub(super) enum SaslStep {
 /// The mechanisms a `<stream:features/>` offers, in the server's order.
 pub(super) fn offered(features: &Element) -> Vec<String> {
     features
-        .find_child("mechanisms", Some(NS_SASL))
+        .find_child("mechanisms", Some(ns::SASL))
         .map(|m| {
             m.find_children("mechanism", None)
                 .map(|e| e.text().trim().to_string())
@@ -51,7 +51,7 @@ impl SaslExchange {
         creds: &Credentials,
     ) -> Result<(SaslExchange, Element), String> {
         let mut auth = Element::new("auth");
-        auth.set_attr("xmlns", NS_SASL);
+        auth.set_attr("xmlns", ns::SASL);
         auth.set_attr("mechanism", mech.name());
         let initial = if mech.is_client_first() {
             mech.start(creds)
@@ -69,7 +69,7 @@ impl SaslExchange {
 
     /// The server's next element.
     pub fn step(&mut self, creds: &Credentials, elem: &Element) -> SaslStep {
-        if elem.attr("xmlns") != Some(NS_SASL) {
+        if elem.attr("xmlns") != Some(ns::SASL) {
             return SaslStep::Ignored;
         }
         let decoded = match elem.text().trim() {
@@ -83,7 +83,7 @@ impl SaslExchange {
             "challenge" => match self.mech.challenge(creds, &decoded) {
                 Ok(response) => {
                     let mut r = Element::new("response");
-                    r.set_attr("xmlns", NS_SASL);
+                    r.set_attr("xmlns", ns::SASL);
                     if !response.is_empty() {
                         r.append_text(sasl::encode(&response));
                     }
@@ -143,7 +143,7 @@ mod tests {
     fn plain_sends_its_initial_response_and_succeeds() {
         let (mut x, auth) = start("PLAIN");
         assert_eq!(auth.attr("mechanism"), Some("PLAIN"));
-        assert_eq!(auth.attr("xmlns"), Some(NS_SASL));
+        assert_eq!(auth.attr("xmlns"), Some(ns::SASL));
         let sent = sasl::decode(&auth.text()).unwrap();
         // No authzid: it is the bare JID the server derives anyway.
         assert_eq!(sent, b"\0alice\0alice-pass");

@@ -3,15 +3,15 @@
 //! and stream errors, a lost link and transport errors, each ending in the
 //! status Strophe gives it.
 
-use super::{Arrival, Engine, Phase, NS_STANZAS};
+use super::{Arrival, Engine, Phase};
 use crate::error::Error;
 use crate::jid;
 use crate::log::log_at;
 use crate::mailbox::lock;
 use crate::options::TransportKind;
-use crate::sm::NS_SM;
 use crate::status::Status;
 use crate::transport::Incoming;
+use crate::xml::ns;
 use crate::xml::{Builder, Element, StreamEvent};
 
 impl Engine {
@@ -184,7 +184,7 @@ impl Engine {
             Phase::Connected => {
                 // A broken link is worth another try; a server that sends
                 // garbage or oversize stanzas is not.
-                let link = matches!(e, Error::Io(_) | Error::Tls(_));
+                let link = matches!(e, Error::Io { .. } | Error::Tls { .. });
                 if !(link && self.try_reconnect(&e.to_string())) {
                     self.change_status(Status::Error, Some(&e.to_string()), None);
                     self.finish(Some(&e.to_string()));
@@ -200,7 +200,7 @@ impl Engine {
     /// `failure_detail`. A TLS failure keeps its own condition: an
     /// untrusted certificate must not look like a network blip.
     pub(super) fn login_failed(&mut self, e: &Error) {
-        if matches!(e, Error::Io(_)) && matches!(self.kind, TransportKind::WebSocket { .. }) {
+        if matches!(e, Error::Io { .. }) && matches!(self.kind, TransportKind::WebSocket { .. }) {
             self.websocket_failed(&e.to_string());
         } else {
             self.fail(Status::ConnFail, &e.to_string());
@@ -224,7 +224,7 @@ impl Engine {
             self.on_stream_error(&stanza);
             return;
         }
-        if stanza.attr("xmlns") == Some(NS_SM) {
+        if stanza.attr("xmlns") == Some(ns::SM) {
             self.on_sm(&stanza);
             return;
         }
@@ -302,7 +302,7 @@ impl Engine {
         }
         let reply = Builder::iq(attrs.iter().map(|(k, v)| (*k, v.as_str())))
             .c("error", [("type", "cancel")])
-            .c("service-unavailable", [("xmlns", NS_STANZAS)])
+            .c("service-unavailable", [("xmlns", ns::STANZAS)])
             .build();
         self.send_stanza(&reply);
     }

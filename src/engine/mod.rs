@@ -6,7 +6,11 @@
 //! reports), outbox.rs (the send path), recovery.rs (reconnection, stream
 //! management), liveness.rs (a silent link).
 
-use crate::connection::{Connection, Core, PublicState};
+// The one tie back up: callbacks receive the `Connection` they were
+// registered on, so the engine makes a borrowed handle to give them
+// (`Connection::borrowed`). Everything else the engine needs sits at or
+// below it (`core.rs`).
+use crate::connection::Connection;
 use crate::error::Result;
 use crate::handler::iq::{IqFn, IqTracker};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
@@ -23,20 +27,17 @@ use std::sync::{Arc, Mutex, Weak};
 mod auth;
 mod close;
 mod connect;
+mod core;
 mod input;
 mod liveness;
 mod negotiation;
 mod outbox;
 mod recovery;
+pub(crate) use self::core::{Core, PublicState};
 use negotiation::Login;
 use outbox::{Hooks, Outbox};
 use recovery::Recovery;
 use std::time::{Duration, Instant};
-
-pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
-pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
-pub const NS_SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
-pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 pub type StatusFn = Box<dyn FnMut(&Connection, Status, Option<&str>, Option<&Element>) + Send>;
 pub type TextHook = Box<dyn FnMut(&Connection, &str) + Send>;

@@ -4,12 +4,12 @@
 //! `session_up` (or AUTHFAIL, CONNFAIL).
 
 use super::auth::{self, SaslExchange, SaslStep};
-use super::{Arrival, Engine, MechanismFactory, Phase, NS_BIND, NS_SESSION};
+use super::{Arrival, Engine, MechanismFactory, Phase};
 use crate::jid;
 use crate::log::log_at;
 use crate::sasl::{self, Credentials, Mechanism};
-use crate::sm::NS_SM;
 use crate::status::Status;
+use crate::xml::ns;
 use crate::xml::{Builder, Element};
 
 /// What the login needs: who we are, how we prove it, what we ask for.
@@ -150,13 +150,13 @@ impl Engine {
             return;
         }
         self.login.session_required = features
-            .find_child("session", Some(NS_SESSION))
+            .find_child("session", Some(ns::SESSION))
             .is_some_and(|s| s.find_child("optional", None).is_none());
-        self.recovery.sm_offered = features.find_child("sm", Some(NS_SM)).is_some();
+        self.recovery.sm_offered = features.find_child("sm", Some(ns::SM)).is_some();
         if self.try_resume() {
             return;
         }
-        if features.find_child("bind", Some(NS_BIND)).is_none() {
+        if features.find_child("bind", Some(ns::BIND)).is_none() {
             // Strophe: AUTHFAIL, without a condition.
             log_at!(self.log, Warn, "the server offers no resource binding");
             self.auth_failed_with(None, None);
@@ -181,7 +181,7 @@ impl Engine {
         self.set_phase(Phase::Binding);
         let id = self.next_id("bind");
         let mut b =
-            Builder::iq([("type", "set"), ("id", id.as_str())]).c("bind", [("xmlns", NS_BIND)]);
+            Builder::iq([("type", "set"), ("id", id.as_str())]).c("bind", [("xmlns", ns::BIND)]);
         if let Some(resource) = self.login.resource.clone() {
             b = b.c_text("resource", crate::xml::NO_ATTRS, &resource);
         }
@@ -203,7 +203,7 @@ impl Engine {
             return;
         }
         let bound = iq
-            .find_child("bind", Some(NS_BIND))
+            .find_child("bind", Some(ns::BIND))
             .and_then(|b| b.child_text("jid"))
             .map(|j| j.trim().to_string());
         let Some(full) = bound else {
@@ -215,7 +215,7 @@ impl Engine {
             self.set_phase(Phase::Session);
             let id = self.next_id("session");
             let iq = Builder::iq([("type", "set"), ("id", id.as_str())])
-                .c("session", [("xmlns", NS_SESSION)])
+                .c("session", [("xmlns", ns::SESSION)])
                 .build();
             self.write_now(&iq);
         } else {

@@ -3,8 +3,10 @@
 //! paused; protocol traffic (SASL, bind, acks) goes out even when paused.
 //! Also the four inspection hooks (rawInput/rawOutput/xmlInput/xmlOutput).
 
+use super::Core;
 use super::{Engine, HookKind, IqRequest, Phase, TextHook, XmlHook};
-use crate::connection::{Connection, Core};
+// Hooks receive the connection: the one tie back up (see engine/mod.rs).
+use crate::connection::Connection;
 use crate::handler::iq::{self, PendingIq};
 use crate::mailbox::lock;
 use crate::transport::Transport;

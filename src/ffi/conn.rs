@@ -46,6 +46,7 @@ impl KeepsLastError for epode_conn {
 }
 
 /// A handler returns this to stay registered.
+#[allow(dead_code)] // a #define of the header, which cbindgen reads
 pub const EPODE_HANDLER_KEEP: c_int = 1;
 /// A handler returns this to be removed.
 pub const EPODE_HANDLER_REMOVE: c_int = 0;

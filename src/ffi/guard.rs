@@ -6,6 +6,7 @@
 //! four forms; `tests/header.rs` checks that none is written another way.
 
 use super::result::epode_result;
+use crate::panic::panic_message;
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -134,16 +135,6 @@ macro_rules! ffi {
     };
 }
 pub(crate) use ffi;
-
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic".to_string()
-    }
-}
 
 pub fn null_arg(what: &str) -> FfiError {
     FfiError::new(epode_result::EPODE_ERR_NULL_ARG, format!("{what} is NULL"))

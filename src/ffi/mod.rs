@@ -17,6 +17,8 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod callback;
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 pub mod guard;
 pub mod result;
 pub mod status;
@@ -38,5 +40,3 @@ pub mod stanza;
 pub mod builder;
 
 pub mod jid;
-
-pub use result::epode_result;

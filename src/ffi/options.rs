@@ -2,7 +2,6 @@
 
 use super::guard::{c_str, copy_out, ffi, obj, obj_mut, out_param, FfiError};
 use super::result::epode_result;
-use crate::error::Error;
 use crate::options::Options;
 use std::ffi::c_char;
 
@@ -10,29 +9,6 @@ use std::ffi::c_char;
 #[allow(non_camel_case_types)]
 pub struct epode_options {
     pub(crate) inner: Options,
-}
-
-pub(crate) fn error_code(e: &Error) -> epode_result {
-    use epode_result::*;
-    match e {
-        Error::InvalidArgument(_) => EPODE_ERR_INVALID_ARG,
-        Error::UnknownOption(_) => EPODE_ERR_UNKNOWN_OPTION,
-        Error::WrongState(_) => EPODE_ERR_WRONG_STATE,
-        Error::Xml(crate::xml::XmlError::InvalidUtf8) => EPODE_ERR_INVALID_UTF8,
-        Error::Xml(_) => EPODE_ERR_MALFORMED_XML,
-        Error::InvalidJid(_) => EPODE_ERR_INVALID_JID,
-        Error::Io(_) => EPODE_ERR_IO,
-        Error::Tls(_) => EPODE_ERR_TLS,
-        Error::WouldDeadlock(_) => EPODE_ERR_WOULD_DEADLOCK,
-        Error::Timeout(_) => EPODE_ERR_TIMEOUT,
-        Error::NoSession(_) => EPODE_ERR_NO_SESSION,
-    }
-}
-
-impl From<Error> for FfiError {
-    fn from(e: Error) -> FfiError {
-        FfiError::new(error_code(&e), e.to_string())
-    }
 }
 
 /// Creates options with Strophe's defaults.

@@ -1,7 +1,8 @@
 //! `epode_result`: the one return type of every fallible C function.
 //! Numbers are part of the ABI: never reuse or renumber one.
 
-use super::guard::ffi;
+use super::guard::{ffi, FfiError};
+use crate::error::Error;
 use std::ffi::{c_char, c_int};
 
 /// The result of a fallible epode call. `EPODE_OK` is 0; every other value
@@ -101,6 +102,33 @@ pub extern "C" fn epode_result_str(code: c_int) -> *const c_char {
     })
 }
 
+/// The C code for a Rust error: one per variant, fixed (numbers are
+/// never reused).
+fn error_code(e: &Error) -> epode_result {
+    use epode_result::*;
+    match e {
+        Error::InvalidArgument(_) => EPODE_ERR_INVALID_ARG,
+        Error::UnknownOption(_) => EPODE_ERR_UNKNOWN_OPTION,
+        Error::WrongState(_) => EPODE_ERR_WRONG_STATE,
+        Error::Xml(crate::xml::XmlError::InvalidUtf8) => EPODE_ERR_INVALID_UTF8,
+        Error::Xml(_) => EPODE_ERR_MALFORMED_XML,
+        Error::InvalidJid(_) => EPODE_ERR_INVALID_JID,
+        Error::Io { .. } => EPODE_ERR_IO,
+        Error::Tls { .. } => EPODE_ERR_TLS,
+        Error::WouldDeadlock(_) => EPODE_ERR_WOULD_DEADLOCK,
+        Error::Timeout(_) => EPODE_ERR_TIMEOUT,
+        Error::NoSession(_) => EPODE_ERR_NO_SESSION,
+        // A bug caught at the engine's boundary, as one caught at C's.
+        Error::Internal(_) => EPODE_ERR_PANIC,
+    }
+}
+
+impl From<Error> for FfiError {
+    fn from(e: Error) -> FfiError {
+        FfiError::new(error_code(&e), e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +144,16 @@ mod tests {
         }
         let unknown = unsafe { CStr::from_ptr(epode_result_str(99)) };
         assert_eq!(unknown.to_str().unwrap(), "EPODE_UNKNOWN");
+    }
+
+    #[test]
+    fn rust_errors_map_to_their_codes() {
+        use epode_result::*;
+        assert_eq!(error_code(&Error::Internal("x".into())), EPODE_ERR_PANIC);
+        assert_eq!(error_code(&Error::io("x")), EPODE_ERR_IO);
+        let io = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(error_code(&io.into()), EPODE_ERR_IO);
+        let e = FfiError::from(Error::Internal("boom".into()));
+        assert_eq!(e.code, EPODE_ERR_PANIC);
     }
 }

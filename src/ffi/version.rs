@@ -6,10 +6,13 @@ use crate::status::Status;
 use std::ffi::{c_char, c_int};
 
 /// Major version of the header you compiled against.
+#[allow(dead_code)] // a #define of the header, which cbindgen reads
 pub const EPODE_VERSION_MAJOR: u32 = 0;
 /// Minor version of the header you compiled against.
+#[allow(dead_code)] // a #define of the header, which cbindgen reads
 pub const EPODE_VERSION_MINOR: u32 = 1;
 /// Patch version of the header you compiled against.
+#[allow(dead_code)] // a #define of the header, which cbindgen reads
 pub const EPODE_VERSION_PATCH: u32 = 0;
 
 /// Strophe's status names, NUL-terminated, indexed by number.

@@ -3,6 +3,7 @@
 //! to counts (a spoofed reply is not delivered). The engine owns the
 //! table; nothing here knows the engine.
 
+// Handlers receive the connection: the one tie back up (see engine/mod.rs).
 use crate::connection::Connection;
 use crate::jid;
 use crate::xml::Element;

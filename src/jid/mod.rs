@@ -125,6 +125,7 @@ fn starts_with_escape(text: &str) -> bool {
 /// Why a string is not a valid JID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JidError {
+    /// No domain: an empty JID, `alice@`, `/res`.
     EmptyDomain,
     /// `@example.com`
     EmptyNode,
@@ -136,7 +137,9 @@ pub enum JidError {
     /// A code point the part's profile does not allow (a space, a symbol
     /// or a control in a node, one of `"&'/:<>@` in a node …).
     Disallowed {
+        /// Which part: "node", "domain" or "resource".
         part: &'static str,
+        /// The first code point refused.
         code_point: char,
     },
     /// The part is longer than 1023 bytes once normalised.
@@ -206,14 +209,17 @@ impl Jid {
         })
     }
 
+    /// The local part before `@`, if any (normalised).
     pub fn node(&self) -> Option<&str> {
         self.node.as_deref()
     }
 
+    /// The domain part, which every JID has (normalised).
     pub fn domain(&self) -> &str {
         &self.domain
     }
 
+    /// The resource after `/`, if any.
     pub fn resource(&self) -> Option<&str> {
         self.resource.as_deref()
     }
@@ -226,6 +232,7 @@ impl Jid {
         }
     }
 
+    /// True when there is no resource (an account, not one of its clients).
     pub fn is_bare(&self) -> bool {
         self.resource.is_none()
     }

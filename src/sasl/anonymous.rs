@@ -7,6 +7,7 @@ use super::{Credentials, Mechanism, SaslError};
 pub struct Anonymous;
 
 impl Anonymous {
+    /// A fresh mechanism, for one login (the engine makes one per attempt).
     pub fn new() -> Self {
         Anonymous
     }

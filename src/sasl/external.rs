@@ -8,6 +8,7 @@ use super::{Credentials, Mechanism, SaslError};
 pub struct External;
 
 impl External {
+    /// A fresh mechanism, for one login (the engine makes one per attempt).
     pub fn new() -> Self {
         External
     }

@@ -24,6 +24,7 @@ pub struct OAuthBearer {
 }
 
 impl OAuthBearer {
+    /// A fresh mechanism, for one login (the engine makes one per attempt).
     pub fn new() -> Self {
         OAuthBearer::default()
     }
@@ -92,6 +93,7 @@ impl Mechanism for OAuthBearer {
 pub struct XOAuth2;
 
 impl XOAuth2 {
+    /// A fresh mechanism, for one login (the engine makes one per attempt).
     pub fn new() -> Self {
         XOAuth2
     }

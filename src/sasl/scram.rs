@@ -29,9 +29,13 @@ const GS2_HEADER_B64: &str = "biws";
 /// The digest a SCRAM variant runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ScramHash {
+    /// SCRAM-SHA-1 (RFC 5802).
     Sha1,
+    /// SCRAM-SHA-256 (RFC 7677).
     Sha256,
+    /// SCRAM-SHA-384.
     Sha384,
+    /// SCRAM-SHA-512.
     Sha512,
 }
 
@@ -112,9 +116,13 @@ fn mac<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Result<Vec<u8>, SaslError> 
 pub struct ScramKeys {
     /// Mechanism name, e.g. `SCRAM-SHA-256`.
     pub name: String,
+    /// The salt the server gave, which the keys are valid for.
     pub salt: Vec<u8>,
+    /// The PBKDF2 iteration count the server gave.
     pub iterations: u32,
+    /// ClientKey (RFC 5802 §3): proves the password without sending it.
     pub client_key: Vec<u8>,
+    /// ServerKey: checks the server's signature, so a fake server fails.
     pub server_key: Vec<u8>,
 }
 
@@ -185,6 +193,7 @@ pub struct Scram {
 }
 
 impl Scram {
+    /// A SCRAM client on `hash`, for one login.
     pub fn new(hash: ScramHash) -> Self {
         Scram {
             hash,

@@ -13,6 +13,7 @@ use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::status::Status;
+use crate::xml::ns;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser};
 use std::collections::{BTreeMap, VecDeque};
 use std::os::fd::RawFd;
@@ -20,10 +21,6 @@ use std::path::PathBuf;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-pub const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
-pub const NS_XBOSH: &str = "urn:xmpp:xbosh";
-const NS_CLIENT: &str = "jabber:client";
 
 /// How long freeing a connection waits for the server to take its terminate.
 const END_TIMEOUT: Duration = Duration::from_secs(2);
@@ -285,10 +282,11 @@ impl BoshTransport {
         use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
         let mut tls = TlsConfig::builder().provider(TlsProvider::NativeTls);
         if let Some(path) = &self.options.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| Error::Io(format!("cannot read ca_file {}: {e}", path.display())))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::io_from(format!("cannot read ca_file {}: {e}", path.display()), e)
+            })?;
             let cert = ureq::tls::Certificate::from_pem(&pem)
-                .map_err(|e| Error::Tls(format!("ca_file {}: {e}", path.display())))?;
+                .map_err(|e| Error::tls_from(format!("ca_file {}: {e}", path.display()), e))?;
             tls = tls.root_certs(RootCerts::new_with_certs(&[cert.to_owned()]));
         } else {
             tls = tls.root_certs(RootCerts::PlatformVerifier);
@@ -317,7 +315,7 @@ impl BoshTransport {
         if let Some(sid) = &self.sid {
             body.set_attr("sid", sid.clone());
         }
-        body.set_attr("xmlns", NS_HTTPBIND);
+        body.set_attr("xmlns", ns::HTTPBIND);
         body
     }
 
@@ -334,8 +332,8 @@ impl BoshTransport {
             ("wait", self.wait.to_string()),
             ("xml:lang", "en".to_string()),
             ("xmpp:version", "1.0".to_string()),
-            ("xmlns", NS_HTTPBIND.to_string()),
-            ("xmlns:xmpp", NS_XBOSH.to_string()),
+            ("xmlns", ns::HTTPBIND.to_string()),
+            ("xmlns:xmpp", ns::XBOSH.to_string()),
         ];
         for (k, v) in attrs {
             body.set_attr(k, v);
@@ -519,7 +517,7 @@ impl BoshTransport {
             body.set_attr("to", self.domain.clone());
             body.set_attr("xml:lang", "en");
             body.set_attr("xmpp:restart", "true");
-            body.set_attr("xmlns:xmpp", NS_XBOSH);
+            body.set_attr("xmlns:xmpp", ns::XBOSH);
             self.send_body(body.to_string());
         } else if self.state == State::Terminating {
             let mut body = self.body_start(self.rid);
@@ -672,8 +670,8 @@ impl BoshTransport {
                 }
                 StreamEvent::Stanza(mut stanza) => {
                     // A stanza that relied on the body's default namespace is jabber:client.
-                    if stanza.attr("xmlns") == Some(NS_HTTPBIND) {
-                        stanza.set_attr("xmlns", NS_CLIENT);
+                    if stanza.attr("xmlns") == Some(ns::HTTPBIND) {
+                        stanza.set_attr("xmlns", ns::CLIENT);
                     }
                     out.push(Incoming::Stream(StreamEvent::Stanza(stanza)));
                 }
@@ -685,7 +683,7 @@ impl BoshTransport {
     /// Reads the body's attributes; false when the session ends here.
     /// `conflict`: the body holds a `<conflict/>` element.
     fn on_body_attrs(&mut self, body: &Element, conflict: bool, out: &mut Vec<Incoming>) -> bool {
-        if body.local_name() != "body" || body.attr("xmlns") != Some(NS_HTTPBIND) {
+        if body.local_name() != "body" || body.attr("xmlns") != Some(ns::HTTPBIND) {
             self.give_up(out, Status::ConnFail, "bad-format", None);
             return false;
         }

@@ -35,7 +35,7 @@ pub fn default_path() -> Result<PathBuf> {
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
-    Error::Io(format!("{what} {}: {e}", path.display()))
+    Error::io_from(format!("{what} {}: {e}", path.display()), e)
 }
 
 /// Writes the session atomically (temp file + rename), owner-only.
@@ -271,7 +271,7 @@ mod tests {
         assert!(check_writable(&dir.join("a").join("session")).is_ok());
         let err = check_writable(Path::new("/proc/epode-no/session")).unwrap_err();
         assert!(
-            matches!(err, Error::Io(ref m) if m.contains("keepalive")),
+            matches!(err, Error::Io { ref message, .. } if message.contains("keepalive")),
             "{err:?}"
         );
         let _ = fs::remove_dir_all(&dir);
@@ -289,6 +289,6 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(matches!(err, Error::Io(_)), "{err:?}");
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
     }
 }

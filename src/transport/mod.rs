@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// What `send` says when `max_send_queue_bytes` of output are already
 /// waiting: the server stopped reading, and the session ends (ERROR).
 pub(crate) fn send_queue_full(limit: usize) -> crate::error::Error {
-    crate::error::Error::Io(format!(
+    crate::error::Error::io(format!(
         "send queue full: the server has not taken {limit} bytes of output"
     ))
 }

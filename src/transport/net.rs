@@ -55,9 +55,9 @@ pub fn split_url(url: &str) -> Result<UrlParts> {
 pub fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream> {
     let addrs: Vec<_> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| Error::Io(format!("cannot resolve {host}: {e}")))?
+        .map_err(|e| Error::io_from(format!("cannot resolve {host}: {e}"), e))?
         .collect();
-    let mut last = Error::Io(format!("{host} has no address"));
+    let mut last = Error::io(format!("{host} has no address"));
     for addr in addrs {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -71,7 +71,7 @@ pub fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 last = Error::Timeout(format!("connecting to {addr}"));
             }
-            Err(e) => last = Error::Io(format!("connecting to {addr}: {e}")),
+            Err(e) => last = Error::io_from(format!("connecting to {addr}: {e}"), e),
         }
     }
     Err(last)
@@ -122,10 +122,11 @@ fn setsockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: 
     if rc == 0 {
         Ok(())
     } else {
-        Err(Error::Io(format!(
-            "setsockopt({level}, {name}): {}",
-            std::io::Error::last_os_error()
-        )))
+        let e = std::io::Error::last_os_error();
+        Err(Error::io_from(
+            format!("setsockopt({level}, {name}): {e}"),
+            e,
+        ))
     }
 }
 
@@ -135,13 +136,14 @@ fn setsockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: 
 pub fn tls_connector(options: &Options) -> Result<TlsConnector> {
     let mut builder = TlsConnector::builder();
     if let Some(path) = &options.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::Io(format!("cannot read ca_file {}: {e}", path.display())))?;
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::io_from(format!("cannot read ca_file {}: {e}", path.display()), e)
+        })?;
         let cert = Certificate::from_pem(&pem).map_err(|e| {
-            Error::Tls(format!(
-                "ca_file {} is not a PEM certificate: {e}",
-                path.display()
-            ))
+            Error::tls_from(
+                format!("ca_file {} is not a PEM certificate: {e}", path.display()),
+                e,
+            )
         })?;
         builder.add_root_certificate(cert);
         builder.disable_built_in_roots(true);
@@ -149,7 +151,9 @@ pub fn tls_connector(options: &Options) -> Result<TlsConnector> {
     if options.accept_invalid_certs {
         builder.danger_accept_invalid_certs(true);
     }
-    builder.build().map_err(|e| Error::Tls(e.to_string()))
+    builder
+        .build()
+        .map_err(|e| Error::tls_from(e.to_string(), e))
 }
 
 /// Time left until `deadline`, at least a millisecond (socket timeouts of 0 mean "forever").

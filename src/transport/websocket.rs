@@ -7,7 +7,7 @@ use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::status::Status;
-use crate::xml::{Element, Limits, StreamEvent, StreamParser};
+use crate::xml::{ns, Element, Limits, StreamEvent, StreamParser};
 use std::io::ErrorKind;
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, RawFd};
@@ -18,8 +18,6 @@ use tungstenite::http::HeaderValue;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
-
-pub const FRAMING_NS: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 
 /// How long freeing a connection waits for the server's `<close/>`.
 const END_TIMEOUT: Duration = Duration::from_secs(2);
@@ -103,7 +101,7 @@ impl WebSocketTransport {
     fn socket(&mut self) -> Result<&mut Socket> {
         self.socket
             .as_mut()
-            .ok_or_else(|| Error::Io("the WebSocket is closed".into()))
+            .ok_or_else(|| Error::io("the WebSocket is closed"))
     }
 
     /// Queues `elem` (an `<open/>` or `<close/>`), for the xmlOutput hook too.
@@ -126,7 +124,7 @@ impl WebSocketTransport {
             Err(tungstenite::Error::WriteBufferFull(_)) => {
                 return Err(send_queue_full(self.options.max_send_queue_bytes))
             }
-            Err(e) => return Err(Error::Io(e.to_string())),
+            Err(e) => return Err(ws_error(e)),
         }
         self.pending_flush = true;
         Ok(())
@@ -139,7 +137,7 @@ impl WebSocketTransport {
         let tcp = match ws.get_mut() {
             MaybeTlsStream::Plain(s) => s,
             MaybeTlsStream::NativeTls(s) => s.get_mut(),
-            _ => return Err(Error::Io("unexpected stream type".into())),
+            _ => return Err(Error::io("unexpected stream type")),
         };
         tcp.set_nonblocking(true)?;
         self.socket = Some(ws);
@@ -151,7 +149,7 @@ impl WebSocketTransport {
 /// RFC 7395's stream header: `<open/>` in the framing namespace.
 pub(crate) fn open_element(domain: &str) -> Element {
     let mut open = Element::new("open");
-    open.set_attr("xmlns", FRAMING_NS);
+    open.set_attr("xmlns", ns::FRAMING);
     open.set_attr("to", domain);
     open.set_attr("version", "1.0");
     open
@@ -160,7 +158,7 @@ pub(crate) fn open_element(domain: &str) -> Element {
 /// RFC 7395's stream close.
 pub(crate) fn close_element() -> Element {
     let mut close = Element::new("close");
-    close.set_attr("xmlns", FRAMING_NS);
+    close.set_attr("xmlns", ns::FRAMING);
     close
 }
 
@@ -175,7 +173,7 @@ fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine)
     {
         let mut line = lock(line);
         if matches!(*line, Line::Aborted) {
-            return Err(Error::Io("the connection attempt was abandoned".into()));
+            return Err(Error::io("the connection attempt was abandoned"));
         }
         *line = Line::Open(tcp.try_clone()?);
     }
@@ -185,7 +183,7 @@ fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine)
         let connector = tls_connector(options)?;
         let tls = connector
             .connect(&parts.host, tcp)
-            .map_err(|e| past(deadline, Error::Tls(e.to_string())))?;
+            .map_err(|e| past(deadline, Error::tls_from(e.to_string(), e)))?;
         MaybeTlsStream::NativeTls(tls)
     } else {
         MaybeTlsStream::Plain(tcp)
@@ -216,7 +214,7 @@ fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine)
         .map_err(|e| {
             past(
                 deadline,
-                Error::Io(format!("WebSocket handshake with {url}: {e}")),
+                Error::io_caused(format!("WebSocket handshake with {url}: {e}"), None, e),
             )
         })?;
     // RFC 7395 §3.3: without the xmpp subprotocol this is no XMPP endpoint.
@@ -226,7 +224,7 @@ fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine)
         .and_then(|v| v.to_str().ok())
         .map(str::trim);
     if protocol != Some("xmpp") {
-        return Err(Error::Io(format!(
+        return Err(Error::io(format!(
             "{url} did not agree to the xmpp WebSocket subprotocol"
         )));
     }
@@ -264,7 +262,7 @@ impl Transport for WebSocketTransport {
                 *lock(&slot) = Some(result);
                 notify();
             })
-            .map_err(|e| Error::Io(format!("cannot start the connect thread: {e}")))?;
+            .map_err(|e| Error::io_from(format!("cannot start the connect thread: {e}"), e))?;
         self.connecting = Some(Connecting {
             result: pending,
             domain: domain.to_string(),
@@ -297,7 +295,7 @@ impl Transport for WebSocketTransport {
                 Ok(())
             }
             Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => Ok(()),
-            Err(e) => Err(Error::Io(e.to_string())),
+            Err(e) => Err(ws_error(e)),
         }
     }
 
@@ -352,9 +350,8 @@ impl Transport for WebSocketTransport {
                     }
                 }
                 Ok(Message::Binary(_)) => {
-                    return Err(Error::Io(
-                        "the server sent a binary WebSocket message (RFC 7395 allows text only)"
-                            .into(),
+                    return Err(Error::io(
+                        "the server sent a binary WebSocket message (RFC 7395 allows text only)",
                     ))
                 }
                 Ok(Message::Close(frame)) => {
@@ -490,7 +487,7 @@ impl Transport for WebSocketTransport {
         match ws.write(Message::Ping(Default::default())) {
             Ok(()) => {}
             Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(Error::Io(e.to_string())),
+            Err(e) => return Err(ws_error(e)),
         }
         self.pending_flush = true;
         Ok(true)
@@ -542,8 +539,18 @@ fn check_open(open: &Element) -> Option<String> {
     };
     let namespace = match open.attr("xmlns") {
         None => Some("Missing xmlns in <open />".to_string()),
-        Some(FRAMING_NS) => None,
+        Some(ns::FRAMING) => None,
         Some(ns) => Some(format!("Wrong xmlns in <open />: {ns}")),
     };
     version.or(namespace)
+}
+
+/// A tungstenite error as ours: its text as before, the OS error's kind
+/// when a socket failed, and the error itself as the source.
+fn ws_error(e: tungstenite::Error) -> Error {
+    let kind = match &e {
+        tungstenite::Error::Io(io) => Some(io.kind()),
+        _ => None,
+    };
+    Error::io_caused(e.to_string(), kind, e)
 }

@@ -6,8 +6,8 @@
 //! costs the same at any depth. [`Builder::tree`] joins them on demand.
 
 use super::element::{Element, Node};
+use super::ns;
 use super::serialize::write_spine;
-use super::NS_CLIENT;
 use std::cell::OnceCell;
 use std::fmt;
 
@@ -35,7 +35,7 @@ impl Builder {
     ) -> Builder {
         let mut root = Element::named(name);
         if matches!(name, "message" | "iq" | "presence") {
-            root.set_attr_str("xmlns", NS_CLIENT);
+            root.set_attr_str("xmlns", ns::CLIENT);
         }
         for (k, v) in attrs {
             root.set_attr_str(k.as_ref(), v);

@@ -4,13 +4,12 @@
 //! the derived versions recurse once per level, and a tree built with
 //! [`super::Builder`] or `append_child` can be arbitrarily deep.
 
-use super::parser::{parse_element, XmlError};
 use std::borrow::Cow;
-use std::str::FromStr;
 
 /// A child of an element: another element or a run of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
+    /// A child element.
     Element(Element),
     /// Real (unescaped) character data.
     Text(String),
@@ -399,14 +398,6 @@ fn same_step(x: &Step<'_>, y: &Step<'_>) -> bool {
         (Step::Text(a), Step::Text(b)) => a == b,
         (Step::Close(_), Step::Close(_)) => true,
         _ => false,
-    }
-}
-
-impl FromStr for Element {
-    type Err = XmlError;
-
-    fn from_str(s: &str) -> Result<Element, XmlError> {
-        parse_element(s)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Escaping for output and entity expansion for input.
 
-use super::parser::XmlError;
+use super::error::XmlError;
 use std::fmt::{self, Write};
 
 /// What a byte of text must become on output, if anything.

@@ -6,7 +6,7 @@
 //! ends on an ASCII byte (`<`, `>` or the byte before `<`), so a complete
 //! token never splits a UTF-8 sequence.
 
-use super::parser::XmlError;
+use super::error::XmlError;
 
 /// The kinds of markup the parser handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

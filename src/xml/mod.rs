@@ -9,8 +9,10 @@
 
 mod builder;
 mod element;
+mod error;
 mod escape;
 mod lexer;
+pub mod ns;
 mod parser;
 mod serialize;
 
@@ -19,20 +21,12 @@ mod tests;
 
 pub use builder::{Builder, NO_ATTRS};
 pub use element::{Element, Node};
+pub use error::XmlError;
 pub use parser::{
     parse_element, parse_element_bytes, parse_element_with_limits, parse_received, Limits,
-    StreamEvent, StreamParser, XmlError,
+    StreamEvent, StreamParser,
 };
 pub use serialize::{escape_attr, escape_text};
 
 #[cfg(any(test, fuzzing))]
 pub(crate) use parser::parse_document;
-
-/// `jabber:client`, the default namespace of client streams.
-pub const NS_CLIENT: &str = "jabber:client";
-/// The namespace of `<stream:stream>` and `<stream:features>`.
-pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
-/// The namespace of BOSH `<body>` wrappers (XEP-0124).
-pub const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
-/// The namespace of RFC 7395 `<open/>` and `<close/>`.
-pub const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";

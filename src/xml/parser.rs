@@ -7,72 +7,12 @@
 //! bounded by [`Limits::max_depth`] anyway.
 
 use super::element::{intern, Element, Name, Node};
+use super::error::XmlError;
 use super::escape::{unescape_into, Context};
 use super::lexer::{Lexer, Token};
-use super::{NS_FRAMING, NS_HTTPBIND, NS_STREAMS};
+use super::ns;
 use quick_xml::events::attributes::Attributes;
-use std::fmt;
-
-/// Why input was refused. Errors are sticky: a [`StreamParser`] keeps
-/// returning the same error until [`StreamParser::reset`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum XmlError {
-    /// Not well-formed XML.
-    Syntax(String),
-    /// The input is not UTF-8.
-    InvalidUtf8,
-    /// A prefix with no namespace declaration in scope.
-    UndeclaredPrefix(String),
-    /// A document type declaration (or other DTD markup).
-    Doctype,
-    /// Well-formed XML that XMPP does not allow on the wire, in XML from
-    /// the application (see [`parse_element`]): comments, processing
-    /// instructions, an XML declaration, a byte order mark, CDATA sections
-    /// and elements in the reserved `xml` prefix. The text says which.
-    Restricted(String),
-    /// An entity other than the five predefined ones.
-    UnknownEntity(String),
-    /// An end tag that does not close the open element.
-    MismatchedEnd { expected: String, found: String },
-    /// Another element after the root (or wrapper) was closed.
-    SecondRoot,
-    /// A stanza larger than [`Limits::max_stanza_bytes`].
-    TooLarge { limit: usize },
-    /// Elements nested deeper than [`Limits::max_depth`].
-    TooDeep { limit: usize },
-    /// The input ended inside an element or a tag.
-    Incomplete,
-}
-
-impl fmt::Display for XmlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            XmlError::Syntax(m) => write!(f, "XML syntax error: {m}"),
-            XmlError::InvalidUtf8 => f.write_str("XML input is not valid UTF-8"),
-            XmlError::UndeclaredPrefix(p) => write!(f, "undeclared namespace prefix '{p}'"),
-            XmlError::Doctype => {
-                f.write_str("DTDs (<!DOCTYPE ...>) are not allowed in XMPP (RFC 6120 §11.1)")
-            }
-            XmlError::Restricted(m) => f.write_str(m),
-            XmlError::UnknownEntity(e) => write!(
-                f,
-                "unknown entity '&{e};': XMPP allows only &lt; &gt; &amp; &quot; &apos; (RFC 6120 §11.1)"
-            ),
-            XmlError::MismatchedEnd { expected, found } => {
-                write!(
-                    f,
-                    "mismatched end tag: expected </{expected}>, found </{found}>"
-                )
-            }
-            XmlError::SecondRoot => f.write_str("another element after the root element ended"),
-            XmlError::TooLarge { limit } => write!(f, "stanza exceeds {limit} bytes"),
-            XmlError::TooDeep { limit } => write!(f, "elements nested deeper than {limit} levels"),
-            XmlError::Incomplete => f.write_str("incomplete XML: input ended inside an element"),
-        }
-    }
-}
-
-impl std::error::Error for XmlError {}
+use std::str::FromStr;
 
 /// What the parser found, in input order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,10 +60,6 @@ const CDATA_REFUSED: &str =
     "CDATA sections are not accepted in XML to send: write the text escaped (&lt; &amp;) instead";
 const XML_PREFIX_REFUSED: &str =
     "elements in the reserved 'xml' prefix are not allowed (no XMPP element is in the XML namespace)";
-
-/// The namespaces Namespaces in XML 1.0 §3 reserves.
-const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
-const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
 
 /// Buffers larger than this are given back once a big stanza is done.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -716,13 +652,15 @@ fn check_declaration(key: &str, value: &str) -> Result<(), XmlError> {
     };
     let why = match prefix {
         Some("xmlns") => "the prefix 'xmlns' cannot be declared".to_owned(),
-        Some("xml") if value != NS_XML => format!("the prefix 'xml' can only be bound to {NS_XML}"),
+        Some("xml") if value != ns::XML => {
+            format!("the prefix 'xml' can only be bound to {}", ns::XML)
+        }
         Some("xml") => return Ok(()),
         Some(p) if value.is_empty() => format!(
             "xmlns:{}='' undeclares a prefix, which XML 1.0 does not allow",
             shorten(p)
         ),
-        _ if value == NS_XML || value == NS_XMLNS => {
+        _ if value == ns::XML || value == ns::XMLNS => {
             format!("{value} cannot be declared: it is reserved")
         }
         _ => return Ok(()),
@@ -733,15 +671,15 @@ fn check_declaration(key: &str, value: &str) -> Result<(), XmlError> {
 /// `<stream:stream>` or BOSH `<body>`: their children are the stanzas.
 fn is_wrapper(elem: &Element) -> bool {
     match elem.local_name() {
-        "stream" => elem.xmlns() == Some(NS_STREAMS),
-        "body" => elem.xmlns() == Some(NS_HTTPBIND),
+        "stream" => elem.xmlns() == Some(ns::STREAMS),
+        "body" => elem.xmlns() == Some(ns::HTTPBIND),
         _ => false,
     }
 }
 
 /// A top-level element with no wrapper: RFC 7395 framing or a stanza.
 fn framed_event(elem: Element) -> StreamEvent {
-    if elem.xmlns() != Some(NS_FRAMING) {
+    if elem.xmlns() != Some(ns::FRAMING) {
         return StreamEvent::Stanza(elem);
     }
     match elem.local_name() {
@@ -764,6 +702,15 @@ fn adopt_namespaces(elem: &mut Element, wrapper: &Element, default: bool, prefix
             elem.attrs
                 .push((format!("xmlns:{prefix}").into(), ns.to_owned()));
         }
+    }
+}
+
+/// `"<a/>".parse::<Element>()`: the same as [`parse_element`].
+impl FromStr for Element {
+    type Err = XmlError;
+
+    fn from_str(s: &str) -> Result<Element, XmlError> {
+        parse_element(s)
     }
 }
 

@@ -257,7 +257,7 @@ pub(crate) fn spawn(
             }
             manager.run();
         })
-        .map_err(|e| Error::Io(format!("cannot start the worker thread: {e}")))?;
+        .map_err(|e| Error::io_from(format!("cannot start the worker thread: {e}"), e))?;
     Ok((handle, driver))
 }
 

@@ -360,7 +360,7 @@ impl SharedTransport {
             ToPort::Refused(why) => out.push(refused(&why)),
             ToPort::Lost(reason) => out.push(Incoming::Lost { code: None, reason }),
             ToPort::Closed(reason) => out.push(Incoming::Closed { reason }),
-            ToPort::Error(why) => return Err(Error::Io(why)),
+            ToPort::Error(why) => return Err(Error::io(why)),
             ToPort::Message(xml) => {
                 // One stanza per frame, as one per WebSocket message.
                 self.parser.reset();
@@ -435,7 +435,7 @@ impl Transport for SharedTransport {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(format!("the shared connection: {e}"))),
+                Err(e) => return Err(Error::io_from(format!("the shared connection: {e}"), e)),
             }
         }
         Ok(())

@@ -60,7 +60,7 @@ pub(crate) fn find_host(path: &Path) -> Result<Found> {
     match UnixStream::connect(path) {
         Ok(stream) => {
             if !same_user(&stream) {
-                return Err(Error::Io(format!(
+                return Err(Error::io(format!(
                     "the worker socket {} belongs to another user; refused",
                     path.display()
                 )));
@@ -70,10 +70,10 @@ pub(crate) fn find_host(path: &Path) -> Result<Found> {
         Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
             Ok(Found::Nobody)
         }
-        Err(e) => Err(Error::Io(format!(
-            "cannot reach the worker socket {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(Error::io_from(
+            format!("cannot reach the worker socket {}: {e}", path.display()),
+            e,
+        )),
     }
 }
 
@@ -94,10 +94,13 @@ impl TakeoverLock {
             .mode_0600()
             .open(&lock_path)
             .map_err(|e| {
-                Error::Io(format!(
-                    "cannot create the worker lock {}: {e}",
-                    Path::new(&lock_path).display()
-                ))
+                Error::io_from(
+                    format!(
+                        "cannot create the worker lock {}: {e}",
+                        Path::new(&lock_path).display()
+                    ),
+                    e,
+                )
             })?;
         let deadline = Instant::now() + timeout;
         loop {
@@ -153,8 +156,9 @@ impl Listener {
         };
         // Bound in a private directory, so that nobody can connect before
         // the mode is set, then moved into place in one step.
-        let staging = private_dir(&parent)
-            .map_err(|e| Error::Io(format!("cannot create the worker socket {shown}: {e}")))?;
+        let staging = private_dir(&parent).map_err(|e| {
+            Error::io_from(format!("cannot create the worker socket {shown}: {e}"), e)
+        })?;
         let staged = staging.join("s");
         let result = (|| -> std::io::Result<Listener> {
             let socket = UnixListener::bind(&staged)?;
@@ -170,7 +174,8 @@ impl Listener {
         })();
         let _ = fs::remove_file(&staged);
         let _ = fs::remove_dir(&staging);
-        result.map_err(|e| Error::Io(format!("cannot create the worker socket {shown}: {e}")))
+        result
+            .map_err(|e| Error::io_from(format!("cannot create the worker socket {shown}: {e}"), e))
     }
 }
 

@@ -94,7 +94,7 @@ impl ToPort {
 }
 
 fn bad_tag(tag: u8) -> Error {
-    Error::Io(format!("shared worker: unknown frame type {tag:#04x}"))
+    Error::io(format!("shared worker: unknown frame type {tag:#04x}"))
 }
 
 /// Takes every whole frame off the front of `buf`. A frame longer than
@@ -114,7 +114,7 @@ fn take_frames<T>(
         }
         let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         if len == 0 || len > max_len.saturating_add(1) {
-            break Err(Error::Io(format!(
+            break Err(Error::io(format!(
                 "shared worker: a frame of {len} bytes (limit {max_len})"
             )));
         }
@@ -124,7 +124,7 @@ fn take_frames<T>(
         let tag = rest[4];
         let text = match std::str::from_utf8(&rest[HEADER..4 + len]) {
             Ok(t) => t.to_string(),
-            Err(_) => break Err(Error::Io("shared worker: a frame that is not UTF-8".into())),
+            Err(_) => break Err(Error::io("shared worker: a frame that is not UTF-8")),
         };
         match decode(tag, text) {
             Ok(frame) => out.push(frame),
