@@ -266,6 +266,39 @@ fn stanzas_written_without_a_namespace_get_jabber_client() {
     }
 }
 
+/// rawOutput and xmlOutput run as the text goes out (as in Strophe), not
+/// when the server next says something: here it says nothing.
+#[test]
+fn output_hooks_run_when_the_text_goes_out() {
+    for server in servers() {
+        let mut o = Options::default();
+        o.set("streamManagement", "false").unwrap(); // no <r/>, no <a/>
+        o.set("pingInterval", "0").unwrap();
+        let (alice, _rec) = login(&server, &server.ws(), "alice", o);
+        let (raw, raw_cb) = collector::<String>();
+        alice.set_raw_output(Some(move |_: &Connection, t: &str| {
+            raw_cb.lock().unwrap().push(t.to_string())
+        }));
+        let (xml, xml_cb) = collector::<String>();
+        alice.set_xml_output(Some(move |_: &Connection, e: &epode::Element| {
+            xml_cb.lock().unwrap().push(e.to_xml())
+        }));
+        std::thread::sleep(Duration::from_millis(100));
+        // A directed presence to an account that is offline: no answer.
+        let bob = server.jid("bob");
+        alice
+            .send(&Builder::pres([("to", bob.as_str())]).build())
+            .unwrap();
+        eventually(2, "the hooks see the presence", || {
+            let seen = |v: &Arc<Mutex<Vec<String>>>| {
+                v.lock().unwrap().iter().any(|t| t.contains("<presence"))
+            };
+            seen(&raw) && seen(&xml)
+        });
+        alice.disconnect(None).unwrap();
+    }
+}
+
 #[test]
 fn iq_round_trip_and_timeout() {
     for server in servers() {

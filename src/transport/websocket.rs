@@ -299,10 +299,16 @@ impl Transport for WebSocketTransport {
         }
     }
 
+    /// Also what was written but not yet shown to the output hooks: they
+    /// run as the text goes out, not when the server next says something.
     fn has_pending(&self) -> bool {
-        self.connecting
-            .as_ref()
-            .is_some_and(|c| lock(&c.result).is_some())
+        let unreported = self.raw_output.as_ref().is_some_and(|r| !r.is_empty())
+            || self.xml_output.as_ref().is_some_and(|x| !x.is_empty());
+        unreported
+            || self
+                .connecting
+                .as_ref()
+                .is_some_and(|c| lock(&c.result).is_some())
     }
 
     fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
