@@ -69,7 +69,7 @@ def fail(what, detail=""):
 
 C_PRELUDE = """#include <epode.h>
 #include <stddef.h>
-static void my_log(void *userdata, epode_conn *conn, epode_log_level level, const char *message) {
+static void my_log(void *userdata, epode_conn *conn, int level, const char *message) {
     (void)userdata; (void)conn; (void)level; (void)message;
 }
 static void my_free(void *userdata) { (void)userdata; }
