@@ -27,8 +27,9 @@ pub fn args(connections: usize, seconds: u64) -> (usize, u64) {
 }
 
 /// How many logins per run may go unanswered by the server before the run
-/// fails (see `log_in_all`).
-const UNANSWERED_ALLOWED: usize = 3;
+/// fails (see `log_in_all`): 1 % of the soak's. CI's ejabberd, which has
+/// served every test before the soak, left one per run in 2 of 4 runs.
+const UNANSWERED_ALLOWED: usize = 10;
 
 /// Logs in connections 0 … n-1, LOGIN_BATCH at a time. `start(i, heard)`
 /// makes connection i and connects it, its status callback sending to
@@ -39,7 +40,7 @@ const UNANSWERED_ALLOWED: usize = 3;
 /// 101, then 30 s of silence and its close: 7 logins in about 110,000
 /// here, with the cores loaded).
 /// A login that heard nothing at all after the upgrade is the server's,
-/// so it is made again, and said so; a few per run at most.
+/// so it is made again, and said so; at most UNANSWERED_ALLOWED per run.
 pub fn log_in_all(
     n: usize,
     events: &Receiver<Event>,
