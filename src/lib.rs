@@ -91,6 +91,7 @@ mod handler;
 pub mod jid;
 #[cfg(test)]
 mod layers;
+mod liveness;
 pub mod log;
 mod mailbox;
 mod options;

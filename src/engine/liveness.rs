@@ -13,6 +13,7 @@
 
 use super::{Engine, Phase};
 use crate::handler::iq::PendingIq;
+use crate::liveness::{Verdict, Watch};
 use crate::log::log_at;
 use crate::mailbox::lock;
 use crate::ping::{ping, pong_for};
@@ -20,30 +21,22 @@ use crate::status::Status;
 use crate::xml::Element;
 use std::time::{Duration, Instant};
 
-/// The liveness check of the current session.
+/// The liveness check of the current session: its timing, and the id of
+/// the ping IQ when the probe out is one.
 #[derive(Default)]
 pub(super) struct Liveness {
-    /// When the watched session came up (None: nothing to watch).
-    since: Option<Instant>,
-    /// The probe that is out, if one is.
-    probe: Option<Probe>,
-}
-
-struct Probe {
-    sent: Instant,
-    /// The id of the ping IQ, when the probe is one.
+    watch: Watch,
     ping_id: Option<String>,
 }
 
 impl Engine {
     /// The session's phase changed: watch it while one is up.
     pub(super) fn liveness_phase(&mut self, phase: Phase) {
-        let watched = matches!(phase, Phase::Connected | Phase::BindRequired);
-        if !watched {
-            self.end_probe();
-            self.liveness.since = None;
-        } else if self.liveness.since.is_none() {
-            self.liveness.since = Some(Instant::now());
+        if matches!(phase, Phase::Connected | Phase::BindRequired) {
+            self.liveness.watch.start(Instant::now());
+        } else {
+            self.liveness.watch.stop();
+            self.forget_ping();
         }
     }
 
@@ -59,48 +52,38 @@ impl Engine {
         Some(interval.max(allowed))
     }
 
-    /// The last sign of life: the last input, or the session's start.
-    fn last_sign_of_life(&self) -> Option<Instant> {
-        let since = self.liveness.since?;
-        let heard = self.transport.as_ref().and_then(|t| t.last_heard());
-        Some(heard.map_or(since, |h| h.max(since)))
+    fn last_heard(&self) -> Option<Instant> {
+        self.transport.as_ref().and_then(|t| t.last_heard())
     }
 
     /// When the check next has something to do.
     pub(super) fn liveness_deadline(&self) -> Option<Instant> {
         let limit = self.idle_limit()?;
-        let last = self.last_sign_of_life()?;
-        Some(match &self.liveness.probe {
-            Some(p) if last <= p.sent => p.sent + self.options.ping_timeout,
-            _ => last + limit,
-        })
+        let timeout = self.options.ping_timeout;
+        self.liveness
+            .watch
+            .deadline(limit, timeout, self.last_heard())
     }
 
     pub(super) fn check_liveness(&mut self, now: Instant) {
-        let (Some(limit), Some(last)) = (self.idle_limit(), self.last_sign_of_life()) else {
+        let Some(limit) = self.idle_limit() else {
             return;
         };
-        if let Some(sent) = self.liveness.probe.as_ref().map(|p| p.sent) {
-            if last <= sent {
-                if now >= sent + self.options.ping_timeout {
-                    let silent = now.saturating_duration_since(last).as_secs_f64();
-                    self.end_probe();
-                    self.link_silent(&format!(
-                        "ping-timeout: nothing heard from the server for {silent:.1} s"
-                    ));
-                }
-                return;
-            }
-            self.end_probe();
+        let (timeout, heard) = (self.options.ping_timeout, self.last_heard());
+        let verdict = self.liveness.watch.check(now, limit, timeout, heard);
+        // An answered (or abandoned) ping is not ours to wait for any more.
+        if !self.liveness.watch.probing() {
+            self.forget_ping();
         }
-        if now >= last + limit {
-            self.send_probe(now);
+        match verdict {
+            Verdict::Nothing => {}
+            Verdict::Probe => self.send_probe(now),
+            Verdict::Dead(why) => self.link_silent(&why),
         }
     }
 
     /// Asks for a sign of life in the cheapest way the session allows.
     fn send_probe(&mut self, now: Instant) {
-        let mut ping_id = None;
         if self.phase == Phase::Connected {
             let sm_on = {
                 let sm = lock(&self.recovery.sm);
@@ -109,7 +92,8 @@ impl Engine {
             if sm_on {
                 self.write_now(&crate::sm::ack_request());
             } else {
-                ping_id = Some(self.send_ping());
+                let id = self.send_ping();
+                self.liveness.ping_id = Some(id);
             }
         } else {
             // Before bind no stanza may go: a WebSocket ping frame can.
@@ -118,18 +102,12 @@ impl Engine {
                 Some(Ok(true)) => {}
                 Some(Err(e)) => return self.on_transport_error(e),
                 // No probe possible: look again an interval later.
-                _ => {
-                    self.liveness.since = Some(now);
-                    return;
-                }
+                _ => self.liveness.watch.restart(now),
             }
         }
-        let probe = Probe { sent: now, ping_id };
         // A write that failed has ended the session already.
-        if self.liveness.since.is_some() {
-            self.liveness.probe = Some(probe);
-        } else if let Some(id) = probe.ping_id {
-            self.iqs.forget(&id);
+        if !self.liveness.watch.probing() {
+            self.forget_ping();
         }
     }
 
@@ -151,8 +129,8 @@ impl Engine {
     }
 
     /// The probe is over (answered, timed out, or its session gone).
-    fn end_probe(&mut self) {
-        if let Some(id) = self.liveness.probe.take().and_then(|p| p.ping_id) {
+    fn forget_ping(&mut self) {
+        if let Some(id) = self.liveness.ping_id.take() {
             self.iqs.forget(&id);
         }
     }

@@ -10,11 +10,11 @@
 //! named by a path, handles of other processes (ports on the Unix socket).
 
 use super::socket::{same_user, Listener};
-use super::watch::{Verdict, Watch};
 use super::wire::{self, ToManager, ToPort};
 use super::{unregister, GRACE};
 use crate::error::Error;
 use crate::jid;
+use crate::liveness::{Verdict, Watch};
 use crate::mailbox::{lock, poll_fds, Mailbox};
 use crate::options::Options;
 use crate::transport::websocket::WebSocketTransport;
@@ -245,7 +245,7 @@ pub(crate) fn spawn(
         grace_deadline: None,
         ended: false,
         incoming: Vec::new(),
-        watch: Watch::new(options.ping_interval, options.ping_timeout),
+        watch: Watch::default(),
     };
     let domain = domain.to_string();
     std::thread::Builder::new()
@@ -316,11 +316,17 @@ impl Manager {
             self.close_deadline,
             self.grace_deadline,
             self.ws.next_deadline(),
-            self.watch.deadline(self.ws.last_heard()),
+            self.watch_deadline(),
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// The liveness check's next deadline (its socket is ours to watch).
+    fn watch_deadline(&self) -> Option<Instant> {
+        let (interval, timeout) = (self.options.ping_interval, self.options.ping_timeout);
+        self.watch.deadline(interval, timeout, self.ws.last_heard())
     }
 
     fn port(&mut self, id: PortId) -> Option<&mut Port> {
@@ -380,7 +386,9 @@ impl Manager {
 
     fn established(&mut self, session: String) {
         self.jid = Some(session.clone());
-        self.watch.start(Instant::now());
+        if !self.options.ping_interval.is_zero() {
+            self.watch.start(Instant::now());
+        }
         let mut none = None;
         for port in self.ports.iter_mut() {
             if let Some(wanted) = port.waiting.take() {
@@ -577,7 +585,11 @@ impl Manager {
             self.end_session(lost("the server did not answer the close"));
         }
         if !self.ended && !self.closing {
-            match self.watch.check(now, self.ws.last_heard()) {
+            let (interval, timeout) = (self.options.ping_interval, self.options.ping_timeout);
+            match self
+                .watch
+                .check(now, interval, timeout, self.ws.last_heard())
+            {
                 Verdict::Nothing => {}
                 Verdict::Probe => {
                     if let Err(e) = self.ws.ping_frame() {

@@ -9,7 +9,6 @@
 
 mod manager;
 mod socket;
-mod watch;
 pub(crate) mod wire;
 
 use crate::error::{Error, Result};
