@@ -270,10 +270,21 @@ fn stanzas_written_without_a_namespace_get_jabber_client() {
 /// when the server next says something: here it says nothing.
 #[test]
 fn output_hooks_run_when_the_text_goes_out() {
-    for server in servers() {
+    for (server, worker) in servers()
+        .into_iter()
+        .flat_map(|s| [(s.clone(), None), (s, Some("hooks"))])
+    {
         let mut o = Options::default();
         o.set("streamManagement", "false").unwrap(); // no <r/>, no <a/>
         o.set("pingInterval", "0").unwrap();
+        if let Some(w) = worker {
+            // The shared connection's handle transport too.
+            o.set(
+                "worker",
+                &format!("{w}-{}-{}", server.name(), std::process::id()),
+            )
+            .unwrap();
+        }
         let (alice, _rec) = login(&server, &server.ws(), "alice", o);
         let (raw, raw_cb) = collector::<String>();
         alice.set_raw_output(Some(move |_: &Connection, t: &str| {

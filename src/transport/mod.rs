@@ -137,3 +137,10 @@ pub(crate) trait Transport: Send {
     /// persists it; the shared transport lets the other handles join.
     fn keepalive(&mut self, _jid: Option<&str>) {}
 }
+
+/// Copies for the output hooks that the engine has not handed over yet: a
+/// transport with any reports itself pending, so that the hooks run as the
+/// text goes out, not when the server next says something.
+pub(crate) fn unreported_output(raw: &Option<Vec<String>>, xml: &Option<Vec<Element>>) -> bool {
+    raw.as_ref().is_some_and(|r| !r.is_empty()) || xml.as_ref().is_some_and(|x| !x.is_empty())
+}

@@ -302,9 +302,7 @@ impl Transport for WebSocketTransport {
     /// Also what was written but not yet shown to the output hooks: they
     /// run as the text goes out, not when the server next says something.
     fn has_pending(&self) -> bool {
-        let unreported = self.raw_output.as_ref().is_some_and(|r| !r.is_empty())
-            || self.xml_output.as_ref().is_some_and(|x| !x.is_empty());
-        unreported
+        super::unreported_output(&self.raw_output, &self.xml_output)
             || self
                 .connecting
                 .as_ref()

@@ -466,8 +466,11 @@ impl Transport for SharedTransport {
         }
     }
 
+    /// Also what was sent but not yet shown to the output hooks (as for
+    /// the WebSocket and BOSH transports): they run as the text goes out.
     fn has_pending(&self) -> bool {
-        self.early.is_some()
+        crate::transport::unreported_output(&self.raw_output, &self.xml_output)
+            || self.early.is_some()
             || matches!(&self.link, Some(PortLink::Local { inbox, .. }) if !inbox.is_empty())
     }
 
