@@ -1,9 +1,13 @@
 //! BOSH (XEP-0124 / XEP-0206): XMPP over long-polling HTTP requests.
 //!
-//! Requests run on small worker threads (one per request slot, blocking
-//! ureq calls) and their answers come back to the engine through a queue
-//! and a wake-up. A request leaves as soon as there is something to send
-//! and a free slot — no timer tick, unlike Strophe's 100 ms.
+//! This file is the session: its state, the bodies it builds and the
+//! answers it reads. Requests run on worker threads (worker.rs); which rid
+//! may leave when is requests.rs. A request leaves as soon as there is
+//! something to send, a free slot and the requests before it have arrived
+//! at the server — no timer tick, unlike Strophe's 100 ms.
+
+mod requests;
+mod worker;
 
 use super::cookies::{cookie_header, CookieJar};
 use super::http;
@@ -15,18 +19,21 @@ use crate::options::Options;
 use crate::status::Status;
 use crate::xml::ns;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser};
-use std::collections::{BTreeMap, VecDeque};
+use requests::{Requests, Retry};
 use std::os::fd::RawFd;
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use worker::{Answer, Endpoint, Job, Outcome, Workers};
 
 /// How long freeing a connection waits for the server to take its terminate.
 const END_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Failed sends of one request after which the session is given up.
-const MAX_ERRORS: u32 = 5;
+/// After an answer leaves no request at the server, how long the empty
+/// request that keeps one waiting there is put off. What the engine or
+/// the application sends meanwhile goes instead, at once; sent right after
+/// the poll it would have to wait for the poll to arrive (requests.rs).
+const POLL_DEFER: Duration = Duration::from_millis(10);
 
 /// How long to wait before sending a failed request again, after its
 /// `failures`-th failure: at once-ish for a cut link, then Strophe's
@@ -38,75 +45,6 @@ fn retry_delay(failures: u32) -> Duration {
         0 | 1 => Duration::from_millis(100),
         n => Duration::from_secs(u64::from(n.min(10)).pow(3)),
     }
-}
-
-struct Job {
-    rid: u64,
-    attempt: u32,
-    body: Arc<str>,
-    cookie: Option<String>,
-    timeout: Duration,
-}
-
-struct Answer {
-    rid: u64,
-    attempt: u32,
-    outcome: Outcome,
-}
-
-enum Outcome {
-    /// The request is on the wire in full: the next rid may follow.
-    Written,
-    Reply(Reply),
-    Failed(Failure),
-}
-
-/// A request that got no HTTP answer. `fatal`: retrying cannot help
-/// (an untrusted certificate, a bad URL), so the session fails at once.
-struct Failure {
-    fatal: bool,
-    message: String,
-}
-
-impl Failure {
-    fn transient(message: &str) -> Failure {
-        Failure {
-            fatal: false,
-            message: message.to_string(),
-        }
-    }
-
-    fn from_ureq(e: ureq::Error) -> Failure {
-        use ureq::Error as E;
-        let fatal = matches!(
-            e,
-            E::NativeTls(_)
-                | E::Tls(_)
-                | E::BadUri(_)
-                | E::HostNotFound
-                | E::Der(_)
-                | E::RequireHttpsOnly(_)
-        );
-        Failure {
-            fatal,
-            message: e.to_string(),
-        }
-    }
-}
-
-struct Reply {
-    status: u16,
-    body: String,
-    set_cookies: Vec<String>,
-}
-
-struct InFlight {
-    body: Arc<str>,
-    attempt: u32,
-    /// Fully sent (see transport/http.rs): a later rid may now be sent.
-    written: bool,
-    /// Set while waiting to retransmit after an error.
-    resend_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,13 +68,8 @@ pub(crate) struct BoshTransport {
     host: String,
     path: String,
     options: Options,
-    notify: Notify,
     agent: Option<ureq::Agent>,
-    answers: Arc<Mutex<VecDeque<Answer>>>,
-    workers: Vec<Sender<Job>>,
-    /// The workers' threads, joined when the transport ends.
-    threads: Vec<std::thread::JoinHandle<()>>,
-    busy: Vec<bool>,
+    workers: Workers,
     domain: String,
     route: Option<String>,
     rid: u64,
@@ -149,8 +82,7 @@ pub(crate) struct BoshTransport {
     /// The bytes in `queue`, held under `max_send_queue_bytes`.
     queued_bytes: usize,
     pending_restart: bool,
-    in_flight: BTreeMap<u64, InFlight>,
-    worker_of: BTreeMap<u64, usize>,
+    requests: Requests,
     jar: CookieJar,
     raw_input: bool,
     raw_output_on: bool,
@@ -194,17 +126,18 @@ impl BoshTransport {
             max_stanza_bytes: options.max_stanza_bytes,
             max_depth: options.max_depth,
         };
+        let endpoint = Endpoint {
+            url: url.to_string(),
+            content_type: options.content_type.clone(),
+            headers: options.custom_headers.clone(),
+        };
         Ok(BoshTransport {
             url: url.to_string(),
             host: parts.host,
             path: parts.path,
             options: options.clone(),
-            notify,
             agent: None,
-            answers: Arc::new(Mutex::new(VecDeque::new())),
-            workers: Vec::new(),
-            threads: Vec::new(),
-            busy: Vec::new(),
+            workers: Workers::new(endpoint, notify),
             domain: String::new(),
             route: options.route.clone(),
             rid: random_rid(),
@@ -216,8 +149,7 @@ impl BoshTransport {
             queue: Vec::new(),
             queued_bytes: 0,
             pending_restart: false,
-            in_flight: BTreeMap::new(),
-            worker_of: BTreeMap::new(),
+            requests: Requests::default(),
             jar: CookieJar::new(&options.cookies),
             raw_input: false,
             raw_output_on: false,
@@ -352,17 +284,8 @@ impl BoshTransport {
         )
     }
 
-    /// Sends one body on a free worker (starting one if needed).
+    /// Sends one body on a free worker.
     fn dispatch(&mut self, rid: u64, body: Arc<str>, attempt: u32) {
-        let worker = match self.busy.iter().position(|b| !b) {
-            Some(i) => i,
-            None => {
-                self.spawn_worker();
-                self.workers.len() - 1
-            }
-        };
-        self.busy[worker] = true;
-        self.worker_of.insert(rid, worker);
         if self.raw_output_on {
             self.raw_output.push(body.to_string());
         }
@@ -378,17 +301,7 @@ impl BoshTransport {
             cookie: self.cookie(),
             timeout: self.primary_timeout(),
         };
-        if self.workers[worker].send(job).is_err() {
-            // The worker died: the answer is an error, handled like any other.
-            self.answers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push_back(Answer {
-                    rid,
-                    attempt,
-                    outcome: Outcome::Failed(Failure::transient("request thread is gone")),
-                });
-        }
+        self.workers.start(self.agent.as_ref(), job);
     }
 
     /// The Cookie header for the next request.
@@ -400,65 +313,11 @@ impl BoshTransport {
         }
     }
 
-    fn spawn_worker(&mut self) {
-        let (tx, rx) = channel::<Job>();
-        let agent = self.agent.clone();
-        let answers = Arc::clone(&self.answers);
-        let notify = Arc::clone(&self.notify);
-        let url = self.url.clone();
-        let headers = self.options.custom_headers.clone();
-        let content_type = self.options.content_type.clone();
-        let spawned = std::thread::Builder::new()
-            .name("epode-bosh".into())
-            .spawn(move || {
-                let report = move |rid: u64, attempt: u32, outcome: Outcome| {
-                    answers
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push_back(Answer {
-                            rid,
-                            attempt,
-                            outcome,
-                        });
-                    notify();
-                };
-                while let Ok(job) = rx.recv() {
-                    let (rid, attempt) = (job.rid, job.attempt);
-                    let written = report.clone();
-                    http::on_request_written(move || written(rid, attempt, Outcome::Written));
-                    let outcome = match &agent {
-                        Some(agent) => match post(agent, &url, &content_type, &headers, &job) {
-                            Ok(reply) => Outcome::Reply(reply),
-                            Err(failure) => Outcome::Failed(failure),
-                        },
-                        None => Outcome::Failed(Failure::transient("no HTTP agent")),
-                    };
-                    http::clear_request_written();
-                    report(rid, attempt, outcome);
-                }
-            });
-        // A thread that cannot start leaves a dead sender: dispatch then
-        // reports the request as failed instead of hanging.
-        if let Ok(thread) = spawned {
-            self.threads.push(thread);
-        }
-        self.workers.push(tx);
-        self.busy.push(false);
-    }
-
     fn send_body(&mut self, body: String) {
         let rid = self.rid;
         self.rid += 1;
         let body: Arc<str> = body.into();
-        self.in_flight.insert(
-            rid,
-            InFlight {
-                body: Arc::clone(&body),
-                attempt: 0,
-                written: false,
-                resend_at: None,
-            },
-        );
+        self.requests.add(rid, &body);
         self.dispatch(rid, body, 0);
     }
 
@@ -468,44 +327,17 @@ impl BoshTransport {
         std::mem::take(&mut self.queue)
     }
 
-    /// The failed request to send again next, and when. XEP-0124 §14:
-    /// requests reach the server in rid order, so a failed one goes again
-    /// before any later rid, and a later failed one waits until every
-    /// earlier one is written in full.
-    fn next_resend(&self) -> Option<(u64, Instant)> {
-        for (rid, f) in &self.in_flight {
-            match f.resend_at {
-                Some(t) => return Some((*rid, t)),
-                None if !f.written => return None,
-                None => {}
-            }
-        }
-        None
-    }
-
-    /// Starts whatever requests are due now.
+    /// Starts whatever requests are due now (see requests.rs for the order).
     fn pump(&mut self) {
         let now = Instant::now();
-        let due = self
-            .next_resend()
-            .filter(|(_, t)| *t <= now)
-            .map(|(rid, _)| rid);
-        if let Some(rid) = due {
-            if let Some(f) = self.in_flight.get_mut(&rid) {
-                f.resend_at = None;
-                f.written = false;
-                f.attempt += 1;
-                let (body, attempt) = (Arc::clone(&f.body), f.attempt);
-                self.dispatch(rid, body, attempt);
-            }
+        if let Some((rid, body, attempt)) = self.requests.take_due_resend(now) {
+            self.dispatch(rid, body, attempt);
         }
         if !matches!(self.state, State::Open | State::Terminating)
-            || self.in_flight.len() >= self.window
+            || self.requests.len() >= self.window
+            || !self.requests.all_settled(now)
         {
-            return;
-        }
-        if self.in_flight.values().any(|f| !f.written) {
-            return; // the Written answer brings us back
+            return; // an answer or next_deadline brings us back
         }
         if self.probe_at.is_some_and(|t| t <= now) {
             self.probe_at = None;
@@ -529,9 +361,9 @@ impl BoshTransport {
             let body = self.body_start(self.rid);
             let text = wrap(body, &self.take_queue());
             self.send_body(text);
-        } else if self.in_flight.is_empty() {
+        } else if self.requests.is_empty() {
             if self.poll_at.is_some_and(|t| t > now) {
-                return; // a polling session: next_deadline brings us back
+                return; // next_deadline brings us back
             }
             // Keep one request waiting at the server so it can push to us.
             let body = self.body_start(self.rid).to_string();
@@ -541,40 +373,32 @@ impl BoshTransport {
     }
 
     fn on_answer(&mut self, answer: Answer, out: &mut Vec<Incoming>) {
-        let current = self
-            .in_flight
-            .get(&answer.rid)
-            .is_some_and(|f| f.attempt == answer.attempt);
-        if let Outcome::Written = answer.outcome {
-            if let Some(f) = self.in_flight.get_mut(&answer.rid).filter(|_| current) {
-                f.written = true;
+        if !self.requests.is_current(answer.rid, answer.attempt) {
+            return; // about a request given up on or already sent again
+        }
+        let now = Instant::now();
+        match answer.outcome {
+            Outcome::Written => {
+                self.requests.on_written(answer.rid, now);
                 if self.last_written.is_none_or(|w| answer.rid > w) {
                     self.last_written = Some(answer.rid);
                     self.save_keepalive();
                 }
             }
-            return;
-        }
-        if let Some(w) = self.worker_of.remove(&answer.rid) {
-            if let Some(b) = self.busy.get_mut(w) {
-                *b = false;
-            }
-        }
-        if !current {
-            return; // an answer to a request we already gave up on
-        }
-        match answer.outcome {
-            Outcome::Written => {}
             Outcome::Reply(reply) if reply.status == 200 => {
-                self.heard = Some(Instant::now());
-                self.in_flight.remove(&answer.rid);
+                self.heard = Some(now);
+                self.requests.on_answered(answer.rid);
+                if self.requests.is_empty() {
+                    // What the engine sends on this answer goes instead of a poll.
+                    let soonest = now + POLL_DEFER;
+                    self.poll_at = Some(self.poll_at.map_or(soonest, |t| t.max(soonest)));
+                }
                 for c in &reply.set_cookies {
                     self.jar.store(c);
                 }
                 self.on_body(&reply.body, out);
             }
             Outcome::Reply(reply) if (400..500).contains(&reply.status) => {
-                self.in_flight.remove(&answer.rid);
                 self.give_up(
                     out,
                     Status::ConnFail,
@@ -589,7 +413,6 @@ impl BoshTransport {
                 out,
             ),
             Outcome::Failed(e) if e.fatal => {
-                self.in_flight.remove(&answer.rid);
                 self.give_up(out, Status::ConnFail, &e.message, None);
             }
             Outcome::Failed(e) => self.on_error(answer.rid, &e.message, None, out),
@@ -600,26 +423,15 @@ impl BoshTransport {
         if let Some(code) = code {
             out.push(Incoming::ProtocolError { code });
         }
-        let timeout = self.primary_timeout();
-        let Some(f) = self.in_flight.get_mut(&rid) else {
-            return;
-        };
-        // The failures of this very request count, not every request that
-        // a single cut broke at once.
-        let failures = f.attempt + 1;
-        if failures >= MAX_ERRORS {
-            self.in_flight.clear();
+        let cap = self.primary_timeout();
+        if self.requests.on_failed(rid, Instant::now(), cap) == Retry::GiveUp {
             self.give_up(
                 out,
                 Status::ConnTimeout,
                 &format!("giving-up ({why})"),
                 None,
             );
-            return;
         }
-        // The same rid and body again; until it is written, nothing later.
-        f.written = false;
-        f.resend_at = Some(Instant::now() + retry_delay(failures).min(timeout));
     }
 
     fn give_up(
@@ -630,7 +442,7 @@ impl BoshTransport {
         code: Option<u16>,
     ) {
         self.state = State::Closed;
-        self.in_flight.clear();
+        self.requests.clear();
         out.push(Incoming::Failed {
             status,
             condition: condition.to_string(),
@@ -787,46 +599,6 @@ fn wrap(body: Element, stanzas: &[String]) -> String {
     text
 }
 
-fn post(
-    agent: &ureq::Agent,
-    url: &str,
-    content_type: &str,
-    headers: &[(String, String)],
-    job: &Job,
-) -> std::result::Result<Reply, Failure> {
-    let mut req = agent.post(url).header("Content-Type", content_type);
-    for (name, value) in headers {
-        req = req.header(name.as_str(), value.as_str());
-    }
-    if let Some(cookie) = &job.cookie {
-        req = req.header("Cookie", cookie.as_str());
-    }
-    let mut resp = req
-        .config()
-        .timeout_global(Some(job.timeout))
-        .build()
-        .send(job.body.as_bytes())
-        .map_err(Failure::from_ureq)?;
-    let status = resp.status().as_u16();
-    let set_cookies = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_string))
-        .collect();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024 * 1024)
-        .read_to_string()
-        .map_err(Failure::from_ureq)?;
-    Ok(Reply {
-        status,
-        body,
-        set_cookies,
-    })
-}
-
 impl Transport for BoshTransport {
     fn open(&mut self, domain: &str, _timeout: Duration) -> Result<()> {
         self.start_agent()?;
@@ -835,15 +607,7 @@ impl Transport for BoshTransport {
         let rid = self.rid;
         self.rid += 1;
         let body: Arc<str> = self.session_request(rid).into();
-        self.in_flight.insert(
-            rid,
-            InFlight {
-                body: Arc::clone(&body),
-                attempt: 0,
-                written: false,
-                resend_at: None,
-            },
-        );
+        self.requests.add(rid, &body);
         self.dispatch(rid, body, 0);
         Ok(())
     }
@@ -880,13 +644,7 @@ impl Transport for BoshTransport {
             out.push(Incoming::RawOut(body));
         }
         out.extend(self.xml_output.drain(..).map(Incoming::XmlOut));
-        loop {
-            let answer = self
-                .answers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop_front();
-            let Some(answer) = answer else { break };
+        while let Some(answer) = self.workers.next_answer() {
             self.on_answer(answer, out);
         }
         Ok(())
@@ -897,20 +655,25 @@ impl Transport for BoshTransport {
     }
 
     fn has_pending(&self) -> bool {
-        !self.raw_output.is_empty()
-            || !self
-                .answers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_empty()
+        !self.raw_output.is_empty() || self.workers.has_answers()
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let resend = self.next_resend().map(|(_, t)| t);
+        let resend = self.requests.next_resend(Instant::now()).map(|(_, t)| t);
         let poll = self
             .poll_at
-            .filter(|_| self.in_flight.is_empty() && self.state == State::Open);
-        resend.into_iter().chain(self.probe_at).chain(poll).min()
+            .filter(|_| self.requests.is_empty() && self.state == State::Open);
+        // Something waits for the requests before it to arrive.
+        let waiting = !self.queue.is_empty()
+            || self.pending_restart
+            || self.state == State::Terminating
+            || self.probe_at.is_some()
+            || self.requests.resend_pending();
+        let settle = self.requests.next_settle().filter(|_| waiting);
+        [resend, self.probe_at, poll, settle]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn last_heard(&self) -> Option<Instant> {
@@ -929,19 +692,10 @@ impl Transport for BoshTransport {
         if let Some(agent) = self.agent.take() {
             agent.shutdown();
         }
-        self.workers.clear();
-        self.busy.clear();
-        self.in_flight.clear();
+        self.requests.clear();
         self.state = State::Closed;
-        // No thread outlives the transport; one stuck in a TCP connect
-        // (which the shutdown cannot interrupt) is left after a bound.
-        let deadline = Instant::now() + END_TIMEOUT;
-        while self.threads.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        for thread in self.threads.drain(..).filter(|t| t.is_finished()) {
-            let _ = thread.join();
-        }
+        // No thread outlives the transport (bar one stuck in a connect).
+        self.workers.end(Instant::now() + END_TIMEOUT);
     }
 
     /// Freed while the session is up: a terminate (with what is queued) the
@@ -961,9 +715,8 @@ impl Transport for BoshTransport {
                     timeout: END_TIMEOUT,
                 };
                 self.rid += 1;
-                let headers = &self.options.custom_headers;
                 // The answer does not matter: the session ends either way.
-                let _ = post(&agent, &self.url, &self.options.content_type, headers, &job);
+                let _ = worker::post(&agent, self.workers.endpoint(), &job);
             }
         }
         self.abort();
@@ -1009,10 +762,7 @@ impl Transport for BoshTransport {
         self.queue.is_empty()
             && !self.pending_restart
             && self.state != State::Terminating
-            && self
-                .in_flight
-                .values()
-                .all(|f| f.written && f.resend_at.is_none())
+            && self.requests.all_written()
     }
 }
 
