@@ -380,8 +380,20 @@ fn const_handles_only_where_nothing_changes() {
 fn every_export_runs_inside_ffi() {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut count = 0;
-    for entry in std::fs::read_dir(format!("{root}/src/ffi")).unwrap() {
-        let path = entry.unwrap().path();
+    // src/ffi and its subdirectories (src/ffi/conn/).
+    let mut dirs = vec![std::path::PathBuf::from(format!("{root}/src/ffi"))];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         for (at, _) in text.match_indices("extern \"C\" fn ") {
             let rest = &text[at..];

@@ -3,7 +3,8 @@
 //! stanzas that may not have arrived.
 
 use super::callback::{epode_free_cb, Registration};
-use super::conn::{epode_conn, epode_xml_cb, xml_hook};
+use super::conn::epode_conn;
+use super::conn::hooks::{epode_xml_cb, xml_hook};
 use super::guard::{c_str, copy_out, ffi, out_param, FfiError};
 use super::result::epode_result;
 use std::ffi::{c_char, c_void};

@@ -1,11 +1,12 @@
 //! Options: every key validated, defaults, Strophe's names and values.
 
 use super::*;
+use crate::error::Error;
 
 /// Every key `Options::set` knows, read from its match arms, so that a
 /// key added later is covered too.
 fn every_key() -> Vec<String> {
-    let source = include_str!("mod.rs");
+    let source = include_str!("by_name.rs");
     let body = source
         .split("pub fn set(&mut self")
         .nth(1)
