@@ -6,7 +6,7 @@
 mod common;
 
 use common::proxy::Proxy;
-use common::{collect_bodies, eventually, login, recorder, server_control, tally, Server};
+use common::{collect_bodies, eventually, login, recorder, session_lines, tally, Server};
 use epode::{Builder, Connection, Element, Options, Status};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -31,24 +31,14 @@ fn chat(to: &str, body: &str) -> Element {
 /// Whether the server has a live session for `full_jid` (Prosody also
 /// lists sessions kept for stream-management resumption: those do not count).
 fn has_session(server: &Server, full_jid: &str) -> bool {
-    let (user, resource) = full_jid.split_once('/').unwrap();
-    let (user, domain) = user.split_once('@').unwrap();
-    let text = server_control(
-        server,
-        "c2s:show()",
-        &format!("lists:member(<<\"{resource}\">>, ejabberd_sm:get_user_resources(<<\"{user}\">>, <<\"{domain}\">>))."),
-    );
-    if server.name() == "prosody" {
-        assert!(text.contains("c2s sessions shown"), "{text}");
-        text.lines()
-            .any(|l| l.contains(&format!("| {full_jid} ")) && !l.contains("hibernating"))
-    } else {
-        match text.trim() {
-            "true" => true,
-            "false" => false,
-            other => panic!("cannot read {other:?}"),
+    let user = full_jid.split_once('@').unwrap().0;
+    session_lines(server, user).iter().any(|l| {
+        if server.name() == "prosody" {
+            l.contains(&format!("| {full_jid} ")) && !l.contains("hibernating")
+        } else {
+            l == full_jid
         }
-    }
+    })
 }
 
 /// The threads of this process whose name starts with `prefix`.
