@@ -9,6 +9,7 @@ use crate::handler::{Handler, HandlerId, Keep, Matcher, TimedHandler};
 use crate::log::{LogLevel, Logger};
 use crate::mailbox::{lock, Mailbox};
 use crate::options::{select_transport, Options};
+use crate::outgoing::Outgoing;
 use crate::sasl::Mechanism;
 use crate::sm::StreamManagement;
 use crate::status::Status;
@@ -390,12 +391,13 @@ impl Connection {
         } else {
             stanza
         };
-        // Serializing here is cheaper than a deep copy and spreads the work
-        // over the calling threads; the xmlOutput hook needs the element.
+        // Serializing here (into the one text the stanza travels as) is
+        // cheaper than a deep copy and spreads the work over the calling
+        // threads; the xmlOutput hook needs the element.
         if self.core.xml_output_hooked.load(Ordering::Acquire) {
             self.post(Command::Send(stanza.clone()));
         } else {
-            self.post(Command::SendRaw(stanza.to_xml()));
+            self.post(Command::SendSerialized(Outgoing::of(stanza)));
         }
         self.after_send()
     }
@@ -410,6 +412,10 @@ impl Connection {
     /// A `<message/>`, `<presence/>` or `<iq/>` written without a namespace
     /// gets `xmlns="jabber:client"` (and is then sent as serialized), as
     /// [`Connection::send`] gives it.
+    ///
+    /// What the text is (a stanza stream management counts, a nonza, SASL
+    /// the log must not show) is decided here, once, by the element it
+    /// parses as: the text is never read again on its way out.
     pub fn send_raw(&self, xml: &str) -> Result<()> {
         self.require_session()?;
         let mut elem = crate::xml::parse_element(xml)?;
@@ -419,7 +425,8 @@ impl Connection {
         } else {
             xml.to_string()
         };
-        self.post(Command::SendRaw(xml));
+        let keep = self.core.xml_output_hooked.load(Ordering::Acquire);
+        self.post(Command::SendSerialized(Outgoing::raw(xml, elem, keep)));
         self.after_send()
     }
 

@@ -12,6 +12,7 @@ use super::net::split_url;
 use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::outgoing::Outgoing;
 use crate::status::Status;
 use crate::xml::ns;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser};
@@ -145,7 +146,7 @@ pub(crate) struct BoshTransport {
     hold: u64,
     window: usize,
     state: State,
-    queue: Vec<String>,
+    queue: Vec<Outgoing>,
     /// The bytes in `queue`, held under `max_send_queue_bytes`.
     queued_bytes: usize,
     pending_restart: bool,
@@ -154,7 +155,7 @@ pub(crate) struct BoshTransport {
     jar: CookieJar,
     raw_input: bool,
     raw_output_on: bool,
-    raw_output: Vec<String>,
+    raw_output: Vec<Arc<str>>,
     /// Bodies sent, for xmlOutput (only while that hook wants bodies).
     xml_output: Vec<Element>,
     /// The xmlInput / xmlOutput hooks want whole bodies (no `strip`).
@@ -364,7 +365,7 @@ impl BoshTransport {
         self.busy[worker] = true;
         self.worker_of.insert(rid, worker);
         if self.raw_output_on {
-            self.raw_output.push(body.to_string());
+            self.raw_output.push(Arc::clone(&body));
         }
         if self.xml_out && attempt == 0 {
             if let Ok(elem) = crate::xml::parse_received(&body) {
@@ -463,7 +464,7 @@ impl BoshTransport {
     }
 
     /// The queued stanzas, for the next body.
-    fn take_queue(&mut self) -> Vec<String> {
+    fn take_queue(&mut self) -> Vec<Outgoing> {
         self.queued_bytes = 0;
         std::mem::take(&mut self.queue)
     }
@@ -522,12 +523,12 @@ impl BoshTransport {
         } else if self.state == State::Terminating {
             let mut body = self.body_start(self.rid);
             body.set_attr("type", "terminate");
-            let text = wrap(body, &self.take_queue());
+            let text = wrap(&body, &self.take_queue());
             self.send_body(text);
             self.state = State::Closed;
         } else if !self.queue.is_empty() {
             let body = self.body_start(self.rid);
-            let text = wrap(body, &self.take_queue());
+            let text = wrap(&body, &self.take_queue());
             self.send_body(text);
         } else if self.in_flight.is_empty() {
             if self.poll_at.is_some_and(|t| t > now) {
@@ -772,7 +773,7 @@ fn contains_conflict(elem: &Element) -> bool {
     false
 }
 
-fn wrap(body: Element, stanzas: &[String]) -> String {
+fn wrap(body: &Element, stanzas: &[Outgoing]) -> String {
     let mut text = body.to_string();
     if stanzas.is_empty() {
         return text;
@@ -781,7 +782,7 @@ fn wrap(body: Element, stanzas: &[String]) -> String {
     text.truncate(text.len() - 2);
     text.push('>');
     for s in stanzas {
-        text.push_str(s);
+        text.push_str(s.text());
     }
     text.push_str("</body>");
     text
@@ -853,13 +854,13 @@ impl Transport for BoshTransport {
         Ok(())
     }
 
-    fn send(&mut self, xml: &str) -> Result<()> {
+    fn send(&mut self, item: &Outgoing) -> Result<()> {
         let limit = self.options.max_send_queue_bytes;
-        if self.queued_bytes.saturating_add(xml.len()) > limit {
+        if self.queued_bytes.saturating_add(item.text().len()) > limit {
             return Err(send_queue_full(limit));
         }
-        self.queued_bytes += xml.len();
-        self.queue.push(xml.to_string());
+        self.queued_bytes += item.text().len();
+        self.queue.push(item.clone());
         Ok(())
     }
 
@@ -956,7 +957,7 @@ impl Transport for BoshTransport {
                 let job = Job {
                     rid: self.rid,
                     attempt: 0,
-                    body: wrap(body, &self.take_queue()).into(),
+                    body: wrap(&body, &self.take_queue()).into(),
                     cookie: self.cookie(),
                     timeout: END_TIMEOUT,
                 };

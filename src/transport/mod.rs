@@ -10,9 +10,11 @@ pub mod shared;
 pub mod websocket;
 
 use crate::error::Result;
+use crate::outgoing::Outgoing;
 use crate::status::Status;
 use crate::xml::{Element, StreamEvent};
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What `send` says when `max_send_queue_bytes` of output are already
@@ -34,8 +36,9 @@ pub(crate) enum Incoming {
     Stream(StreamEvent),
     /// Raw text as received, for the rawInput hook.
     Raw(String),
-    /// Raw text as sent, for the rawOutput hook.
-    RawOut(String),
+    /// Raw text as sent, for the rawOutput hook: the text that went out,
+    /// shared with it.
+    RawOut(Arc<str>),
     /// The connection ended. `code` is the WebSocket close code that ended
     /// it, when there was one.
     Lost {
@@ -76,8 +79,10 @@ pub(crate) trait Transport: Send {
     fn open(&mut self, domain: &str, timeout: Duration) -> Result<()>;
     /// Restarts the stream after SASL success (new header, fresh parser).
     fn restart(&mut self, domain: &str) -> Result<()>;
-    /// Queues one serialized stanza (or raw XML) for sending.
-    fn send(&mut self, xml: &str) -> Result<()>;
+    /// Queues one serialized element (a stanza, a nonza, SASL, raw XML)
+    /// for sending; a transport that keeps it clones the item, which
+    /// shares the text.
+    fn send(&mut self, item: &Outgoing) -> Result<()>;
     /// Queues the stream close.
     fn close(&mut self) -> Result<()>;
     /// Writes what is queued, as far as the link takes it now.
@@ -141,6 +146,6 @@ pub(crate) trait Transport: Send {
 /// Copies for the output hooks that the engine has not handed over yet: a
 /// transport with any reports itself pending, so that the hooks run as the
 /// text goes out, not when the server next says something.
-pub(crate) fn unreported_output(raw: &Option<Vec<String>>, xml: &Option<Vec<Element>>) -> bool {
+pub(crate) fn unreported_output(raw: &Option<Vec<Arc<str>>>, xml: &Option<Vec<Element>>) -> bool {
     raw.as_ref().is_some_and(|r| !r.is_empty()) || xml.as_ref().is_some_and(|x| !x.is_empty())
 }
