@@ -250,8 +250,8 @@ impl BoshTransport {
         self.state = State::Open;
         self.attaching = true;
         self.window = 2;
-        let body = self.body_start(self.rid).to_string();
-        self.send_body(body);
+        let body = self.body_start(self.rid);
+        self.send_body(body, Vec::new());
         // The second follows once the first is written (see `pump`).
         self.probe_at = Some(Instant::now());
         Ok(())
@@ -320,7 +320,7 @@ impl BoshTransport {
         body
     }
 
-    fn session_request(&self, rid: u64) -> String {
+    fn session_request(&self, rid: u64) -> Element {
         let mut body = Element::new("body");
         let attrs = [
             // Always this, as in Strophe: the contentType option is only
@@ -342,7 +342,7 @@ impl BoshTransport {
         if let Some(route) = &self.route {
             body.set_attr("route", route.clone());
         }
-        body.to_string()
+        body
     }
 
     fn primary_timeout(&self) -> Duration {
@@ -366,11 +366,6 @@ impl BoshTransport {
         self.worker_of.insert(rid, worker);
         if self.raw_output_on {
             self.raw_output.push(Arc::clone(&body));
-        }
-        if self.xml_out && attempt == 0 {
-            if let Ok(elem) = crate::xml::parse_received(&body) {
-                self.xml_output.push(elem);
-            }
         }
         let job = Job {
             rid,
@@ -447,10 +442,16 @@ impl BoshTransport {
         self.busy.push(false);
     }
 
-    fn send_body(&mut self, body: String) {
+    /// Sends `body` with `stanzas` in it. The xmlOutput hook gets the body
+    /// as built, with the stanzas' elements: nothing is parsed back.
+    fn send_body(&mut self, body: Element, stanzas: Vec<Outgoing>) {
+        let text = wrap(&body, &stanzas);
+        if self.xml_out {
+            self.xml_output.push(super::sent_wrapper(body, &stanzas));
+        }
         let rid = self.rid;
         self.rid += 1;
-        let body: Arc<str> = body.into();
+        let body: Arc<str> = text.into();
         self.in_flight.insert(
             rid,
             InFlight {
@@ -510,8 +511,8 @@ impl BoshTransport {
         }
         if self.probe_at.is_some_and(|t| t <= now) {
             self.probe_at = None;
-            let body = self.body_start(self.rid).to_string();
-            self.send_body(body);
+            let body = self.body_start(self.rid);
+            self.send_body(body, Vec::new());
         } else if self.pending_restart {
             self.pending_restart = false;
             let mut body = self.body_start(self.rid);
@@ -519,24 +520,24 @@ impl BoshTransport {
             body.set_attr("xml:lang", "en");
             body.set_attr("xmpp:restart", "true");
             body.set_attr("xmlns:xmpp", ns::XBOSH);
-            self.send_body(body.to_string());
+            self.send_body(body, Vec::new());
         } else if self.state == State::Terminating {
             let mut body = self.body_start(self.rid);
             body.set_attr("type", "terminate");
-            let text = wrap(&body, &self.take_queue());
-            self.send_body(text);
+            let stanzas = self.take_queue();
+            self.send_body(body, stanzas);
             self.state = State::Closed;
         } else if !self.queue.is_empty() {
             let body = self.body_start(self.rid);
-            let text = wrap(&body, &self.take_queue());
-            self.send_body(text);
+            let stanzas = self.take_queue();
+            self.send_body(body, stanzas);
         } else if self.in_flight.is_empty() {
             if self.poll_at.is_some_and(|t| t > now) {
                 return; // a polling session: next_deadline brings us back
             }
             // Keep one request waiting at the server so it can push to us.
-            let body = self.body_start(self.rid).to_string();
-            self.send_body(body);
+            let body = self.body_start(self.rid);
+            self.send_body(body, Vec::new());
             self.poll_at = self.polling.map(|p| now + p);
         }
     }
@@ -652,8 +653,9 @@ impl BoshTransport {
             }
         };
         if self.xml_in {
-            // The hook sees the whole body, before its stanzas are handled.
-            if let Ok(body) = crate::xml::parse_received(text) {
+            // The hook sees the whole body, before its stanzas are handled:
+            // built from what was just parsed, not parsed a second time.
+            if let Some(body) = super::received_wrapper(&events) {
                 out.push(Incoming::XmlIn(body));
             }
         }
@@ -833,19 +835,8 @@ impl Transport for BoshTransport {
         self.start_agent()?;
         self.domain = domain.to_string();
         self.state = State::Creating;
-        let rid = self.rid;
-        self.rid += 1;
-        let body: Arc<str> = self.session_request(rid).into();
-        self.in_flight.insert(
-            rid,
-            InFlight {
-                body: Arc::clone(&body),
-                attempt: 0,
-                written: false,
-                resend_at: None,
-            },
-        );
-        self.dispatch(rid, body, 0);
+        let body = self.session_request(self.rid);
+        self.send_body(body, Vec::new());
         Ok(())
     }
 
