@@ -224,10 +224,10 @@ impl Logger {
     /// was decided where it was serialized, so its text is never read here).
     pub(crate) fn sent(&self, item: &Outgoing) {
         if self.enabled(LogLevel::Debug) {
-            let text = match (item.kind(), item.element()) {
-                (Kind::Sasl, Some(elem)) => redacted(elem),
-                (Kind::Sasl, None) => sasl_placeholder("?"),
-                _ => item.text().to_string(),
+            let text: std::borrow::Cow<'_, str> = match (item.kind(), item.element()) {
+                (Kind::Sasl, Some(elem)) => redacted(elem).into(),
+                (Kind::Sasl, None) => sasl_placeholder("?").into(),
+                _ => item.text().into(),
             };
             self.emit(LogLevel::Debug, &format!("SENT {text}"));
         }
