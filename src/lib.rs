@@ -95,6 +95,7 @@ mod liveness;
 pub mod log;
 mod mailbox;
 mod options;
+mod outgoing;
 mod panic;
 mod ping;
 mod reconnect;

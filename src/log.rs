@@ -22,6 +22,7 @@
 
 use crate::error::{Error, Result};
 use crate::mailbox::lock;
+use crate::outgoing::{Kind, Outgoing};
 use crate::status::Status;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -219,10 +220,16 @@ impl Logger {
         }
     }
 
-    /// DEBUG: text about to be written (SASL elements by name only).
-    pub fn sent(&self, xml: &str) {
+    /// DEBUG: an element about to be written (SASL by name only: its kind
+    /// was decided where it was serialized, so its text is never read here).
+    pub(crate) fn sent(&self, item: &Outgoing) {
         if self.enabled(LogLevel::Debug) {
-            self.emit(LogLevel::Debug, &format!("SENT {}", redact_text(xml)));
+            let text: std::borrow::Cow<'_, str> = match (item.kind(), item.element()) {
+                (Kind::Sasl, Some(elem)) => redacted(elem).into(),
+                (Kind::Sasl, None) => sasl_placeholder("?").into(),
+                _ => item.text().into(),
+            };
+            self.emit(LogLevel::Debug, &format!("SENT {text}"));
         }
     }
 
@@ -258,26 +265,14 @@ fn sasl_placeholder(name: &str) -> String {
     )
 }
 
-/// Outgoing text with any SASL element cut down to its name: the payload
-/// of `<auth>`/`<response>` carries the password (PLAIN) or proofs (SCRAM).
-fn redact_text(xml: &str) -> std::borrow::Cow<'_, str> {
-    let first_tag = xml.split('>').next().unwrap_or(xml);
-    if !first_tag.contains(crate::xml::ns::SASL) {
-        return xml.into();
-    }
-    let name: String = first_tag
-        .trim_start_matches('<')
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '/')
-        .collect();
-    let mechanism = first_tag
-        .split("mechanism=")
-        .nth(1)
-        .and_then(|rest| rest.get(1..))
-        .and_then(|rest| rest.split(['"', '\'']).next());
-    match mechanism {
-        Some(m) => format!("{} mechanism {m}", sasl_placeholder(&name)).into(),
-        None => sasl_placeholder(&name).into(),
+/// An outgoing SASL element cut down to its name (and the mechanism of an
+/// `<auth>`): the payload of `<auth>`/`<response>` carries the password
+/// (PLAIN) or proofs (SCRAM).
+fn redacted(elem: &crate::xml::Element) -> String {
+    let name = sasl_placeholder(elem.name());
+    match elem.attr("mechanism") {
+        Some(m) => format!("{name} mechanism {m}"),
+        None => name,
     }
 }
 
@@ -322,14 +317,18 @@ mod tests {
     fn sasl_payloads_are_never_logged() {
         let logger = Logger::new();
         let lines = capture(&logger, LogLevel::Debug);
-        logger.sent("<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"PLAIN\">AGFsaWNlAHNlY3JldA==</auth>");
-        logger.sent("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>Yz1iaXdz</response>");
+        let sent = |xml: &str| {
+            let elem = crate::xml::parse_element(xml).unwrap();
+            logger.sent(&Outgoing::raw(xml.to_string(), elem, false));
+        };
+        sent("<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"PLAIN\">AGFsaWNlAHNlY3JldA==</auth>");
+        sent("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>Yz1iaXdz</response>");
         let challenge = crate::xml::parse_element(
             "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>cj1meWtv</challenge>",
         )
         .unwrap();
         logger.received(&challenge);
-        logger.sent("<message to='a@b'><body>urn:ietf:params:xml:ns:xmpp-sasl</body></message>");
+        sent("<message to='a@b'><body>urn:ietf:params:xml:ns:xmpp-sasl</body></message>");
         let lines = lines.lock().unwrap();
         assert_eq!(lines.len(), 4);
         for secret in ["AGFsaWNlAHNlY3JldA", "Yz1iaXdz", "cj1meWtv"] {

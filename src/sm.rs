@@ -6,9 +6,11 @@
 //! request acks and resume.
 
 use crate::error::{Error, Result};
+use crate::outgoing::{Kind, Outgoing};
 use crate::xml::{ns, Builder, Element};
 use base64::Engine as _;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Ask the server for an ack once this many stanzas wait for one.
 pub(crate) const ACK_EVERY: usize = 10;
@@ -27,26 +29,11 @@ pub struct StreamManagement {
     pub counting_inbound: bool,
     /// The last `h` the server acknowledged.
     pub acked: u32,
-    /// Sent stanzas the server has not acknowledged yet, oldest first.
-    pub unacked: VecDeque<String>,
+    /// Sent stanzas the server has not acknowledged yet, oldest first:
+    /// the text that went out, shared with it, not a copy.
+    pub unacked: VecDeque<Arc<str>>,
     /// An `<r/>` is out and its `<a/>` has not come back.
     pub request_pending: bool,
-}
-
-/// Whether serialized XML is a stanza (counted by XEP-0198) rather than a
-/// nonza such as `<r/>`: its first tag is message, presence or iq.
-pub fn is_stanza(xml: &str) -> bool {
-    let name = xml
-        .trim_start()
-        .strip_prefix('<')
-        .map(|rest| {
-            rest.split(|c: char| c.is_whitespace() || c == '>' || c == '/')
-                .next()
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-    let local = name.rsplit(':').next().unwrap_or_default();
-    matches!(local, "message" | "presence" | "iq")
 }
 
 /// `<r/>`: the server answers it with an `<a/>` at once.
@@ -91,10 +78,11 @@ impl StreamManagement {
         self.enabled && self.id.is_some()
     }
 
-    /// A stanza went out: keep it until the server acknowledges it.
-    pub fn sent(&mut self, xml: &str) {
-        if self.enabled && is_stanza(xml) {
-            self.unacked.push_back(xml.to_string());
+    /// Something went out: keep it, if it is a stanza (its kind says so),
+    /// until the server acknowledges it.
+    pub(crate) fn sent(&mut self, item: &Outgoing) {
+        if self.enabled && item.is_stanza() {
+            self.unacked.push_back(Arc::clone(item.shared_text()));
         }
     }
 
@@ -154,7 +142,7 @@ impl StreamManagement {
 
     /// `<resumed h/>`: what the server had not received, to send again
     /// (in order; sending counts them again).
-    pub fn on_resumed(&mut self, h: u32) -> Result<Vec<String>> {
+    pub fn on_resumed(&mut self, h: u32) -> Result<Vec<Arc<str>>> {
         self.on_ack(h)?;
         self.request_pending = false;
         Ok(self.unacked.drain(..).collect())
@@ -162,7 +150,7 @@ impl StreamManagement {
 
     /// Resumption failed: the stanzas that may not have arrived. With an
     /// `h` on the `<failed/>`, those the server did handle are left out.
-    pub fn on_failed(&mut self, h: Option<u32>) -> Vec<String> {
+    pub fn on_failed(&mut self, h: Option<u32>) -> Vec<Arc<str>> {
         if let Some(h) = h {
             let _ = self.on_ack(h);
         }
@@ -216,10 +204,11 @@ impl StreamManagement {
                 "acked" => sm.acked = value.parse().map_err(|_| bad(line))?,
                 "unacked" => {
                     let stanza = unb64(value)?;
-                    if !is_stanza(&stanza) || crate::xml::parse_element(&stanza).is_err() {
+                    let parsed = crate::xml::parse_element(&stanza);
+                    if !parsed.is_ok_and(|e| Kind::of(&e) == Kind::Stanza) {
                         return Err(bad("an unacknowledged entry is not a stanza"));
                     }
-                    sm.unacked.push_back(stanza)
+                    sm.unacked.push_back(stanza.into())
                 }
                 _ => return Err(bad(line)),
             }
@@ -235,6 +224,12 @@ impl StreamManagement {
 mod tests {
     use super::*;
 
+    /// `xml` goes out, typed as `send_raw` types it.
+    fn send(sm: &mut StreamManagement, xml: &str) {
+        let elem = crate::xml::parse_element(xml).unwrap();
+        sm.sent(&Outgoing::raw(xml.to_string(), elem, false));
+    }
+
     fn enabled(id: &str) -> StreamManagement {
         let mut sm = StreamManagement::default();
         sm.enable();
@@ -248,24 +243,12 @@ mod tests {
     }
 
     #[test]
-    fn stanzas_are_told_from_nonzas() {
-        assert!(is_stanza("<message to='a'/>"));
-        assert!(is_stanza("  <iq type='get'><ping/></iq>"));
-        assert!(is_stanza("<presence/>"));
-        assert!(is_stanza("<client:message/>"));
-        assert!(!is_stanza("<r xmlns='urn:xmpp:sm:3'/>"));
-        assert!(!is_stanza("<messages/>"));
-        assert!(!is_stanza("<enable/>"));
-        assert!(!is_stanza("text"));
-    }
-
-    #[test]
     fn acks_trim_the_queue_and_resumption_resends_the_rest() {
         let mut sm = enabled("abc");
         for n in 0..5 {
-            sm.sent(&format!("<message><body>{n}</body></message>"));
+            send(&mut sm, &format!("<message><body>{n}</body></message>"));
         }
-        sm.sent("<r xmlns='urn:xmpp:sm:3'/>"); // a nonza is not kept
+        send(&mut sm, "<r xmlns='urn:xmpp:sm:3'/>"); // a nonza is not kept
         assert_eq!(sm.unacked.len(), 5);
         sm.on_ack(2).unwrap();
         assert_eq!(sm.unacked.len(), 3);
@@ -282,7 +265,7 @@ mod tests {
         let mut sm = enabled("x");
         sm.acked = u32::MAX - 1;
         for _ in 0..4 {
-            sm.sent("<message/>");
+            send(&mut sm, "<message/>");
         }
         sm.on_ack(1).unwrap(); // MAX-1 → 1 is three stanzas
         assert_eq!(sm.unacked.len(), 1);
@@ -294,13 +277,13 @@ mod tests {
     #[test]
     fn requests_wait_for_enough_stanzas_and_one_at_a_time() {
         let mut sm = enabled("x");
-        sm.sent("<message/>");
+        send(&mut sm, "<message/>");
         assert!(sm.request_if_due(false).is_none());
         assert!(sm.request_if_due(true).is_some());
         assert!(sm.request_if_due(true).is_none(), "one outstanding");
         sm.on_ack(1).unwrap();
         for _ in 0..ACK_EVERY {
-            sm.sent("<message/>");
+            send(&mut sm, "<message/>");
         }
         assert!(sm.request_if_due(false).is_some());
     }
@@ -309,7 +292,7 @@ mod tests {
     fn failed_resumption_reports_what_may_be_lost() {
         let mut sm = enabled("x");
         for n in 0..4 {
-            sm.sent(&format!("<message><body>{n}</body></message>"));
+            send(&mut sm, &format!("<message><body>{n}</body></message>"));
         }
         let lost = sm.on_failed(Some(1));
         assert_eq!(lost.len(), 3);
@@ -320,7 +303,7 @@ mod tests {
     #[test]
     fn the_state_round_trips_and_garbage_is_refused() {
         let mut sm = enabled("id with spaces");
-        sm.sent("<message to='x'><body>é</body></message>");
+        send(&mut sm, "<message to='x'><body>é</body></message>");
         sm.received();
         let back = StreamManagement::from_bytes(&sm.to_bytes()).unwrap();
         assert_eq!(back.id, sm.id);

@@ -2,6 +2,7 @@
 //! the server's or CONNTIMEOUT), the last ack and unavailable presence,
 //! and `finish`, the one place that reports DISCONNECTED.
 
+use super::recovery::stanzas;
 use super::{Engine, Phase};
 use crate::mailbox::lock;
 use crate::status::Status;
@@ -33,7 +34,7 @@ impl Engine {
         }
         // A session we end cannot be resumed. What the server has not
         // acknowledged counts as received only once it answers our close.
-        self.recovery.unconfirmed = lock(&self.recovery.sm).on_failed(None);
+        self.recovery.unconfirmed = stanzas(lock(&self.recovery.sm).on_failed(None));
         if connected {
             self.say_unavailable();
         }
@@ -54,7 +55,7 @@ impl Engine {
             sm.enabled.then(|| sm.answer())
         };
         if let Some(ack) = ack {
-            self.write_now(&ack);
+            self.write_now(ack);
         }
     }
 
@@ -62,7 +63,7 @@ impl Engine {
     /// notices.
     pub(super) fn say_unavailable(&mut self) {
         let unavailable = Builder::pres([("type", "unavailable")]).build();
-        self.write_now(&unavailable);
+        self.write_now(unavailable);
     }
 
     /// Reports a failure status, drops the transport and ends in DISCONNECTED.

@@ -1,6 +1,6 @@
 //! What a connection's handles and its engine share: the mailbox that
 //! carries commands in, the engine behind its lock, and the state getters
-//! read. It sits here, below `connection.rs`, so that the engine needs
+//! read. It sits here, below `connection/`, so that the engine needs
 //! nothing from the layer above but the [`Connection`](crate::Connection) its callbacks get.
 
 use super::{Command, Engine};

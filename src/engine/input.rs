@@ -304,6 +304,6 @@ impl Engine {
             .c("error", [("type", "cancel")])
             .c("service-unavailable", [("xmlns", ns::STANZAS)])
             .build();
-        self.send_stanza(&reply);
+        self.send_stanza(reply);
     }
 }

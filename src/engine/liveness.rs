@@ -90,7 +90,7 @@ impl Engine {
                 sm.enabled && sm.counting_inbound
             };
             if sm_on {
-                self.write_now(&crate::sm::ack_request());
+                self.write_now(crate::sm::ack_request());
             } else {
                 let id = self.send_ping();
                 self.liveness.ping_id = Some(id);
@@ -124,7 +124,7 @@ impl Engine {
             deadline: None,
         };
         self.iqs.track(id.clone(), pending);
-        self.write_now(&ping);
+        self.write_now(ping);
         id
     }
 
@@ -148,7 +148,7 @@ impl Engine {
     /// service-unavailable.
     pub(super) fn answer_unhandled_iq(&mut self, iq: &Element) {
         match pong_for(iq) {
-            Some(pong) => self.send_stanza(&pong),
+            Some(pong) => self.send_stanza(pong),
             None => self.reply_unavailable(iq),
         }
     }

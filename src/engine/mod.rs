@@ -17,6 +17,7 @@ use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
 use crate::log::{log_at, Logger};
 use crate::mailbox::{lock, poll_fds};
 use crate::options::{Options, TransportKind};
+use crate::outgoing::Outgoing;
 use crate::sasl::Mechanism;
 use crate::sm::StreamManagement;
 use crate::status::Status;
@@ -84,8 +85,12 @@ pub enum Command {
     AttachShared(StatusFn),
     /// Who hears of stanzas that may not have arrived (XEP-0198).
     SetUnackedHandler(Option<XmlHook>),
+    /// An element for the engine to serialize: the xmlOutput hook is set
+    /// and needs it.
     Send(Element),
-    SendRaw(String),
+    /// Already serialized on the caller's thread (`send` without an
+    /// xmlOutput hook, `send_raw`), its kind decided there.
+    SendSerialized(Outgoing),
     SendIq(IqRequest),
     Disconnect(Option<String>),
     Bind,
@@ -136,7 +141,7 @@ enum Arrival {
     Bound,
     /// Stream management resumed it; `again` is what the server had not
     /// received (CONNECTED, "resumed").
-    Resumed { again: Vec<String> },
+    Resumed { again: Vec<Arc<str>> },
     /// Someone else logged it in: a prebound BOSH session (attach,
     /// restore) or a shared connection's (ATTACHED).
     Attached,
@@ -383,8 +388,8 @@ impl Engine {
             Command::Attach(req) => self.start_attach(req),
             Command::AttachShared(callback) => self.start_shared_attach(callback),
             Command::SetUnackedHandler(h) => self.recovery.unacked_handler = h,
-            Command::Send(elem) => self.send_stanza(&elem),
-            Command::SendRaw(xml) => self.send_text(xml),
+            Command::Send(elem) => self.send_stanza(elem),
+            Command::SendSerialized(item) => self.send_out(item),
             Command::SendIq(req) => self.send_iq(req),
             Command::Disconnect(reason) => self.disconnect(reason),
             Command::Bind => {
@@ -547,8 +552,8 @@ impl Engine {
             }
             Arrival::Resumed { again } => {
                 // Exactly what the server had not received, in the order sent.
-                for xml in again {
-                    self.write(xml);
+                for text in again {
+                    self.write(Outgoing::stanza(text));
                 }
                 (Status::Connected, self.back_online(true))
             }

@@ -100,7 +100,7 @@ impl Engine {
         match SaslExchange::start(mech, &self.login.creds) {
             Ok((exchange, auth)) => {
                 self.login.sasl = Some(exchange);
-                self.write_now(&auth);
+                self.write_now(auth);
             }
             Err(why) => self.auth_failed(&why),
         }
@@ -125,7 +125,7 @@ impl Engine {
         };
         match exchange.step(&self.login.creds, elem) {
             SaslStep::Ignored => {}
-            SaslStep::Reply(response) => self.write_now(&response),
+            SaslStep::Reply(response) => self.write_now(response),
             SaslStep::Success => {
                 self.login.sasl = None;
                 self.set_phase(Phase::Restarting);
@@ -186,7 +186,7 @@ impl Engine {
             b = b.c_text("resource", crate::xml::NO_ATTRS, &resource);
         }
         let iq = b.build();
-        self.write_now(&iq);
+        self.write_now(iq);
     }
 
     pub(super) fn on_bind_result(&mut self, iq: &Element) {
@@ -217,7 +217,7 @@ impl Engine {
             let iq = Builder::iq([("type", "set"), ("id", id.as_str())])
                 .c("session", [("xmlns", ns::SESSION)])
                 .build();
-            self.write_now(&iq);
+            self.write_now(iq);
         } else {
             self.session_up(Arrival::Bound);
         }

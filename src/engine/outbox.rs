@@ -2,6 +2,11 @@
 //! the session (during the login and while reconnecting) or is held while
 //! paused; protocol traffic (SASL, bind, acks) goes out even when paused.
 //! Also the four inspection hooks (rawInput/rawOutput/xmlInput/xmlOutput).
+//!
+//! Everything on this path is an [`Outgoing`]: serialized once, where the
+//! element became text, with its kind decided there. The queues hold
+//! items, the log and stream management read the kind, and the
+//! transports share the text.
 
 use super::Core;
 use super::{Engine, HookKind, IqRequest, Phase, TextHook, XmlHook};
@@ -9,6 +14,7 @@ use super::{Engine, HookKind, IqRequest, Phase, TextHook, XmlHook};
 use crate::connection::Connection;
 use crate::handler::iq::{self, PendingIq};
 use crate::mailbox::lock;
+use crate::outgoing::Outgoing;
 use crate::transport::Transport;
 use crate::xml::Element;
 use std::sync::Weak;
@@ -19,11 +25,11 @@ use std::time::Instant;
 pub(super) struct Outbox {
     /// `pause()` was called: stanzas are held until `resume()`.
     paused: bool,
-    held: Vec<String>,
+    held: Vec<Outgoing>,
     /// Stanzas the application sent before the session was up or while
     /// reconnecting, and those a broken link did not take: they go out,
     /// in order, when a session is up (or are reported as unacked).
-    pub(super) queued: Vec<String>,
+    pub(super) queued: Vec<Outgoing>,
 }
 
 /// The application's inspection hooks.
@@ -52,8 +58,8 @@ impl Engine {
 
     pub(super) fn resume(&mut self) {
         self.outbox.paused = false;
-        for xml in std::mem::take(&mut self.outbox.held) {
-            self.write(xml);
+        for item in std::mem::take(&mut self.outbox.held) {
+            self.write(item);
         }
     }
 
@@ -131,21 +137,34 @@ impl Engine {
         call(self.hooks.xml_output.as_mut(), &self.core, elem);
     }
 
-    pub(super) fn send_stanza(&mut self, elem: &Element) {
-        self.xml_output_hook(elem);
-        self.send_text(elem.to_xml());
+    /// Whether items keep their element: while an xmlOutput hook is set,
+    /// for a transport that shows it inside a wrapper (it is moved into
+    /// the item, never copied, and dropped once the item is sent).
+    fn keep_elements(&self) -> bool {
+        self.hooks.xml_output.is_some()
     }
 
-    pub(super) fn send_text(&mut self, xml: String) {
+    /// Serializes `elem` (the one serialization on its way) for the send path.
+    fn serialize(&self, elem: Element) -> Outgoing {
+        Outgoing::of_owned(elem, self.keep_elements())
+    }
+
+    pub(super) fn send_stanza(&mut self, elem: Element) {
+        self.xml_output_hook(&elem);
+        let item = self.serialize(elem);
+        self.send_out(item);
+    }
+
+    pub(super) fn send_out(&mut self, item: Outgoing) {
         // Until the session is up, stanzas wait for it: sent during the
         // login, they would reach a server that drops them (BOSH) or ends
         // the stream for them (WebSocket).
         if self.recovery.reconnecting.is_some() || self.before_session() {
-            self.outbox.queued.push(xml);
+            self.outbox.queued.push(item);
         } else if self.outbox.paused {
-            self.outbox.held.push(xml);
+            self.outbox.held.push(item);
         } else {
-            self.write(xml);
+            self.write(item);
         }
     }
 
@@ -165,34 +184,35 @@ impl Engine {
 
     /// The session is up: what waited for it goes out, in order.
     pub(super) fn send_waiting(&mut self) {
-        for xml in std::mem::take(&mut self.outbox.queued) {
-            self.send_text(xml);
+        for item in std::mem::take(&mut self.outbox.queued) {
+            self.send_out(item);
         }
     }
 
-    pub(super) fn write(&mut self, xml: String) {
-        self.log.sent(&xml);
-        match self.transport.as_mut().map(|t| t.send(&xml)) {
-            Some(Ok(())) => self.count_sent(&xml),
+    pub(super) fn write(&mut self, item: Outgoing) {
+        self.log.sent(&item);
+        match self.transport.as_mut().map(|t| t.send(&item)) {
+            Some(Ok(())) => self.count_sent(&item),
             // The link broke before this stanza reached it: it waits for
             // the next session with those sent after it, or is reported as
             // lost if none comes. A nonza belongs to the stream that failed.
             Some(Err(e)) => {
-                if crate::sm::is_stanza(&xml) {
-                    self.outbox.queued.push(xml);
+                if item.is_stanza() {
+                    self.outbox.queued.push(item);
                 }
                 self.on_transport_error(e);
             }
-            None if !crate::sm::is_stanza(&xml) => {}
-            None if self.recovery.reconnecting.is_some() => self.outbox.queued.push(xml),
-            None => self.report_unacked(vec![xml]),
+            None if !item.is_stanza() => {}
+            None if self.recovery.reconnecting.is_some() => self.outbox.queued.push(item),
+            None => self.report_unacked(vec![item]),
         }
     }
 
     /// Protocol traffic (SASL, bind) goes out even while paused.
-    pub(super) fn write_now(&mut self, elem: &Element) {
-        self.xml_output_hook(elem);
-        self.write(elem.to_xml());
+    pub(super) fn write_now(&mut self, elem: Element) {
+        self.xml_output_hook(&elem);
+        let item = self.serialize(elem);
+        self.write(item);
     }
 
     pub(super) fn send_iq(&mut self, req: IqRequest) {
@@ -220,7 +240,7 @@ impl Engine {
                 deadline: req.timeout.map(|t| Instant::now() + t),
             },
         );
-        self.send_stanza(&stanza);
+        self.send_stanza(stanza);
     }
 
     /// Who may answer an IQ sent to `to`.

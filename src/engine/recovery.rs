@@ -6,15 +6,21 @@ use super::{Arrival, Engine, Phase, XmlHook};
 use crate::error::Error;
 use crate::mailbox::lock;
 use crate::options::TransportKind;
+use crate::outgoing::Outgoing;
 use crate::reconnect;
 use crate::sm::StreamManagement;
 use crate::status::Status;
-use crate::xml::{parse_received, Element};
+use crate::xml::Element;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a stanza may wait for an ack before an `<r/>` asks for one.
 const ACK_WAIT: Duration = Duration::from_secs(1);
+
+/// The texts stream management kept, as the stanzas they were sent as.
+pub(super) fn stanzas(kept: Vec<Arc<str>>) -> Vec<Outgoing> {
+    kept.into_iter().map(Outgoing::stanza).collect()
+}
 
 fn h_of(elem: &Element) -> Option<u32> {
     elem.attr("h").and_then(|h| h.trim().parse().ok())
@@ -33,7 +39,7 @@ pub(super) struct Recovery {
     pub reconnect_at: Option<Instant>,
     /// Stanzas the server had not acknowledged when we closed: possibly
     /// lost unless the server answers the close (then it had them all).
-    pub unconfirmed: Vec<String>,
+    pub unconfirmed: Vec<Outgoing>,
     /// Resumption failed this many stanzas that may not have arrived.
     pub unacked_lost: usize,
     /// Stanzas `resendUnacked` sends again on the new session.
@@ -87,7 +93,7 @@ impl Engine {
         }
         if attempt > self.options.max_retries {
             // No session will take the unacknowledged stanzas any more.
-            let lost = lock(&self.recovery.sm).on_failed(None);
+            let lost = stanzas(lock(&self.recovery.sm).on_failed(None));
             let queued = std::mem::take(&mut self.outbox.queued);
             self.settle_unacked(lost.into_iter().chain(queued).collect(), false);
             let why = format!("reconnection failed after {} attempts: {why}", attempt - 1);
@@ -128,14 +134,14 @@ impl Engine {
             self.recovery.ack_deadline = None;
             let request = lock(&self.recovery.sm).request_if_due(true);
             if let Some(r) = request {
-                self.write_now(&r);
+                self.write_now(r);
             }
         }
     }
 
     /// A stanza is out: keep it until acknowledged, and ask for acks now
     /// and then (every few stanzas, or after ACK_WAIT).
-    pub(super) fn count_sent(&mut self, xml: &str) {
+    pub(super) fn count_sent(&mut self, item: &Outgoing) {
         if self.phase != Phase::Connected {
             return;
         }
@@ -144,12 +150,12 @@ impl Engine {
             if !sm.enabled {
                 return;
             }
-            sm.sent(xml);
+            sm.sent(item);
             let request = sm.request_if_due(false);
             (request, !sm.unacked.is_empty() && !sm.request_pending)
         };
         if let Some(r) = request {
-            self.write_now(&r);
+            self.write_now(r);
         } else if waiting && self.recovery.ack_deadline.is_none() {
             self.recovery.ack_deadline = Some(Instant::now() + ACK_WAIT);
         }
@@ -164,7 +170,7 @@ impl Engine {
             return;
         }
         let enable = lock(&self.recovery.sm).enable();
-        self.write_now(&enable);
+        self.write_now(enable);
     }
 
     /// After SASL on a new stream: `<resume/>` a resumable session.
@@ -180,7 +186,7 @@ impl Engine {
             return false;
         };
         self.set_phase(Phase::Resuming);
-        self.write_now(&request);
+        self.write_now(request);
         true
     }
 
@@ -188,14 +194,14 @@ impl Engine {
     /// broke before the server's `<enabled/>`, or it refused resumption):
     /// its unacknowledged stanzas may be lost, and the application hears so.
     pub(super) fn forget_unresumable(&mut self) {
-        let lost = lock(&self.recovery.sm).on_failed(None);
+        let lost = stanzas(lock(&self.recovery.sm).on_failed(None));
         self.settle_unacked(lost, true);
     }
 
     /// Stanzas the old session may not have received: with `resendUnacked`
     /// and a new session to come, they go first on it, in order; else the
     /// application hears of each.
-    fn settle_unacked(&mut self, lost: Vec<String>, new_session_follows: bool) {
+    fn settle_unacked(&mut self, lost: Vec<Outgoing>, new_session_follows: bool) {
         if self.options.resend_unacked && new_session_follows {
             self.recovery.unacked_resent += lost.len();
             let later = std::mem::replace(&mut self.outbox.queued, lost);
@@ -225,7 +231,7 @@ impl Engine {
                     sm.enabled.then(|| sm.answer())
                 };
                 if let Some(answer) = answer {
-                    self.write_now(&answer);
+                    self.write_now(answer);
                 }
             }
             "a" => {
@@ -287,7 +293,7 @@ impl Engine {
             .next()
             .unwrap_or_else(|| "undefined-condition".into());
         self.recovery.resume_refused = Some(why);
-        let lost = lock(&self.recovery.sm).on_failed(h_of(elem));
+        let lost = stanzas(lock(&self.recovery.sm).on_failed(h_of(elem)));
         self.settle_unacked(lost, true);
         self.bind_or_wait();
     }
@@ -322,16 +328,14 @@ impl Engine {
     }
 
     /// Hands each stanza that may not have arrived to the application.
-    pub(super) fn report_unacked(&mut self, stanzas: Vec<String>) {
+    pub(super) fn report_unacked(&mut self, stanzas: Vec<Outgoing>) {
         if stanzas.is_empty() {
             return;
         }
         let Some(conn) = self.handle() else { return };
         if let Some(handler) = self.recovery.unacked_handler.as_mut() {
-            for xml in stanzas {
-                if let Ok(elem) = parse_received(&xml) {
-                    handler(&conn, &elem);
-                }
+            for elem in stanzas.iter().filter_map(Outgoing::to_element) {
+                handler(&conn, &elem);
             }
         }
     }

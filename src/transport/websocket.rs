@@ -6,6 +6,7 @@ use super::net::{connect_tcp, remaining, set_keepalive, split_url, tls_connector
 use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::outgoing::Outgoing;
 use crate::status::Status;
 use crate::xml::{ns, Element, Limits, StreamEvent, StreamParser};
 use std::io::ErrorKind;
@@ -17,7 +18,7 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
+use tungstenite::{Bytes, Message, Utf8Bytes, WebSocket};
 
 /// How long freeing a connection waits for the server's `<close/>`.
 const END_TIMEOUT: Duration = Duration::from_secs(2);
@@ -66,7 +67,7 @@ pub(crate) struct WebSocketTransport {
     /// Output queued in tungstenite that the socket has not taken yet.
     pending_flush: bool,
     raw_input: bool,
-    raw_output: Option<Vec<String>>,
+    raw_output: Option<Vec<Arc<str>>>,
     /// With the xmlOutput hook set: the `<open/>`s and `<close/>` sent, for
     /// the hook (the engine reports the stanzas itself), as Strophe does.
     xml_output: Option<Vec<Element>>,
@@ -106,19 +107,21 @@ impl WebSocketTransport {
 
     /// Queues `elem` (an `<open/>` or `<close/>`), for the xmlOutput hook too.
     fn queue_framing(&mut self, elem: Element) -> Result<()> {
-        let text = elem.to_string();
+        let text = elem.to_string().into();
         if let Some(xml) = self.xml_output.as_mut() {
             xml.push(elem);
         }
-        self.queue(text)
+        self.send_text(text)
     }
 
-    fn queue(&mut self, text: String) -> Result<()> {
+    /// Queues one text message. The text is shared with the sender (and
+    /// the rawOutput hook): the only copy is its frame in the write buffer.
+    pub(crate) fn send_text(&mut self, text: Arc<str>) -> Result<()> {
         if let Some(raw) = self.raw_output.as_mut() {
-            raw.push(text.clone());
+            raw.push(Arc::clone(&text));
         }
         let ws = self.socket()?;
-        match ws.write(Message::text(text)) {
+        match ws.write(text_message(text)) {
             Ok(()) => {}
             Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
             Err(tungstenite::Error::WriteBufferFull(_)) => {
@@ -276,8 +279,8 @@ impl Transport for WebSocketTransport {
         self.queue_framing(open_element(domain))
     }
 
-    fn send(&mut self, xml: &str) -> Result<()> {
-        self.queue(xml.to_string())
+    fn send(&mut self, item: &Outgoing) -> Result<()> {
+        self.send_text(Arc::clone(item.shared_text()))
     }
 
     fn close(&mut self) -> Result<()> {
@@ -547,6 +550,19 @@ fn check_open(open: &Element) -> Option<String> {
         Some(ns) => Some(format!("Wrong xmlns in <open />: {ns}")),
     };
     version.or(namespace)
+}
+
+/// `text` as a text message that shares it instead of copying it.
+fn text_message(text: Arc<str>) -> Message {
+    struct Shared(Arc<str>);
+    impl AsRef<[u8]> for Shared {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+    let bytes = Bytes::from_owner(Shared(text));
+    // SAFETY: the bytes are those of a `str`, so they are UTF-8.
+    Message::Text(unsafe { Utf8Bytes::from_bytes_unchecked(bytes) })
 }
 
 /// A tungstenite error as ours: its text as before, the OS error's kind

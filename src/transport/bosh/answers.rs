@@ -108,8 +108,9 @@ impl BoshTransport {
             }
         };
         if self.xml_in {
-            // The hook sees the whole body, before its stanzas are handled.
-            if let Ok(body) = crate::xml::parse_received(text) {
+            // The hook sees the whole body, before its stanzas are handled:
+            // built from what was just parsed, not parsed a second time.
+            if let Some(body) = crate::transport::received_wrapper(&events) {
                 out.push(Incoming::XmlIn(body));
             }
         }

@@ -20,6 +20,7 @@ use super::net::split_url;
 use super::{send_queue_full, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::outgoing::Outgoing;
 use crate::xml::ns;
 use crate::xml::{Element, Limits, StreamParser};
 use requests::{Requests, Retry};
@@ -81,7 +82,7 @@ pub(crate) struct BoshTransport {
     hold: u64,
     window: usize,
     state: State,
-    queue: Vec<String>,
+    queue: Vec<Outgoing>,
     /// The bytes in `queue`, held under `max_send_queue_bytes`.
     queued_bytes: usize,
     pending_restart: bool,
@@ -89,7 +90,7 @@ pub(crate) struct BoshTransport {
     jar: CookieJar,
     raw_input: bool,
     raw_output_on: bool,
-    raw_output: Vec<String>,
+    raw_output: Vec<Arc<str>>,
     /// Bodies sent, for xmlOutput (only while that hook wants bodies).
     xml_output: Vec<Element>,
     /// The xmlInput / xmlOutput hooks want whole bodies (no `strip`).
@@ -184,8 +185,8 @@ impl BoshTransport {
         self.state = State::Open;
         self.attaching = true;
         self.window = 2;
-        let body = self.body_start(self.rid).to_string();
-        self.send_body(body);
+        let body = self.body_start(self.rid);
+        self.send_body(body, Vec::new());
         // The second follows once the first is written (see `pump`).
         self.probe_at = Some(Instant::now());
         Ok(())
@@ -254,7 +255,7 @@ impl BoshTransport {
         body
     }
 
-    fn session_request(&self, rid: u64) -> String {
+    fn session_request(&self, rid: u64) -> Element {
         let mut body = Element::new("body");
         let attrs = [
             // Always this, as in Strophe: the contentType option is only
@@ -276,7 +277,7 @@ impl BoshTransport {
         if let Some(route) = &self.route {
             body.set_attr("route", route.clone());
         }
-        body.to_string()
+        body
     }
 
     fn primary_timeout(&self) -> Duration {
@@ -290,12 +291,7 @@ impl BoshTransport {
     /// Sends one body on a free worker.
     fn dispatch(&mut self, rid: u64, body: Arc<str>, attempt: u32) {
         if self.raw_output_on {
-            self.raw_output.push(body.to_string());
-        }
-        if self.xml_out && attempt == 0 {
-            if let Ok(elem) = crate::xml::parse_received(&body) {
-                self.xml_output.push(elem);
-            }
+            self.raw_output.push(Arc::clone(&body));
         }
         let job = Job {
             rid,
@@ -316,16 +312,22 @@ impl BoshTransport {
         }
     }
 
-    fn send_body(&mut self, body: String) {
+    /// Sends `body` with `stanzas` in it. The xmlOutput hook gets the body
+    /// as built, with the stanzas' elements: nothing is parsed back.
+    fn send_body(&mut self, body: Element, stanzas: Vec<Outgoing>) {
+        let text = wrap(&body, &stanzas);
+        if self.xml_out {
+            self.xml_output.push(super::sent_wrapper(body, &stanzas));
+        }
         let rid = self.rid;
         self.rid += 1;
-        let body: Arc<str> = body.into();
+        let body: Arc<str> = text.into();
         self.requests.add(rid, &body);
         self.dispatch(rid, body, 0);
     }
 
     /// The queued stanzas, for the next body.
-    fn take_queue(&mut self) -> Vec<String> {
+    fn take_queue(&mut self) -> Vec<Outgoing> {
         self.queued_bytes = 0;
         std::mem::take(&mut self.queue)
     }
@@ -344,8 +346,8 @@ impl BoshTransport {
         }
         if self.probe_at.is_some_and(|t| t <= now) {
             self.probe_at = None;
-            let body = self.body_start(self.rid).to_string();
-            self.send_body(body);
+            let body = self.body_start(self.rid);
+            self.send_body(body, Vec::new());
         } else if self.pending_restart {
             self.pending_restart = false;
             let mut body = self.body_start(self.rid);
@@ -353,31 +355,31 @@ impl BoshTransport {
             body.set_attr("xml:lang", "en");
             body.set_attr("xmpp:restart", "true");
             body.set_attr("xmlns:xmpp", ns::XBOSH);
-            self.send_body(body.to_string());
+            self.send_body(body, Vec::new());
         } else if self.state == State::Terminating {
             let mut body = self.body_start(self.rid);
             body.set_attr("type", "terminate");
-            let text = wrap(body, &self.take_queue());
-            self.send_body(text);
+            let stanzas = self.take_queue();
+            self.send_body(body, stanzas);
             self.state = State::Closed;
         } else if !self.queue.is_empty() {
             let body = self.body_start(self.rid);
-            let text = wrap(body, &self.take_queue());
-            self.send_body(text);
+            let stanzas = self.take_queue();
+            self.send_body(body, stanzas);
         } else if self.requests.is_empty() {
             if self.poll_at.is_some_and(|t| t > now) {
                 return; // next_deadline brings us back
             }
             // Keep one request waiting at the server so it can push to us.
-            let body = self.body_start(self.rid).to_string();
-            self.send_body(body);
+            let body = self.body_start(self.rid);
+            self.send_body(body, Vec::new());
             self.poll_at = self.polling.map(|p| now + p);
         }
     }
 }
 
 /// `body` with the queued stanzas inside.
-fn wrap(body: Element, stanzas: &[String]) -> String {
+fn wrap(body: &Element, stanzas: &[Outgoing]) -> String {
     let mut text = body.to_string();
     if stanzas.is_empty() {
         return text;
@@ -386,7 +388,7 @@ fn wrap(body: Element, stanzas: &[String]) -> String {
     text.truncate(text.len() - 2);
     text.push('>');
     for s in stanzas {
-        text.push_str(s);
+        text.push_str(s.text());
     }
     text.push_str("</body>");
     text
@@ -397,11 +399,8 @@ impl Transport for BoshTransport {
         self.start_agent()?;
         self.domain = domain.to_string();
         self.state = State::Creating;
-        let rid = self.rid;
-        self.rid += 1;
-        let body: Arc<str> = self.session_request(rid).into();
-        self.requests.add(rid, &body);
-        self.dispatch(rid, body, 0);
+        let body = self.session_request(self.rid);
+        self.send_body(body, Vec::new());
         Ok(())
     }
 
@@ -410,13 +409,13 @@ impl Transport for BoshTransport {
         Ok(())
     }
 
-    fn send(&mut self, xml: &str) -> Result<()> {
+    fn send(&mut self, item: &Outgoing) -> Result<()> {
         let limit = self.options.max_send_queue_bytes;
-        if self.queued_bytes.saturating_add(xml.len()) > limit {
+        if self.queued_bytes.saturating_add(item.text().len()) > limit {
             return Err(send_queue_full(limit));
         }
-        self.queued_bytes += xml.len();
-        self.queue.push(xml.to_string());
+        self.queued_bytes += item.text().len();
+        self.queue.push(item.clone());
         Ok(())
     }
 
@@ -503,7 +502,7 @@ impl Transport for BoshTransport {
                 let job = Job {
                     rid: self.rid,
                     attempt: 0,
-                    body: wrap(body, &self.take_queue()).into(),
+                    body: wrap(&body, &self.take_queue()).into(),
                     cookie: self.cookie(),
                     timeout: END_TIMEOUT,
                 };

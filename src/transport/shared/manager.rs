@@ -99,7 +99,7 @@ pub(crate) enum Request {
     },
     Send {
         port: PortId,
-        xml: String,
+        xml: Arc<str>,
     },
     /// The driver's SASL succeeded: restart the stream.
     Restart {
@@ -346,7 +346,7 @@ impl Manager {
                 });
                 self.join(port, mode);
             }
-            Request::Send { port, xml } => self.send(port, &xml),
+            Request::Send { port, xml } => self.send(port, xml),
             Request::Restart { port, domain } => {
                 if self.driver == Some(port) && self.jid.is_none() {
                     if let Err(e) = self.ws.restart(&domain) {
@@ -399,12 +399,12 @@ impl Manager {
         }
     }
 
-    fn send(&mut self, id: PortId, xml: &str) {
+    fn send(&mut self, id: PortId, xml: Arc<str>) {
         let allowed = !self.closing
             && self.ports.iter().any(|p| p.id == id && p.attached)
             && (self.jid.is_some() || self.driver == Some(id));
         if allowed {
-            if let Err(e) = self.ws.send(xml) {
+            if let Err(e) = self.ws.send_text(xml) {
                 self.fail(e);
             }
         }
@@ -521,7 +521,7 @@ impl Manager {
     fn answer_ping(&mut self, stanza: &Element) {
         let pong = crate::ping::pong_for(stanza).filter(|_| self.jid.is_some());
         if let Some(pong) = pong {
-            if let Err(e) = self.ws.send(&pong.to_xml()) {
+            if let Err(e) = self.ws.send_text(pong.to_xml().into()) {
                 self.fail(e);
             }
         }
@@ -650,7 +650,7 @@ impl Manager {
                 match ask {
                     ToManager::Connect(jid) => self.join(id, JoinMode::Connect(jid)),
                     ToManager::Attach => self.join(id, JoinMode::Attach),
-                    ToManager::Send(xml) => self.send(id, &xml),
+                    ToManager::Send(xml) => self.send(id, xml),
                     ToManager::Close => self.close(id),
                 }
             }

@@ -14,6 +14,7 @@ pub(crate) mod wire;
 use crate::error::{Error, Result};
 use crate::mailbox::lock;
 use crate::options::Options;
+use crate::outgoing::Outgoing;
 use crate::status::Status;
 use crate::transport::websocket::{close_element, open_element};
 use crate::transport::{Incoming, Notify, Transport};
@@ -108,7 +109,7 @@ pub(crate) struct SharedTransport {
     rejoins: u8,
     parser: StreamParser,
     raw_input: bool,
-    raw_output: Option<Vec<String>>,
+    raw_output: Option<Vec<Arc<str>>>,
     /// With the xmlOutput hook set: the `<open/>`s and `<close/>` sent.
     xml_output: Option<Vec<Element>>,
     deliveries: Vec<Delivery>,
@@ -237,7 +238,7 @@ impl SharedTransport {
         Ok(())
     }
 
-    fn record_out(&mut self, text: String) {
+    fn record_out(&mut self, text: Arc<str>) {
         if let Some(raw) = self.raw_output.as_mut() {
             raw.push(text);
         }
@@ -245,7 +246,7 @@ impl SharedTransport {
 
     /// An `<open/>` or `<close/>`, for the raw and xml output hooks.
     fn record_framing(&mut self, elem: Element) {
-        self.record_out(elem.to_string());
+        self.record_out(elem.to_string().into());
         if let Some(xml) = self.xml_output.as_mut() {
             xml.push(elem);
         }
@@ -413,9 +414,9 @@ impl Transport for SharedTransport {
         }
     }
 
-    fn send(&mut self, xml: &str) -> Result<()> {
-        self.record_out(xml.to_string());
-        self.ask_manager(ToManager::Send(xml.to_string()))
+    fn send(&mut self, item: &Outgoing) -> Result<()> {
+        self.record_out(Arc::clone(item.shared_text()));
+        self.ask_manager(ToManager::Send(Arc::clone(item.shared_text())))
     }
 
     fn close(&mut self) -> Result<()> {

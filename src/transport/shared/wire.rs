@@ -3,6 +3,7 @@
 //! tag, then UTF-8 text. Seed 000's commands, in native form.
 
 use crate::error::{Error, Result};
+use std::sync::Arc;
 
 /// What a handle in another process asks of the manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,8 +12,8 @@ pub(crate) enum ToManager {
     Connect(String),
     /// `attach()`: join whatever session is up.
     Attach,
-    /// One stanza for the server.
-    Send(String),
+    /// One stanza for the server: the text the handle sent, shared.
+    Send(Arc<str>),
     /// `disconnect()`: end the shared session for everyone.
     Close,
 }
@@ -59,7 +60,7 @@ impl ToManager {
         Ok(match tag {
             b'C' => ToManager::Connect(text),
             b'A' => ToManager::Attach,
-            b'S' => ToManager::Send(text),
+            b'S' => ToManager::Send(text.into()),
             b'X' => ToManager::Close,
             other => return Err(bad_tag(other)),
         })
