@@ -9,8 +9,9 @@
 //! serves handles of that process (in-memory ports) and, for a worker
 //! named by a path, handles of other processes (ports on the Unix socket).
 
+use super::ports::{read_port, write_port, Delivery, Link, LocalPort, Port, PortId, RemotePort};
 use super::socket::{same_user, Listener};
-use super::wire::{self, ToManager, ToPort};
+use super::wire::ToManager;
 use super::{unregister, GRACE};
 use crate::error::Error;
 use crate::jid;
@@ -20,68 +21,11 @@ use crate::options::Options;
 use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Notify, Transport};
 use crate::xml::{Element, StreamEvent};
-use std::collections::VecDeque;
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-pub(crate) type PortId = u64;
-
-/// A port's output may not grow past this: a handle in another process
-/// that stops reading is dropped rather than let the manager's memory grow.
-const MAX_BACKLOG: usize = 16 << 20;
-
-/// What a port in this process receives.
-#[derive(Debug, Clone)]
-pub(crate) enum Delivery {
-    Stream(StreamEvent),
-    Raw(String),
-    Attached(String),
-    AttachFailed(String),
-    Refused(String),
-    Lost {
-        code: Option<u16>,
-        reason: String,
-    },
-    /// The session was ended on purpose (a handle's disconnect, the server's close).
-    Closed(String),
-    Error(Error),
-    /// The manager had ended before it saw this join: look again.
-    Ended,
-}
-
-/// The in-memory end of a port: what the manager delivered, not yet read.
-pub(crate) struct LocalPort {
-    queue: Mutex<VecDeque<Delivery>>,
-    notify: Notify,
-    pub want_raw: AtomicBool,
-}
-
-impl LocalPort {
-    pub fn new(notify: Notify) -> Arc<LocalPort> {
-        Arc::new(LocalPort {
-            queue: Mutex::new(VecDeque::new()),
-            notify,
-            want_raw: AtomicBool::new(false),
-        })
-    }
-
-    fn deliver(&self, d: Delivery) {
-        lock(&self.queue).push_back(d);
-        (self.notify)();
-    }
-
-    pub fn take(&self, out: &mut Vec<Delivery>) {
-        out.extend(lock(&self.queue).drain(..));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        lock(&self.queue).is_empty()
-    }
-}
 
 pub(crate) enum JoinMode {
     /// `connect()` as this JID: attach if that account's session is up.
@@ -139,53 +83,6 @@ impl ManagerHandle {
             self.inbox.post(request);
         }
         *open
-    }
-}
-
-enum Link {
-    Local(Arc<LocalPort>),
-    Remote(RemotePort),
-}
-
-struct RemotePort {
-    stream: UnixStream,
-    input: Vec<u8>,
-    output: Vec<u8>,
-}
-
-struct Port {
-    id: PortId,
-    link: Link,
-    /// Hears the session (joined, or the driver).
-    attached: bool,
-    /// Waits for the login in progress; `Some` carries the JID it asked for.
-    waiting: Option<Option<String>>,
-}
-
-impl Port {
-    fn send(&mut self, d: Delivery, text: &mut Option<String>) {
-        match &mut self.link {
-            Link::Local(local) => local.deliver(d),
-            Link::Remote(remote) => {
-                let frame = match d {
-                    Delivery::Stream(StreamEvent::Stanza(e)) => {
-                        ToPort::Message(text.get_or_insert_with(|| e.to_string()).clone())
-                    }
-                    Delivery::Stream(_) | Delivery::Raw(_) | Delivery::Ended => return,
-                    Delivery::Attached(jid) => ToPort::Attached(jid),
-                    Delivery::AttachFailed(why) => ToPort::AttachFailed(why),
-                    Delivery::Refused(why) => ToPort::Refused(why),
-                    Delivery::Lost { reason, .. } => ToPort::Lost(reason),
-                    Delivery::Closed(reason) => ToPort::Closed(reason),
-                    Delivery::Error(e) => ToPort::Error(e.to_string()),
-                };
-                frame.encode(&mut remote.output);
-            }
-        }
-    }
-
-    fn wants_raw(&self) -> bool {
-        matches!(&self.link, Link::Local(l) if l.want_raw.load(Ordering::Relaxed))
     }
 }
 
@@ -728,39 +625,4 @@ fn admit(session: &str, wanted: Option<&str>) -> Delivery {
         )),
         _ => Delivery::Attached(session.to_string()),
     }
-}
-
-/// Reads what a remote port sent. False: its link closed or it sent garbage.
-fn read_port(port: &mut RemotePort, limit: usize, out: &mut Vec<ToManager>) -> bool {
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match port.stream.read(&mut buf) {
-            Ok(0) => return false,
-            Ok(n) => port.input.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-        if wire::take_to_manager(&mut port.input, limit, out).is_err() {
-            return false;
-        }
-    }
-    wire::take_to_manager(&mut port.input, limit, out).is_ok()
-}
-
-/// Writes a remote port's backlog. False: its link is gone, or it stopped
-/// reading and the backlog passed MAX_BACKLOG.
-fn write_port(port: &mut RemotePort) -> bool {
-    while !port.output.is_empty() {
-        match port.stream.write(&port.output) {
-            Ok(0) => return false,
-            Ok(n) => {
-                port.output.drain(..n);
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-    port.output.len() <= MAX_BACKLOG
 }

@@ -8,6 +8,7 @@
 //! when another process hosts it.
 
 mod manager;
+mod ports;
 mod socket;
 pub(crate) mod wire;
 
@@ -19,7 +20,8 @@ use crate::status::Status;
 use crate::transport::websocket::{close_element, open_element};
 use crate::transport::{Incoming, Notify, Transport};
 use crate::xml::{Element, Limits, StreamEvent, StreamParser};
-use manager::{Delivery, JoinMode, LocalPort, ManagerHandle, PortId, Request};
+use manager::{JoinMode, ManagerHandle, Request};
+use ports::{Delivery, LocalPort, PortId};
 use socket::{find_host, Found, Listener, TakeoverLock};
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
