@@ -3,6 +3,7 @@
 
 pub mod bosh;
 pub mod cookies;
+mod hook_output;
 mod http;
 pub mod keepalive;
 pub mod net;
@@ -143,12 +144,7 @@ pub(crate) trait Transport: Send {
     fn keepalive(&mut self, _jid: Option<&str>) {}
 }
 
-/// Copies for the output hooks that the engine has not handed over yet: a
-/// transport with any reports itself pending, so that the hooks run as the
-/// text goes out, not when the server next says something.
-pub(crate) fn unreported_output(raw: &Option<Vec<Arc<str>>>, xml: &Option<Vec<Element>>) -> bool {
-    raw.as_ref().is_some_and(|r| !r.is_empty()) || xml.as_ref().is_some_and(|x| !x.is_empty())
-}
+pub(crate) use hook_output::HookOutput;
 
 /// A wrapper as sent (a BOSH `<body>`), for the xmlOutput hook: its start
 /// and the elements of the stanzas it carries, as they were before being

@@ -3,7 +3,7 @@
 
 use super::cookies::cookie_header;
 use super::net::{connect_tcp, remaining, set_keepalive, split_url, tls_connector};
-use super::{send_queue_full, Incoming, Notify, Transport};
+use super::{send_queue_full, HookOutput, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::outgoing::Outgoing;
@@ -67,10 +67,9 @@ pub(crate) struct WebSocketTransport {
     /// Output queued in tungstenite that the socket has not taken yet.
     pending_flush: bool,
     raw_input: bool,
-    raw_output: Option<Vec<Arc<str>>>,
-    /// With the xmlOutput hook set: the `<open/>`s and `<close/>` sent, for
-    /// the hook (the engine reports the stanzas itself), as Strophe does.
-    xml_output: Option<Vec<Element>>,
+    /// For the output hooks: the text sent, and the `<open/>`s and
+    /// `<close/>` (the engine reports the stanzas itself), as Strophe does.
+    hook_output: HookOutput,
     /// Reused for each message's parse events.
     events: Vec<StreamEvent>,
     /// When the last message or control frame arrived.
@@ -92,8 +91,7 @@ impl WebSocketTransport {
             parser: StreamParser::with_limits(limits),
             pending_flush: false,
             raw_input: false,
-            raw_output: None,
-            xml_output: None,
+            hook_output: HookOutput::default(),
             events: Vec::new(),
             heard: None,
         }
@@ -108,18 +106,14 @@ impl WebSocketTransport {
     /// Queues `elem` (an `<open/>` or `<close/>`), for the xmlOutput hook too.
     fn queue_framing(&mut self, elem: Element) -> Result<()> {
         let text = elem.to_string().into();
-        if let Some(xml) = self.xml_output.as_mut() {
-            xml.push(elem);
-        }
+        self.hook_output.xml(|| elem);
         self.send_text(text)
     }
 
     /// Queues one text message. The text is shared with the sender (and
     /// the rawOutput hook): the only copy is its frame in the write buffer.
     pub(crate) fn send_text(&mut self, text: Arc<str>) -> Result<()> {
-        if let Some(raw) = self.raw_output.as_mut() {
-            raw.push(Arc::clone(&text));
-        }
+        self.hook_output.raw(&text);
         let ws = self.socket()?;
         match ws.write(text_message(text)) {
             Ok(()) => {}
@@ -305,7 +299,7 @@ impl Transport for WebSocketTransport {
     /// Also what was written but not yet shown to the output hooks: they
     /// run as the text goes out, not when the server next says something.
     fn has_pending(&self) -> bool {
-        super::unreported_output(&self.raw_output, &self.xml_output)
+        self.hook_output.pending()
             || self
                 .connecting
                 .as_ref()
@@ -323,12 +317,7 @@ impl Transport for WebSocketTransport {
                 }
             }
         }
-        if let Some(xml) = self.xml_output.as_mut() {
-            out.extend(xml.drain(..).map(Incoming::XmlOut));
-        }
-        if let Some(raw) = self.raw_output.as_mut() {
-            out.extend(raw.drain(..).map(Incoming::RawOut));
-        }
+        self.hook_output.drain_into(out);
         loop {
             let Some(ws) = self.socket.as_mut() else {
                 return Ok(());
@@ -469,13 +458,11 @@ impl Transport for WebSocketTransport {
     }
 
     fn set_raw_output(&mut self, on: bool) {
-        self.raw_output = on.then(Vec::new);
+        self.hook_output.want_raw(on);
     }
 
     fn set_xml_hooks(&mut self, _input: bool, output: bool) {
-        if output != self.xml_output.is_some() {
-            self.xml_output = output.then(Vec::new);
-        }
+        self.hook_output.want_xml(output);
     }
 
     fn idle(&self) -> bool {

@@ -17,7 +17,7 @@ use super::cookies::{cookie_header, CookieJar};
 use super::http;
 use super::keepalive::{self, StoredSession};
 use super::net::split_url;
-use super::{send_queue_full, Incoming, Notify, Transport};
+use super::{send_queue_full, HookOutput, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::outgoing::Outgoing;
@@ -89,13 +89,11 @@ pub(crate) struct BoshTransport {
     requests: Requests,
     jar: CookieJar,
     raw_input: bool,
-    raw_output_on: bool,
-    raw_output: Vec<Arc<str>>,
-    /// Bodies sent, for xmlOutput (only while that hook wants bodies).
-    xml_output: Vec<Element>,
-    /// The xmlInput / xmlOutput hooks want whole bodies (no `strip`).
+    /// For the output hooks: the bodies sent, as text and (unless
+    /// `strip`) as elements.
+    hook_output: HookOutput,
+    /// The xmlInput hook wants whole bodies (no `strip`).
     xml_in: bool,
-    xml_out: bool,
     /// keepalive: where to persist the session, and for whom.
     keepalive: Option<(PathBuf, String)>,
     /// Attached to an existing session: waiting for proof it is alive.
@@ -156,11 +154,8 @@ impl BoshTransport {
             requests: Requests::default(),
             jar: CookieJar::new(&options.cookies),
             raw_input: false,
-            raw_output_on: false,
-            raw_output: Vec::new(),
-            xml_output: Vec::new(),
+            hook_output: HookOutput::default(),
             xml_in: false,
-            xml_out: false,
             keepalive: None,
             attaching: false,
             probe_at: None,
@@ -290,9 +285,7 @@ impl BoshTransport {
 
     /// Sends one body on a free worker.
     fn dispatch(&mut self, rid: u64, body: Arc<str>, attempt: u32) {
-        if self.raw_output_on {
-            self.raw_output.push(Arc::clone(&body));
-        }
+        self.hook_output.raw(&body);
         let job = Job {
             rid,
             attempt,
@@ -316,9 +309,7 @@ impl BoshTransport {
     /// as built, with the stanzas' elements: nothing is parsed back.
     fn send_body(&mut self, body: Element, stanzas: Vec<Outgoing>) {
         let text = wrap(&body, &stanzas);
-        if self.xml_out {
-            self.xml_output.push(super::sent_wrapper(body, &stanzas));
-        }
+        self.hook_output.xml(|| super::sent_wrapper(body, &stanzas));
         let rid = self.rid;
         self.rid += 1;
         let body: Arc<str> = text.into();
@@ -432,10 +423,7 @@ impl Transport for BoshTransport {
     }
 
     fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
-        for body in self.raw_output.drain(..) {
-            out.push(Incoming::RawOut(body));
-        }
-        out.extend(self.xml_output.drain(..).map(Incoming::XmlOut));
+        self.hook_output.drain_into(out);
         while let Some(answer) = self.workers.next_answer() {
             self.on_answer(answer, out);
         }
@@ -447,7 +435,7 @@ impl Transport for BoshTransport {
     }
 
     fn has_pending(&self) -> bool {
-        !self.raw_output.is_empty() || self.workers.has_answers()
+        self.hook_output.pending() || self.workers.has_answers()
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -519,13 +507,13 @@ impl Transport for BoshTransport {
     }
 
     fn set_raw_output(&mut self, on: bool) {
-        self.raw_output_on = on;
+        self.hook_output.want_raw(on);
     }
 
     fn set_xml_hooks(&mut self, input: bool, output: bool) {
         let whole = !self.options.strip;
         self.xml_in = input && whole;
-        self.xml_out = output && whole;
+        self.hook_output.want_xml(output && whole);
     }
 
     fn reports_wrappers(&self) -> bool {

@@ -18,7 +18,7 @@ use crate::options::Options;
 use crate::outgoing::Outgoing;
 use crate::status::Status;
 use crate::transport::websocket::{close_element, open_element};
-use crate::transport::{Incoming, Notify, Transport};
+use crate::transport::{HookOutput, Incoming, Notify, Transport};
 use crate::xml::{Element, Limits, StreamEvent, StreamParser};
 use manager::{JoinMode, ManagerHandle, Request};
 use ports::{Delivery, LocalPort, PortId};
@@ -111,9 +111,8 @@ pub(crate) struct SharedTransport {
     rejoins: u8,
     parser: StreamParser,
     raw_input: bool,
-    raw_output: Option<Vec<Arc<str>>>,
-    /// With the xmlOutput hook set: the `<open/>`s and `<close/>` sent.
-    xml_output: Option<Vec<Element>>,
+    /// For the output hooks: the text sent, the `<open/>`s and `<close/>`.
+    hook_output: HookOutput,
     deliveries: Vec<Delivery>,
     frames: Vec<ToPort>,
     events: Vec<StreamEvent>,
@@ -145,8 +144,7 @@ impl SharedTransport {
                 max_depth: options.max_depth,
             }),
             raw_input: false,
-            raw_output: None,
-            xml_output: None,
+            hook_output: HookOutput::default(),
             deliveries: Vec::new(),
             frames: Vec::new(),
             events: Vec::new(),
@@ -241,17 +239,13 @@ impl SharedTransport {
     }
 
     fn record_out(&mut self, text: Arc<str>) {
-        if let Some(raw) = self.raw_output.as_mut() {
-            raw.push(text);
-        }
+        self.hook_output.raw(&text);
     }
 
     /// An `<open/>` or `<close/>`, for the raw and xml output hooks.
     fn record_framing(&mut self, elem: Element) {
         self.record_out(elem.to_string().into());
-        if let Some(xml) = self.xml_output.as_mut() {
-            xml.push(elem);
-        }
+        self.hook_output.xml(|| elem);
     }
 
     fn ask_manager(&mut self, ask: ToManager) -> Result<()> {
@@ -447,12 +441,7 @@ impl Transport for SharedTransport {
         if let Some(early) = self.early.take() {
             out.push(early);
         }
-        if let Some(xml) = self.xml_output.as_mut() {
-            out.extend(xml.drain(..).map(Incoming::XmlOut));
-        }
-        if let Some(raw) = self.raw_output.as_mut() {
-            out.extend(raw.drain(..).map(Incoming::RawOut));
-        }
+        self.hook_output.drain_into(out);
         match &self.link {
             Some(PortLink::Local { .. }) => self.read_local(out),
             Some(PortLink::Remote { .. }) => self.read_remote(out),
@@ -472,7 +461,7 @@ impl Transport for SharedTransport {
     /// Also what was sent but not yet shown to the output hooks (as for
     /// the WebSocket and BOSH transports): they run as the text goes out.
     fn has_pending(&self) -> bool {
-        crate::transport::unreported_output(&self.raw_output, &self.xml_output)
+        self.hook_output.pending()
             || self.early.is_some()
             || matches!(&self.link, Some(PortLink::Local { inbox, .. }) if !inbox.is_empty())
     }
@@ -494,13 +483,11 @@ impl Transport for SharedTransport {
     }
 
     fn set_raw_output(&mut self, on: bool) {
-        self.raw_output = on.then(Vec::new);
+        self.hook_output.want_raw(on);
     }
 
     fn set_xml_hooks(&mut self, _input: bool, output: bool) {
-        if output != self.xml_output.is_some() {
-            self.xml_output = output.then(Vec::new);
-        }
+        self.hook_output.want_xml(output);
     }
 
     fn idle(&self) -> bool {
