@@ -4,7 +4,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{collector, recorder, Server, Shared};
+use common::{collect_bodies, collector, eventually, recorder, Server, Shared};
 use epode::{Connection, Element, LogLevel, Options, Status};
 use std::sync::Arc;
 
@@ -75,11 +75,17 @@ fn full_session(
     conn.connect(&server.jid("alice"), Some(&server.password("alice")), cb)
         .unwrap();
     rec.wait_for(Status::Connected, 20);
+    let got = collect_bodies(&conn);
     conn.send_raw(&format!(
         "<message xmlns='jabber:client' to='{}' type='chat'><body>logged body</body></message>",
         conn.jid()
     ))
     .unwrap();
+    // Back before the logout: left in flight, ejabberd keeps it offline and
+    // hands it to the account's next login (another test's).
+    eventually(10, "the message comes back", || {
+        !got.lock().unwrap().is_empty()
+    });
     conn.disconnect(None).unwrap();
     rec.wait_for(Status::Disconnected, 20);
     drop(conn);
