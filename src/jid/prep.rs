@@ -15,21 +15,45 @@ use std::net::Ipv6Addr;
 /// localpart must not hold (XEP-0106 escapes them).
 const LOCALPART_EXCLUDED: [char; 8] = ['"', '&', '\'', '/', ':', '<', '>', '@'];
 
+/// RFC 8264 §7: the rules are applied again until the result is stable,
+/// three more times at most, else the input is refused. Once is not
+/// enough: NFC can turn an allowed code point into one a class refuses
+/// (U+0387 GREEK ANO TELEIA becomes U+00B7 MIDDLE DOT, which OpaqueString
+/// allows only between two `l`s), so a once-enforced part failed its own
+/// second enforcement.
+fn until_stable(
+    part: &'static str,
+    raw: &str,
+    enforce: impl Fn(&str) -> Result<String, precis_core::Error>,
+) -> Result<String, JidError> {
+    let mut current = enforce(raw).map_err(|e| refused(part, e))?;
+    for _ in 0..3 {
+        let next = enforce(&current).map_err(|e| refused(part, e))?;
+        if next == current {
+            return Ok(current);
+        }
+        current = next;
+    }
+    Err(JidError::InvalidCharacter(part))
+}
+
 pub(super) fn localpart(raw: &str) -> Result<String, JidError> {
-    let prepared = UsernameCaseMapped::enforce(raw).map_err(|e| refused("node", e))?;
+    let prepared = until_stable("node", raw, |s| {
+        UsernameCaseMapped::enforce(s).map(|p| p.into_owned())
+    })?;
     match prepared.chars().find(|c| LOCALPART_EXCLUDED.contains(c)) {
         Some(code_point) => Err(JidError::Disallowed {
             part: "node",
             code_point,
         }),
-        None => Ok(prepared.into_owned()),
+        None => Ok(prepared),
     }
 }
 
 pub(super) fn resourcepart(raw: &str) -> Result<String, JidError> {
-    OpaqueString::enforce(raw)
-        .map(|r| r.into_owned())
-        .map_err(|e| refused("resource", e))
+    until_stable("resource", raw, |s| {
+        OpaqueString::enforce(s).map(|r| r.into_owned())
+    })
 }
 
 /// A domain name in its U-label form, or an IP literal (RFC 7622 §3.2).
@@ -162,6 +186,10 @@ mod tests {
             ("line\u{2028}", '\u{2028}'),
             ("tab\there", '\t'),
             ("\u{feff}bom", '\u{feff}'),
+            // Found by the jid fuzz target: NFC makes U+0387 a MIDDLE DOT,
+            // allowed only between two `l`s, so the result of one
+            // enforcement failed the next; now the first refuses it.
+            ("@Lo\u{387}Я", '\u{b7}'),
         ] {
             assert_eq!(
                 resourcepart(raw),
