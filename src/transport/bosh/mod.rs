@@ -68,7 +68,6 @@ pub struct SessionTokens {
 }
 
 pub(crate) struct BoshTransport {
-    url: String,
     host: String,
     path: String,
     options: Options,
@@ -134,7 +133,6 @@ impl BoshTransport {
             headers: options.custom_headers.clone(),
         };
         Ok(BoshTransport {
-            url: url.to_string(),
             host: parts.host,
             path: parts.path,
             options: options.clone(),
@@ -196,7 +194,7 @@ impl BoshTransport {
             (&self.keepalive, &self.sid, self.last_written)
         {
             let session = StoredSession {
-                service: self.url.clone(),
+                service: self.workers.endpoint().url.clone(),
                 jid: jid.clone(),
                 sid: sid.clone(),
                 rid: written + 1,
