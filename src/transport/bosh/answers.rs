@@ -110,7 +110,7 @@ impl BoshTransport {
         if self.xml_in {
             // The hook sees the whole body, before its stanzas are handled:
             // built from what was just parsed, not parsed a second time.
-            if let Some(body) = crate::transport::received_wrapper(&events) {
+            if let Some(body) = super::wrappers::received_wrapper(&events) {
                 out.push(Incoming::XmlIn(body));
             }
         }

@@ -9,6 +9,7 @@
 mod answers;
 mod requests;
 mod worker;
+mod wrappers;
 
 #[cfg(any(fuzzing, test))]
 pub(crate) use answers::fuzz_body;
@@ -307,7 +308,8 @@ impl BoshTransport {
     /// as built, with the stanzas' elements: nothing is parsed back.
     fn send_body(&mut self, body: Element, stanzas: Vec<Outgoing>) {
         let text = wrap(&body, &stanzas);
-        self.hook_output.xml(|| super::sent_wrapper(body, &stanzas));
+        self.hook_output
+            .xml(|| wrappers::sent_wrapper(body, &stanzas));
         let rid = self.rid;
         self.rid += 1;
         let body: Arc<str> = text.into();
