@@ -9,9 +9,8 @@
 //! serves handles of that process (in-memory ports) and, for a worker
 //! named by a path, handles of other processes (ports on the Unix socket).
 
-use super::ports::{read_port, write_port, Delivery, Link, LocalPort, Port, PortId, RemotePort};
-use super::socket::{same_user, Listener};
-use super::wire::ToManager;
+use super::ports::{Delivery, Link, LocalPort, Port, PortId};
+use super::socket::Listener;
 use super::{unregister, GRACE};
 use crate::error::Error;
 use crate::jid;
@@ -21,11 +20,12 @@ use crate::options::Options;
 use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Notify, Transport};
 use crate::xml::{Element, StreamEvent};
-use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod remote_ports;
 
 pub(crate) enum JoinMode {
     /// `connect()` as this JID: attach if that account's session is up.
@@ -500,81 +500,13 @@ impl Manager {
         }
     }
 
-    // ---- handles in other processes ----
-
-    fn accept(&mut self) {
-        let Some(listener) = &self.listener else {
-            return;
-        };
-        let mut accepted = Vec::new();
-        while let Ok((stream, _)) = listener.socket.accept() {
-            accepted.push(stream);
-        }
-        for stream in accepted {
-            // Another user's process never becomes a port.
-            if !same_user(&stream) || stream.set_nonblocking(true).is_err() {
-                continue;
-            }
-            let id = self.handle.new_port();
-            self.ports.push(Port {
-                id,
-                link: Link::Remote(RemotePort {
-                    stream,
-                    input: Vec::new(),
-                    output: Vec::new(),
-                }),
-                attached: false,
-                waiting: None,
-            });
-        }
-    }
-
-    fn read_remotes(&mut self, ready: &[bool]) {
-        let remote_ids: Vec<PortId> = self
-            .ports
-            .iter()
-            .filter(|p| matches!(p.link, Link::Remote(_)))
-            .map(|p| p.id)
-            .collect();
-        let limit = self.options.max_stanza_bytes + 1024;
-        for (id, _) in remote_ids.into_iter().zip(ready).filter(|(_, r)| **r) {
-            let mut asks = Vec::new();
-            let ok = match self.port(id).map(|p| &mut p.link) {
-                Some(Link::Remote(r)) => read_port(r, limit, &mut asks),
-                _ => continue,
-            };
-            for ask in asks {
-                match ask {
-                    ToManager::Connect(jid) => self.join(id, JoinMode::Connect(jid)),
-                    ToManager::Attach => self.join(id, JoinMode::Attach),
-                    ToManager::Send(xml) => self.send(id, xml),
-                    ToManager::Close => self.close(id),
-                }
-            }
-            // A closed link or garbage: that port goes, the others stay.
-            if !ok {
-                self.leave(id);
-            }
-        }
-    }
-
     fn flush(&mut self) {
         if !self.ended {
             if let Err(e) = self.ws.flush() {
                 self.fail(e);
             }
         }
-        let mut gone = Vec::new();
-        for port in self.ports.iter_mut() {
-            if let Link::Remote(r) = &mut port.link {
-                if !write_port(r) {
-                    gone.push(port.id);
-                }
-            }
-        }
-        for id in gone {
-            self.leave(id);
-        }
+        self.write_remotes();
     }
 
     fn deliver_to(&mut self, id: PortId, d: Delivery) {
@@ -595,13 +527,7 @@ impl Manager {
                 local.deliver(Delivery::Ended);
             }
         }
-        for port in self.ports.iter_mut() {
-            if let Link::Remote(r) = &mut port.link {
-                let _ = r.stream.set_nonblocking(false);
-                let _ = r.stream.set_write_timeout(Some(Duration::from_millis(200)));
-                let _ = r.stream.write_all(&r.output);
-            }
-        }
+        self.last_words_to_remotes();
         self.ports.clear();
         self.listener = None;
     }
