@@ -100,6 +100,7 @@ mod panic;
 mod ping;
 mod reconnect;
 pub mod sasl;
+mod send_tickets;
 mod sm;
 mod stack;
 mod status;

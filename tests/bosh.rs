@@ -173,6 +173,77 @@ fn sync_disconnect_returns_after_the_terminate_is_answered() {
     }
 }
 
+/// Sync mode's sends from many threads: while one of them drives the
+/// engine the others wait for it, so one request carries the stanzas of
+/// several senders (Strophe's queue, sent at the next request), rather
+/// than one request each.
+#[test]
+fn sync_senders_on_many_threads_share_requests() {
+    const THREADS: usize = 8;
+    const EACH: usize = 50;
+    for server in servers() {
+        let mut o = Options::default();
+        o.set("sync", "true").unwrap();
+        let (conn, _rec) = login(&server, &server.bosh(), "dave", o);
+        let conn = std::sync::Arc::new(conn);
+        let got = collect_bodies(&conn);
+        let (bodies, bodies_cb) = collector::<usize>();
+        conn.set_raw_output(Some(move |_: &Connection, t: &str| {
+            bodies_cb
+                .lock()
+                .unwrap()
+                .push(t.matches("<message").count())
+        }));
+        let me = conn.jid();
+        let senders: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (conn, me) = (std::sync::Arc::clone(&conn), me.clone());
+                std::thread::spawn(move || {
+                    for i in 0..EACH {
+                        let m = Builder::msg([("to", me.as_str()), ("type", "chat")])
+                            .c_text("body", epode::xml::NO_ATTRS, &format!("{t}-{i}"))
+                            .build();
+                        conn.send(&m).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while got.lock().unwrap().len() < THREADS * EACH && Instant::now() < deadline {
+            conn.run_once(Duration::from_millis(50)).unwrap();
+        }
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len(), THREADS * EACH, "{}", server.name());
+        // Each thread's messages arrive once each, in the order it sent them.
+        for t in 0..THREADS {
+            let mine: Vec<String> = got
+                .iter()
+                .filter(|b| b.starts_with(&format!("{t}-")))
+                .cloned()
+                .collect();
+            let want: Vec<String> = (0..EACH).map(|i| format!("{t}-{i}")).collect();
+            assert_eq!(mine, want, "{} thread {t}", server.name());
+        }
+        let bodies = bodies.lock().unwrap().clone();
+        let carrying = bodies.iter().filter(|n| **n > 0).count();
+        assert_eq!(bodies.iter().sum::<usize>(), THREADS * EACH);
+        eprintln!(
+            "{}: {carrying} requests carried the messages",
+            server.name()
+        );
+        assert!(
+            carrying * 2 <= THREADS * EACH,
+            "{}: {carrying} requests carried the {} messages",
+            server.name(),
+            THREADS * EACH
+        );
+        conn.disconnect(None).unwrap();
+    }
+}
+
 #[test]
 fn switching_to_sync_on_a_live_connection_for_a_clean_exit() {
     let server = Server::get("ejabberd");

@@ -4,11 +4,11 @@
 //! `Error::Internal`, so that the rest of the handle only posts commands.
 
 use super::Connection;
-use crate::engine::{Command, Core, Phase};
+use crate::engine::{Command, Core, Engine, Phase};
 use crate::error::{Error, Result};
 use crate::mailbox::lock;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 impl Connection {
@@ -86,11 +86,26 @@ impl Connection {
     }
 
     pub(super) fn drive(&self, timeout: Option<Duration>) -> Result<()> {
-        let mut engine = lock(&self.core.engine);
+        self.drive_locked(lock(&self.core.engine), timeout)
+    }
+
+    /// One step on the caller's thread. A step that leaves the transport
+    /// idle has written every send whose ticket was taken before it began.
+    pub(super) fn drive_locked(
+        &self,
+        mut engine: MutexGuard<'_, Engine>,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
         *lock(&self.core.driver) = Some(std::thread::current().id());
+        let taken = self.core.tickets.taken();
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.step(timeout)));
+        if matches!(result, Ok(Ok(()))) && engine.transport_idle() {
+            self.core.tickets.mark_done(taken);
+        }
         *lock(&self.core.driver) = None;
+        drop(engine);
+        self.core.tickets.released();
         match result {
             Ok(r) => r,
             Err(panic) => Err(Error::Internal(format!(

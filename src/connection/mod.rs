@@ -105,6 +105,7 @@ impl Connection {
             thread: Mutex::new(None),
             driver: Mutex::new(None),
             sync: AtomicBool::new(sync),
+            tickets: Default::default(),
             xml_output_hooked: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             id_prefix,

@@ -5,12 +5,13 @@
 //! mode. Kept apart so that every way out starts in one file.
 
 use super::{parse_jid, Connection};
-use crate::engine::{Command, IqRequest};
+use crate::engine::{Command, Engine, IqRequest};
 use crate::error::{Error, Result};
 use crate::mailbox::lock;
 use crate::outgoing::Outgoing;
 use crate::xml::{ns, Element};
 use std::sync::atomic::Ordering;
+use std::sync::{MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 impl Connection {
@@ -86,28 +87,47 @@ impl Connection {
     }
 
     /// In sync mode a send returns when the exchange carrying it is done
-    /// (for BOSH: when its HTTP request is answered).
+    /// (for BOSH: when its HTTP request is written). One waiting sender
+    /// drives the engine; the others wait for their tickets (see
+    /// [`crate::send_tickets`]), so the driver's next exchange carries all
+    /// their stanzas at once.
     fn after_send(&self) -> Result<()> {
         if !self.core.sync.load(Ordering::Acquire) || self.on_engine_thread() {
             return Ok(());
         }
-        let limit = self.core.options.connect_timeout;
-        let deadline = Instant::now() + limit;
+        let tickets = &self.core.tickets;
+        let ticket = tickets.take();
+        let deadline = Instant::now() + self.core.options.connect_timeout;
         loop {
-            // Another thread driving the engine may have done our part
-            // already: look before waiting in a step of our own, whose wait
-            // nothing might end.
-            let idle = lock(&self.core.engine).transport_idle();
-            if idle && self.core.mailbox.is_empty() {
+            if tickets.is_done(ticket) || !self.core.sync.load(Ordering::Acquire) {
                 return Ok(());
             }
-            self.drive(Some(Duration::from_millis(250)))?;
             if Instant::now() >= deadline {
                 return Err(Error::Timeout(
                     "the server did not take the data in time".into(),
                 ));
             }
+            let releases = tickets.releases();
+            match self.core.engine.try_lock() {
+                Ok(engine) => self.step_for_send(engine)?,
+                Err(TryLockError::Poisoned(p)) => self.step_for_send(p.into_inner())?,
+                Err(TryLockError::WouldBlock) => tickets.wait(ticket, releases, deadline),
+            }
         }
+    }
+
+    /// One step for waiting sends, unless none is needed: with the mailbox
+    /// empty and the transport idle, every ticket taken so far is done, and
+    /// a step would only sleep.
+    fn step_for_send(&self, engine: MutexGuard<'_, Engine>) -> Result<()> {
+        let taken = self.core.tickets.taken();
+        if engine.transport_idle() && self.core.mailbox.is_empty() {
+            self.core.tickets.mark_done(taken);
+            drop(engine);
+            self.core.tickets.released();
+            return Ok(());
+        }
+        self.drive_locked(engine, Some(Duration::from_millis(250)))
     }
 
     /// Strophe's `sendIQ`: sends `iq` (an id is added if it has none) and

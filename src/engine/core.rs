@@ -7,6 +7,7 @@ use super::{Command, Engine};
 use crate::log::Logger;
 use crate::mailbox::Mailbox;
 use crate::options::Options;
+use crate::send_tickets::SendTickets;
 use crate::sm::StreamManagement;
 use crate::status::Status;
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -46,6 +47,8 @@ pub(crate) struct Core {
     /// The thread driving the engine right now, to refuse self-deadlocks.
     pub(crate) driver: Mutex<Option<ThreadId>>,
     pub(crate) sync: AtomicBool,
+    /// What sends wait for in sync mode.
+    pub(crate) tickets: SendTickets,
     /// An xmlOutput hook is set: sends must keep the element.
     pub(crate) xml_output_hooked: AtomicBool,
     pub(crate) next_id: AtomicU64,
