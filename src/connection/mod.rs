@@ -84,6 +84,7 @@ impl Connection {
             crate::options::TransportKind::WebSocket { url }
             | crate::options::TransportKind::Bosh { url }
             | crate::options::TransportKind::Shared { url, .. } => url.clone(),
+            crate::options::TransportKind::Tcp { target } => target.to_string(),
         };
         let id_prefix = id_prefix()?;
         let sm = Arc::new(Mutex::new(StreamManagement::default()));

@@ -6,11 +6,12 @@ use super::{AttachRequest, ConnectRequest, Engine, Phase, StatusFn, MAX_REDIRECT
 use crate::error::Error;
 use crate::jid;
 use crate::log::log_at;
-use crate::options::TransportKind;
+use crate::options::{TcpTarget, TransportKind};
 use crate::sasl::Credentials;
 use crate::status::Status;
 use crate::transport::bosh::{BoshTransport, SessionTokens};
 use crate::transport::shared::SharedTransport;
+use crate::transport::tcp::TcpTransport;
 use crate::transport::websocket::WebSocketTransport;
 use crate::transport::Transport;
 use std::sync::Arc;
@@ -149,6 +150,9 @@ impl Engine {
                 &self.options,
                 self.waker(),
             )),
+            TransportKind::Tcp { target } => {
+                Box::new(TcpTransport::new(target, &self.options, self.waker()))
+            }
             TransportKind::Bosh { .. } => {
                 match BoshTransport::new(&self.url, &self.options, self.waker()) {
                     Ok(t) => Box::new(t),
@@ -177,36 +181,21 @@ impl Engine {
         }
     }
 
+    /// RFC 7395 §3.6: `<close see-other-uri=…/>`. Never to a weaker
+    /// scheme, never off WebSocket.
     pub(super) fn redirect(&mut self, uri: &str) {
         let lower = uri.to_ascii_lowercase();
         let secure_now = self.url.to_ascii_lowercase().starts_with("wss:");
         let allowed = lower.starts_with("wss://") || (lower.starts_with("ws://") && !secure_now);
-        self.generation += 1;
-        if let Some(mut t) = self.transport.take() {
-            t.abort();
-        }
         if !allowed {
+            self.drop_transport();
             self.fail(
                 Status::ConnFail,
                 "see-other-uri would downgrade or leave WebSocket; refused",
             );
             return;
         }
-        // A server pointing back at itself (or a ring of them) would
-        // otherwise keep us reconnecting for ever, as fast as it answers.
-        self.redirects += 1;
-        if self.redirects > MAX_REDIRECTS {
-            let why = format!("too many redirects ({MAX_REDIRECTS}), the last to {uri}");
-            self.change_status(Status::ConnFail, Some(&why), None);
-            self.finish(Some(&why));
-            return;
-        }
-        // Strophe's fixed text; the new URL is service().
-        log_at!(self.log, Info, "redirected to {uri}");
-        self.change_status(Status::Redirect, Some(REDIRECTED), None);
-        self.url = uri.to_string();
-        self.publish(|s| s.service = uri.to_string());
-        self.kind = match &self.kind {
+        let kind = match &self.kind {
             TransportKind::Shared { worker, .. } => TransportKind::Shared {
                 worker: worker.clone(),
                 url: uri.to_string(),
@@ -215,6 +204,60 @@ impl Engine {
                 url: uri.to_string(),
             },
         };
+        self.follow(uri, kind);
+    }
+
+    /// RFC 6120 §4.9.3.19: `<see-other-host>host[:port]</see-other-host>`
+    /// over TCP, in the same TLS mode (TLS stays required, and the
+    /// certificate is still checked for the JID's domain).
+    pub(super) fn redirect_tcp(&mut self, to: &str) {
+        let TransportKind::Tcp { target } = &self.kind else {
+            return;
+        };
+        let direct = matches!(
+            target,
+            TcpTarget::Host {
+                direct_tls: true,
+                ..
+            } | TcpTarget::Srv {
+                direct_tls: Some(true),
+                ..
+            }
+        );
+        match crate::options::tcp_redirect(to.trim(), direct) {
+            Ok(target) => self.follow(&target.to_string(), TransportKind::Tcp { target }),
+            Err(e) => {
+                self.drop_transport();
+                self.fail(Status::ConnFail, &format!("see-other-host refused: {e}"));
+            }
+        }
+    }
+
+    fn drop_transport(&mut self) {
+        self.generation += 1;
+        if let Some(mut t) = self.transport.take() {
+            t.abort();
+        }
+    }
+
+    /// Opens a new transport to where a redirect points.
+    fn follow(&mut self, url: &str, kind: TransportKind) {
+        self.drop_transport();
+        // A server pointing back at itself (or a ring of them) would
+        // otherwise keep us reconnecting for ever, as fast as it answers.
+        self.redirects += 1;
+        if self.redirects > MAX_REDIRECTS {
+            let why = format!("too many redirects ({MAX_REDIRECTS}), the last to {url}");
+            self.change_status(Status::ConnFail, Some(&why), None);
+            self.finish(Some(&why));
+            return;
+        }
+        // Strophe's fixed text; the new URL is service().
+        log_at!(self.log, Info, "redirected to {url}");
+        self.change_status(Status::Redirect, Some(REDIRECTED), None);
+        self.url = url.to_string();
+        self.publish(|s| s.service = url.to_string());
+        self.kind = kind;
         self.login.sasl = None;
         // connect_timeout bounds the whole login, redirects included.
         let deadline = self.connect_deadline;

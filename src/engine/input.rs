@@ -254,6 +254,18 @@ impl Engine {
             .find(|c| c.local_name() != "text")
             .map(|c| c.local_name().to_string())
             .unwrap_or_else(|| "unknown".to_string());
+        if condition == "see-other-host"
+            && matches!(self.kind, TransportKind::Tcp { .. })
+            && self.phase != Phase::Closing
+        {
+            let to = err
+                .child_elements()
+                .find(|c| c.local_name() == "see-other-host")
+                .map(|c| c.text())
+                .unwrap_or_default();
+            self.redirect_tcp(&to);
+            return;
+        }
         if crate::reconnect::worth_retrying(&condition) && self.try_reconnect(&condition) {
             return;
         }

@@ -204,6 +204,7 @@ impl Engine {
             TransportKind::WebSocket { url }
             | TransportKind::Bosh { url }
             | TransportKind::Shared { url, .. } => url.clone(),
+            TransportKind::Tcp { target } => target.to_string(),
         };
         Engine {
             core,

@@ -4,7 +4,9 @@
 //! and why; the parsing of each kind of value is in `values.rs`.
 
 use super::http::{cookie_text, parse_cookie, parse_header_line};
-use super::values::{float_in, int_in, parse_bool, parse_ms, path_or_none, BYTES, MIN_PING};
+use super::values::{
+    float_in, int_in, parse_bool, parse_dns_server, parse_ms, path_or_none, BYTES, MIN_PING,
+};
 use super::Options;
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -67,6 +69,10 @@ impl Options {
             "accept_invalid_certs" | "acceptInvalidCerts" => {
                 self.accept_invalid_certs = parse_bool(key, value)?
             }
+            "client_cert" | "clientCert" => self.client_cert = path_or_none(value),
+            "client_key" | "clientKey" => self.client_key = path_or_none(value),
+            "allow_plaintext" | "allowPlaintext" => self.allow_plaintext = parse_bool(key, value)?,
+            "dns_server" | "dnsServer" => self.dns_server = parse_dns_server(key, value)?,
             "strip" => self.strip = parse_bool(key, value)?,
             // The primary BOSH timeout is TIMEOUT × wait: below 1 a request
             // is given up before the server's wait is over, above 10 a dead
@@ -181,6 +187,12 @@ impl Options {
             "origin" => text(&self.origin),
             "ca_file" | "caFile" => path(&self.ca_file),
             "accept_invalid_certs" | "acceptInvalidCerts" => self.accept_invalid_certs.to_string(),
+            "client_cert" | "clientCert" => path(&self.client_cert),
+            "client_key" | "clientKey" => path(&self.client_key),
+            "allow_plaintext" | "allowPlaintext" => self.allow_plaintext.to_string(),
+            "dns_server" | "dnsServer" => {
+                self.dns_server.map(|a| a.to_string()).unwrap_or_default()
+            }
             "strip" => self.strip.to_string(),
             "timeout" | "TIMEOUT" => self.timeout_multiplier.to_string(),
             "secondary_timeout" | "SECONDARY_TIMEOUT" => {

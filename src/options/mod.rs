@@ -10,7 +10,8 @@ mod service;
 mod values;
 
 pub use http::parse_cookie;
-pub use service::{select_transport, TransportKind};
+pub(crate) use service::tcp_redirect;
+pub use service::{select_transport, TcpTarget, TransportKind};
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -76,6 +77,17 @@ pub struct Options {
     pub ca_file: Option<PathBuf>,
     /// Accept any server certificate. Off unless asked for by name.
     pub accept_invalid_certs: bool,
+    /// A client certificate (PEM) to present on every TLS connection, for
+    /// SASL EXTERNAL; with `client_key`.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM, PKCS#8).
+    pub client_key: Option<PathBuf>,
+    /// TCP only: log in without TLS when the server offers no STARTTLS.
+    /// Off: such a server is CONNFAIL, never a silent plaintext login.
+    pub allow_plaintext: bool,
+    /// The DNS server for SRV discovery (IPv4 address and port); None:
+    /// the system's (resolv.conf).
+    pub dns_server: Option<std::net::SocketAddr>,
     /// BOSH `strip`: hooks see the body's children, not the body.
     pub strip: bool,
     /// Strophe.TIMEOUT: primary BOSH timeout as a multiple of `wait`.
@@ -140,6 +152,10 @@ impl Default for Options {
             origin: None,
             ca_file: None,
             accept_invalid_certs: false,
+            client_cert: None,
+            client_key: None,
+            allow_plaintext: false,
+            dns_server: None,
             strip: false,
             timeout_multiplier: 1.1,
             secondary_timeout_multiplier: 0.1,

@@ -122,7 +122,7 @@ fn transport_selection_follows_seed_003() {
     );
     // A relative service without an origin is a clear error.
     assert!(select_transport("/b", &none).is_err());
-    assert!(select_transport("b", &origin).is_err());
+    assert!(select_transport("b/x", &origin).is_err());
     assert!(select_transport("ftp://h", &none).is_err());
 }
 
@@ -413,6 +413,10 @@ fn every_option_reads_back_as_text_that_set_accepts() {
         ("origin", "https://example.com"),
         ("ca_file", "/tmp/ca.pem"),
         ("accept_invalid_certs", "true"),
+        ("client_cert", "/tmp/me.crt"),
+        ("client_key", "/tmp/me.key"),
+        ("allow_plaintext", "true"),
+        ("dns_server", "127.0.0.1:5353"),
         ("strip", "true"),
         ("TIMEOUT", "1.5"),
         ("SECONDARY_TIMEOUT", "0.2"),
@@ -451,4 +455,125 @@ fn every_option_reads_back_as_text_that_set_accepts() {
         o.get("nonsense"),
         Err(Error::UnknownOption("nonsense".into()))
     );
+}
+
+#[test]
+fn dns_server_is_an_ipv4_address_and_port() {
+    let mut o = Options::default();
+    for bad in [
+        "127.0.0.1",
+        "localhost:53",
+        "[::1]:53",
+        "127.0.0.1:0",
+        "1.2.3.4:99999",
+        " 1.2.3.4:53",
+    ] {
+        assert!(
+            matches!(o.set("dns_server", bad), Err(Error::InvalidArgument(_))),
+            "{bad}"
+        );
+    }
+    o.set("dns_server", "127.0.0.1:5353").unwrap();
+    assert_eq!(o.dns_server, Some("127.0.0.1:5353".parse().unwrap()));
+    o.set("dns_server", "").unwrap();
+    assert_eq!(o.dns_server, None);
+}
+
+#[test]
+fn tcp_services_name_a_host_and_port_or_a_domain_for_srv() {
+    use super::TcpTarget;
+    let none = Options::default();
+    let tcp = |s: &str| match select_transport(s, &none) {
+        Ok(TransportKind::Tcp { target }) => target,
+        other => panic!("{s}: {other:?}"),
+    };
+    let host = |h: &str, port, direct_tls| TcpTarget::Host {
+        host: h.into(),
+        port,
+        direct_tls,
+    };
+    let srv = |d: Option<&str>, direct_tls| TcpTarget::Srv {
+        domain: d.map(str::to_string),
+        direct_tls,
+    };
+    assert_eq!(tcp("tcp://127.0.0.1:5222"), host("127.0.0.1", 5222, false));
+    assert_eq!(
+        tcp("TLS://Example.COM:5223/"),
+        host("example.com", 5223, true)
+    );
+    assert_eq!(tcp("tls://[::1]:5223"), host("::1", 5223, true));
+    assert_eq!(tcp("tcp://[::1]"), host("::1", 5222, false));
+    assert_eq!(
+        tcp("tcp://example.com"),
+        srv(Some("example.com"), Some(false))
+    );
+    assert_eq!(
+        tcp("tls://example.com"),
+        srv(Some("example.com"), Some(true))
+    );
+    assert_eq!(tcp("example.com"), srv(Some("example.com"), None));
+    assert_eq!(tcp(""), srv(None, None));
+    // As service() reports them.
+    assert_eq!(tcp("tls://[::1]:5223").to_string(), "tls://[::1]:5223");
+    assert_eq!(tcp("tcp://example.com").to_string(), "tcp://example.com");
+    assert_eq!(tcp("").to_string(), "");
+    for bad in [
+        "tcp://",
+        "tcp://:5222",
+        "tcp://h:0",
+        "tcp://h:70000",
+        "tcp://h:x",
+        "tcp://h/path",
+        "tcp://[::1",
+        "tcp://[nope]:5222",
+        "tcp://a..b",
+        "tcp://h h",
+        "example.com:5222",
+        "exa mple.com",
+    ] {
+        assert!(
+            matches!(select_transport(bad, &none), Err(Error::InvalidArgument(_))),
+            "{bad}"
+        );
+    }
+    let long = format!("tcp://{}.com", "a".repeat(64));
+    assert!(select_transport(&long, &none).is_err());
+    // A worker shares a WebSocket only.
+    let mut w = Options::default();
+    w.set("worker", "/tmp/w").unwrap();
+    assert!(select_transport("tcp://h:5222", &w).is_err());
+    assert!(select_transport("", &w).is_err());
+}
+
+#[test]
+fn see_other_host_keeps_the_tls_mode_and_defaults_the_port() {
+    use super::{tcp_redirect, TcpTarget};
+    let host = |h: &str, port, direct_tls| TcpTarget::Host {
+        host: h.into(),
+        port,
+        direct_tls,
+    };
+    assert_eq!(
+        tcp_redirect("127.0.0.1:15222", false).unwrap(),
+        host("127.0.0.1", 15222, false)
+    );
+    assert_eq!(
+        tcp_redirect("other.example", false).unwrap(),
+        host("other.example", 5222, false)
+    );
+    assert_eq!(
+        tcp_redirect("other.example", true).unwrap(),
+        host("other.example", 5223, true)
+    );
+    assert_eq!(
+        tcp_redirect("::1", false).unwrap(),
+        host("::1", 5222, false)
+    );
+    assert_eq!(
+        tcp_redirect("[::1]:5333", true).unwrap(),
+        host("::1", 5333, true)
+    );
+    for bad in ["", "a b", "h:0", "wss://x/", "h/p"] {
+        assert!(tcp_redirect(bad, false).is_err(), "{bad}");
+    }
 }

@@ -77,3 +77,18 @@ pub(super) const BYTES: RangeInclusive<u64> = 1024..=1 << 30;
 pub(super) fn path_or_none(value: &str) -> Option<PathBuf> {
     Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
 }
+
+/// A DNS server as IPv4 address and port (`127.0.0.1:5353`); empty: the
+/// system's. IPv6 is refused: glibc's resolver state takes an IPv4 server
+/// in the one slot that can be set without its private extension.
+pub(super) fn parse_dns_server(key: &str, value: &str) -> Result<Option<std::net::SocketAddr>> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match value.parse::<std::net::SocketAddr>() {
+        Ok(addr @ std::net::SocketAddr::V4(_)) if addr.port() != 0 => Ok(Some(addr)),
+        _ => Err(Error::InvalidArgument(format!(
+            "{key} must be an IPv4 address and port such as 127.0.0.1:53, not {value:?}"
+        ))),
+    }
+}

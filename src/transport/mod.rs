@@ -3,11 +3,13 @@
 
 pub mod bosh;
 pub mod cookies;
+mod handshake_line;
 mod hook_output;
 mod http;
 pub mod keepalive;
 pub mod net;
 pub mod shared;
+pub(crate) mod tcp;
 pub mod websocket;
 
 use crate::error::Result;
@@ -145,3 +147,39 @@ pub(crate) trait Transport: Send {
 }
 
 pub(crate) use hook_output::HookOutput;
+
+/// For a transport with a descriptor being freed: sends what is queued
+/// and the stream's close, then waits up to `timeout` for the server's
+/// close, so that the server ends the session at once instead of keeping
+/// it for resumption (ejabberd does when the TCP close comes first).
+pub(crate) fn close_and_wait(t: &mut dyn Transport, timeout: Duration) {
+    if t.close().is_err() {
+        return;
+    }
+    let deadline = Instant::now() + timeout;
+    let mut events = Vec::new();
+    while Instant::now() < deadline {
+        if t.flush().is_err() || t.read(&mut events).is_err() {
+            return;
+        }
+        let closed = events.iter().any(|e| {
+            matches!(
+                e,
+                Incoming::Lost { .. } | Incoming::Stream(StreamEvent::Close(_))
+            )
+        });
+        let Some((fd, wants_write)) = t.poll_fd().filter(|_| !closed) else {
+            return;
+        };
+        events.clear();
+        let mask = if wants_write {
+            libc::POLLIN | libc::POLLOUT
+        } else {
+            libc::POLLIN
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if crate::mailbox::poll_fds(&[(fd, mask)], Some(left)).is_err() {
+            return;
+        }
+    }
+}

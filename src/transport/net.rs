@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::options::Options;
-use native_tls::{Certificate, TlsConnector};
-use std::net::{TcpStream, ToSocketAddrs};
+use native_tls::{Certificate, Identity, TlsConnector};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -57,13 +57,21 @@ pub fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream
         .to_socket_addrs()
         .map_err(|e| Error::io_from(format!("cannot resolve {host}: {e}"), e))?
         .collect();
+    connect_any(host, &addrs, deadline)
+}
+
+/// Connects to the first of `addrs` that answers. Each address gets an
+/// equal share of the time left, so that one that swallows SYNs (a dead
+/// host, a firewall) cannot eat the time of those after it.
+pub fn connect_any(host: &str, addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream> {
     let mut last = Error::io(format!("{host} has no address"));
-    for addr in addrs {
+    for (i, addr) in addrs.iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(Error::Timeout(format!("connecting to {host}:{port}")));
+            return Err(Error::Timeout(format!("connecting to {host}")));
         }
-        match TcpStream::connect_timeout(&addr, left) {
+        let share = left / (addrs.len() - i) as u32;
+        match TcpStream::connect_timeout(addr, share.max(Duration::from_millis(1))) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
                 return Ok(stream);
@@ -132,13 +140,13 @@ fn setsockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: 
 
 /// The TLS settings of a connection: the system's roots, or exactly the CA
 /// in `ca_file` when one is given (as curl's --cacert; BOSH does the same);
-/// verification off only with `accept_invalid_certs`.
-pub fn tls_connector(options: &Options) -> Result<TlsConnector> {
+/// verification off only with `accept_invalid_certs`; the client
+/// certificate of `client_cert`/`client_key` (SASL EXTERNAL); and the ALPN
+/// protocols to offer (XEP-0368's `xmpp-client` on direct TLS).
+pub fn tls_connector(options: &Options, alpn: &[&str]) -> Result<TlsConnector> {
     let mut builder = TlsConnector::builder();
     if let Some(path) = &options.ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            Error::io_from(format!("cannot read ca_file {}: {e}", path.display()), e)
-        })?;
+        let pem = read_pem("ca_file", path)?;
         let cert = Certificate::from_pem(&pem).map_err(|e| {
             Error::tls_from(
                 format!("ca_file {} is not a PEM certificate: {e}", path.display()),
@@ -151,9 +159,42 @@ pub fn tls_connector(options: &Options) -> Result<TlsConnector> {
     if options.accept_invalid_certs {
         builder.danger_accept_invalid_certs(true);
     }
+    match (&options.client_cert, &options.client_key) {
+        (Some(cert), Some(key)) => {
+            let (cert, key) = (read_pem("client_cert", cert)?, read_pem("client_key", key)?);
+            let identity = Identity::from_pkcs8(&cert, &key)
+                .map_err(|e| Error::tls_from(format!("client_cert/client_key: {e}"), e))?;
+            builder.identity(identity);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(Error::InvalidArgument(
+                "client_cert and client_key go together: set both or neither".into(),
+            ))
+        }
+    }
+    if !alpn.is_empty() {
+        builder.request_alpns(alpn);
+    }
     builder
         .build()
         .map_err(|e| Error::tls_from(e.to_string(), e))
+}
+
+fn read_pem(option: &str, path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| Error::io_from(format!("cannot read {option} {}: {e}", path.display()), e))
+}
+
+/// `e`, or a timeout if the deadline has passed: a read that the socket
+/// timeout ended is the login's time running out (CONNTIMEOUT), which must
+/// not depend on whether the engine's own deadline fires first.
+pub fn past(deadline: Instant, e: Error) -> Error {
+    if Instant::now() >= deadline {
+        Error::Timeout(format!("no answer in time ({e})"))
+    } else {
+        e
+    }
 }
 
 /// Time left until `deadline`, at least a millisecond (socket timeouts of 0 mean "forever").

@@ -2,7 +2,8 @@
 //! and `<close/>` in the framing namespace, subprotocol `xmpp`.
 
 use super::cookies::cookie_header;
-use super::net::{connect_tcp, remaining, set_keepalive, split_url, tls_connector};
+use super::handshake_line::HandshakeLine;
+use super::net::{connect_tcp, past, remaining, set_keepalive, split_url, tls_connector};
 use super::{send_queue_full, HookOutput, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -28,23 +29,6 @@ type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 /// Where the handshake thread leaves its result.
 type Pending = Arc<Mutex<Option<Result<Socket>>>>;
 
-/// The handshake thread's socket, shared so that `abort` can cut a
-/// handshake that is still running: a server trickling its answer a byte
-/// at a time never lets a per-read timeout fire, and would otherwise keep
-/// the thread (and the socket) busy for as long as it likes.
-#[derive(Default)]
-enum Line {
-    /// No socket yet, or the handshake is over.
-    #[default]
-    Idle,
-    /// A clone of the socket the handshake is using.
-    Open(TcpStream),
-    /// The connection attempt was abandoned: stop at once.
-    Aborted,
-}
-
-type SharedLine = Arc<Mutex<Line>>;
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -54,7 +38,7 @@ struct Connecting {
     result: Pending,
     /// The domain to open once it is done.
     domain: String,
-    line: SharedLine,
+    line: HandshakeLine,
 }
 
 pub(crate) struct WebSocketTransport {
@@ -163,21 +147,20 @@ pub(crate) fn close_element() -> Element {
 /// a short-lived thread: the engine stays free for commands meanwhile, and
 /// the deep stack of a TLS handshake is not kept by every idle connection
 /// (it was 24 KB of each engine thread's memory).
-fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine) -> Result<Socket> {
+fn handshake(
+    url: &str,
+    options: &Options,
+    deadline: Instant,
+    line: &HandshakeLine,
+) -> Result<Socket> {
     let parts = split_url(url)?;
     let tcp = connect_tcp(&parts.host, parts.port, deadline)?;
     set_keepalive(&tcp, options.ping_interval, options.ping_timeout)?;
-    {
-        let mut line = lock(line);
-        if matches!(*line, Line::Aborted) {
-            return Err(Error::io("the connection attempt was abandoned"));
-        }
-        *line = Line::Open(tcp.try_clone()?);
-    }
+    line.attach(&tcp)?;
     tcp.set_read_timeout(Some(remaining(deadline)))?;
     tcp.set_write_timeout(Some(remaining(deadline)))?;
     let stream = if parts.secure {
-        let connector = tls_connector(options)?;
+        let connector = tls_connector(options, &[])?;
         let tls = connector
             .connect(&parts.host, tcp)
             .map_err(|e| past(deadline, Error::tls_from(e.to_string(), e)))?;
@@ -228,34 +211,18 @@ fn handshake(url: &str, options: &Options, deadline: Instant, line: &SharedLine)
     Ok(ws)
 }
 
-/// `e`, or a timeout if the deadline has passed: a read that the socket
-/// timeout ended is the login's time running out (CONNTIMEOUT), which must
-/// not depend on whether the engine's own deadline fires first.
-fn past(deadline: Instant, e: Error) -> Error {
-    if Instant::now() >= deadline {
-        Error::Timeout(format!("no answer in time ({e})"))
-    } else {
-        e
-    }
-}
-
 impl Transport for WebSocketTransport {
     fn open(&mut self, domain: &str, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let pending: Pending = Arc::new(Mutex::new(None));
-        let line = SharedLine::default();
+        let line = HandshakeLine::default();
         let (slot, notify) = (Arc::clone(&pending), Arc::clone(&self.notify));
         let (url, options, thread_line) = (self.url.clone(), self.options.clone(), line.clone());
         std::thread::Builder::new()
             .name("epode-connect".into())
             .spawn(move || {
                 let result = handshake(&url, &options, deadline, &thread_line);
-                // Over: the clone's descriptor is not needed any more.
-                let mut line = lock(&thread_line);
-                if matches!(*line, Line::Open(_)) {
-                    *line = Line::Idle;
-                }
-                drop(line);
+                thread_line.done();
                 *lock(&slot) = Some(result);
                 notify();
             })
@@ -405,11 +372,7 @@ impl Transport for WebSocketTransport {
         // A handshake still running is cut off; it finishes at once, into
         // a slot nobody reads.
         if let Some(connecting) = self.connecting.take() {
-            let mut line = lock(&connecting.line);
-            if let Line::Open(tcp) = &*line {
-                let _ = tcp.shutdown(std::net::Shutdown::Both);
-            }
-            *line = Line::Aborted;
+            connecting.line.abort();
         }
         if let Some(mut ws) = self.socket.take() {
             let _ = ws.close(None);
@@ -422,33 +385,8 @@ impl Transport for WebSocketTransport {
     /// END_TIMEOUT, so that it ends the session at once instead of keeping
     /// it for resumption (ejabberd does when the TCP close comes first).
     fn end(&mut self) {
-        if self.socket.is_some() && self.connecting.is_none() && self.close().is_ok() {
-            let deadline = Instant::now() + END_TIMEOUT;
-            let mut events = Vec::new();
-            while Instant::now() < deadline {
-                if self.flush().is_err() || self.read(&mut events).is_err() {
-                    break;
-                }
-                let closed = events.iter().any(|e| {
-                    matches!(
-                        e,
-                        Incoming::Lost { .. } | Incoming::Stream(StreamEvent::Close(_))
-                    )
-                });
-                let Some((fd, wants_write)) = self.poll_fd().filter(|_| !closed) else {
-                    break;
-                };
-                events.clear();
-                let mask = if wants_write {
-                    libc::POLLIN | libc::POLLOUT
-                } else {
-                    libc::POLLIN
-                };
-                let left = deadline.saturating_duration_since(Instant::now());
-                if crate::mailbox::poll_fds(&[(fd, mask)], Some(left)).is_err() {
-                    break;
-                }
-            }
+        if self.socket.is_some() && self.connecting.is_none() {
+            super::close_and_wait(self, END_TIMEOUT);
         }
         self.abort();
     }

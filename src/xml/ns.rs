@@ -6,6 +6,8 @@
 pub const CLIENT: &str = "jabber:client";
 /// The `<stream:stream>` wrapper and its features and errors (RFC 6120 §4.8.1).
 pub const STREAMS: &str = "http://etherx.jabber.org/streams";
+/// STARTTLS: `<starttls/>`, `<proceed/>`, `<failure/>` (RFC 6120 §5.4).
+pub const TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
 /// SASL negotiation: `<mechanisms>`, `<auth>`, `<challenge>`, … (RFC 6120 §6.4).
 pub const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
 /// Resource binding (RFC 6120 §7).

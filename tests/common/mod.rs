@@ -74,6 +74,16 @@ impl Server {
         self.var("XMPP_BOSH_HTTPS_URL")
     }
 
+    /// The c2s port with STARTTLS.
+    pub fn tcp(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.var("XMPP_C2S_PORT"))
+    }
+
+    /// The c2s port with TLS from the first byte (XEP-0368).
+    pub fn tls(&self) -> String {
+        format!("tls://127.0.0.1:{}", self.var("XMPP_C2S_TLS_PORT"))
+    }
+
     pub fn tls_options(&self) -> Options {
         let mut o = Options::default();
         o.set("ca_file", &self.var("XMPP_CA_FILE")).unwrap();

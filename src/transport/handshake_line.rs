@@ -1,0 +1,56 @@
+//! The socket of a handshake running on a helper thread (WebSocket's
+//! upgrade, TCP's TLS and STARTTLS), shared so that `abort` can cut it: a
+//! server trickling its answer a byte at a time never lets a per-read
+//! timeout fire, and would otherwise keep the thread (and the socket) busy
+//! for as long as it likes.
+
+use crate::error::{Error, Result};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+enum Line {
+    /// No socket yet, or the handshake is over.
+    #[default]
+    Idle,
+    /// A clone of the socket the handshake is using.
+    Open(TcpStream),
+    /// The connection attempt was abandoned: stop at once.
+    Aborted,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct HandshakeLine(Arc<Mutex<Line>>);
+
+impl HandshakeLine {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Line> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The handshake now runs on `tcp`; an error if it was abandoned.
+    pub fn attach(&self, tcp: &TcpStream) -> Result<()> {
+        let mut line = self.lock();
+        if matches!(*line, Line::Aborted) {
+            return Err(Error::io("the connection attempt was abandoned"));
+        }
+        *line = Line::Open(tcp.try_clone()?);
+        Ok(())
+    }
+
+    /// The handshake is over: the clone's descriptor is not needed any more.
+    pub fn done(&self) {
+        let mut line = self.lock();
+        if matches!(*line, Line::Open(_)) {
+            *line = Line::Idle;
+        }
+    }
+
+    /// Cuts the handshake off; it finishes at once, with an error.
+    pub fn abort(&self) {
+        let mut line = self.lock();
+        if let Line::Open(tcp) = &*line {
+            let _ = tcp.shutdown(std::net::Shutdown::Both);
+        }
+        *line = Line::Aborted;
+    }
+}
