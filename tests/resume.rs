@@ -85,13 +85,33 @@ fn chat(to: &str, body: &str) -> Element {
 #[test]
 fn a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
     let _serial = serial();
-    const MESSAGES: usize = 1000;
-    const CUTS: usize = 20;
     for server in servers() {
         let proxy = Proxy::to_http_of(&server);
-        let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
+        through_twenty_cuts(&server, &proxy, &proxy.url(&server.ws()), resilient(true));
+    }
+}
+
+#[test]
+fn over_tcp_a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
+    let _serial = serial();
+    for server in servers() {
+        let proxy = Proxy::start(server.var("XMPP_C2S_PORT").parse().unwrap());
+        let mut options = resilient(true);
+        options.set("ca_file", &server.var("XMPP_CA_FILE")).unwrap();
+        through_twenty_cuts(&server, &proxy, &proxy.url(&server.tcp()), options);
+    }
+}
+
+/// 1,000 numbered messages from alice (through `proxy`, at `url`) to bob,
+/// the link cut every 50: each must arrive once, in order, every cut
+/// answered by a resumption.
+fn through_twenty_cuts(server: &Server, proxy: &Proxy, url: &str, options: Options) {
+    const MESSAGES: usize = 1000;
+    const CUTS: usize = 20;
+    {
+        let (bob, _rb) = login(server, &server.ws(), "bob", Options::default());
         let got = collect_bodies(&bob);
-        let alice = Connection::new(&proxy.url(&server.ws()), resilient(true)).unwrap();
+        let alice = Connection::new(url, options).unwrap();
         // The stream-management traffic, to explain a failure.
         let (sm_log, sm_cb) = collector::<String>();
         let sm_cb2 = sm_cb.clone();
@@ -112,7 +132,7 @@ fn a_thousand_messages_survive_twenty_cuts_exactly_once_and_in_order() {
                     .push(format!("{:?} OUT {t}", t0.elapsed()));
             }
         }));
-        let rx = watch(&alice, "alice", &server);
+        let rx = watch(&alice, "alice", server);
         let mut seen = Vec::new();
         wait_for(&rx, &mut seen, Status::Connected, 20);
         // Resumable once the server's <enabled/> is in.

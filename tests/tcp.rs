@@ -251,3 +251,191 @@ fn sync_mode_drives_a_tcp_connection_on_the_callers_thread() {
         rec.wait_for(Status::Disconnected, 0);
     }
 }
+
+/// A scripted server on loopback that answers the stream header with
+/// `features` and then records whatever the client sends. Faults no real
+/// server produces on demand: a stripped or refused STARTTLS.
+fn scripted(
+    features: &'static str,
+    then: &'static str,
+) -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut answered = 0;
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if answered == 0 && text.contains("<stream:stream ") {
+                answered = 1;
+                let header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+                    xmlns:stream='http://etherx.jabber.org/streams' from='localhost' id='s1' version='1.0'>";
+                let _ = s.write_all(format!("{header}{features}").as_bytes());
+            } else if answered == 1 && text.contains("<starttls") {
+                answered = 2;
+                let _ = s.write_all(then.as_bytes());
+            }
+        }
+        let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
+    });
+    (port, rx)
+}
+
+const NO_STARTTLS: &str = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+    <mechanism>PLAIN</mechanism></mechanisms></stream:features>";
+
+#[test]
+fn a_server_that_offers_no_starttls_gets_no_credentials_unless_plaintext_is_allowed() {
+    let (port, got) = scripted(NO_STARTTLS, "");
+    let conn = Connection::new(&format!("tcp://127.0.0.1:{port}"), Options::default()).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.connect("alice@localhost", Some("secret"), cb).unwrap();
+    let seen = rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.statuses(),
+        vec![Status::Connecting, Status::ConnFail, Status::Disconnected]
+    );
+    let why = seen[1].1.clone().unwrap_or_default();
+    assert!(why.contains("offers no STARTTLS"), "{why}");
+    let sent = got.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(sent.contains("<stream:stream "), "{sent}");
+    assert!(
+        !sent.contains("<auth"),
+        "credentials went out in plaintext: {sent}"
+    );
+
+    // Asked for by name, the login goes on in plaintext.
+    let (port, got) = scripted(NO_STARTTLS, "");
+    let mut o = Options::default();
+    o.set("allow_plaintext", "true").unwrap();
+    let conn = Connection::new(&format!("tcp://127.0.0.1:{port}"), o).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.connect("alice@localhost", Some("secret"), cb).unwrap();
+    rec.wait_for(Status::Authenticating, 10);
+    let sent = got.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        sent.contains("<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"PLAIN\""),
+        "{sent}"
+    );
+    rec.wait_for(Status::Disconnected, 10);
+}
+
+#[test]
+fn a_refused_or_garbled_starttls_is_connfail_before_any_credential() {
+    let offers = "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\
+        <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>\
+        </stream:features>";
+    for (then, want) in [
+        (
+            "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+            "refused STARTTLS",
+        ),
+        (
+            "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>not TLS at all",
+            "TLS error",
+        ),
+        (
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+            "answered STARTTLS with <success>",
+        ),
+    ] {
+        let (port, got) = scripted(offers, then);
+        let mut o = Options::default();
+        o.set("allow_plaintext", "true").unwrap(); // never a way around a failed STARTTLS
+        let conn = Connection::new(&format!("tcp://127.0.0.1:{port}"), o).unwrap();
+        let (mut rec, cb) = recorder();
+        conn.connect("alice@localhost", Some("secret"), cb).unwrap();
+        let seen = rec.wait_for(Status::Disconnected, 10);
+        assert_eq!(
+            rec.statuses(),
+            vec![Status::Connecting, Status::ConnFail, Status::Disconnected],
+            "{then}"
+        );
+        let why = seen[1].1.clone().unwrap_or_default();
+        assert!(why.contains(want), "{then}: {why}");
+        drop(conn);
+        let sent = got.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(!sent.contains("<auth"), "{then}: {sent}");
+    }
+}
+
+/// Tells the server to end `user`'s session with
+/// `<see-other-host>to</see-other-host>`.
+fn see_other_host(server: &Server, user: &str, resource: &str, to_port: &str) {
+    let ok = match server.name().as_str() {
+        "prosody" => std::process::Command::new(server.var("XMPP_CTL"))
+            .arg("shell")
+            .arg(format!(
+                ">local st=require\"util.stanza\" for _,s in pairs(prosody.full_sessions) do \
+                 if s.username==\"{user}\" then s:close(st.stanza(\"stream:error\"):tag(\"see-other-host\",\
+                 {{xmlns=\"urn:ietf:params:xml:ns:xmpp-streams\"}}):text(\"127.0.0.1:{to_port}\")) end end"
+            ))
+            .stdout(std::process::Stdio::null())
+            .status(),
+        _ => std::process::Command::new(server.var("XMPP_EVAL"))
+            .arg(format!(
+                "ejabberd_c2s:send(ejabberd_sm:get_session_pid(<<\"{user}\">>,<<\"localhost\">>,<<\"{resource}\">>), \
+                 {{stream_error, {{'see-other-host', {{<<\"127.0.0.1\">>, {to_port}}}}}, []}})"
+            ))
+            .stdout(std::process::Stdio::null())
+            .status(),
+    };
+    assert!(ok.unwrap().success(), "{}: see-other-host", server.name());
+}
+
+#[test]
+fn see_other_host_is_a_redirect_to_that_host_in_the_same_tls_mode() {
+    for server in servers() {
+        let port = server.var("XMPP_C2S_PORT");
+        let mut o = server.tls_options();
+        o.set("resource", "probe").unwrap();
+        // Through a proxy, so that the redirect visibly goes elsewhere.
+        let proxy = common::proxy::Proxy::start(port.parse().unwrap());
+        let conn = Connection::new(&proxy.url(&server.tcp()), o).unwrap();
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.jid("dave"), Some(&server.password("dave")), cb)
+            .unwrap();
+        rec.wait_for(Status::Connected, 20);
+        see_other_host(&server, "dave", "probe", &port);
+        let seen = rec.wait_for(Status::Redirect, 20);
+        let n = seen.len();
+        rec.seen.clear();
+        rec.wait_for(Status::Connected, 20);
+        assert_eq!(
+            rec.statuses(),
+            vec![
+                Status::Connecting,
+                Status::Authenticating,
+                Status::Connected
+            ],
+            "{} after {:?}",
+            server.name(),
+            &seen[..n]
+        );
+        assert_eq!(
+            conn.service(),
+            format!("tcp://127.0.0.1:{port}"),
+            "{}",
+            server.name()
+        );
+        // Not on the proxy any more: cutting its links changes nothing.
+        proxy.cut();
+        std::thread::sleep(Duration::from_millis(300));
+        rec.seen.extend(rec.rx.try_iter());
+        assert_eq!(rec.statuses().len(), 3, "{}: {:?}", server.name(), rec.seen);
+        assert!(conn.authenticated());
+        conn.disconnect(None).unwrap();
+        rec.wait_for(Status::Disconnected, 10);
+    }
+}
