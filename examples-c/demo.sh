@@ -44,8 +44,10 @@ run "3. WebSocket (RFC 7395), SCRAM-SHA-256 chosen" "$XMPP_WS_URL" "$XMPP_ALICE_
 run "4. Secure WebSocket, certificate checked against the server's CA" "$XMPP_WSS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE"
 run "5. BOSH (XEP-0124/0206)" "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD"
 run "6. BOSH over https in sync mode (the engine runs on the caller's thread)" "$XMPP_BOSH_HTTPS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "ca_file=$XMPP_CA_FILE" sync=true
-run "7. Anonymous login, PLAIN refused by the mechanisms option" "$XMPP_WS_URL" "$XMPP_ANON_DOMAIN" - mechanisms=ANONYMOUS
-say "8. A wrong password: AUTHFAIL, then DISCONNECTED, and exit code 1"
+run "7. TCP (RFC 6120) with STARTTLS, certificate checked for the JID's domain" "tcp://127.0.0.1:$XMPP_C2S_PORT" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE"
+run "8. TCP with TLS from the first byte (XEP-0368)" "tls://127.0.0.1:$XMPP_C2S_TLS_PORT" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" "ca_file=$XMPP_CA_FILE"
+run "9. Anonymous login, PLAIN refused by the mechanisms option" "$XMPP_WS_URL" "$XMPP_ANON_DOMAIN" - mechanisms=ANONYMOUS
+say "10. A wrong password: AUTHFAIL, then DISCONNECTED, and exit code 1"
 echo "\$ status $XMPP_WS_URL $XMPP_ALICE_JID wrong-password"
 if "$status" "$XMPP_WS_URL" "$XMPP_ALICE_JID" wrong-password; then
     echo "→ FAILED: a wrong password logged in"; failures=$((failures + 1))
@@ -53,7 +55,7 @@ else
     echo "→ refused, as it should be"
 fi
 
-say "9. A shared connection: two handles in one process, one socket, one login"
+say "11. A shared connection: two handles in one process, one socket, one login"
 echo "\$ shared $XMPP_WS_URL $XMPP_DAVE_JID …"
 if "$bin/shared" "$XMPP_WS_URL" "$XMPP_DAVE_JID" "$XMPP_DAVE_PASSWORD"; then
     echo "→ ok"
@@ -61,7 +63,7 @@ else
     echo "→ FAILED"; failures=$((failures + 1))
 fi
 
-say "10. A shared connection across two processes (worker=/path, a 0600 Unix socket)"
+say "12. A shared connection across two processes (worker=/path, a 0600 Unix socket)"
 share=$(mktemp -d /tmp/epode-demo-share.XXXXXX)
 mkfifo "$share/stdin"
 echo "\$ status … --stay worker=$share/xmpp.sock &   # the first process logs in and stays"
@@ -82,6 +84,6 @@ sed 's/^/  first:  /' "$share/first.out"
 [ "$rc" -eq 0 ] || { echo "→ the first process FAILED"; failures=$((failures + 1)); }
 rm -rf "$share"
 
-say "Done: $((10 - failures)) of 10 sessions went as expected."
-echo "demo: $((10 - failures)) passed, $failures failed"
+say "Done: $((12 - failures)) of 12 sessions went as expected."
+echo "demo: $((12 - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -76,6 +76,12 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
             "$bin/status" "$XMPP_BOSH_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
         expect "$XMPP_SERVER status-cpp bosh https + ca_file + sync" 0 "$login_ok" -- \
             "$bin/status-cpp" "$XMPP_BOSH_HTTPS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE" sync=true
+        expect "$XMPP_SERVER status tcp, STARTTLS + ca_file" 0 "$login_ok" -- \
+            "$bin/status" "tcp://127.0.0.1:$XMPP_C2S_PORT" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "ca_file=$XMPP_CA_FILE"
+        expect "$XMPP_SERVER status-cpp tls (XEP-0368) + ca_file + sync" 0 "$login_ok" -- \
+            "$bin/status-cpp" "tls://127.0.0.1:$XMPP_C2S_TLS_PORT" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE" sync=true
+        expect "$XMPP_SERVER status tcp, a certificate nobody vouches for → 1" 1 "" -- \
+            "$bin/status" "tcp://127.0.0.1:$XMPP_C2S_PORT" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
         expect "$XMPP_SERVER status bosh headers, cookie, content type" 0 "$login_ok" -- \
             "$bin/status" "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" \
             "customHeaders=X-App-Version: 2.1.0" "cookies=app=1; Path=/" "contentType=text/plain; charset=utf-8" wait=30 hold=1
@@ -159,6 +165,17 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
         stop_bot
         expect "$XMPP_SERVER echo_bot-cpp SIGTERM → clean disconnect" 0 \
             "ECHO alice@$XMPP_DOMAIN ping"$'\n'"DISCONNECTING signal"$'\n'"DISCONNECTED" -- bot_output
+        # The C bot over TCP with direct TLS, a message over STARTTLS.
+        start_bot "$bot_log" "$bin/echo_bot" "tls://127.0.0.1:$XMPP_C2S_TLS_PORT" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" \
+            "ca_file=$XMPP_CA_FILE"
+        expect "$XMPP_SERVER send_once tcp → echo_bot over tls, reply" 0 "REPLY over TCP" -- \
+            "$bin/send_once" "tcp://127.0.0.1:$XMPP_C2S_PORT" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" "over TCP" \
+            --option "ca_file=$XMPP_CA_FILE" --expect-reply 10
+        expect "$XMPP_SERVER send_once quit → echo_bot over tls" 0 "REPLY quit" -- \
+            "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" quit --expect-reply 10
+        stop_bot
+        expect "$XMPP_SERVER echo_bot over tls quit cleanly" 0 \
+            "ECHO alice@$XMPP_DOMAIN over TCP"$'\n'"ECHO alice@$XMPP_DOMAIN quit"$'\n'"DISCONNECTING asked to quit"$'\n'"DISCONNECTED" -- bot_output
         # The blocking Rust example: the same round trip.
         start_bot "$bot_log" "$root/target/debug/examples/echo_bot" "$XMPP_WS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD"
         expect "$XMPP_SERVER send_once → Rust echo_bot" 0 "REPLY hello Rust" -- \
