@@ -2,7 +2,7 @@
 //! ../shared/reference/performance.md against a private Prosody.
 //!
 //!   benches/run.sh                 # starts Prosody, runs everything
-//!   EPODE_TEST_PROSODY=DIR cargo bench --bench xmpp [-- ws|bosh] [N]
+//!   EPODE_TEST_PROSODY=DIR cargo bench --bench xmpp [-- ws|bosh|tcp] [N]
 //!
 //! connect: login time (connect() → CONNECTED) over N logins.
 //! echo:    20,000 chat messages to our own full JID, ≤1,000 in flight,
@@ -55,9 +55,16 @@ fn login(url: &str, user: &str, password: &str) -> (Connection, Duration) {
 }
 
 /// Logs in (or, for a later handle of a worker, attaches).
+/// The test server's CA, for TLS over TCP (the private Prosody's
+/// certificate is signed by it).
+static CA_FILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn login_with(url: &str, user: &str, password: &str, options: Options) -> (Connection, Duration) {
     let mut o = options;
     o.set("mechanisms", "PLAIN").unwrap(); // as the peers' figures were taken
+    if let (true, Some(ca)) = (url.starts_with("tcp://"), CA_FILE.get()) {
+        o.set("ca_file", ca).unwrap();
+    }
     let conn = Connection::new(url, o).unwrap();
     let (tx, rx) = channel();
     let tx = Mutex::new(tx);
@@ -328,9 +335,12 @@ fn main() {
         .collect();
     let only = args.first().cloned();
     let total: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let _ = CA_FILE.set(env["XMPP_CA_FILE"].clone());
     let transports = [
         ("ws", env["XMPP_WS_URL"].clone()),
         ("bosh", env["XMPP_BOSH_URL"].clone()),
+        // STARTTLS: the private Prosody requires nothing less of us.
+        ("tcp", format!("tcp://127.0.0.1:{}", env["XMPP_C2S_PORT"])),
     ];
     for (name, url) in &transports {
         if only.as_deref().is_some_and(|o| o != *name) {

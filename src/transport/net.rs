@@ -6,6 +6,8 @@ use crate::options::Options;
 use native_tls::{Certificate, Identity, TlsConnector};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Host, port and path of a ws/wss/http/https URL.
@@ -143,42 +145,93 @@ fn setsockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: 
 /// verification off only with `accept_invalid_certs`; the client
 /// certificate of `client_cert`/`client_key` (SASL EXTERNAL); and the ALPN
 /// protocols to offer (XEP-0368's `xmpp-client` on direct TLS).
+///
+/// Building a connector makes OpenSSL read the system's whole CA bundle
+/// (twice, even when only `ca_file` is trusted): ~50 ms of a login and
+/// ~170 KB of every connection's memory here. So a connector is built once
+/// per configuration and shared (it is a reference-counted SSL_CTX, safe
+/// across threads); the files are read each time, so a changed file gets
+/// a new one.
 pub fn tls_connector(options: &Options, alpn: &[&str]) -> Result<TlsConnector> {
-    let mut builder = TlsConnector::builder();
-    if let Some(path) = &options.ca_file {
-        let pem = read_pem("ca_file", path)?;
-        let cert = Certificate::from_pem(&pem).map_err(|e| {
-            Error::tls_from(
-                format!("ca_file {} is not a PEM certificate: {e}", path.display()),
-                e,
-            )
-        })?;
-        builder.add_root_certificate(cert);
-        builder.disable_built_in_roots(true);
+    type Built = (TlsSettings, TlsConnector);
+    static BUILT: Mutex<Vec<Built>> = Mutex::new(Vec::new());
+    const KEEP: usize = 16;
+    let settings = TlsSettings::of(options, alpn)?;
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, connector)) = built.iter().find(|(s, _)| *s == settings) {
+        return Ok(connector.clone());
     }
-    if options.accept_invalid_certs {
-        builder.danger_accept_invalid_certs(true);
+    let connector = settings.build()?;
+    if built.len() == KEEP {
+        built.remove(0);
     }
-    match (&options.client_cert, &options.client_key) {
-        (Some(cert), Some(key)) => {
-            let (cert, key) = (read_pem("client_cert", cert)?, read_pem("client_key", key)?);
-            let identity = Identity::from_pkcs8(&cert, &key)
+    built.push((settings, connector.clone()));
+    Ok(connector)
+}
+
+/// What a connector is built from.
+#[derive(PartialEq, Eq)]
+struct TlsSettings {
+    /// The PEM of `ca_file` and its path (for the error messages).
+    ca: Option<(Vec<u8>, PathBuf)>,
+    accept_invalid: bool,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+    alpn: Vec<String>,
+}
+
+impl TlsSettings {
+    fn of(options: &Options, alpn: &[&str]) -> Result<TlsSettings> {
+        let ca = match &options.ca_file {
+            Some(path) => Some((read_pem("ca_file", path)?, path.clone())),
+            None => None,
+        };
+        let identity = match (&options.client_cert, &options.client_key) {
+            (Some(cert), Some(key)) => {
+                Some((read_pem("client_cert", cert)?, read_pem("client_key", key)?))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "client_cert and client_key go together: set both or neither".into(),
+                ))
+            }
+        };
+        Ok(TlsSettings {
+            ca,
+            accept_invalid: options.accept_invalid_certs,
+            identity,
+            alpn: alpn.iter().map(|a| a.to_string()).collect(),
+        })
+    }
+
+    fn build(&self) -> Result<TlsConnector> {
+        let mut builder = TlsConnector::builder();
+        if let Some((pem, path)) = &self.ca {
+            let cert = Certificate::from_pem(pem).map_err(|e| {
+                Error::tls_from(
+                    format!("ca_file {} is not a PEM certificate: {e}", path.display()),
+                    e,
+                )
+            })?;
+            builder.add_root_certificate(cert);
+            builder.disable_built_in_roots(true);
+        }
+        if self.accept_invalid {
+            builder.danger_accept_invalid_certs(true);
+        }
+        if let Some((cert, key)) = &self.identity {
+            let identity = Identity::from_pkcs8(cert, key)
                 .map_err(|e| Error::tls_from(format!("client_cert/client_key: {e}"), e))?;
             builder.identity(identity);
         }
-        (None, None) => {}
-        _ => {
-            return Err(Error::InvalidArgument(
-                "client_cert and client_key go together: set both or neither".into(),
-            ))
+        if !self.alpn.is_empty() {
+            let alpn: Vec<&str> = self.alpn.iter().map(String::as_str).collect();
+            builder.request_alpns(&alpn);
         }
+        builder
+            .build()
+            .map_err(|e| Error::tls_from(e.to_string(), e))
     }
-    if !alpn.is_empty() {
-        builder.request_alpns(alpn);
-    }
-    builder
-        .build()
-        .map_err(|e| Error::tls_from(e.to_string(), e))
 }
 
 fn read_pem(option: &str, path: &std::path::Path) -> Result<Vec<u8>> {
