@@ -14,13 +14,7 @@ const XMPP: &str = "_xmpp-client._tcp.example.test";
 const XMPPS: &str = "_xmpps-client._tcp.example.test";
 
 fn srv<'a>(name: &'a str, target: &'a str, port: u16, priority: u16, weight: u16) -> Record<'a> {
-    Record::Srv {
-        name,
-        target,
-        port,
-        priority,
-        weight,
-    }
+    Record::srv(name, target, port, priority, weight)
 }
 
 fn ep(host: &str, port: u16, direct_tls: bool) -> Endpoint {
@@ -313,8 +307,9 @@ fn a_server_that_never_answers_times_out_in_about_the_timeout() {
 }
 
 #[test]
-fn a_server_where_nothing_listens_fails_at_once() {
-    // Bound to learn a free port, then closed: the kernel refuses.
+fn a_server_where_nothing_listens_fails_within_the_timeout() {
+    // Bound to learn a free port, then closed: the kernel refuses (ICMP
+    // port unreachable), so glibc gives up at once; at worst it waits.
     let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
         .local_addr()
@@ -379,5 +374,38 @@ fn bad_input_is_an_invalid_argument() {
                 .unwrap()
         ),
         ["a.example.test"]
+    );
+}
+
+/// dnsmasq refuses names it is not told about outside .test (it has no
+/// upstream): a failed lookup, which must not fall back, since the
+/// records may well exist.
+#[test]
+fn a_refused_lookup_is_an_error_not_a_fallback() {
+    let dns = Dns::start(&[srv(XMPP, "a.example.test", 5222, 0, 0)]);
+    let started = Instant::now();
+    for services in [Services::Both, Services::StartTls, Services::DirectTls] {
+        let err = dns
+            .resolver()
+            .client_endpoints("elsewhere.example", services)
+            .unwrap_err();
+        assert!(matches!(err, Error::Io { kind: None, .. }), "{err:?}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(dns.saw_query("SRV", "_xmpp-client._tcp.elsewhere.example"));
+}
+
+/// Without a DNS server, addresses() is getaddrinfo: /etc/hosts answers
+/// for localhost, so no query leaves the machine.
+#[test]
+fn without_a_dns_server_addresses_come_from_the_system() {
+    let found = Resolver::new().addresses("localhost", 5222).unwrap();
+    assert!(
+        found.contains(&SocketAddr::from((Ipv4Addr::LOCALHOST, 5222))),
+        "{found:?}"
     );
 }

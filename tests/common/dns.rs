@@ -25,6 +25,19 @@ pub enum Record<'a> {
     Host { name: &'a str, addr: IpAddr },
 }
 
+impl<'a> Record<'a> {
+    /// An SRV record (target "." for "not offered").
+    pub fn srv(name: &'a str, target: &'a str, port: u16, priority: u16, weight: u16) -> Self {
+        Record::Srv {
+            name,
+            target,
+            port,
+            priority,
+            weight,
+        }
+    }
+}
+
 /// A running dnsmasq; stopped (and its directory removed) on drop.
 pub struct Dns {
     dir: PathBuf,
