@@ -409,3 +409,28 @@ fn without_a_dns_server_addresses_come_from_the_system() {
         "{found:?}"
     );
 }
+
+/// An answer too big for 512 bytes of UDP comes truncated; glibc asks
+/// again over TCP, to the same (our) server.
+#[test]
+fn a_big_answer_comes_whole_over_tcp() {
+    let names: Vec<String> = (0..40)
+        .map(|i| format!("host-number-{i:02}-with-a-rather-long-name.example.test"))
+        .collect();
+    let records: Vec<Record> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| srv(XMPP, name, 5222, i as u16, 1))
+        .collect();
+    let dns = Dns::start(&records);
+    let found = dns
+        .resolver()
+        .client_endpoints("example.test", Services::StartTls)
+        .unwrap();
+    assert_eq!(hosts(&found), names);
+    // Asked twice: over UDP, then over TCP.
+    assert!(dns.saw_query("SRV", XMPP));
+    common::eventually(5, "the TCP query in the log", || {
+        dns.log().matches(&format!("query[SRV] {XMPP} ")).count() >= 2
+    });
+}

@@ -105,7 +105,8 @@ impl Resolver {
 
     /// How long one call may wait for DNS, about (the lookups of one call
     /// run at once). glibc counts in whole seconds: the timeout is rounded
-    /// up to one, and shared among resolv.conf's servers. Zero is refused
+    /// up to one, and shared among resolv.conf's servers, one try each
+    /// (resolv.conf's own `timeout:` and `attempts:` give way). Zero is refused
     /// by the lookups with [`Error::InvalidArgument`]. It does not bound
     /// [`Resolver::addresses`] without a DNS server, which asks
     /// getaddrinfo (resolv.conf's own timeouts apply there).
