@@ -34,6 +34,21 @@
 //!   exist.
 //! - A domain that is an IP literal has no SRV records: it gets the
 //!   fallback without a lookup.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use epode::discovery::{Resolver, Services};
+//!
+//! let resolver = Resolver::new();
+//! for endpoint in resolver.client_endpoints("example.com", Services::Both)? {
+//!     for addr in resolver.addresses(&endpoint.host, endpoint.port)? {
+//!         // connect to addr; TLS at once if endpoint.direct_tls, else STARTTLS
+//!         # let _ = addr;
+//!     }
+//! }
+//! # Ok::<(), epode::Error>(())
+//! ```
 
 mod resolv;
 #[cfg(test)]
