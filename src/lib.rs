@@ -77,6 +77,7 @@
 // too: its `#[no_mangle] extern "C"` functions are exported from the
 // cdylib and staticlib whatever the module's visibility.
 mod connection;
+pub mod discovery;
 mod engine;
 mod error;
 mod ffi;

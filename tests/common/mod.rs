@@ -2,6 +2,7 @@
 //! env files the server scripts write) and a status recorder.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod fake_http;
 pub mod fake_ws;
 pub mod proxy;
