@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The epode demo: starts a private Prosody on 127.0.0.1 (installing it with
 # apt-get if needed), builds the library and the C examples, and logs in
-# from C over every transport (WebSocket, BOSH, a shared connection),
+# from C over every transport (WebSocket, BOSH, TCP, a shared connection,
+# and a bare JID found by DNS SRV from a private dnsmasq),
 # printing what happened. Stops the server it started.
 # Run as root on Debian 12: examples-c/demo.sh
 set -euo pipefail
@@ -84,6 +85,14 @@ sed 's/^/  first:  /' "$share/first.out"
 [ "$rc" -eq 0 ] || { echo "→ the first process FAILED"; failures=$((failures + 1)); }
 rm -rf "$share"
 
-say "Done: $((12 - failures)) of 12 sessions went as expected."
-echo "demo: $((12 - failures)) passed, $failures failed"
+dns=$(mktemp -d /tmp/epode-demo-dns.XXXXXX)
+printf 'srv-host=_xmpp-client._tcp.localhost,xmpp.test,%s,0,0\nhost-record=xmpp.test,127.0.0.1\n' "$XMPP_C2S_PORT" >"$dns/records.conf"
+tests/servers/dns.sh start "$dns" "$((XMPP_C2S_PORT + 40))" >/dev/null
+run "13. A bare JID: the server found by DNS SRV (a private dnsmasq on 127.0.0.1: _xmpp-client._tcp.localhost → xmpp.test:$XMPP_C2S_PORT)" \
+    "" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "ca_file=$XMPP_CA_FILE" "dns_server=127.0.0.1:$((XMPP_C2S_PORT + 40))"
+tests/servers/dns.sh stop "$dns"
+rm -rf "$dns"
+
+say "Done: $((13 - failures)) of 13 sessions went as expected."
+echo "demo: $((13 - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -3,8 +3,9 @@
 //! model (BOSH, WebSocket, shared connections) as a blocking library with a
 //! stable C ABI.
 //!
-//! A [`Connection`] logs in to a server over WebSocket (`ws://`, `wss://`)
-//! or BOSH (`http://`, `https://`), reports every step through one status
+//! A [`Connection`] logs in to a server over WebSocket (`ws://`, `wss://`),
+//! BOSH (`http://`, `https://`) or TCP (`tcp://` with STARTTLS, `tls://`,
+//! or a bare domain found by DNS SRV: [`discovery`]), reports every step through one status
 //! callback with Strophe's [`Status`] numbers, and then sends and receives
 //! stanzas ([`Element`], built with [`Builder`]) through handlers. No async
 //! runtime: each connection has an engine thread of its own, or, with the

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{collect_bodies, collector, eventually, login, recorder, Server};
+use common::{
+    collect_bodies, collect_output, collector, eventually, login, recorder, Server, CLEAN_SESSION,
+};
 use epode::{Builder, Connection, Options, Status};
 use std::time::{Duration, Instant};
 
@@ -29,10 +31,7 @@ fn every_offered_mechanism_logs_in_over_http_and_https() {
                 let mut o = options.clone();
                 o.set("mechanisms", mech).unwrap();
                 let conn = Connection::new(&url, o).unwrap();
-                let (sent, sent_cb) = collector::<String>();
-                conn.set_raw_output(Some(move |_: &Connection, t: &str| {
-                    sent_cb.lock().unwrap().push(t.to_string())
-                }));
+                let sent = collect_output(&conn);
                 let (mut rec, cb) = recorder();
                 conn.connect(&server.jid("alice"), Some(&server.password("alice")), cb)
                     .unwrap();
@@ -41,13 +40,7 @@ fn every_offered_mechanism_logs_in_over_http_and_https() {
                 rec.wait_for(Status::Disconnected, 10);
                 assert_eq!(
                     rec.statuses(),
-                    vec![
-                        Status::Connecting,
-                        Status::Authenticating,
-                        Status::Connected,
-                        Status::Disconnecting,
-                        Status::Disconnected
-                    ],
+                    CLEAN_SESSION,
                     "{} {url} {mech}",
                     server.name()
                 );
@@ -72,10 +65,7 @@ fn every_offered_mechanism_logs_in_over_http_and_https() {
 fn rids_start_random_and_increase_by_one() {
     let server = Server::get("prosody");
     let conn = Connection::new(&server.bosh(), Options::default()).unwrap();
-    let (sent, sent_cb) = collector::<String>();
-    conn.set_raw_output(Some(move |_: &Connection, t: &str| {
-        sent_cb.lock().unwrap().push(t.to_string())
-    }));
+    let sent = collect_output(&conn);
     let (mut rec, cb) = recorder();
     conn.connect(&server.jid("bob"), Some(&server.password("bob")), cb)
         .unwrap();

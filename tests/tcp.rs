@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{collect_bodies, collector, eventually, login, recorder, Server};
+use common::{
+    collect_bodies, collect_output, collector, eventually, login, recorder, Server, CLEAN_SESSION,
+};
 use epode::{Builder, Connection, Options, Status};
 use std::time::Duration;
 
@@ -44,10 +46,7 @@ fn every_offered_mechanism_logs_in_over_starttls_and_direct_tls() {
                 let mut o = server.tls_options();
                 o.set("mechanisms", mech).unwrap();
                 let conn = Connection::new(&url, o).unwrap();
-                let (sent, sent_cb) = collector::<String>();
-                conn.set_raw_output(Some(move |_: &Connection, t: &str| {
-                    sent_cb.lock().unwrap().push(t.to_string())
-                }));
+                let sent = collect_output(&conn);
                 let (mut rec, cb) = recorder();
                 conn.connect(&server.jid("alice"), Some(&password_for(&server, mech)), cb)
                     .unwrap();
@@ -60,17 +59,7 @@ fn every_offered_mechanism_logs_in_over_starttls_and_direct_tls() {
                 );
                 conn.disconnect(None).unwrap();
                 rec.wait_for(Status::Disconnected, 10);
-                assert_eq!(
-                    rec.statuses(),
-                    vec![
-                        Status::Connecting,
-                        Status::Authenticating,
-                        Status::Connected,
-                        Status::Disconnecting,
-                        Status::Disconnected
-                    ],
-                    "{what}"
-                );
+                assert_eq!(rec.statuses(), CLEAN_SESSION, "{what}");
                 let sent = sent.lock().unwrap().clone();
                 let all = sent.join("\n");
                 assert!(
@@ -157,10 +146,7 @@ fn a_certificate_the_ca_did_not_sign_is_connfail_on_both_ports() {
             Options::default(),
         ] {
             let conn = Connection::new(&url, options).unwrap();
-            let (sent, sent_cb) = collector::<String>();
-            conn.set_raw_output(Some(move |_: &Connection, t: &str| {
-                sent_cb.lock().unwrap().push(t.to_string())
-            }));
+            let sent = collect_output(&conn);
             let (mut rec, cb) = recorder();
             conn.connect(&server.jid("alice"), Some(&server.password("alice")), cb)
                 .unwrap();
@@ -438,4 +424,46 @@ fn see_other_host_is_a_redirect_to_that_host_in_the_same_tls_mode() {
         conn.disconnect(None).unwrap();
         rec.wait_for(Status::Disconnected, 10);
     }
+}
+
+#[test]
+fn a_server_that_trickles_whitespace_and_never_offers_features_is_conntimeout() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(
+            b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+              xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>",
+        );
+        // A space every 50 ms: every read returns, none completes anything.
+        while s.write_all(b" ").is_ok() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut o = Options::default();
+    o.set("connect_timeout", "1500").unwrap();
+    let conn = Connection::new(&format!("tcp://127.0.0.1:{port}"), o).unwrap();
+    let (mut rec, cb) = recorder();
+    let started = std::time::Instant::now();
+    conn.connect("alice@localhost", Some("secret"), cb).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    let took = started.elapsed();
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::ConnTimeout,
+            Status::Disconnected
+        ]
+    );
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
 }

@@ -165,6 +165,19 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
         stop_bot
         expect "$XMPP_SERVER echo_bot-cpp SIGTERM → clean disconnect" 0 \
             "ECHO alice@$XMPP_DOMAIN ping"$'\n'"DISCONNECTING signal"$'\n'"DISCONNECTED" -- bot_output
+        # A bare JID: the server found by SRV, from a private dnsmasq.
+        dns="$bin/dns-$XMPP_SERVER"
+        mkdir -p "$dns"
+        printf 'srv-host=_xmpp-client._tcp.localhost,xmpp.test,%s,0,0\nhost-record=xmpp.test,127.0.0.1\n' \
+            "$XMPP_C2S_PORT" >"$dns/records.conf"
+        dns_port=$((XMPP_C2S_PORT + 40))
+        tests/servers/dns.sh start "$dns" "$dns_port" >/dev/null
+        expect "$XMPP_SERVER status with a bare JID, the server found by SRV" 0 "$login_ok" -- \
+            "$bin/status" "" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "ca_file=$XMPP_CA_FILE" "dns_server=127.0.0.1:$dns_port"
+        expect "$XMPP_SERVER status-cpp with the domain as service (SRV)" 0 "$login_ok" -- \
+            "$bin/status-cpp" "$XMPP_DOMAIN" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE" "dns_server=127.0.0.1:$dns_port"
+        tests/servers/dns.sh stop "$dns"
+
         # The C bot over TCP with direct TLS, a message over STARTTLS.
         start_bot "$bot_log" "$bin/echo_bot" "tls://127.0.0.1:$XMPP_C2S_TLS_PORT" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" \
             "ca_file=$XMPP_CA_FILE"

@@ -62,7 +62,7 @@ fn free_port() -> u16 {
 
 impl Dns {
     /// Starts a server answering with `records`; every other name under
-    /// .test is NXDOMAIN. Panics (the test fails) if dnsmasq cannot start.
+    /// .test or localhost (the test servers' domain) is NXDOMAIN. Panics (the test fails) if dnsmasq cannot start.
     pub fn start(records: &[Record]) -> Dns {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(

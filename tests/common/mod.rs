@@ -167,6 +167,25 @@ pub fn collector<T: Send + 'static>() -> (Shared<T>, Shared<T>) {
     (Arc::clone(&v), v)
 }
 
+/// A whole session as the status callback reports it, from `connect()` to
+/// the end of a `disconnect()`.
+pub const CLEAN_SESSION: [Status; 5] = [
+    Status::Connecting,
+    Status::Authenticating,
+    Status::Connected,
+    Status::Disconnecting,
+    Status::Disconnected,
+];
+
+/// Everything `conn` writes, as the rawOutput hook sees it.
+pub fn collect_output(conn: &Connection) -> Shared<String> {
+    let (sent, cb) = collector::<String>();
+    conn.set_raw_output(Some(move |_: &Connection, t: &str| {
+        cb.lock().unwrap().push(t.to_string())
+    }));
+    sent
+}
+
 /// Registers a handler that collects the body of every message `conn` gets.
 pub fn collect_bodies(conn: &Connection) -> Shared<String> {
     let (bodies, cb) = collector::<String>();

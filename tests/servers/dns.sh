@@ -71,7 +71,7 @@ start_instance() {
     # may not write DIR/dnsmasq.log).
     setsid dnsmasq -k --pid-file= --user="$(id -un)" --conf-file="$dir/records.conf" \
         --no-resolv --no-hosts --no-poll --bind-interfaces \
-        --listen-address=127.0.0.1 --port="$port" --local=/test/ \
+        --listen-address=127.0.0.1 --port="$port" --local=/test/ --local=/localhost/ \
         --log-queries --log-facility="$dir/dnsmasq.log" \
         >"$dir/dnsmasq.out" 2>&1 </dev/null &
     pid=$!

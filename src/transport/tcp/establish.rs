@@ -8,6 +8,7 @@
 
 use super::framing;
 use super::link::Link;
+use crate::discovery::{Endpoint, Resolver, Services};
 use crate::error::{Error, Result};
 use crate::options::{Options, TcpTarget};
 use crate::transport::handshake_line::HandshakeLine;
@@ -15,12 +16,15 @@ use crate::transport::net::{connect_any, past, remaining, set_keepalive, tls_con
 use crate::transport::Incoming;
 use crate::xml::{ns, StreamEvent, StreamParser};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// XEP-0368 §3's ALPN protocol for direct TLS to a client port.
 const ALPN: &str = "xmpp-client";
+
+/// The most a DNS lookup may take of the login's time.
+const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// RFC 6120 §5.4.2.1: the request to upgrade.
 const STARTTLS: &str = "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
@@ -37,14 +41,6 @@ pub(in crate::transport) struct Established {
     pub opened: Option<(StreamParser, Vec<StreamEvent>)>,
 }
 
-/// One place to try.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Endpoint {
-    pub host: String,
-    pub port: u16,
-    pub direct_tls: bool,
-}
-
 /// Tries each endpoint of `target` in order until one gives a stream.
 pub(super) fn establish(
     target: &TcpTarget,
@@ -53,7 +49,8 @@ pub(super) fn establish(
     deadline: Instant,
     line: &HandshakeLine,
 ) -> Result<Established> {
-    let endpoints = endpoints(target, domain, options, deadline)?;
+    let resolver = resolver(options, deadline);
+    let endpoints = endpoints(target, domain, &resolver)?;
     let mut failures: Vec<(String, Error)> = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -63,7 +60,7 @@ pub(super) fn establish(
         // An equal share of what is left, so a dead endpoint cannot eat
         // the time of those after it; the last one gets all the rest.
         let until = Instant::now() + left / (endpoints.len() - i) as u32;
-        match attempt(endpoint, domain, options, until, line) {
+        match attempt(endpoint, &resolver, domain, options, until, line) {
             Ok(established) => return Ok(established),
             Err(e) => failures.push((format!("{}:{}", endpoint.host, endpoint.port), e)),
         }
@@ -72,43 +69,40 @@ pub(super) fn establish(
 }
 
 /// The endpoints of `target`, in the order to try them.
-fn endpoints(
-    target: &TcpTarget,
-    domain: &str,
-    _options: &Options,
-    _deadline: Instant,
-) -> Result<Vec<Endpoint>> {
-    Ok(match target {
+fn endpoints(target: &TcpTarget, domain: &str, resolver: &Resolver) -> Result<Vec<Endpoint>> {
+    match target {
         TcpTarget::Host {
             host,
             port,
             direct_tls,
-        } => vec![Endpoint {
+        } => Ok(vec![Endpoint {
             host: host.clone(),
             port: *port,
             direct_tls: *direct_tls,
-        }],
+        }]),
         TcpTarget::Srv {
             domain: named,
             direct_tls,
         } => {
-            let host = named.as_deref().unwrap_or(domain).to_string();
-            let direct = direct_tls.unwrap_or(false);
-            vec![Endpoint {
-                host,
-                port: if direct { 5223 } else { 5222 },
-                direct_tls: direct,
-            }]
+            let services = match direct_tls {
+                None => Services::Both,
+                Some(false) => Services::StartTls,
+                Some(true) => Services::DirectTls,
+            };
+            resolver.client_endpoints(named.as_deref().unwrap_or(domain), services)
         }
-    })
+    }
 }
 
-fn addresses(endpoint: &Endpoint) -> Result<Vec<SocketAddr>> {
-    let (host, port) = (endpoint.host.as_str(), endpoint.port);
-    (host, port)
-        .to_socket_addrs()
-        .map(Iterator::collect)
-        .map_err(|e| Error::io_from(format!("cannot resolve {host}: {e}"), e))
+/// The resolver for this attempt: the system's or `dns_server`, waiting
+/// no longer than the login may (and no longer than DNS's usual 5 s).
+fn resolver(options: &Options, deadline: Instant) -> Resolver {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let resolver = Resolver::new().timeout(left.clamp(Duration::from_millis(1), DNS_TIMEOUT));
+    match options.dns_server {
+        Some(server) => resolver.dns_server(server),
+        None => resolver,
+    }
 }
 
 /// What went wrong with every endpoint, as one error: the only one as it
@@ -137,12 +131,14 @@ fn summary(domain: &str, mut failures: Vec<(String, Error)>) -> Error {
 /// One endpoint: TCP, then TLS at once or by STARTTLS, before `deadline`.
 fn attempt(
     endpoint: &Endpoint,
+    resolver: &Resolver,
     domain: &str,
     options: &Options,
     deadline: Instant,
     line: &HandshakeLine,
 ) -> Result<Established> {
-    let tcp = connect_any(&endpoint.host, &addresses(endpoint)?, deadline)?;
+    let addresses = resolver.addresses(&endpoint.host, endpoint.port)?;
+    let tcp = connect_any(&endpoint.host, &addresses, deadline)?;
     set_keepalive(&tcp, options.ping_interval, options.ping_timeout)?;
     line.attach(&tcp)?;
     tcp.set_read_timeout(Some(remaining(deadline)))?;
