@@ -467,3 +467,81 @@ fn a_server_that_trickles_whitespace_and_never_offers_features_is_conntimeout() 
         "{took:?}"
     );
 }
+
+#[test]
+fn hooks_pause_and_explicit_binding_work_over_tcp() {
+    for server in servers() {
+        let mut o = server.tls_options();
+        o.set("explicitResourceBinding", "true").unwrap();
+        o.set("resource", "hooked").unwrap();
+        let conn = Connection::new(&server.tls(), o).unwrap();
+        let (xml_in, xml_in_cb) = collector::<String>();
+        conn.set_xml_input(Some(move |_: &Connection, e: &epode::Element| {
+            xml_in_cb.lock().unwrap().push(e.name().to_string())
+        }));
+        let (xml_out, xml_out_cb) = collector::<String>();
+        conn.set_xml_output(Some(move |_: &Connection, e: &epode::Element| {
+            xml_out_cb.lock().unwrap().push(e.name().to_string())
+        }));
+        let (raw_in, raw_in_cb) = collector::<String>();
+        conn.set_raw_input(Some(move |_: &Connection, t: &str| {
+            raw_in_cb.lock().unwrap().push(t.to_string())
+        }));
+        let (mut rec, cb) = recorder();
+        conn.connect(&server.jid("carol"), Some(&server.password("carol")), cb)
+            .unwrap();
+        rec.wait_for(Status::BindRequired, 20);
+        conn.bind().unwrap();
+        rec.wait_for(Status::Connected, 10);
+        assert!(conn.jid().ends_with("/hooked"), "{}", conn.jid());
+        let what = server.name();
+        // The hooks see the stream: our headers, the server's features and
+        // answers, element by element; the raw input is the text itself.
+        let out = xml_out.lock().unwrap().clone();
+        assert_eq!(
+            out.iter().filter(|n| *n == "stream:stream").count(),
+            2,
+            "{what}: {out:?}"
+        );
+        assert!(
+            out.contains(&"auth".to_string()) && out.contains(&"iq".to_string()),
+            "{what}: {out:?}"
+        );
+        assert!(
+            xml_in
+                .lock()
+                .unwrap()
+                .contains(&"stream:features".to_string()),
+            "{what}"
+        );
+        assert!(
+            raw_in.lock().unwrap().join("").contains("<stream:stream"),
+            "{what}"
+        );
+
+        // Paused, stanzas wait; resumed, they go out in order.
+        let got = collect_bodies(&conn);
+        conn.pause();
+        let me = conn.jid();
+        for n in 0..3 {
+            let m = Builder::msg([("to", me.as_str()), ("type", "chat")])
+                .c_text("body", epode::xml::NO_ATTRS, &n.to_string())
+                .build();
+            conn.send(&m).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(got.lock().unwrap().is_empty(), "{what}: sent while paused");
+        conn.resume().unwrap();
+        eventually(10, "the held messages", || got.lock().unwrap().len() == 3);
+        assert_eq!(*got.lock().unwrap(), vec!["0", "1", "2"], "{what}");
+        conn.disconnect(None).unwrap();
+        rec.wait_for(Status::Disconnected, 10);
+        assert!(
+            xml_out
+                .lock()
+                .unwrap()
+                .contains(&"/stream:stream".to_string()),
+            "{what}"
+        );
+    }
+}

@@ -178,17 +178,23 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
             "$bin/status-cpp" "$XMPP_DOMAIN" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE" "dns_server=127.0.0.1:$dns_port"
         tests/servers/dns.sh stop "$dns"
 
-        # The C bot over TCP with direct TLS, a message over STARTTLS.
-        start_bot "$bot_log" "$bin/echo_bot" "tls://127.0.0.1:$XMPP_C2S_TLS_PORT" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" \
-            "ca_file=$XMPP_CA_FILE"
-        expect "$XMPP_SERVER send_once tcp → echo_bot over tls, reply" 0 "REPLY over TCP" -- \
+        # The C bot with a bare JID (found by SRV), messages over tcp:// and
+        # from a bare JID too.
+        tests/servers/dns.sh start "$dns" "$dns_port" >/dev/null
+        start_bot "$bot_log" "$bin/echo_bot" "" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" \
+            "ca_file=$XMPP_CA_FILE" "dns_server=127.0.0.1:$dns_port"
+        expect "$XMPP_SERVER send_once tcp → echo_bot found by SRV, reply" 0 "REPLY over TCP" -- \
             "$bin/send_once" "tcp://127.0.0.1:$XMPP_C2S_PORT" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" "over TCP" \
             --option "ca_file=$XMPP_CA_FILE" --expect-reply 10
-        expect "$XMPP_SERVER send_once quit → echo_bot over tls" 0 "REPLY quit" -- \
+        expect "$XMPP_SERVER send_once with a bare JID (SRV) → echo_bot, reply" 0 "REPLY found by SRV" -- \
+            "$bin/send_once" "" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" "found by SRV" \
+            --option "ca_file=$XMPP_CA_FILE" --option "dns_server=127.0.0.1:$dns_port" --expect-reply 10
+        expect "$XMPP_SERVER send_once quit → echo_bot found by SRV" 0 "REPLY quit" -- \
             "$bin/send_once" "$XMPP_WS_URL" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "$XMPP_BOB_JID" quit --expect-reply 10
         stop_bot
-        expect "$XMPP_SERVER echo_bot over tls quit cleanly" 0 \
-            "ECHO alice@$XMPP_DOMAIN over TCP"$'\n'"ECHO alice@$XMPP_DOMAIN quit"$'\n'"DISCONNECTING asked to quit"$'\n'"DISCONNECTED" -- bot_output
+        tests/servers/dns.sh stop "$dns"
+        expect "$XMPP_SERVER echo_bot found by SRV quit cleanly" 0 \
+            "ECHO alice@$XMPP_DOMAIN over TCP"$'\n'"ECHO alice@$XMPP_DOMAIN found by SRV"$'\n'"ECHO alice@$XMPP_DOMAIN quit"$'\n'"DISCONNECTING asked to quit"$'\n'"DISCONNECTED" -- bot_output
         # The blocking Rust example: the same round trip.
         start_bot "$bot_log" "$root/target/debug/examples/echo_bot" "$XMPP_WS_URL" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD"
         expect "$XMPP_SERVER send_once → Rust echo_bot" 0 "REPLY hello Rust" -- \
