@@ -18,30 +18,8 @@ PACKAGES=(dnsmasq-base)
 # shellcheck source=tests/servers/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# True while the process exists and is not a zombie (reaped by init soon).
-alive() {
-    local stat
-    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-    stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
-}
-
 # SIGTERM (dnsmasq exits at once), SIGKILL if it lingers past 5 s.
-kill_server() {
-    local pid=$1 deadline
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$(($(date +%s) + 5))
-    while alive "$pid"; do
-        if (($(date +%s) >= deadline)); then
-            say "pid $pid did not stop after SIGTERM; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.1
-            ! alive "$pid" || die "pid $pid is still there"
-            return 0
-        fi
-        sleep 0.02
-    done
-}
+kill_server() { stop_pids 5 "$1"; }
 
 stop_instance() {
     local dir=$1 pid

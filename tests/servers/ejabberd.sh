@@ -72,40 +72,12 @@ descendants() {
     return 0
 }
 
-# True while the process exists and is not a zombie (reaped by init soon).
-alive() {
-    local stat
-    # (read, not $(<file): under set -e a failing $(<file) ends the script)
-    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-    stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
-}
-
-# Waits until none of the given pids is alive. Returns 1 on timeout.
-wait_gone() {
-    local deadline=$(($(date +%s) + $1)) pid
-    shift
-    for pid in "$@"; do
-        while alive "$pid"; do
-            (($(date +%s) < deadline)) || return 1
-            sleep 0.05
-        done
-    done
-}
-
 # SIGTERM to beam.smp (the VM runs init:stop(), a clean mnesia shutdown;
 # its helpers exit with it), SIGKILL to all of them if they are not gone
 # within 30 s.
 kill_server() {
-    local pid=$1 helpers
-    helpers=$(descendants "$pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    # shellcheck disable=SC2086 # one pid a word
-    if ! wait_gone 30 "$pid" $helpers; then
-        say "pid $pid did not stop after SIGTERM; killing it and its helpers"
-        kill -KILL "$pid" $helpers 2>/dev/null || true
-        wait_gone 10 "$pid" $helpers || die "processes $pid $helpers are still there"
-    fi
+    # shellcheck disable=SC2046 # one pid a word
+    stop_pids 30 "$1" $(descendants "$1")
 }
 
 stop_instance() {

@@ -47,6 +47,42 @@ live_pid() {
     fi
 }
 
+# True while the process exists and is not a zombie (reaped by init soon).
+alive() {
+    local stat
+    # (read, not $(<file): under set -e a failing $(<file) ends the script)
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
+# Waits up to SECS until none of the given pids is alive. Returns 1 on timeout.
+#   wait_gone SECS PID...
+wait_gone() {
+    local deadline=$(($(date +%s) + $1)) pid
+    shift
+    for pid in "$@"; do
+        while alive "$pid"; do
+            (($(date +%s) < deadline)) || return 1
+            sleep 0.05
+        done
+    done
+}
+
+# SIGTERM to the first pid (a clean shutdown), then SIGKILL to all of them
+# if they are not gone within SECS.
+#   stop_pids SECS PID...
+stop_pids() {
+    local grace=$1
+    shift
+    kill -TERM "$1" 2>/dev/null || true
+    if ! wait_gone "$grace" "$@"; then
+        say "pid $1 did not stop after SIGTERM; killing it${2:+ and its helpers}"
+        kill -KILL "$@" 2>/dev/null || true
+        wait_gone 10 "$@" || die "processes $* are still there"
+    fi
+}
+
 # Whether something listens on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

@@ -36,35 +36,9 @@ instance_dir() {
 
 # --- processes ----------------------------------------------------------------
 
-# True while the process exists and is not a zombie (reaped by init soon).
-alive() {
-    local stat
-    # (read, not $(<file): under set -e a failing $(<file) ends the script)
-    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-    stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
-}
-
-# Waits until the server is gone. Returns 1 on timeout.
-wait_gone() {
-    local pid=$1 deadline=$(($(date +%s) + $2))
-    while alive "$pid"; do
-        (($(date +%s) < deadline)) || return 1
-        sleep 0.05
-    done
-}
-
 # SIGTERM to the server (a clean shutdown), SIGKILL if it is not gone
 # within 20 s. Prosody starts no helper processes.
-kill_server() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" 20; then
-        say "pid $pid did not stop after SIGTERM; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-        wait_gone "$pid" 10 || die "pid $pid is still there"
-    fi
-}
+kill_server() { stop_pids 20 "$1"; }
 
 stop_instance() {
     local dir=$1 pid t0
