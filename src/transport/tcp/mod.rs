@@ -29,6 +29,9 @@ const END_TIMEOUT: Duration = Duration::from_secs(2);
 /// WebSocket, small enough to keep an idle connection light.
 const READ_CHUNK: usize = 4 * 1024;
 
+/// Output buffer capacity kept between bursts.
+const KEEP_OUTPUT: usize = 64 * 1024;
+
 type Pending = Arc<Mutex<Option<Result<Established>>>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -242,8 +245,13 @@ impl Transport for TcpTransport {
             }
         }
         if self.sent == self.output.len() {
-            self.output.clear();
             self.sent = 0;
+            if self.output.capacity() > KEEP_OUTPUT {
+                // A burst is over: an idle connection keeps no megabytes.
+                self.output = Vec::new();
+            } else {
+                self.output.clear();
+            }
         } else if self.sent > READ_CHUNK && self.sent * 2 > self.output.len() {
             // Keep the buffer from growing with a slow reader.
             self.output.drain(..self.sent);
