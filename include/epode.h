@@ -363,20 +363,6 @@ size_t epode_last_error(char *buf,
 // **Errors**: none.
 void epode_string_free(char *s);
 
-// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
-// for a number epode never returns. The string is static: never free it.
-//
-// **Ownership**: nothing is consumed; the caller keeps every argument. The
-// string is static: never free it.
-//
-// **Lifetime**: The string lives as long as the library is loaded.
-//
-// **Thread**: any thread; never blocks.
-//
-// **Errors**: none (never NULL; "EPODE_UNKNOWN" for a number that is no
-// result).
-const char *epode_result_str(int code);
-
 // The library's version, e.g. "0.1.0" (static; never free it). Compare
 // with the `EPODE_VERSION_*` macros to detect a header/library mismatch.
 //
@@ -402,6 +388,20 @@ const char *epode_version(void);
 //
 // **Errors**: none (never NULL; "UNKNOWN" for a number that is no status).
 const char *epode_status_name(int status);
+
+// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
+// for a number epode never returns. The string is static: never free it.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument. The
+// string is static: never free it.
+//
+// **Lifetime**: The string lives as long as the library is loaded.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: none (never NULL; "EPODE_UNKNOWN" for a number that is no
+// result).
+const char *epode_result_str(int code);
 
 // Creates options with Strophe's defaults.
 //

@@ -5,7 +5,8 @@
 //! Every `extern "C"` function's body is one `ffi!` call, in one of its
 //! four forms; `tests/header.rs` checks that none is written another way.
 
-use super::result::epode_result;
+use super::result::{epode_result, error_code};
+use crate::error::Error;
 use crate::panic::panic_message;
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
@@ -283,6 +284,12 @@ pub unsafe extern "C" fn epode_string_free(s: *mut c_char) {
     })
 }
 
+impl From<Error> for FfiError {
+    fn from(e: Error) -> FfiError {
+        FfiError::new(error_code(&e), e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +331,11 @@ mod tests {
             unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(),
             "a"
         );
+    }
+
+    #[test]
+    fn a_rust_error_becomes_its_code_and_message() {
+        let e = FfiError::from(Error::Internal("boom".into()));
+        assert_eq!(e.code, epode_result::EPODE_ERR_PANIC);
     }
 }

@@ -1,9 +1,7 @@
 //! `epode_result`: the one return type of every fallible C function.
 //! Numbers are part of the ABI: never reuse or renumber one.
 
-use super::guard::{ffi, FfiError};
 use crate::error::Error;
-use std::ffi::{c_char, c_int};
 
 /// The result of a fallible epode call. `EPODE_OK` is 0; every other value
 /// names one kind of failure, and the detailed message is kept as the last
@@ -48,7 +46,7 @@ pub enum epode_result {
 }
 
 /// Every result with its NUL-terminated name, indexed by number.
-const NAMES: [(epode_result, &str); 17] = {
+pub(super) const NAMES: [(epode_result, &str); 17] = {
     use epode_result::*;
     [
         (EPODE_OK, "EPODE_OK\0"),
@@ -79,32 +77,9 @@ impl epode_result {
     }
 }
 
-/// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
-/// for a number epode never returns. The string is static: never free it.
-///
-/// **Ownership**: nothing is consumed; the caller keeps every argument. The
-/// string is static: never free it.
-///
-/// **Lifetime**: The string lives as long as the library is loaded.
-///
-/// **Thread**: any thread; never blocks.
-///
-/// **Errors**: none (never NULL; "EPODE_UNKNOWN" for a number that is no
-/// result).
-#[no_mangle]
-pub extern "C" fn epode_result_str(code: c_int) -> *const c_char {
-    ffi!(value c"EPODE_UNKNOWN".as_ptr(), || {
-        let name = usize::try_from(code)
-            .ok()
-            .and_then(|i| NAMES.get(i))
-            .map_or("EPODE_UNKNOWN\0", |entry| entry.1);
-        name.as_ptr().cast()
-    })
-}
-
 /// The C code for a Rust error: one per variant, fixed (numbers are
 /// never reused).
-fn error_code(e: &Error) -> epode_result {
+pub(super) fn error_code(e: &Error) -> epode_result {
     use epode_result::*;
     match e {
         Error::InvalidArgument(_) => EPODE_ERR_INVALID_ARG,
@@ -123,27 +98,15 @@ fn error_code(e: &Error) -> epode_result {
     }
 }
 
-impl From<Error> for FfiError {
-    fn from(e: Error) -> FfiError {
-        FfiError::new(error_code(&e), e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::CStr;
 
     #[test]
-    fn every_code_names_itself_and_numbers_are_dense() {
+    fn numbers_are_dense() {
         for (n, (r, _)) in NAMES.iter().enumerate() {
-            let (r, n) = (*r, n as i32);
-            assert_eq!(r as i32, n);
-            let s = unsafe { CStr::from_ptr(epode_result_str(n)) };
-            assert_eq!(s.to_str().unwrap(), r.name());
+            assert_eq!(*r as usize, n);
         }
-        let unknown = unsafe { CStr::from_ptr(epode_result_str(99)) };
-        assert_eq!(unknown.to_str().unwrap(), "EPODE_UNKNOWN");
     }
 
     #[test]
@@ -153,7 +116,5 @@ mod tests {
         assert_eq!(error_code(&Error::io("x")), EPODE_ERR_IO);
         let io = std::io::Error::from(std::io::ErrorKind::TimedOut);
         assert_eq!(error_code(&io.into()), EPODE_ERR_IO);
-        let e = FfiError::from(Error::Internal("boom".into()));
-        assert_eq!(e.code, EPODE_ERR_PANIC);
     }
 }

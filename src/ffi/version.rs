@@ -1,5 +1,6 @@
-//! Version: the `EPODE_VERSION_*` macros of the header and
-//! `epode_version()` come from the same Cargo version, and a test checks it.
+//! The library's own names and numbers: the `EPODE_VERSION_*` macros of
+//! the header and `epode_version()` (from the same Cargo version, which a
+//! test checks), and the names of statuses and result codes.
 
 use super::guard::ffi;
 use crate::status::Status;
@@ -71,10 +72,43 @@ pub extern "C" fn epode_status_name(status: c_int) -> *const c_char {
     })
 }
 
+/// The name of a result code, e.g. `"EPODE_ERR_NULL_ARG"`; `"EPODE_UNKNOWN"`
+/// for a number epode never returns. The string is static: never free it.
+///
+/// **Ownership**: nothing is consumed; the caller keeps every argument. The
+/// string is static: never free it.
+///
+/// **Lifetime**: The string lives as long as the library is loaded.
+///
+/// **Thread**: any thread; never blocks.
+///
+/// **Errors**: none (never NULL; "EPODE_UNKNOWN" for a number that is no
+/// result).
+#[no_mangle]
+pub extern "C" fn epode_result_str(code: c_int) -> *const c_char {
+    ffi!(value c"EPODE_UNKNOWN".as_ptr(), || {
+        let name = usize::try_from(code)
+            .ok()
+            .and_then(|i| super::result::NAMES.get(i))
+            .map_or("EPODE_UNKNOWN\0", |entry| entry.1);
+        name.as_ptr().cast()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::ffi::CStr;
+
+    #[test]
+    fn every_result_code_names_itself() {
+        for (n, (r, _)) in super::super::result::NAMES.iter().enumerate() {
+            let s = unsafe { CStr::from_ptr(epode_result_str(n as i32)) };
+            assert_eq!(s.to_str().unwrap(), r.name());
+        }
+        let unknown = unsafe { CStr::from_ptr(epode_result_str(99)) };
+        assert_eq!(unknown.to_str().unwrap(), "EPODE_UNKNOWN");
+    }
 
     #[test]
     fn macros_match_the_cargo_version() {

@@ -3,6 +3,14 @@
 
 use std::fmt;
 
+/// Caps the length of input quoted in error messages.
+pub(crate) fn shorten(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => s.get(..i).unwrap_or(s),
+        None => s,
+    }
+}
+
 /// Why input was refused. Errors are sticky: a [`StreamParser`](super::StreamParser) keeps
 /// returning the same error until [`StreamParser::reset`](super::StreamParser::reset).
 #[derive(Debug, Clone, PartialEq, Eq)]

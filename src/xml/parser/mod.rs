@@ -19,10 +19,11 @@ pub(crate) use document::parse_document;
 pub use document::{parse_element, parse_element_bytes, parse_element_with_limits, parse_received};
 
 use super::element::{Element, Node};
+use super::error::shorten;
 use super::error::XmlError;
 use super::escape::{unescape_into, Context};
 use super::lexer::{Lexer, Token};
-use syntax::{is_space, is_space_char, shorten, token_str};
+use syntax::{is_space, is_space_char, token_str};
 
 /// What the parser found, in input order.
 #[derive(Debug, Clone, PartialEq, Eq)]

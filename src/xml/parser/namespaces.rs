@@ -4,10 +4,9 @@
 //! the wrapper copied in. One concern, because the three share one model
 //! of what the wrapper declares and the stanza relies on.
 
-use super::syntax::shorten;
 use super::StreamParser;
 use crate::xml::element::{intern, Element};
-use crate::xml::error::XmlError;
+use crate::xml::error::{shorten, XmlError};
 use crate::xml::ns;
 
 impl StreamParser {

@@ -5,7 +5,7 @@
 
 use super::namespaces::check_declaration;
 use crate::xml::element::{intern, Name};
-use crate::xml::error::XmlError;
+use crate::xml::error::{shorten, XmlError};
 use crate::xml::escape::{unescape_into, Context};
 use quick_xml::events::attributes::Attributes;
 
@@ -16,14 +16,6 @@ pub(super) fn is_space(b: u8) -> bool {
 
 pub(super) fn is_space_char(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
-}
-
-/// Caps the length of input quoted in error messages.
-pub(super) fn shorten(s: &str) -> &str {
-    match s.char_indices().nth(64) {
-        Some((i, _)) => s.get(..i).unwrap_or(s),
-        None => s,
-    }
 }
 
 /// A name without a colon, as Namespaces in XML requires. Non-ASCII

@@ -4,9 +4,10 @@
 //! this is where the element tree, the depth limit and the wrapper live.
 
 use super::namespaces::adopt_namespaces;
-use super::syntax::{check_qname, is_space_char, parse_attrs, shorten};
+use super::syntax::{check_qname, is_space_char, parse_attrs};
 use super::{StreamEvent, StreamParser, XML_PREFIX_REFUSED};
 use crate::xml::element::{intern, Element, Node};
+use crate::xml::error::shorten;
 use crate::xml::error::XmlError;
 use crate::xml::ns;
 
