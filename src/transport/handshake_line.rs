@@ -5,6 +5,7 @@
 //! for as long as it likes.
 
 use crate::error::{Error, Result};
+use crate::mailbox::lock;
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 
@@ -23,13 +24,9 @@ enum Line {
 pub(crate) struct HandshakeLine(Arc<Mutex<Line>>);
 
 impl HandshakeLine {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Line> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// The handshake now runs on `tcp`; an error if it was abandoned.
     pub fn attach(&self, tcp: &TcpStream) -> Result<()> {
-        let mut line = self.lock();
+        let mut line = lock(&self.0);
         if matches!(*line, Line::Aborted) {
             return Err(Error::io("the connection attempt was abandoned"));
         }
@@ -39,7 +36,7 @@ impl HandshakeLine {
 
     /// The handshake is over: the clone's descriptor is not needed any more.
     pub fn done(&self) {
-        let mut line = self.lock();
+        let mut line = lock(&self.0);
         if matches!(*line, Line::Open(_)) {
             *line = Line::Idle;
         }
@@ -47,7 +44,7 @@ impl HandshakeLine {
 
     /// Cuts the handshake off; it finishes at once, with an error.
     pub fn abort(&self) {
-        let mut line = self.lock();
+        let mut line = lock(&self.0);
         if let Line::Open(tcp) = &*line {
             let _ = tcp.shutdown(std::net::Shutdown::Both);
         }

@@ -6,6 +6,7 @@ use super::handshake_line::HandshakeLine;
 use super::net::{connect_tcp, past, remaining, set_keepalive, split_url, tls_connector};
 use super::{send_queue_full, HookOutput, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
+use crate::mailbox::lock;
 use crate::options::Options;
 use crate::outgoing::Outgoing;
 use crate::status::Status;
@@ -28,10 +29,6 @@ type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
 /// Where the handshake thread leaves its result.
 type Pending = Arc<Mutex<Option<Result<Socket>>>>;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A handshake running on its helper thread.
 struct Connecting {

@@ -11,6 +11,7 @@ mod link;
 use super::handshake_line::HandshakeLine;
 use super::{send_queue_full, HookOutput, Incoming, Notify, Transport};
 use crate::error::{Error, Result};
+use crate::mailbox::lock;
 use crate::options::{Options, TcpTarget};
 use crate::outgoing::Outgoing;
 use crate::status::Status;
@@ -33,10 +34,6 @@ const READ_CHUNK: usize = 4 * 1024;
 const KEEP_OUTPUT: usize = 64 * 1024;
 
 type Pending = Arc<Mutex<Option<Result<Established>>>>;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The connect thread at work.
 struct Connecting {
