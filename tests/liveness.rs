@@ -35,7 +35,9 @@ macro_rules! on_both_servers {
 
 on_both_servers!(
     a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost,
+    over_tcp_a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost,
     without_reconnect_a_silent_link_is_error_then_disconnected,
+    over_tcp_without_reconnect_a_silent_link_is_error_then_disconnected,
     a_busy_session_sends_no_probe_and_an_idle_one_only_what_the_interval_needs,
     pings_sent_to_us_are_answered_once_on_every_transport,
     bosh_notices_a_silent_link_within_its_long_poll_deadline_plus_the_timeout,
@@ -110,6 +112,21 @@ fn probes(output: &Arc<Mutex<Vec<String>>>) -> usize {
         .sum()
 }
 
+/// A black-hole proxy in front of `server`, and the URL that goes through
+/// it: the HTTP port's WebSocket, or the c2s port (STARTTLS, so the
+/// options carry the test CA).
+fn proxied(server: &Server, tcp: bool, mut options: Options) -> (Proxy, String, Options) {
+    if !tcp {
+        let proxy = Proxy::to_http_of(server);
+        let url = proxy.url(&server.ws());
+        return (proxy, url, options);
+    }
+    let proxy = Proxy::start(server.var("XMPP_C2S_PORT").parse().unwrap());
+    let url = proxy.url(&server.tcp());
+    options.set("ca_file", &server.var("XMPP_CA_FILE")).unwrap();
+    (proxy, url, options)
+}
+
 /// Logs in through the proxy and waits until stream management is on.
 fn login_watched(server: &Server, url: &str, options: Options) -> (Connection, Recorder) {
     let (conn, rec) = login(server, url, "alice", options);
@@ -120,10 +137,18 @@ fn login_watched(server: &Server, url: &str, options: Options) -> (Connection, R
 }
 
 fn a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost(server: Server) {
+    silent_link_resumed(&server, false)
+}
+
+fn over_tcp_a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost(server: Server) {
+    silent_link_resumed(&server, true)
+}
+
+fn silent_link_resumed(server: &Server, tcp: bool) {
     const MESSAGES: usize = 6;
-    let proxy = Proxy::to_http_of(&server);
-    let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
-    let (alice, mut rec) = login_watched(&server, &proxy.url(&server.ws()), watched(true));
+    let (proxy, url, options) = proxied(server, tcp, watched(true));
+    let (bob, _rb) = login(server, &server.ws(), "bob", Options::default());
+    let (alice, mut rec) = login_watched(server, &url, options);
     let got = collect_bodies(&alice);
     let to = alice.jid();
     // Receive-only: alice sends nothing from here on.
@@ -162,7 +187,7 @@ fn a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost(server: Server
     std::thread::sleep(Duration::from_millis(300));
     let got = got.lock().unwrap().clone();
     println!(
-        "{}: black hole noticed after {noticed:?} ({why}); after resumption {got:?}",
+        "{} tcp={tcp}: black hole noticed after {noticed:?} ({why}); after resumption {got:?}",
         server.name()
     );
     assert_eq!(tally(&got, MESSAGES), (0, 0, true), "{got:?}");
@@ -173,11 +198,19 @@ fn a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost(server: Server
 }
 
 fn without_reconnect_a_silent_link_is_error_then_disconnected(server: Server) {
+    silent_link_ends(&server, false)
+}
+
+fn over_tcp_without_reconnect_a_silent_link_is_error_then_disconnected(server: Server) {
+    silent_link_ends(&server, true)
+}
+
+fn silent_link_ends(server: &Server, tcp: bool) {
     for sm in ["true", "false"] {
-        let proxy = Proxy::to_http_of(&server);
         let mut o = watched(false);
         o.set("streamManagement", sm).unwrap();
-        let (alice, mut rec) = login(&server, &proxy.url(&server.ws()), "carol", o);
+        let (proxy, url, o) = proxied(server, tcp, o);
+        let (alice, mut rec) = login(server, &url, "carol", o);
         let output = wire_output(&alice);
         if sm == "true" {
             eventually(10, "stream management enabled", || {
@@ -196,7 +229,7 @@ fn without_reconnect_a_silent_link_is_error_then_disconnected(server: Server) {
         assert_eq!(end.1.as_deref(), Some(why.as_str()));
         assert!(
             noticed <= INTERVAL + TIMEOUT + SCHEDULING && noticed >= TIMEOUT,
-            "{} sm={sm}: noticed after {noticed:?}",
+            "{} tcp={tcp} sm={sm}: noticed after {noticed:?}",
             server.name()
         );
         let after: Vec<Status> = rec
@@ -219,7 +252,10 @@ fn without_reconnect_a_silent_link_is_error_then_disconnected(server: Server) {
         } else {
             assert_eq!((acks, pings >= 1), (0, true), "{text}");
         }
-        println!("{} sm={sm}: {why} after {noticed:?}", server.name());
+        println!(
+            "{} tcp={tcp} sm={sm}: {why} after {noticed:?}",
+            server.name()
+        );
     }
 }
 
@@ -293,10 +329,14 @@ fn pings_sent_to_us_are_answered_once_on_every_transport(server: Server) {
     for (url, shared) in [
         (server.ws(), false),
         (server.bosh(), false),
+        (server.tcp(), false),
         (server.ws(), true),
     ] {
         let (bob, _rb) = login(&server, &server.ws(), "bob", Options::default());
         let mut o = Options::default();
+        if url.starts_with("tcp:") {
+            o.set("ca_file", &server.var("XMPP_CA_FILE")).unwrap();
+        }
         if shared {
             o.set("worker", &worker).unwrap();
         }
