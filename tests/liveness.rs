@@ -43,6 +43,7 @@ on_both_servers!(
     bosh_notices_a_silent_link_within_its_long_poll_deadline_plus_the_timeout,
     before_bind_websocket_ping_frames_keep_watch,
     a_shared_session_is_watched_by_its_worker,
+    the_sockets_keep_alive_as_the_check_says,
 );
 
 const INTERVAL: Duration = Duration::from_secs(2);
@@ -503,4 +504,71 @@ fn a_shared_session_is_watched_by_its_worker(server: Server) {
         server.name(),
         ends[0].1
     );
+}
+
+/// The kernel options of this process's TCP socket to 127.0.0.1:`port`
+/// (a proxy's, so no other test's socket goes there): SO_KEEPALIVE,
+/// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (s), TCP_USER_TIMEOUT (ms).
+fn keepalive_to(port: u16) -> Vec<[i32; 5]> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // SAFETY: plain getsockopt/getpeername calls on a descriptor of
+        // ours into buffers of the sizes passed; a non-socket fails them.
+        unsafe {
+            let mut peer: libc::sockaddr_in = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            if libc::getpeername(fd, (&mut peer as *mut libc::sockaddr_in).cast(), &mut len) != 0
+                || i32::from(peer.sin_family) != libc::AF_INET
+                || u16::from_be(peer.sin_port) != port
+            {
+                continue;
+            }
+            let opt = |level, name| {
+                let mut v: libc::c_int = -1;
+                let mut l = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                libc::getsockopt(fd, level, name, (&mut v as *mut libc::c_int).cast(), &mut l);
+                v
+            };
+            found.push([
+                opt(libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+                opt(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE),
+                opt(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL),
+                opt(libc::IPPROTO_TCP, libc::TCP_KEEPCNT),
+                opt(libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT),
+            ]);
+        }
+    }
+    found
+}
+
+/// TCP keepalive matched to the liveness check on the WebSocket and TCP
+/// transports' sockets: the kernel's first probe after pingInterval, three
+/// over pingTimeout, output given up after their sum; none with the check off.
+fn the_sockets_keep_alive_as_the_check_says(server: Server) {
+    for tcp in [false, true] {
+        for (interval, timeout) in [("7000", "3000"), ("0", "3000")] {
+            let mut o = Options::default();
+            o.set("pingInterval", interval).unwrap();
+            o.set("pingTimeout", timeout).unwrap();
+            let (proxy, url, o) = proxied(&server, tcp, o);
+            let (conn, mut rec) = login(&server, &url, "dave", o);
+            let found = keepalive_to(proxy.port);
+            println!(
+                "{} tcp={tcp} pingInterval={interval}: {found:?}",
+                server.name()
+            );
+            assert_eq!(found.len(), 1, "one socket to the proxy: {found:?}");
+            if interval == "0" {
+                // Left as the kernel made it: no keepalive, no user timeout.
+                assert_eq!((found[0][0], found[0][4]), (0, 0), "{found:?}");
+            } else {
+                assert_eq!(found[0], [1, 7, 1, 3, 10_000]);
+            }
+            conn.disconnect(None).unwrap();
+            next(&mut rec, Status::Disconnected, 10);
+        }
+    }
 }
