@@ -100,6 +100,7 @@ mod options;
 mod outgoing;
 mod panic;
 mod ping;
+mod readiness;
 mod reconnect;
 pub mod sasl;
 mod send_tickets;

@@ -4,6 +4,7 @@
 //! pingTimeout, come back, and lose nothing; a busy session sends no
 //! probe; pings sent to us are answered.
 
+#[macro_use]
 mod common;
 
 use common::proxy::Proxy;
@@ -14,24 +15,6 @@ use std::time::{Duration, Instant};
 
 // The tests run side by side: each has its own proxy, and the sessions
 // they watch are distinct (an account may have several).
-
-/// Each test once per server, as tests of their own that run side by side.
-macro_rules! on_both_servers {
-    ($($name:ident),* $(,)?) => {
-        mod prosody {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Server::get("prosody"))
-            })*
-        }
-        mod ejabberd {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Server::get("ejabberd"))
-            })*
-        }
-    };
-}
 
 on_both_servers!(
     a_silent_link_is_noticed_in_time_and_resumed_with_nothing_lost,

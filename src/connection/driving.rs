@@ -41,6 +41,12 @@ impl Connection {
                 "cannot take the engine from inside its own callback".into(),
             ));
         }
+        if self.core.pollable && !on {
+            return Err(Error::WrongState(
+                "a pollable connection is driven by the caller's loop; it cannot leave sync mode"
+                    .into(),
+            ));
+        }
         let was = self.core.sync.swap(on, Ordering::AcqRel);
         if on && !was {
             self.post(Command::Release);
@@ -83,6 +89,71 @@ impl Connection {
             ));
         }
         self.drive(Some(timeout))
+    }
+
+    /// Pollable mode: the descriptor the caller's loop waits on for
+    /// readability. While it is readable, `run_once(Duration::ZERO)` has
+    /// work; it is level-triggered and stays the same for the
+    /// connection's life (the caller must not close it).
+    ///
+    /// ```
+    /// use epode::{Connection, Options};
+    /// use std::time::Duration;
+    ///
+    /// let mut options = Options::default();
+    /// options.set("pollable", "true")?;
+    /// let conn = Connection::new("ws://127.0.0.1:5280/xmpp-websocket", options)?;
+    /// let fd = conn.poll_fd()?; // wait on it in poll(), epoll, asyncio ...
+    /// // ... and when it is readable, or conn.next_timeout() has passed:
+    /// conn.run_once(Duration::ZERO)?; // never waits
+    /// # let _ = fd;
+    /// # Ok::<(), epode::Error>(())
+    /// ```
+    pub fn poll_fd(&self) -> Result<std::os::fd::RawFd> {
+        if !self.core.pollable {
+            return Err(Error::WrongState(
+                "poll_fd() is for connections made with the pollable option".into(),
+            ));
+        }
+        if let Some(r) = self.core.readiness.get() {
+            return Ok(r.fd());
+        }
+        let made = crate::readiness::Readiness::new()
+            .map_err(|e| Error::io_from(format!("cannot make the poll set: {e}"), e))?;
+        let engine = lock(&self.core.engine);
+        let fd = self.core.readiness.get_or_init(|| made).fd();
+        engine.update_readiness()?;
+        Ok(fd)
+    }
+
+    /// Pollable mode: how long the caller's loop may wait on
+    /// [`poll_fd`](Self::poll_fd) before `run_once(Duration::ZERO)` is due
+    /// anyway for a timer (None: no timer is set; wait for the descriptor).
+    pub fn next_timeout(&self) -> Result<Option<Duration>> {
+        if !self.core.pollable {
+            return Err(Error::WrongState(
+                "next_timeout() is for connections made with the pollable option".into(),
+            ));
+        }
+        if self.on_engine_thread() {
+            return Err(Error::WouldDeadlock(
+                "next_timeout from inside a callback".into(),
+            ));
+        }
+        Ok(lock(&self.core.engine).next_timeout())
+    }
+
+    /// After a command was posted: the engine thread takes it; in sync
+    /// mode the caller drives until `done`; in pollable mode the caller's
+    /// loop will (the post made the descriptor readable).
+    pub(super) fn let_engine_run(&self, done: impl Fn(Phase) -> bool) -> Result<()> {
+        if self.core.pollable {
+            Ok(())
+        } else if self.core.sync.load(Ordering::Acquire) {
+            self.drive_until(done, None)
+        } else {
+            self.ensure_thread()
+        }
     }
 
     pub(super) fn drive(&self, timeout: Option<Duration>) -> Result<()> {

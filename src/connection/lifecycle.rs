@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::mailbox::lock;
 use crate::status::Status;
 use crate::xml::Element;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 impl Connection {
@@ -77,14 +76,9 @@ impl Connection {
             authcid: authcid.map(str::to_string),
             callback: Box::new(callback),
         }));
-        if self.core.sync.load(Ordering::Acquire) {
-            self.drive_until(
-                |phase| matches!(phase, Phase::Connected | Phase::BindRequired | Phase::Idle),
-                None,
-            )
-        } else {
-            self.ensure_thread()
-        }
+        self.let_engine_run(|phase| {
+            matches!(phase, Phase::Connected | Phase::BindRequired | Phase::Idle)
+        })
     }
 
     fn require_bosh(&self, what: &str) -> Result<()> {
@@ -128,14 +122,7 @@ impl Connection {
             state.connected = true;
         }
         self.post(command);
-        if self.core.sync.load(Ordering::Acquire) {
-            self.drive_until(
-                |phase| matches!(phase, Phase::Connected | Phase::Idle),
-                None,
-            )
-        } else {
-            self.ensure_thread()
-        }
+        self.let_engine_run(|phase| matches!(phase, Phase::Connected | Phase::Idle))
     }
 
     /// Joins the session of this connection's `worker` (seed 000's
@@ -210,11 +197,7 @@ impl Connection {
     /// ```
     pub fn disconnect(&self, reason: Option<&str>) -> Result<()> {
         self.post(Command::Disconnect(reason.map(str::to_string)));
-        if self.core.sync.load(Ordering::Acquire) {
-            self.drive_until(|phase| phase == Phase::Idle, None)
-        } else {
-            self.ensure_thread()
-        }
+        self.let_engine_run(|phase| phase == Phase::Idle)
     }
 
     /// Binds the resource after BINDREQUIRED (explicitResourceBinding).
@@ -223,14 +206,7 @@ impl Connection {
             return Err(Error::WrongState("bind() is for after BINDREQUIRED".into()));
         }
         self.post(Command::Bind);
-        if self.core.sync.load(Ordering::Acquire) {
-            self.drive_until(
-                |phase| matches!(phase, Phase::Connected | Phase::Idle),
-                None,
-            )
-        } else {
-            Ok(())
-        }
+        self.let_engine_run(|phase| matches!(phase, Phase::Connected | Phase::Idle))
     }
 
     /// Ends everything now, as dropping the owning handle does. From inside

@@ -78,7 +78,8 @@ impl Connection {
             options.keepalive_path = Some(crate::transport::keepalive::default_path()?);
         }
         let mailbox = Arc::new(Mailbox::new()?);
-        let sync = options.sync;
+        // Pollable is sync mode in which no call waits for the engine.
+        let sync = options.sync || options.pollable;
         let bosh = matches!(kind, crate::options::TransportKind::Bosh { .. });
         let service = match &kind {
             crate::options::TransportKind::WebSocket { url }
@@ -106,6 +107,8 @@ impl Connection {
             thread: Mutex::new(None),
             driver: Mutex::new(None),
             sync: AtomicBool::new(sync),
+            pollable: options.pollable,
+            readiness: Default::default(),
             tickets: Default::default(),
             xml_output_hooked: AtomicBool::new(false),
             next_id: AtomicU64::new(1),

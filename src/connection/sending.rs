@@ -92,7 +92,9 @@ impl Connection {
     /// [`crate::send_tickets`]), so the driver's next exchange carries all
     /// their stanzas at once.
     fn after_send(&self) -> Result<()> {
-        if !self.core.sync.load(Ordering::Acquire) || self.on_engine_thread() {
+        // Pollable mode: the caller's loop writes it, woken by the post.
+        if !self.core.sync.load(Ordering::Acquire) || self.core.pollable || self.on_engine_thread()
+        {
             return Ok(());
         }
         let tickets = &self.core.tickets;

@@ -7,11 +7,12 @@ use super::{Command, Engine};
 use crate::log::Logger;
 use crate::mailbox::Mailbox;
 use crate::options::Options;
+use crate::readiness::Readiness;
 use crate::send_tickets::SendTickets;
 use crate::sm::StreamManagement;
 use crate::status::Status;
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{JoinHandle, ThreadId};
 
 /// What getters read without disturbing the engine.
@@ -47,6 +48,11 @@ pub(crate) struct Core {
     /// The thread driving the engine right now, to refuse self-deadlocks.
     pub(crate) driver: Mutex<Option<ThreadId>>,
     pub(crate) sync: AtomicBool,
+    /// Pollable mode (option `pollable`): the caller's own loop drives the
+    /// engine, and no call waits for it.
+    pub(crate) pollable: bool,
+    /// The descriptor that loop waits on, made on first request.
+    pub(crate) readiness: OnceLock<Readiness>,
     /// What sends wait for in sync mode.
     pub(crate) tickets: SendTickets,
     /// An xmlOutput hook is set: sends must keep the element.

@@ -11,7 +11,7 @@
 // (`Connection::borrowed`). Everything else the engine needs sits at or
 // below it (`core.rs`).
 use crate::connection::Connection;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::handler::iq::{IqFn, IqTracker};
 use crate::handler::{Handler, HandlerId, Handlers, TimedHandler};
 use crate::log::{log_at, Logger};
@@ -23,6 +23,7 @@ use crate::sm::StreamManagement;
 use crate::status::Status;
 use crate::transport::{Incoming, Transport};
 use crate::xml::Element;
+use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, Weak};
 
 mod auth;
@@ -276,15 +277,7 @@ impl Engine {
             return Ok(());
         };
         let wait = self.wait_time(timeout);
-        let mut fds = vec![(core.mailbox.wake_fd(), libc::POLLIN)];
-        if let Some((fd, wants_write)) = self.transport.as_ref().and_then(|t| t.poll_fd()) {
-            let events = if wants_write {
-                libc::POLLIN | libc::POLLOUT
-            } else {
-                libc::POLLIN
-            };
-            fds.push((fd, events));
-        }
+        let fds = self.wanted_fds(&core);
         let revents = poll_fds(&fds, wait)?;
         drop(core);
         self.run_commands();
@@ -301,10 +294,45 @@ impl Engine {
             self.run_commands();
             self.flush_transport();
             if !self.transport.as_ref().is_some_and(|t| t.has_pending()) {
-                return Ok(());
+                break;
             }
             self.read_transport();
         }
+        self.update_readiness()
+    }
+
+    /// What a step waits on: the mailbox's wake pipe, and the transport's
+    /// socket (for writing too while output waits).
+    fn wanted_fds(&self, core: &Core) -> Vec<(RawFd, i16)> {
+        let mut fds = vec![(core.mailbox.wake_fd(), libc::POLLIN)];
+        if let Some((fd, wants_write)) = self.transport.as_ref().and_then(|t| t.poll_fd()) {
+            let events = if wants_write {
+                libc::POLLIN | libc::POLLOUT
+            } else {
+                libc::POLLIN
+            };
+            fds.push((fd, events));
+        }
+        fds
+    }
+
+    /// Pollable mode: the caller's descriptor now covers what the next
+    /// step would wait on.
+    pub(crate) fn update_readiness(&self) -> Result<()> {
+        let Some(core) = self.core.upgrade() else {
+            return Ok(());
+        };
+        match core.readiness.get() {
+            Some(r) => r
+                .update(&self.wanted_fds(&core))
+                .map_err(|e| Error::io_from(format!("cannot update the poll set: {e}"), e)),
+            None => Ok(()),
+        }
+    }
+
+    /// How long until a timer of the engine's is due (None: none is set).
+    pub(crate) fn next_timeout(&self) -> Option<Duration> {
+        self.wait_time(None)
     }
 
     fn wait_time(&self, timeout: Option<Duration>) -> Option<Duration> {

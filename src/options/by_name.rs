@@ -42,6 +42,7 @@ impl Options {
             },
             "worker" => self.worker = Some(value.to_string()).filter(|v| !v.is_empty()),
             "sync" => self.sync = parse_bool(key, value)?,
+            "pollable" => self.pollable = parse_bool(key, value)?,
             "customHeaders" | "custom_headers" | "header" => {
                 let header = parse_header_line(value)?;
                 self.custom_headers.push(header);
@@ -168,6 +169,7 @@ impl Options {
             "protocol" => text(&self.protocol),
             "worker" => text(&self.worker),
             "sync" => self.sync.to_string(),
+            "pollable" => self.pollable.to_string(),
             "customHeaders" | "custom_headers" | "header" => self
                 .custom_headers
                 .iter()

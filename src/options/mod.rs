@@ -60,6 +60,9 @@ pub struct Options {
     pub worker: Option<String>,
     /// `sync`: run the engine on the caller's thread.
     pub sync: bool,
+    /// `pollable`: sync mode for the caller's own event loop: a descriptor
+    /// to wait on, the next timeout, and no call that waits for the engine.
+    pub pollable: bool,
     /// `customHeaders`: extra HTTP headers on every BOSH request.
     pub custom_headers: Vec<(String, String)>,
     /// `keepalive`: persist BOSH session tokens for `restore()`.
@@ -144,6 +147,7 @@ impl Default for Options {
             protocol: None,
             worker: None,
             sync: false,
+            pollable: false,
             custom_headers: Vec::new(),
             keepalive: false,
             keepalive_path: None,

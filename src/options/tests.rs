@@ -167,6 +167,7 @@ fn options_by_name() {
         Err(Error::UnknownOption("nonsense".into()))
     );
     assert!(o.set("sync", "maybe").is_err());
+    assert!(o.set("pollable", "yes please").is_err());
     assert!(o.set("customHeaders", "no colon").is_err());
     assert!(o.set("customHeaders", "X-Evil: a\r\nInjected: b").is_err());
     assert!(o.set("protocol", "http").is_err());
@@ -401,6 +402,7 @@ fn every_option_reads_back_as_text_that_set_accepts() {
         ("protocol", "wss"),
         ("worker", "tabs"),
         ("sync", "true"),
+        ("pollable", "true"),
         ("customHeaders", "X-A: 1"),
         (
             "cookies",

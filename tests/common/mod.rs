@@ -296,3 +296,23 @@ pub fn tally(got: &[String], n: usize) -> (usize, usize, bool) {
     let lost = seen.iter().filter(|&&c| c == 0).count();
     (dups, lost, numbers.windows(2).all(|w| w[0] < w[1]))
 }
+
+/// Each test once per server, as tests of their own that run side by side
+/// (`#[macro_use] mod common;` to use it).
+#[allow(unused_macros)]
+macro_rules! on_both_servers {
+    ($($name:ident),* $(,)?) => {
+        mod prosody {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Server::get("prosody"))
+            })*
+        }
+        mod ejabberd {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Server::get("ejabberd"))
+            })*
+        }
+    };
+}
