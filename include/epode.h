@@ -48,6 +48,20 @@
  *     connection's own engine thread, one at a time, with no epode lock
  *     held; a callback may call any epode function except those that would
  *     wait for the engine itself, which return EPODE_ERR_WOULD_DEADLOCK.
+ *   - Sync mode (option `sync`, or epode_conn_set_sync): no engine thread;
+ *     callbacks run inside the caller's calls (epode_conn_run_once, and
+ *     epode_conn_connect, _send, _disconnect …, which drive the engine
+ *     until their work is done).
+ *   - Pollable mode (option `pollable`): sync mode for the caller's own
+ *     loop (poll, epoll, GLib, libuv, asyncio), any number of connections
+ *     on one thread. No call waits for the engine: connect, send,
+ *     disconnect … post their work and return. Wait for readability on
+ *     epode_conn_poll_fd (level-triggered: readable while there is work),
+ *     at most epode_conn_next_timeout ms (-1: no timer); then call
+ *     epode_conn_run_once(conn, 0), which does what is ready and returns
+ *     without waiting for the network (SCRAM's key derivation is CPU work
+ *     it may do). Calling it when nothing is ready is harmless. Drive each
+ *     connection from one thread at a time.
  */
 
 
@@ -1044,6 +1058,44 @@ enum epode_result epode_conn_set_sync(struct epode_conn *conn,
 // EPODE_ERR_WRONG_STATE (not in sync mode), EPODE_ERR_IO, EPODE_ERR_TLS.
 enum epode_result epode_conn_run_once(struct epode_conn *conn,
                                       uint32_t timeout_ms);
+
+// Pollable mode (option `pollable`): the descriptor to wait on for
+// readability (POLLIN/EPOLLIN) in the caller's own loop. While it is
+// readable, `epode_conn_run_once(conn, 0)` has work; it is
+// level-triggered, stays the same for the connection's life, and is
+// closed by `epode_conn_free` (never close it yourself).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+// The descriptor stays the connection's.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `out_fd` valid for writes; the descriptor until `epode_conn_free`.
+//
+// **Thread**: any thread; never blocks for long (the first call makes the
+// descriptor).
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (not made with
+// `pollable`), EPODE_ERR_IO.
+enum epode_result epode_conn_poll_fd(struct epode_conn *conn,
+                                     int *out_fd);
+
+// Pollable mode: how many milliseconds the caller's loop may wait on the
+// descriptor before `epode_conn_run_once(conn, 0)` is due anyway for a
+// timer; -1 when no timer is set (wait for the descriptor alone). Rounded
+// up, so a timer is never run early. Ask again after every step.
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `conn` a live connection (from `epode_conn_new`, not yet
+// freed); `out_ms` valid for writes.
+//
+// **Thread**: the thread that drives the connection; never blocks. Inside
+// one of the connection's callbacks it is EPODE_ERR_WOULD_DEADLOCK.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_WRONG_STATE (not made with
+// `pollable`), EPODE_ERR_WOULD_DEADLOCK.
+enum epode_result epode_conn_next_timeout(struct epode_conn *conn,
+                                          int64_t *out_ms);
 
 // Copies the session's full JID ("" before connect).
 //

@@ -4,7 +4,7 @@ be what the header declares, so that a change to the C ABI that the Python
 side missed fails here instead of corrupting a call."""
 import ctypes
 import re
-from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_int, c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p
 
 import pytest
 from conftest import ROOT
@@ -17,6 +17,7 @@ SCALARS = {
     "uint8_t": c_uint8,
     "uint32_t": c_uint32,
     "uint64_t": c_uint64,
+    "int64_t": c_int64,
     "size_t": c_size_t,
     "bool": c_bool,
     "epode_result": c_int,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pathlib
-from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p
+from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_int, c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p
 from typing import Any, Callable, List, Optional, Tuple
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -113,6 +113,8 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any]]] = [
     ("epode_conn_flush", R, [CONN]),
     ("epode_conn_set_sync", R, [CONN, c_bool]),
     ("epode_conn_run_once", R, [CONN, c_uint32]),
+    ("epode_conn_poll_fd", R, [CONN, POINTER(c_int)]),
+    ("epode_conn_next_timeout", R, [CONN, POINTER(c_int64)]),
     # connection: getters
     ("epode_conn_jid", R, [CONN, c_char_p, c_size_t, OUT_LEN]),
     ("epode_conn_authzid", R, [CONN, c_char_p, c_size_t, OUT_LEN]),

@@ -18,7 +18,7 @@ import atexit
 import ctypes
 import time
 import weakref
-from ctypes import byref, c_bool, c_int, c_uint32, c_uint64, c_void_p
+from ctypes import byref, c_bool, c_int, c_int64, c_uint32, c_uint64, c_void_p
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from . import _callbacks, _lib, logs, sasl
@@ -452,6 +452,23 @@ class Connection:
         """Sync mode: drives the engine on this thread for at most `timeout`
         seconds (callbacks run here)."""
         self._drive(L.epode_conn_run_once(self.handle, millis(timeout, "timeout")))
+
+    # Pollable mode (option pollable=True): the caller's own loop drives
+
+    def fileno(self) -> int:
+        """Pollable mode: the descriptor to wait on for reading (selectors,
+        `loop.add_reader`, poll). While it is readable, `run_once(0)` has
+        work; it is the connection's and closes with it."""
+        fd = c_int(-1)
+        self._call(L.epode_conn_poll_fd(self.handle, byref(fd)))
+        return fd.value
+
+    def next_timeout(self) -> Optional[float]:
+        """Pollable mode: seconds until `run_once(0)` is due for a timer
+        even if the descriptor stays quiet; None when no timer is set."""
+        ms = c_int64(-1)
+        self._call(L.epode_conn_next_timeout(self.handle, byref(ms)))
+        return None if ms.value < 0 else ms.value / 1000
 
     # Getters
 
