@@ -430,7 +430,7 @@ const char *epode_result_str(int code);
 enum epode_result epode_options_new(struct epode_options **out);
 
 // Sets an option by its Strophe name (`mechanisms`, `protocol`, `worker`,
-// `sync`, `customHeaders`, `cookies`, `keepalive`, `withCredentials`,
+// `sync`, `pollable`, `customHeaders`, `cookies`, `keepalive`, `withCredentials`,
 // `contentType`, `explicitResourceBinding`, `maxRetries`, `wait`, `hold`,
 // `TIMEOUT`, `SECONDARY_TIMEOUT`, `disconnection_timeout`) or one of
 // epode's own (`origin`, `ca_file`, `accept_invalid_certs`,

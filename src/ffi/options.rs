@@ -33,7 +33,7 @@ pub unsafe extern "C" fn epode_options_new(out: *mut *mut epode_options) -> epod
 }
 
 /// Sets an option by its Strophe name (`mechanisms`, `protocol`, `worker`,
-/// `sync`, `customHeaders`, `cookies`, `keepalive`, `withCredentials`,
+/// `sync`, `pollable`, `customHeaders`, `cookies`, `keepalive`, `withCredentials`,
 /// `contentType`, `explicitResourceBinding`, `maxRetries`, `wait`, `hold`,
 /// `TIMEOUT`, `SECONDARY_TIMEOUT`, `disconnection_timeout`) or one of
 /// epode's own (`origin`, `ca_file`, `accept_invalid_certs`,

@@ -204,6 +204,17 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
         stop_bot
         expect "$XMPP_SERVER Rust echo_bot quit cleanly" 0 \
             "ECHO alice@$XMPP_DOMAIN hello Rust"$'\n'"ECHO alice@$XMPP_DOMAIN quit"$'\n'"DISCONNECTING asked to quit"$'\n'"DISCONNECTED" -- bot_output
+        # Pollable mode: one thread, one poll() loop, many sessions of
+        # every transport; and its failures.
+        expect "$XMPP_SERVER many: 20 sessions over WebSocket from one poll()" 0 "20 logged in, 20 echoed, 20 ended" -- \
+            "$bin/many" "$XMPP_WS_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" 20
+        expect "$XMPP_SERVER many-cpp: 10 sessions over BOSH" 0 "10 logged in, 10 echoed, 10 ended" -- \
+            "$bin/many-cpp" "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" 10
+        expect "$XMPP_SERVER many: 10 sessions over TCP with STARTTLS" 0 "10 logged in, 10 echoed, 10 ended" -- \
+            "$bin/many" "tcp://127.0.0.1:$XMPP_C2S_PORT" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" 10 --option "ca_file=$XMPP_CA_FILE"
+        expect "$XMPP_SERVER many: wrong password → 3" 3 "many: AUTHFAIL not-authorized"$'\n'"0 logged in, 0 echoed, 3 ended" -- \
+            "$bin/many" "$XMPP_WS_URL" "$XMPP_CAROL_JID" wrong-password 3
+        expect "$XMPP_SERVER many: usage → 2" 2 "" -- "$bin/many" "$XMPP_WS_URL" "$XMPP_CAROL_JID" x 0
         echo "$passed $failed" > "$bin/.counts.$XMPP_SERVER"
     )
 done
