@@ -532,3 +532,35 @@ fn xml_hooks_see_bodies_unless_strip() {
         }
     }
 }
+
+/// A second login with the same full JID replaces the first (both servers'
+/// default): the BOSH session it displaces ends with Strophe's condition
+/// `conflict`, however the server wraps it in its terminate body, and
+/// CONNFAIL rather than a clean logout.
+#[test]
+fn a_login_that_takes_the_resource_ends_the_bosh_session_with_conflict() {
+    for server in servers() {
+        let mut o = Options::default();
+        o.set("resource", "taken").unwrap();
+        let (first, mut rec) = login(&server, &server.bosh(), "dave", o.clone());
+        let (received, cb) = collector::<String>();
+        first.set_raw_input(Some(move |_: &Connection, t: &str| {
+            cb.lock().unwrap().push(t.to_string())
+        }));
+        let (second, _r2) = login(&server, &server.ws(), "dave", o);
+        let events = rec.wait_for(Status::Disconnected, 20);
+        assert_eq!(
+            rec.seen[3..],
+            [
+                (Status::ConnFail, Some("conflict".into())),
+                (Status::Disconnected, Some("conflict".into()))
+            ],
+            "{}: {events:?} {:?}",
+            server.name(),
+            received.lock().unwrap()
+        );
+        assert!(!first.authenticated());
+        assert!(second.authenticated(), "{}", server.name());
+        second.disconnect(None).unwrap();
+    }
+}
