@@ -545,3 +545,28 @@ fn hooks_pause_and_explicit_binding_work_over_tcp() {
         );
     }
 }
+
+/// Strophe's rule holds on TCP too: a server that closes its stream before
+/// offering any features refused the connection, which must not look like a
+/// clean logout.
+#[test]
+fn a_stream_closed_before_the_first_features_is_connfail() {
+    let (port, got) = scripted("</stream:stream>", "");
+    let conn = Connection::new(&format!("tcp://127.0.0.1:{port}"), Options::default()).unwrap();
+    let (mut rec, cb) = recorder();
+    conn.connect("alice@localhost", Some("secret"), cb).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(
+        rec.seen,
+        [
+            (Status::Connecting, None),
+            (Status::ConnFail, Some("Received closing stream".into())),
+            (Status::Disconnected, None)
+        ]
+    );
+    let sent = got.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        !sent.contains("secret") && !sent.contains("<auth"),
+        "{sent}"
+    );
+}
