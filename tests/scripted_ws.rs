@@ -1082,3 +1082,82 @@ fn service_is_the_new_url_after_a_redirect() {
     first.join().unwrap();
     second.join().unwrap();
 }
+
+/// A client waiting for the server's close while a stream-management ack
+/// is still outstanding must sleep until the close or its timeout: the
+/// ack timer belongs to the live stream. (It stayed due once the stream
+/// was closing, so every wait was zero: a pollable loop stepped thousands
+/// of times, an engine thread spun, until the server answered.)
+#[test]
+fn waiting_for_the_close_with_an_ack_outstanding_does_not_spin() {
+    let (url, server) = serve(|peer| {
+        peer.authenticate();
+        peer.open();
+        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
+        let bind = peer.recv();
+        peer.send(&format!(
+            "<iq xmlns='jabber:client' type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>a@localhost/sm</jid></bind></iq>",
+            attr(&bind, "id")
+        ));
+        let enable = peer.recv();
+        assert!(enable.starts_with("<enable"), "{enable}");
+        peer.send("<enabled xmlns='urn:xmpp:sm:3'/>");
+        // The message, the client's <a/>, its unavailable presence, its <close/>.
+        let mut got = Vec::new();
+        while !got.last().is_some_and(|m: &String| m.starts_with("<close")) {
+            got.push(peer.recv());
+        }
+        assert!(got.iter().any(|m| m.starts_with("<presence")), "{got:?}");
+        // Longer than the ack wait (1 s), shorter than disconnection_timeout.
+        std::thread::sleep(Duration::from_millis(2000));
+        peer.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+    });
+    let mut o = Options::default();
+    o.set("pollable", "true").unwrap();
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), o);
+    let fd = conn.poll_fd().unwrap();
+    // The caller's loop: wait on the descriptor up to the next timeout,
+    // rounded up (rounded down, the last millisecond before a timer would
+    // be spent in waits of zero).
+    let mut turn = || {
+        let ms = conn
+            .next_timeout()
+            .unwrap()
+            .map_or(100, |t| t.as_micros().div_ceil(1000).min(100) as i32);
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) };
+        conn.run_once(Duration::ZERO).unwrap();
+        while let Ok(e) = rec.rx.try_recv() {
+            rec.seen.push(e);
+        }
+        rec.seen.last().map(|e| e.0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while turn() != Some(Status::Connected) {
+        assert!(std::time::Instant::now() < deadline, "no login");
+    }
+    // A stanza the server has not acknowledged when the close begins.
+    let msg = epode::Builder::msg([("to", "b@localhost")])
+        .c_text("body", epode::xml::NO_ATTRS, "unacked")
+        .build();
+    conn.send(&msg).unwrap();
+    conn.run_once(Duration::ZERO).unwrap();
+    conn.disconnect(None).unwrap();
+    let mut steps = 0;
+    while turn() != Some(Status::Disconnected) {
+        steps += 1;
+        assert!(std::time::Instant::now() < deadline, "no end");
+    }
+    // A step per 100 ms cap, a few for the close: about 25.
+    assert!(steps < 60, "{steps} steps while waiting 2 s for the close");
+    assert_eq!(
+        rec.statuses()[3..],
+        [Status::Disconnecting, Status::Disconnected]
+    );
+    server.join().unwrap();
+}

@@ -129,9 +129,14 @@ impl Engine {
             self.open_transport();
         }
         // Stream management lives on an authenticated stream only: an <r/>
-        // on a new stream before login is refused (and ends resumption).
-        if self.phase == Phase::Connected && self.recovery.ack_deadline.is_some_and(|d| d <= now) {
+        // on a new stream before login is refused (and ends resumption),
+        // and one on a closing stream is pointless. The timer goes all the
+        // same: left due, it would make every wait zero until the close.
+        if self.recovery.ack_deadline.is_some_and(|d| d <= now) {
             self.recovery.ack_deadline = None;
+            if self.phase != Phase::Connected {
+                return;
+            }
             let request = lock(&self.recovery.sm).request_if_due(true);
             if let Some(r) = request {
                 self.write_now(r);
