@@ -11,12 +11,17 @@
 //! `tests/servers/ejabberd.sh start DIR BASE`). ejabberd itself sends each
 //! WebSocket a ping frame every 60 s (`websocket_ping_interval`), which
 //! wakes every connection that often whatever epode does. A program, not a
-//! test: it asserts nothing about time, it reports.
+//! test: it asserts nothing about time, it reports. With `--pollable`, one
+//! driver thread runs every connection from one epoll set instead.
 
 use epode::{Connection, Options, Status};
 use std::sync::mpsc::channel;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{args, log_in_all, note_answer, register_accounts, report_to, server_env, PASSWORD};
+use support::driver::Driver;
+use support::{
+    args, flag, log_in_all, note_answer, register_accounts, report_to, server_env, PASSWORD,
+};
 
 mod support;
 
@@ -34,14 +39,26 @@ fn usage() -> (Duration, i64) {
     (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_nvcsw)
 }
 
-/// Logs in soak0 … soak{n-1} with `interval`.
-fn log_in(url: &str, domain: &str, n: usize, interval: &str) -> Vec<Connection> {
+/// Logs in soak0 … soak{n-1} with `interval`, driven by `driver` if given.
+fn log_in(
+    url: &str,
+    domain: &str,
+    n: usize,
+    interval: &str,
+    driver: Option<&Driver>,
+) -> Vec<Arc<Connection>> {
     let (tx, rx) = channel();
     log_in_all(n, &rx, |i, heard| {
         let mut o = Options::default();
         o.set("mechanisms", "PLAIN").unwrap(); // no PBKDF2 × 1,000 on a shared machine
         o.set("pingInterval", interval).unwrap();
-        let conn = Connection::new(url, o).expect("a connection");
+        if driver.is_some() {
+            o.set("pollable", "true").unwrap();
+        }
+        let conn = Arc::new(Connection::new(url, o).expect("a connection"));
+        if let Some(driver) = driver {
+            driver.add(&conn);
+        }
         note_answer(&conn, heard);
         conn.connect(
             &format!("soak{i}@{domain}"),
@@ -58,9 +75,17 @@ fn main() {
     let env = server_env();
     let (url, domain) = (env["XMPP_WS_URL"].clone(), env["XMPP_DOMAIN"].clone());
     register_accounts(&env, n);
+    let pollable = flag("pollable");
     for interval in INTERVALS {
+        let driver = pollable.then(Driver::start);
         let t0 = Instant::now();
-        let conns = log_in(&url, &domain, n, interval);
+        let conns = log_in(
+            &url,
+            &domain,
+            n,
+            interval,
+            driver.as_ref().map(|(d, _)| &**d),
+        );
         let login_time = t0.elapsed();
         std::thread::sleep(SETTLE);
         let (cpu0, switches0) = usage();
@@ -77,12 +102,25 @@ fn main() {
         println!(
             "idle: {n} connections, pingInterval {interval} ms: {cpu:.3} s CPU in {wall:.0} s \
              ({:.3}% of a core), {wakes:.0} wake-ups ({:.2} per connection per minute); \
-             {still_up} still connected; logins took {:.1} s",
+             {still_up} still connected; logins took {:.1} s{}",
             cpu * 100.0 / wall,
             wakes / n as f64 / (wall / 60.0),
-            login_time.as_secs_f64()
+            login_time.as_secs_f64(),
+            if pollable {
+                " (pollable, one thread)"
+            } else {
+                ""
+            }
         );
+        for conn in &conns {
+            let _ = conn.disconnect(None);
+        }
         drop(conns);
+        if let Some((driver, thread)) = driver {
+            std::thread::sleep(Duration::from_secs(2)); // the driver sends the closes
+            driver.stop();
+            thread.join().expect("the driver thread");
+        }
         // Freed handles end their sessions; give the server a moment.
         std::thread::sleep(Duration::from_secs(3));
     }

@@ -4,8 +4,12 @@
 //! message arrived exactly once, that memory stayed flat, and that no
 //! thread or file descriptor is left once all have disconnected.
 //!
-//!   benches/soak.sh [CONNECTIONS] [SECONDS]       # starts ejabberd, default 1000 120
-//!   EPODE_TEST_EJABBERD=DIR cargo bench --bench soak -- [CONNECTIONS] [SECONDS]
+//!   benches/soak.sh [CONNECTIONS] [SECONDS] [--bosh] [--pollable]   # starts ejabberd, default 1000 120
+//!   EPODE_TEST_EJABBERD=DIR cargo bench --bench soak -- [CONNECTIONS] [SECONDS] [--bosh] [--pollable]
+//!
+//! WebSocket unless `--bosh`; a thread per connection (two or so for BOSH)
+//! unless `--pollable`, where one driver thread runs them all from one
+//! epoll set (support/driver.rs).
 //!
 //! Connection i sends a chat message to connection i+1 (a ring) once per
 //! round; a round takes ROUND. The last line is "soak: 1 passed, 0 failed"
@@ -16,7 +20,10 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{args, log_in_all, note_answer, register_accounts, report_to, server_env, PASSWORD};
+use support::driver::Driver;
+use support::{
+    args, flag, log_in_all, note_answer, register_accounts, report_to, server_env, PASSWORD,
+};
 
 mod support;
 
@@ -86,10 +93,17 @@ fn start_login(
     tally: &Arc<Tally>,
     events: Sender<support::Event>,
     heard: Arc<AtomicBool>,
-) -> Connection {
+    driver: Option<&Driver>,
+) -> Arc<Connection> {
     let mut o = Options::default();
     o.set("mechanisms", "PLAIN").unwrap(); // no PBKDF2 × 1,000 on a shared machine
-    let conn = Connection::new(url, o).expect("a connection");
+    if driver.is_some() {
+        o.set("pollable", "true").unwrap();
+    }
+    let conn = Arc::new(Connection::new(url, o).expect("a connection"));
+    if let Some(driver) = driver {
+        driver.add(&conn);
+    }
     note_answer(&conn, heard);
     let t = Arc::clone(tally);
     conn.add_handler(Matcher::new().name("message").type_("chat"), move |_, m| {
@@ -118,12 +132,24 @@ fn start_login(
 fn main() {
     let (n, seconds) = args(1000, 120);
     let rounds = (Duration::from_secs(seconds).as_millis() / ROUND.as_millis()).max(1) as usize;
+    let (bosh, pollable) = (flag("bosh"), flag("pollable"));
     let env = server_env();
-    let (url, domain) = (env["XMPP_WS_URL"].clone(), env["XMPP_DOMAIN"].clone());
+    let url = env[if bosh { "XMPP_BOSH_URL" } else { "XMPP_WS_URL" }].clone();
+    let domain = env["XMPP_DOMAIN"].clone();
     register_accounts(&env, n);
+    println!(
+        "soak: {} {}",
+        if bosh { "BOSH" } else { "WebSocket" },
+        if pollable {
+            "pollable, one driver thread"
+        } else {
+            "threaded"
+        }
+    );
 
     let (threads_before, fds_before) = threads_and_fds();
     let rss_before = rss_kb();
+    let driver = pollable.then(Driver::start);
     let tally = Arc::new(Tally {
         n,
         rounds,
@@ -137,15 +163,29 @@ fn main() {
     let t0 = Instant::now();
     let (tx, events) = channel();
     let conns = log_in_all(n, &events, |i, heard| {
-        start_login(&url, &domain, i, &tally, tx.clone(), heard)
+        let driver = driver.as_ref().map(|(d, _)| &**d);
+        start_login(&url, &domain, i, &tally, tx.clone(), heard, driver)
     });
-    let jids: Vec<String> = conns.iter().map(Connection::jid).collect();
+    let jids: Vec<String> = conns.iter().map(|c| c.jid()).collect();
     let login_time = t0.elapsed();
     let (threads_up, fds_up) = threads_and_fds();
+    let rss_up = rss_kb();
+    let steps_at = |when: &str| {
+        if let Some((d, _)) = &driver {
+            println!(
+                "soak: {when}: {} driver steps",
+                d.steps.load(Ordering::Relaxed)
+            );
+        }
+    };
+    steps_at("logged in");
     println!(
-        "soak: {n} connections up in {:.1} s: {threads_up} threads, {fds_up} fds, RSS {} MiB",
+        "soak: {n} connections up in {:.1} s ({:.0}/s): {threads_up} threads, {fds_up} fds, \
+         RSS {} MiB, {:.1} KiB per connection",
         login_time.as_secs_f64(),
-        rss_kb() / 1024
+        n as f64 / login_time.as_secs_f64(),
+        rss_up / 1024,
+        rss_up.saturating_sub(rss_before) as f64 / n as f64
     );
 
     // The soak: one message per connection per round, spread evenly.
@@ -184,6 +224,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let soak_time = start.elapsed();
+    steps_at("soaked");
     let rss_end = rss_kb();
     tally.soaking.store(false, Ordering::Release);
 
@@ -201,6 +242,14 @@ fn main() {
         }
     }
     drop(conns);
+    if let Some((driver, thread)) = driver {
+        println!(
+            "soak: all gone: {} driver steps",
+            driver.steps.load(Ordering::Relaxed)
+        );
+        driver.stop();
+        thread.join().expect("the driver thread");
+    }
     // Engine threads end as their handles go; give them a moment.
     let settle = Instant::now() + Duration::from_secs(10);
     let (mut threads_after, mut fds_after) = threads_and_fds();

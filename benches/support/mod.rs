@@ -8,9 +8,16 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod driver;
+
 /// What a connection's status callback reports: (index, status,
 /// condition, the failure's detail).
 pub type Event = (usize, Status, Option<String>, Option<String>);
+
+/// Whether `--NAME` is on the command line.
+pub fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a.strip_prefix("--") == Some(name))
+}
 
 /// `[CONNECTIONS] [SECONDS]` from the command line (cargo's own flags
 /// such as --bench are passed over).
@@ -44,10 +51,10 @@ const UNANSWERED_ALLOWED: usize = 10;
 pub fn log_in_all(
     n: usize,
     events: &Receiver<Event>,
-    mut start: impl FnMut(usize, Arc<AtomicBool>) -> Connection,
-) -> Vec<Connection> {
+    mut start: impl FnMut(usize, Arc<AtomicBool>) -> Arc<Connection>,
+) -> Vec<Arc<Connection>> {
     let mut heard: Vec<Arc<AtomicBool>> = (0..n).map(|_| Arc::default()).collect();
-    let mut conns: Vec<Connection> = Vec::with_capacity(n);
+    let mut conns: Vec<Arc<Connection>> = Vec::with_capacity(n);
     let mut unanswered = 0;
     for batch in (0..n).collect::<Vec<_>>().chunks(LOGIN_BATCH) {
         for &i in batch {
