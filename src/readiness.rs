@@ -1,6 +1,6 @@
 //! The one descriptor a caller's own loop waits on in pollable mode: an
 //! epoll set holding what the engine itself would poll (its mailbox's
-//! wake pipe, and the transport's socket, for writing too while output
+//! wake-up descriptor, and the transport's socket, for writing too while output
 //! waits). The engine brings the set up to date after every step, so it
 //! is readable exactly while a step has work (level-triggered, like the
 //! descriptors inside it).

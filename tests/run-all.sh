@@ -67,7 +67,7 @@ PY
 fi
 
 step "servers"
-# The soak test holds 1,000 connections: 3 descriptors each here, 1 in ejabberd.
+# The soak test holds 1,000 connections: 2 descriptors each here, 1 in ejabberd.
 ulimit -n "$(ulimit -Hn)"
 srv=$(mktemp -d /tmp/epode-servers.XXXXXX)
 stop_servers() {

@@ -301,7 +301,7 @@ impl Engine {
         self.update_readiness()
     }
 
-    /// What a step waits on: the mailbox's wake pipe, and the transport's
+    /// What a step waits on: the mailbox's wake-up, and the transport's
     /// socket (for writing too while output waits).
     fn wanted_fds(&self, core: &Core) -> Vec<(RawFd, i16)> {
         let mut fds = vec![(core.mailbox.wake_fd(), libc::POLLIN)];
