@@ -114,9 +114,22 @@ python3 -m venv "$venv" 2>/dev/null || {
 # pip builds in the tree, so Cargo reuses target/ (the release profile).
 "$venv/bin/pip" install -q "$root"
 # From the venv's directory, so that nothing of the checkout is imported.
-(cd "$venv" && "$venv/bin/mypy" --strict -p epode && "$venv/bin/mypy" --strict "$root/tests/examples/echo_bot.py")
+(cd "$venv" && "$venv/bin/mypy" --strict -p epode && "$venv/bin/mypy" --strict "$root/tests/examples/echo_bot.py" "$root/tests/examples/echo_bot_async.py")
 (cd "$venv" && env -u EPODE_LIB EPODE_TEST_INSTALLED=1 EPODE_PY_COVERAGE=1 \
     "$venv/bin/python" -m pytest -q "$root/tests/python")
+# The wheel `pip wheel` builds: the library and py.typed inside, and it
+# installs and loads on its own in a second venv.
+"$venv/bin/pip" wheel -q --no-deps -w "$venv/wheel" "$root"
+python3 -m venv "$venv/second"
+"$venv/second/bin/pip" install -q "$venv"/wheel/epode-*.whl
+(cd "$venv" && env -u EPODE_LIB "$venv/second/bin/python" - "$venv"/wheel/epode-*.whl <<'PY'
+import sys, zipfile, epode, epode._lib
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+assert "epode/py.typed" in names and any(n.startswith("epode/libepode") and n.endswith(".so") for n in names), names
+assert epode._lib.origin == "bundled" and epode._lib.path.startswith(sys.prefix), epode._lib.path
+print("wheel:", sys.argv[1].rsplit("/", 1)[-1], "loads", epode._lib.path.rsplit("/", 1)[-1], epode.library_version())
+PY
+)
 rm -rf "$venv"
 
 step "C examples against the servers"

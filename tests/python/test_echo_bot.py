@@ -1,18 +1,24 @@
-"""tests/examples/echo_bot.py, run as a user would, against the servers:
-bare-JID matching (any resource of the peer), its log through `logging`."""
+"""tests/examples/echo_bot.py and echo_bot_async.py, run as a user would,
+against the servers: bare-JID matching (any resource of the peer), the log
+through `logging`, and for the second a pollable connection on asyncio's
+loop, which stays free while the bot waits."""
 import os
+import re
 import subprocess
 import sys
+
+import pytest
 
 import epode
 from conftest import INSTALLED, ROOT
 
 
-def test_the_echo_bot_answers_any_resource_of_its_peer(server):
+@pytest.mark.parametrize("script", ["echo_bot.py", "echo_bot_async.py"])
+def test_the_echo_bot_answers_any_resource_of_its_peer(server, script):
     env = dict(os.environ)
     if not INSTALLED:
         env["PYTHONPATH"] = str(ROOT / "src" / "python")
-    bot = subprocess.Popen([sys.executable, str(ROOT / "tests" / "examples" / "echo_bot.py"), server.ws,
+    bot = subprocess.Popen([sys.executable, str(ROOT / "tests" / "examples" / script), server.ws,
                             server.jid("alice"), server.password("alice"), server.jid("bob")],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -35,6 +41,10 @@ def test_the_echo_bot_answers_any_resource_of_its_peer(server):
         log = bot.stderr.read()
         assert "echo_bot INFO status CONNECTED" in log, log
         assert "SASL mechanism" in log and server.password("alice") not in log
+        assert "echo_bot INFO status DISCONNECTED" in log, log
+        if script == "echo_bot_async.py":
+            ticks = re.search(r"the loop ticked (\d+) times", log)
+            assert ticks and int(ticks.group(1)) > 0, log
     finally:
         if bot.poll() is None:
             bot.kill()
