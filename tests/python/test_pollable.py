@@ -117,6 +117,50 @@ def test_an_exception_in_a_callback_reaches_the_awaiting_coroutine(server):
     conn.close()
 
 
+def test_async_stanza_iterators_and_exact_waits(server):
+    """`driver.stanzas()` yields what matches, in order, and ends with the
+    session; waits wake on the step that matters, not on a polling tick."""
+    async def main():
+        driver = Driver()
+        alice = epode.Connection(server["XMPP_WS_URL"], pollable=True)
+        bob = epode.Connection(server["XMPP_BOSH_URL"], pollable=True)
+        for conn in (alice, bob):
+            driver.add(conn)
+        alice.connect(server.jid("alice"), server.password("alice"))
+        bob.connect(server.jid("bob"), server.password("bob"))
+        for conn in (alice, bob):
+            await driver.wait_for_status(conn, epode.Status.CONNECTED)
+        chats = driver.stanzas(bob, name="message", type="chat", from_=server.jid("alice"), match_bare_from=True)
+        headlines = driver.stanzas(bob, name="message", type="headline")
+        for i in range(5):
+            alice.send(epode.msg(to=bob.jid, type="chat").c("body", text=f"chat {i}"))
+        alice.send(epode.msg(to=bob.jid, type="headline").c("body", text="news"))
+        got = []
+        async for message in chats:
+            got.append(message.find_text("body"))
+            if len(got) == 5:
+                break
+        news = await headlines.get(timeout=10)
+        nothing = await headlines.get(timeout=0.3)
+        # After its end, an iterator runs dry instead of waiting.
+        bob.disconnect()
+        await driver.wait_for_status(bob, epode.Status.DISCONNECTED)
+        after = [m async for m in chats]
+        headlines.close()
+        chats.close()
+        alice.disconnect()
+        await driver.wait_for_status(alice, epode.Status.DISCONNECTED)
+        for conn in (alice, bob):
+            driver.remove(conn)
+            conn.close()
+        return got, news, nothing, after
+
+    got, news, nothing, after = asyncio.run(asyncio.wait_for(main(), 60))
+    assert got == [f"chat {i}" for i in range(5)]
+    assert news is not None and news.find_text("body") == "news"
+    assert nothing is None and after == []
+
+
 def test_pollable_calls_on_a_plain_connection_are_wrong_state():
     conn = epode.Connection("ws://127.0.0.1:1/ws")
     for call in (conn.fileno, conn.next_timeout):
