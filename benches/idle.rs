@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::driver::Driver;
 use support::{
-    args, flag, log_in_all, note_answer, register_accounts, report_to, server_env, PASSWORD,
+    args, flag, log_in_all, note_answer, register_accounts, report_to, server_env, usage, PASSWORD,
 };
 
 mod support;
@@ -29,15 +29,6 @@ mod support;
 const INTERVALS: [&str; 3] = ["60000", "0", "10000"];
 /// After the logins, before measuring: the last answers settle.
 const SETTLE: Duration = Duration::from_secs(5);
-
-/// CPU time of the whole process, and its voluntary context switches.
-fn usage() -> (Duration, i64) {
-    // SAFETY: getrusage fills the zeroed struct we pass it.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_nvcsw)
-}
 
 /// Logs in soak0 … soak{n-1} with `interval`, driven by `driver` if given.
 fn log_in(

@@ -22,13 +22,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::driver::Driver;
 use support::{
-    args, flag, log_in_all, note_answer, register_accounts, report_to, server_env, PASSWORD,
+    args, flag, log_in_all, note_answer, register_accounts, report_to, server_env, usage, PASSWORD,
 };
 
 mod support;
 
 /// Every connection sends one message per round.
 const ROUND: Duration = Duration::from_secs(2);
+/// How long the logged-in connections sit idle before the soak, for the
+/// idle CPU figure.
+const IDLE: Duration = Duration::from_secs(10);
 fn count_dir(path: &str) -> usize {
     std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0)
 }
@@ -188,8 +191,22 @@ fn main() {
         rss_up.saturating_sub(rss_before) as f64 / n as f64
     );
 
+    // Idle first: every connection logged in, nothing to do.
+    std::thread::sleep(Duration::from_secs(2)); // the last logins' answers settle
+    let (idle_cpu0, idle_wakes0) = usage();
+    std::thread::sleep(IDLE);
+    let (idle_cpu1, idle_wakes1) = usage();
+    println!(
+        "soak: idle for {:?}: {:.3} s CPU ({:.3}% of a core), {} wake-ups",
+        IDLE,
+        (idle_cpu1 - idle_cpu0).as_secs_f64(),
+        (idle_cpu1 - idle_cpu0).as_secs_f64() * 100.0 / IDLE.as_secs_f64(),
+        idle_wakes1 - idle_wakes0
+    );
+
     // The soak: one message per connection per round, spread evenly.
     tally.soaking.store(true, Ordering::Release);
+    let (soak_cpu0, _) = usage();
     let gap = ROUND / n as u32;
     let start = Instant::now();
     let mut rss_samples = Vec::new();
@@ -224,6 +241,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let soak_time = start.elapsed();
+    let soak_cpu = usage().0 - soak_cpu0;
     steps_at("soaked");
     let rss_end = rss_kb();
     tally.soaking.store(false, Ordering::Release);
@@ -282,6 +300,11 @@ fn main() {
         soak_time.as_secs_f64()
     );
     println!("soak: messages sent {sent}, received {}, lost {lost}, duplicated {duplicated}, misrouted {misrouted}", sent - lost);
+    println!(
+        "soak: client CPU {:.1} s, {:.1} µs per message sent and received",
+        soak_cpu.as_secs_f64(),
+        soak_cpu.as_secs_f64() * 1e6 / sent.max(1) as f64
+    );
     println!(
         "soak: RSS before {} MiB, after the warm-up {} KiB, at the end {} KiB ({:+.1}%), samples {:?} MiB",
         rss_before / 1024,

@@ -14,6 +14,15 @@ pub mod driver;
 /// condition, the failure's detail).
 pub type Event = (usize, Status, Option<String>, Option<String>);
 
+/// CPU time of the whole process, and its voluntary context switches.
+pub fn usage() -> (Duration, i64) {
+    // SAFETY: getrusage fills the zeroed struct we pass it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_nvcsw)
+}
+
 /// Whether `--NAME` is on the command line.
 pub fn flag(name: &str) -> bool {
     std::env::args().any(|a| a.strip_prefix("--") == Some(name))
