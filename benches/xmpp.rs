@@ -94,18 +94,27 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Login time with the engine on its own thread, and in sync mode (the
+/// engine on the caller's thread inside connect()).
 fn connect_scenario(name: &str, url: &str, rounds: usize) {
-    let mut times = Vec::new();
-    for _ in 0..rounds {
-        let (conn, t) = login(url, "alice", "alice-pass");
-        times.push(t.as_secs_f64() * 1000.0);
-        conn.close().unwrap();
+    for sync in [false, true] {
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let mut o = Options::default();
+            if sync {
+                o.set("sync", "true").unwrap();
+            }
+            let (conn, t) = login_with(url, "alice", "alice-pass", o);
+            times.push(t.as_secs_f64() * 1000.0);
+            conn.close().unwrap();
+        }
+        println!(
+            "{name:5} connect ({}): login median {:.2} ms (min {:.2}, {rounds} logins)",
+            if sync { "sync" } else { "threaded" },
+            median(times.clone()),
+            times.iter().cloned().fold(f64::MAX, f64::min)
+        );
     }
-    println!(
-        "{name:5} connect: login median {:.2} ms (min {:.2}, {rounds} logins)",
-        median(times.clone()),
-        times.iter().cloned().fold(f64::MAX, f64::min)
-    );
 }
 
 fn echo_scenario(name: &str, url: &str, total: u64, window: u64) {
