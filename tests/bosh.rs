@@ -310,6 +310,7 @@ fn restore_attaches_to_a_kept_session() {
         assert!(matches!(err, epode::Error::NoSession(_)), "{err:?}");
 
         let (first, _r1) = login(&server, &server.bosh(), "carol", o.clone());
+        let first_out = collect_output(&first);
         let jid = first.jid();
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -334,9 +335,29 @@ fn restore_attaches_to_a_kept_session() {
         // The account written in another case is the same account (issue 20).
         let second = Connection::new(&server.bosh(), o.clone()).unwrap();
         let (mut rec, cb) = recorder();
+        // Both directions, to tell which side went quiet if no answer comes.
+        let (traffic, log) = collector::<String>();
+        let log_in = log.clone();
+        second.set_raw_output(Some(move |_: &Connection, t: &str| {
+            log.lock().unwrap().push(format!("out {t}"))
+        }));
+        second.set_raw_input(Some(move |_: &Connection, t: &str| {
+            log_in.lock().unwrap().push(format!("in  {t}"))
+        }));
+        let kept = std::fs::read_to_string(&path).unwrap_or_default();
         let shouted = format!("CAROL@{}", server.var("XMPP_DOMAIN").to_uppercase());
         second.restore(Some(&shouted), cb).unwrap();
-        rec.wait_for(Status::Attached, 20);
+        let attached = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rec.wait_for(Status::Attached, 20)
+        }));
+        assert!(
+            attached.is_ok(),
+            "{}: no ATTACHED; the kept session: {kept:?}; the first connection's last \
+             bodies: {:#?}; the restored one's traffic: {:#?}",
+            server.name(),
+            first_out.lock().unwrap(),
+            traffic.lock().unwrap()
+        );
         assert_eq!(second.jid(), jid);
         // A message still flows on the restored session.
         let (ws_bob, _rb) = login(&server, &server.ws(), "bob", Options::default());

@@ -374,3 +374,56 @@ fn a_frozen_server_makes_disconnect_conntimeout() {
         ]
     );
 }
+
+/// A kept session (keepalive) saved by a close that came right after a
+/// request went out resumes after that request: its rid reached the server,
+/// and a restore that sent it again would wait on a server that may never
+/// answer a repeated rid. Whatever the race between the write and the
+/// close, the stored rid is one past the last rid the server received.
+#[test]
+fn a_close_right_after_a_send_stores_the_rid_after_the_last_one_received() {
+    for round in 0..10 {
+        let (url, log) = serve(|req, _| {
+            if req.body.contains("<message") {
+                let mut r = Reply::ok("<body xmlns='http://jabber.org/protocol/httpbind'/>");
+                r.delay = Duration::from_secs(2); // held, as a long poll
+                r
+            } else {
+                session_script(req, None)
+            }
+        });
+        let dir =
+            std::env::temp_dir().join(format!("epode-kept-rid-{}-{round}", std::process::id()));
+        let path = dir.join("session");
+        let mut o = Options::default();
+        o.set("keepalive", "true").unwrap();
+        o.set("keepalive_path", path.to_str().unwrap()).unwrap();
+        let (conn, mut rec) = anonymous(&url, o);
+        rec.wait_for(Status::Connected, 10);
+        let msg = epode::Builder::msg([("to", "b@localhost")])
+            .c_text("body", epode::xml::NO_ATTRS, "just before the close")
+            .build();
+        conn.send(&msg).unwrap();
+        conn.close().unwrap();
+        drop(conn);
+        // What the server got, once anything still in flight has landed.
+        std::thread::sleep(Duration::from_millis(300));
+        let received = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|r| epode::xml::parse_element(&r.body).ok())
+            .filter_map(|b| b.attr("rid").and_then(|r| r.parse::<u64>().ok()))
+            .max()
+            .unwrap();
+        let stored = std::fs::read_to_string(&path).unwrap();
+        let rid: u64 = stored
+            .lines()
+            .find_map(|l| l.strip_prefix("rid="))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(rid, received + 1, "round {round}: {stored}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -476,6 +476,16 @@ impl Transport for BoshTransport {
         self.state = State::Closed;
         // No thread outlives the transport (bar one stuck in a connect).
         self.workers.end(Instant::now() + END_TIMEOUT);
+        // A request written just before the end (its report still queued)
+        // reached the server: a kept session must resume after it, or the
+        // restored client would send its rid again, which servers may
+        // never answer.
+        if let Some(rid) = self.workers.take_last_written() {
+            if self.last_written.is_none_or(|w| rid > w) {
+                self.last_written = Some(rid);
+                self.save_keepalive();
+            }
+        }
     }
 
     /// Freed while the session is up: a terminate (with what is queued) the

@@ -151,6 +151,17 @@ impl Workers {
         Some(answer)
     }
 
+    /// Takes every answer left and returns the highest rid among those
+    /// reported written: after `end`, what reached the server for certain.
+    pub fn take_last_written(&mut self) -> Option<u64> {
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers
+            .drain(..)
+            .filter(|a| matches!(a.outcome, Outcome::Written))
+            .map(|a| a.rid)
+            .max()
+    }
+
     pub fn has_answers(&self) -> bool {
         !self
             .answers
