@@ -8,7 +8,7 @@ use common::{
     collect_bodies, collect_output, collector, eventually, login, recorder, Server, CLEAN_SESSION,
 };
 use epode::{Builder, Connection, Options, Status};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn servers() -> Vec<Server> {
     vec![Server::get("prosody"), Server::get("ejabberd")]
@@ -568,5 +568,85 @@ fn a_stream_closed_before_the_first_features_is_connfail() {
     assert!(
         !sent.contains("secret") && !sent.contains("<auth"),
         "{sent}"
+    );
+}
+
+/// XEP-0368: direct TLS offers ALPN `xmpp-client`. `openssl s_server`
+/// (with the test server's own certificate) reports what the client's
+/// hello advertised, and shows the stream header that followed the
+/// verified handshake.
+#[test]
+fn direct_tls_advertises_alpn_xmpp_client() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let server = Server::get("prosody");
+    let tls = std::path::Path::new(&server.var("XMPP_CA_FILE"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut openssl = Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-naccept",
+            "1",
+        ])
+        .arg("-cert")
+        .arg(tls.join("server.crt"))
+        .arg("-key")
+        .arg(tls.join("server.key"))
+        .args(["-alpn", "xmpp-client"])
+        .stdin(Stdio::piped()) // kept open: s_server ends when its stdin does
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    // Its output as it comes (the stream header ends in no newline).
+    let mut out = openssl.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0
+                || tx
+                    .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !seen.contains(what) {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(text) => seen.push_str(&text),
+                Err(_) => return Err(seen.clone()),
+            }
+        }
+        Ok(())
+    };
+    wait_for("ACCEPT\n").expect("s_server listening");
+    let conn = Connection::new(&format!("tls://127.0.0.1:{port}"), server.tls_options()).unwrap();
+    let (_rec, cb) = recorder();
+    conn.connect("alice@localhost", Some("unused"), cb).unwrap();
+    let header = wait_for("<stream:stream");
+    let _ = openssl.kill();
+    let _ = openssl.wait();
+    drop(conn);
+    let seen = header.map(|_| seen).unwrap_or_else(|s| s);
+    assert!(
+        seen.contains("ALPN protocols advertised by the client: xmpp-client\n"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("<stream:stream"),
+        "no stream header after the handshake: {seen}"
     );
 }
