@@ -25,10 +25,7 @@ impl BoshTransport {
         match answer.outcome {
             Outcome::Written => {
                 self.requests.on_written(answer.rid, now);
-                if self.last_written.is_none_or(|w| answer.rid > w) {
-                    self.last_written = Some(answer.rid);
-                    self.save_keepalive();
-                }
+                self.note_written(answer.rid);
             }
             Outcome::Reply(reply) if reply.status == 200 => {
                 self.heard = Some(now);

@@ -186,6 +186,14 @@ impl BoshTransport {
         Ok(())
     }
 
+    /// Request `rid` is written in full: the kept session resumes after it.
+    fn note_written(&mut self, rid: u64) {
+        if self.last_written.is_none_or(|w| rid > w) {
+            self.last_written = Some(rid);
+            self.save_keepalive();
+        }
+    }
+
     /// Stores the session for `restore()`. The rid kept is the one after
     /// the last request known to be *written*: a request still queued when
     /// the process dies never reached the server, and restoring past it
@@ -481,10 +489,7 @@ impl Transport for BoshTransport {
         // restored client would send its rid again, which servers may
         // never answer.
         if let Some(rid) = self.workers.take_last_written() {
-            if self.last_written.is_none_or(|w| rid > w) {
-                self.last_written = Some(rid);
-                self.save_keepalive();
-            }
+            self.note_written(rid);
         }
     }
 
