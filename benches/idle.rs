@@ -43,13 +43,7 @@ fn log_in(
         let mut o = Options::default();
         o.set("mechanisms", "PLAIN").unwrap(); // no PBKDF2 × 1,000 on a shared machine
         o.set("pingInterval", interval).unwrap();
-        if driver.is_some() {
-            o.set("pollable", "true").unwrap();
-        }
-        let conn = Arc::new(Connection::new(url, o).expect("a connection"));
-        if let Some(driver) = driver {
-            driver.add(&conn);
-        }
+        let conn = Driver::connection(driver, url, o);
         note_answer(&conn, heard);
         conn.connect(
             &format!("soak{i}@{domain}"),
@@ -107,10 +101,9 @@ fn main() {
             let _ = conn.disconnect(None);
         }
         drop(conns);
-        if let Some((driver, thread)) = driver {
+        if let Some(driver) = driver {
             std::thread::sleep(Duration::from_secs(2)); // the driver sends the closes
-            driver.stop();
-            thread.join().expect("the driver thread");
+            Driver::finish(driver);
         }
         // Freed handles end their sessions; give the server a moment.
         std::thread::sleep(Duration::from_secs(3));

@@ -100,13 +100,7 @@ fn start_login(
 ) -> Arc<Connection> {
     let mut o = Options::default();
     o.set("mechanisms", "PLAIN").unwrap(); // no PBKDF2 × 1,000 on a shared machine
-    if driver.is_some() {
-        o.set("pollable", "true").unwrap();
-    }
-    let conn = Arc::new(Connection::new(url, o).expect("a connection"));
-    if let Some(driver) = driver {
-        driver.add(&conn);
-    }
+    let conn = Driver::connection(driver, url, o);
     note_answer(&conn, heard);
     let t = Arc::clone(tally);
     conn.add_handler(Matcher::new().name("message").type_("chat"), move |_, m| {
@@ -260,13 +254,9 @@ fn main() {
         }
     }
     drop(conns);
-    if let Some((driver, thread)) = driver {
-        println!(
-            "soak: all gone: {} driver steps",
-            driver.steps.load(Ordering::Relaxed)
-        );
-        driver.stop();
-        thread.join().expect("the driver thread");
+    steps_at("all gone");
+    if let Some(driver) = driver {
+        Driver::finish(driver);
     }
     // Engine threads end as their handles go; give them a moment.
     let settle = Instant::now() + Duration::from_secs(10);

@@ -5,7 +5,7 @@
 //! the earliest timer it knows of is due (at least once a second, for
 //! timers set by calls from other threads).
 
-use epode::Connection;
+use epode::{Connection, Options};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,6 +39,25 @@ impl Driver {
         });
         let d = Arc::clone(&driver);
         (driver, std::thread::spawn(move || d.run()))
+    }
+
+    /// A connection to `url`: pollable and driven by `driver` if one is
+    /// given, else with its own engine thread.
+    pub fn connection(driver: Option<&Driver>, url: &str, mut options: Options) -> Arc<Connection> {
+        if driver.is_some() {
+            options.set("pollable", "true").unwrap();
+        }
+        let conn = Arc::new(Connection::new(url, options).expect("a connection"));
+        if let Some(driver) = driver {
+            driver.add(&conn);
+        }
+        conn
+    }
+
+    /// Ends the loop of a driver that `start` gave and joins its thread.
+    pub fn finish((driver, thread): (Arc<Driver>, JoinHandle<()>)) {
+        driver.stop();
+        thread.join().expect("the driver thread");
     }
 
     /// Drives `conn` from now on (made with the `pollable` option).
