@@ -964,13 +964,7 @@ fn paused_reads_true_right_after_pause() {
 fn no_ack_after_the_server_refused_stream_management() {
     let (url, server) = serve(|peer| {
         peer.authenticate();
-        peer.open();
-        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
-        let bind = peer.recv();
-        peer.send(&format!(
-            "<iq xmlns='jabber:client' type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>a@localhost/sm</jid></bind></iq>",
-            attr(&bind, "id")
-        ));
+        peer.bind_offering("a@localhost/sm", "<sm xmlns='urn:xmpp:sm:3'/>");
         let enable = peer.recv();
         assert!(enable.starts_with("<enable"), "{enable}");
         peer.send("<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
@@ -1092,13 +1086,7 @@ fn service_is_the_new_url_after_a_redirect() {
 fn waiting_for_the_close_with_an_ack_outstanding_does_not_spin() {
     let (url, server) = serve(|peer| {
         peer.authenticate();
-        peer.open();
-        peer.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>");
-        let bind = peer.recv();
-        peer.send(&format!(
-            "<iq xmlns='jabber:client' type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>a@localhost/sm</jid></bind></iq>",
-            attr(&bind, "id")
-        ));
+        peer.bind_offering("a@localhost/sm", "<sm xmlns='urn:xmpp:sm:3'/>");
         let enable = peer.recv();
         assert!(enable.starts_with("<enable"), "{enable}");
         peer.send("<enabled xmlns='urn:xmpp:sm:3'/>");

@@ -69,8 +69,14 @@ impl Peer {
 
     /// After SASL success: the restarted stream, bind, CONNECTED.
     pub fn bind(&mut self, jid: &str) {
+        self.bind_offering(jid, "");
+    }
+
+    /// `bind`, with `features` (e.g. `<sm xmlns='urn:xmpp:sm:3'/>`) offered
+    /// beside `<bind/>`.
+    pub fn bind_offering(&mut self, jid: &str, features: &str) {
         self.open();
-        self.send("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+        self.send(&format!("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>{features}</stream:features>"));
         let iq = self.recv();
         let id = attr(&iq, "id");
         self.send(&format!(
