@@ -82,8 +82,9 @@ class Driver:
             self._errors.setdefault(fd, e)
             self.loop.call_exception_handler({"message": "epode connection step failed", "exception": e})
         self._arm(fd, conn)
-        if conn.closed or not conn.connected:
-            for it in self._iterators.get(fd, []):
+        iterators = self._iterators.get(fd)
+        if iterators and (conn.closed or not conn.connected):
+            for it in iterators:
                 it._end()
         stepped = self._stepped.get(fd)
         if stepped is not None:
