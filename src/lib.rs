@@ -90,6 +90,7 @@ pub mod fuzzing;
 #[doc(hidden)]
 pub use ffi::fuzzing as c_fuzzing;
 mod handler;
+mod http_tls;
 pub mod jid;
 #[cfg(test)]
 mod layers;

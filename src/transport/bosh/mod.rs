@@ -19,7 +19,7 @@ use super::http;
 use super::keepalive::{self, StoredSession};
 use super::net::split_url;
 use super::{send_queue_full, HookOutput, Incoming, Notify, Transport};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::options::Options;
 use crate::outgoing::Outgoing;
 use crate::xml::ns;
@@ -217,23 +217,12 @@ impl BoshTransport {
         if self.agent.is_some() {
             return Ok(());
         }
-        use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
-        let mut tls = TlsConfig::builder().provider(TlsProvider::NativeTls);
-        if let Some(path) = &self.options.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::io_from(format!("cannot read ca_file {}: {e}", path.display()), e)
-            })?;
-            let cert = ureq::tls::Certificate::from_pem(&pem)
-                .map_err(|e| Error::tls_from(format!("ca_file {}: {e}", path.display()), e))?;
-            tls = tls.root_certs(RootCerts::new_with_certs(&[cert.to_owned()]));
-        } else {
-            tls = tls.root_certs(RootCerts::PlatformVerifier);
-        }
-        if self.options.accept_invalid_certs {
-            tls = tls.disable_verification(true);
-        }
+        let tls = crate::http_tls::tls_config(
+            self.options.ca_file.as_deref(),
+            self.options.accept_invalid_certs,
+        )?;
         let config = ureq::Agent::config_builder()
-            .tls_config(tls.build())
+            .tls_config(tls)
             .http_status_as_error(false)
             .no_delay(true)
             .max_idle_connections_per_host(8)
