@@ -1,6 +1,7 @@
 //! Where to connect for an XMPP domain: DNS SRV discovery of client
 //! endpoints (RFC 6120 §3.2, XEP-0368 for direct TLS) and the addresses of
-//! an endpoint's host. A module of its own so that the TCP transport's
+//! an endpoint's host; and, in `host_meta.rs`, the domain's WebSocket and
+//! BOSH URLs from its host-meta ([`HostMeta`], XEP-0156). A module of its own so that the TCP transport's
 //! connect thread asks one question ("where do I try, in order?") and the
 //! ordering rules (RFC 2782) are tested apart from any socket.
 //!
@@ -50,11 +51,13 @@
 //! # Ok::<(), epode::Error>(())
 //! ```
 
+mod host_meta;
 mod resolv;
 #[cfg(test)]
 mod tests;
 
 use crate::Error;
+pub use host_meta::{parse_jrd, parse_xrd, ConnectionMethods, HostMeta, REL_BOSH, REL_WEBSOCKET};
 use resolv::{Failure, Rr, Server};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -442,6 +445,15 @@ fn ip_literal(host: &str) -> Option<IpAddr> {
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
     bare.parse().ok()
+}
+
+/// A host for a URL: an IP literal (IPv6 in brackets) or a DNS name.
+fn host_name(host: &str) -> Result<String, Error> {
+    match ip_literal(host) {
+        Some(IpAddr::V6(ip)) => Ok(format!("[{ip}]")),
+        Some(ip) => Ok(ip.to_string()),
+        None => dns_name(host),
+    }
 }
 
 /// `name` as DNS wants it: ASCII (IDNA for a Unicode name), without the

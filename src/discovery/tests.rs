@@ -252,3 +252,99 @@ fn the_settings_are_checked_before_any_lookup() {
     assert_eq!(ok.addr, Some("127.0.0.1:53".parse().unwrap()));
     assert_eq!(ok.timeout, Duration::from_millis(1500));
 }
+
+mod host_meta {
+    use crate::discovery::{parse_jrd, parse_xrd, ConnectionMethods, HostMeta};
+    use crate::Error;
+
+    const XRD: &str = "<?xml version='1.0' encoding='utf-8'?>\
+        <XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\
+        <Link rel='urn:xmpp:alt-connections:xbosh' href='https://a.example/bosh'/>\
+        <Link rel='urn:xmpp:alt-connections:websocket' href='wss://a.example/ws'/>\
+        <Link rel='urn:xmpp:alt-connections:websocket' href='ws://a.example/plain'/>\
+        <Link rel='urn:xmpp:alt-connections:websocket' href='wss://b.example/ws'/>\
+        <Link rel='urn:xmpp:alt-connections:websocket' href='wss://a.example/ws'/>\
+        <Link rel='urn:xmpp:alt-connections:xbosh' href='wss://wrong.example/kind'/>\
+        <Link rel='lrdd' href='https://a.example/lrdd'/>\
+        <Link rel='urn:xmpp:alt-connections:xbosh'/>\
+        </XRD>";
+
+    fn methods(ws: &[&str], bosh: &[&str]) -> ConnectionMethods {
+        ConnectionMethods {
+            websocket: ws.iter().map(|s| s.to_string()).collect(),
+            bosh: bosh.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn xrd_links_keep_their_order_and_drop_plaintext_duplicates_and_wrong_kinds() {
+        assert_eq!(
+            parse_xrd(XRD, false).unwrap(),
+            methods(
+                &["wss://a.example/ws", "wss://b.example/ws"],
+                &["https://a.example/bosh"]
+            )
+        );
+        assert_eq!(
+            parse_xrd(XRD, true).unwrap().websocket,
+            [
+                "wss://a.example/ws",
+                "ws://a.example/plain",
+                "wss://b.example/ws"
+            ]
+        );
+    }
+
+    #[test]
+    fn jrd_links_are_read_the_same_way() {
+        let jrd = r#"{"subject":"x","links":[
+            {"rel":"urn:xmpp:alt-connections:websocket","href":"wss://a.example/ws"},
+            {"rel":"urn:xmpp:alt-connections:xbosh","href":"http://a.example/bosh"},
+            {"rel":"urn:xmpp:alt-connections:xbosh","href":"HTTPS://a.example/bosh"},
+            {"rel":"urn:xmpp:alt-connections:xbosh","href":7},
+            {"href":"wss://no-rel.example/"}
+        ]}"#;
+        assert_eq!(
+            parse_jrd(jrd, false).unwrap(),
+            methods(&["wss://a.example/ws"], &["HTTPS://a.example/bosh"])
+        );
+        assert_eq!(
+            parse_jrd("{}", false).unwrap(),
+            ConnectionMethods::default()
+        );
+    }
+
+    #[test]
+    fn malformed_documents_are_errors_not_empty_answers() {
+        for bad in [
+            "",
+            "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>",
+            "<html><body>It works!</body></html>",
+            "<XRD><Link rel='urn:xmpp:alt-connections:websocket' href='wss://a/'/></XRD>",
+            "<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'/>",
+        ] {
+            assert!(
+                matches!(parse_xrd(bad, false), Err(Error::Io { .. })),
+                "{bad:?}"
+            );
+        }
+        for bad in ["", "{", "[]x", r#"{"links":{}}"#, "\u{0}"] {
+            assert!(
+                matches!(parse_jrd(bad, false), Err(Error::Io { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_origin_is_https_unless_plaintext_is_allowed() {
+        let refused = |h: HostMeta, domain: &str| {
+            matches!(h.connection_methods(domain), Err(Error::InvalidArgument(_)))
+        };
+        assert!(refused(HostMeta::new().origin("http://127.0.0.1:1"), "x"));
+        assert!(refused(HostMeta::new().origin("ftp://127.0.0.1:1"), "x"));
+        assert!(refused(HostMeta::new().origin("https://"), "x"));
+        assert!(refused(HostMeta::new(), "not a domain"));
+        assert!(refused(HostMeta::new(), ""));
+    }
+}
