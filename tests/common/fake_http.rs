@@ -10,6 +10,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The request line's target ("/http-bind").
+    pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
@@ -88,7 +90,9 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         .unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
+    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
     Some(Request {
+        path,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })

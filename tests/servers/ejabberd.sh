@@ -6,7 +6,8 @@
 #   ejabberd.sh env DIR                print DIR/env (export lines for the tests)
 #
 # Ports: BASE c2s (STARTTLS optional), BASE+1 c2s direct TLS, BASE+2 http,
-# BASE+3 https (BOSH at /bosh, WebSocket at /ws), BASE+4 c2s for SASL
+# BASE+3 https (BOSH at /bosh, WebSocket at /ws, XEP-0156 host-meta at
+# /.well-known/host-meta{,.json}), BASE+4 c2s for SASL
 # EXTERNAL (STARTTLS required, client certificate verified), BASE+5 HTTP API
 # (mod_http_api at /api), BASE+9 Erlang distribution (no epmd).
 # Never touches the Debian system service, /etc/ejabberd or epmd; see README.md.
@@ -173,6 +174,9 @@ listen:
     request_handlers:
       /bosh: mod_bosh
       /ws: ejabberd_http_ws
+      # XEP-0156: mod_host_meta serves only on a TLS listener.
+      /.well-known/host-meta: mod_host_meta
+      /.well-known/host-meta.json: mod_host_meta
   - port: $((base + 5))
     ip: 127.0.0.1
     backlog: 1024
@@ -214,6 +218,7 @@ modules:
   mod_caps: {}
   mod_carboncopy: {}
   mod_disco: {}
+  mod_host_meta: {}
   mod_http_api: {}
   mod_last: {}
   mod_offline: {}
@@ -335,6 +340,7 @@ write_env() {
         e XMPP_BOSH_HTTPS_URL "https://127.0.0.1:$https/bosh"
         e XMPP_WS_URL "ws://127.0.0.1:$http/ws"
         e XMPP_WSS_URL "wss://127.0.0.1:$https/ws"
+        e XMPP_HOST_META_ORIGIN "https://$DOMAIN:$https"
         e XMPP_EXTERNAL_DOMAIN "$DOMAIN"
         e XMPP_EXTERNAL_PORT "$((base + 4))"
         e XMPP_CA_FILE "$dir/tls/ca.crt"

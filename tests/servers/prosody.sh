@@ -6,7 +6,8 @@
 #   prosody.sh env DIR                 print DIR/env (export lines for the tests)
 #
 # Ports: BASE c2s (STARTTLS optional on localhost), BASE+1 c2s direct TLS,
-# BASE+2 http, BASE+3 https (BOSH at /http-bind, WebSocket at /xmpp-websocket).
+# BASE+2 http, BASE+3 https (BOSH at /http-bind, WebSocket at /xmpp-websocket,
+# a static /.well-known/host-meta.json for XEP-0156).
 # Never touches the Debian system service or /etc/prosody; see README.md.
 set -euo pipefail
 
@@ -90,7 +91,7 @@ modules_enabled = {
     "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep"; "private";
     "blocklist"; "vcard_legacy"; "version"; "uptime"; "time"; "ping";
     "offline"; "smacks"; "smacks_resume_fix"; "bosh"; "bosh_resend_fix"; "websocket";
-    "admin_shell"; "posix";
+    "admin_shell"; "posix"; "http_files";
 }
 modules_disabled = { "s2s" }
 -- mod_smacks_resume_fix and mod_bosh_resend_fix: fixes for Prosody 0.12.3
@@ -98,6 +99,11 @@ modules_disabled = { "s2s" }
 plugin_paths = { "$plugins" }
 
 smacks_hibernation_time = 60
+
+-- XEP-0156: Prosody 0.12 has no mod_host_meta, so a static host-meta.json
+-- is served (and no XML host-meta: clients fall back to the JSON).
+http_files_dir = "$dir/www"
+http_paths = { files = "/.well-known" }
 
 -- Relaxed host: PLAIN and SCRAM without TLS, every SCRAM hash computable.
 VirtualHost "$DOMAIN"
@@ -133,6 +139,15 @@ EOF
 exec prosodyctl --config '$dir/prosody.cfg.lua' "\$@"
 EOF
     chmod 755 "$dir/ctl"
+
+    mkdir -p "$dir/www"
+    local web="$DOMAIN:$((base + 3))"
+    cat >"$dir/www/host-meta.json" <<EOF
+{"links":[
+  {"rel":"urn:xmpp:alt-connections:websocket","href":"wss://$web/xmpp-websocket"},
+  {"rel":"urn:xmpp:alt-connections:xbosh","href":"https://$web/http-bind"}
+]}
+EOF
 }
 
 register_accounts() {
@@ -166,6 +181,7 @@ write_env() {
         e XMPP_BOSH_HTTPS_URL "https://127.0.0.1:$https/http-bind"
         e XMPP_WS_URL "ws://127.0.0.1:$http/xmpp-websocket"
         e XMPP_WSS_URL "wss://127.0.0.1:$https/xmpp-websocket"
+        e XMPP_HOST_META_ORIGIN "https://$DOMAIN:$https"
         e XMPP_EXTERNAL_DOMAIN "$CERT_DOMAIN"
         e XMPP_EXTERNAL_PORT "$base"
         e XMPP_CA_FILE "$dir/tls/ca.crt"
