@@ -3,7 +3,12 @@
  *   status SERVICE JID PASSWORD [--stay] [KEY=VALUE ...]
  *
  * SERVICE is a ws://, wss://, http:// or https:// URL (or a path with
- * origin=…). PASSWORD "-" means none (ANONYMOUS). Each KEY=VALUE sets a
+ * origin=…), tcp://host:port (STARTTLS), tls://host:port (direct TLS), or
+ * '' for the server that DNS SRV names for the JID's domain. "host-meta"
+ * (or "host-meta:ORIGIN", e.g. host-meta:https://web.example.com:8443)
+ * asks the JID's domain for its URLs (XEP-0156), prints "FOUND url" for
+ * each, and logs in over the first WebSocket one, else the first BOSH
+ * one. PASSWORD "-" means none (ANONYMOUS). Each KEY=VALUE sets a
  * connection option by its Strophe name: mechanisms=SCRAM-SHA-256,PLAIN,
  * protocol=wss, origin=…, worker=…, sync=true, keepalive=true, ca_file=….
  *
@@ -115,6 +120,35 @@ static void on_status(void *userdata, epode_conn *conn, epode_status status, con
     }
 }
 
+/* XEP-0156: the first WebSocket URL the JID's domain lists, else the
+ * first BOSH one, into `url`. */
+static bool discover(const char *jid, const char *origin, const epode_options *opts, char *url, size_t cap) {
+    char domain[256], err[256];
+    epode_connection_methods *found = NULL;
+    if (epode_jid_domain(jid, domain, sizeof domain, NULL) != EPODE_OK ||
+        epode_host_meta_lookup(domain, origin, opts, &found) != EPODE_OK) {
+        epode_last_error(err, sizeof err);
+        fprintf(stderr, "host-meta: %s\n", err);
+        return false;
+    }
+    bool chosen = false;
+    int kinds[] = {EPODE_ENDPOINT_WEBSOCKET, EPODE_ENDPOINT_BOSH};
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = epode_connection_methods_count(found, kinds[k]);
+        for (size_t i = 0; i < n; i++) {
+            char one[1024];
+            if (epode_connection_methods_url(found, kinds[k], i, one, sizeof one, NULL) != EPODE_OK) continue;
+            printf("FOUND %s\n", one);
+            if (!chosen && strlen(one) < cap) {
+                memcpy(url, one, strlen(one) + 1);
+                chosen = true;
+            }
+        }
+    }
+    epode_connection_methods_free(found);
+    return chosen;
+}
+
 static int usage(void) {
     fprintf(stderr, "usage: status SERVICE JID PASSWORD [--stay] [KEY=VALUE ...]\n");
     return 2;
@@ -150,6 +184,16 @@ int main(int argc, char **argv) {
             return 2;
         }
         if (strcmp(key, "sync") == 0) sync = strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "1") == 0;
+    }
+
+    char found[1024];
+    if (strncmp(service, "host-meta", 9) == 0 && (service[9] == '\0' || service[9] == ':')) {
+        const char *origin = service[9] == ':' ? service + 10 : NULL;
+        if (!discover(jid, origin, opts, found, sizeof found)) {
+            epode_options_free(opts);
+            return 1;
+        }
+        service = found;
     }
 
     epode_conn *conn = NULL;

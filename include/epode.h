@@ -26,7 +26,9 @@
  *   options (epode_options_*), the connection (epode_conn_*: life, login,
  *   sending, handlers and hooks, flow, getters), stream management, logs,
  *   SASL, stanzas (epode_stanza_*), the builder (epode_builder_*), JIDs
- *   (epode_jid_*). Every function's comment says what it does, then:
+ *   (epode_jid_*), and XEP-0156 discovery (epode_host_meta_lookup,
+ *   epode_connection_methods_*). Every function's comment says what it
+ *   does, then:
  *     Ownership  who frees what it returns, and what it consumes (also on
  *                failure); for a registration, when userdata_free runs;
  *     Lifetime   how long each pointer argument must stay valid (this is
@@ -172,11 +174,23 @@ typedef enum epode_log_level {
   EPODE_LOG_ERROR = 3,
 } epode_log_level;
 
+// Which kind of endpoint a URL of `epode_connection_methods` is.
+typedef enum epode_endpoint_kind {
+  // `wss://` (`ws://` with `allow_plaintext`): a WebSocket service.
+  EPODE_ENDPOINT_WEBSOCKET = 0,
+  // `https://` (`http://` with `allow_plaintext`): a BOSH service.
+  EPODE_ENDPOINT_BOSH = 1,
+} epode_endpoint_kind;
+
 // A stanza under construction, with a cursor (Strophe's Builder). Opaque.
 typedef struct epode_builder epode_builder;
 
 // An XMPP connection. Opaque; created by `epode_conn_new`, freed by `epode_conn_free`.
 typedef struct epode_conn epode_conn;
+
+// A domain's connection methods as host-meta lists them. Opaque;
+// `epode_connection_methods_free` frees it.
+typedef struct epode_connection_methods epode_connection_methods;
 
 // A set of connection options. Opaque; `epode_options_free` frees it.
 typedef struct epode_options epode_options;
@@ -2087,6 +2101,83 @@ enum epode_result epode_jid_equal(const char *a,
 enum epode_result epode_jid_bare_equal(const char *a,
                                        const char *b,
                                        bool *out_equal);
+
+// Fetches `domain`'s host-meta over HTTPS (XEP-0156): first
+// `https://DOMAIN/.well-known/host-meta`, then host-meta.json if that
+// fails or lists nothing. Only `wss://` and `https://` URLs are kept,
+// unless `opts` allows plaintext. Pass a service URL found here to
+// `epode_conn_new`.
+//
+// `origin` (NULL for `https://DOMAIN`) fetches from another place, such as
+// `https://web.example.com:8443`. From `opts` (NULL for the defaults), the
+// lookup uses `ca_file`, `accept_invalid_certs`, `allow_plaintext`, and
+// `connect_timeout` as the bound of the whole lookup. Every redirect counts
+// against that bound, and at most 5 are followed.
+//
+// **Ownership**: `*out` receives a new handle, owned by the caller: free
+// it with `epode_connection_methods_free`. It is written only on success.
+// Nothing is consumed.
+//
+// **Lifetime**: `domain` and `origin` (NULL or) NUL-terminated, `opts`
+// NULL or live, `out` writable, for the call only.
+//
+// **Thread**: any thread. It blocks for the HTTP exchanges, at most
+// `connect_timeout`.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_UTF8,
+// EPODE_ERR_INVALID_ARG (a bad domain or origin, or a plaintext origin
+// without `allow_plaintext`), EPODE_ERR_TLS, EPODE_ERR_TIMEOUT,
+// EPODE_ERR_IO (an HTTP error or a malformed document), EPODE_ERR_NOT_FOUND
+// (both documents read, neither lists a URL).
+enum epode_result epode_host_meta_lookup(const char *domain,
+                                         const char *origin,
+                                         const struct epode_options *opts,
+                                         struct epode_connection_methods **out);
+
+// How many URLs of `kind` (an `epode_endpoint_kind`) were found; 0 for a
+// NULL handle or an unknown kind.
+//
+// **Ownership**: nothing is consumed.
+//
+// **Lifetime**: `methods` NULL or live, for the call only.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: none (0 for NULL or an unknown kind).
+size_t epode_connection_methods_count(const struct epode_connection_methods *methods,
+                                      int kind);
+
+// Copies URL number `index` (from 0, in the document's order, the
+// server's preference) of `kind` (an `epode_endpoint_kind`).
+//
+// **Ownership**: nothing is consumed; the caller keeps every argument.
+//
+// **Lifetime**: `methods` live; `buf` valid for `cap` bytes (or NULL with
+// `cap` 0) and `len` NULL or writable, for the call only: the text is
+// copied.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: EPODE_ERR_NULL_ARG, EPODE_ERR_INVALID_ARG (an unknown
+// kind), EPODE_ERR_NOT_FOUND (`index` past the last),
+// EPODE_ERR_BUFFER_TOO_SMALL.
+enum epode_result epode_connection_methods_url(const struct epode_connection_methods *methods,
+                                               int kind,
+                                               size_t index,
+                                               char *buf,
+                                               size_t cap,
+                                               size_t *len);
+
+// Frees what `epode_host_meta_lookup` found. NULL does nothing.
+//
+// **Ownership**: consumes `methods`.
+//
+// **Lifetime**: `methods` NULL or live, and not used after.
+//
+// **Thread**: any thread; never blocks.
+//
+// **Errors**: none.
+void epode_connection_methods_free(struct epode_connection_methods *methods);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -13,7 +13,8 @@
 //!
 //! The modules are declared in the order the header presents them (cbindgen
 //! keeps source order): the library, options, the connection and its
-//! getters, stream management, logs, SASL, stanzas, the builder, JIDs.
+//! getters, stream management, logs, SASL, stanzas, the builder, JIDs,
+//! discovery.
 #![allow(clippy::missing_safety_doc)]
 
 pub mod callback;
@@ -40,3 +41,5 @@ pub mod stanza;
 pub mod builder;
 
 pub mod jid;
+
+pub mod discovery;

@@ -82,6 +82,10 @@ for dir in "$EPODE_TEST_PROSODY" "$EPODE_TEST_EJABBERD"; do
             "$bin/status-cpp" "tls://127.0.0.1:$XMPP_C2S_TLS_PORT" "$XMPP_BOB_JID" "$XMPP_BOB_PASSWORD" "ca_file=$XMPP_CA_FILE" sync=true
         expect "$XMPP_SERVER status tcp, a certificate nobody vouches for → 1" 1 "" -- \
             "$bin/status" "tcp://127.0.0.1:$XMPP_C2S_PORT" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
+        expect "$XMPP_SERVER status host-meta (XEP-0156) + ca_file" 0 "FOUND wss://${XMPP_HOST_META_ORIGIN#https://}${XMPP_WSS_URL#wss://127.0.0.1:"$XMPP_HTTPS_PORT"}"$'\n'"$login_ok" -- \
+            "$bin/status" "host-meta:$XMPP_HOST_META_ORIGIN" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD" "ca_file=$XMPP_CA_FILE"
+        expect "$XMPP_SERVER status host-meta, a certificate nobody vouches for → 1" 1 "" -- \
+            "$bin/status" "host-meta:$XMPP_HOST_META_ORIGIN" "$XMPP_ALICE_JID" "$XMPP_ALICE_PASSWORD"
         expect "$XMPP_SERVER status bosh headers, cookie, content type" 0 "$login_ok" -- \
             "$bin/status" "$XMPP_BOSH_URL" "$XMPP_CAROL_JID" "$XMPP_CAROL_PASSWORD" \
             "customHeaders=X-App-Version: 2.1.0" "cookies=app=1; Path=/" "contentType=text/plain; charset=utf-8" wait=30 hold=1
