@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 from epode import _lib
 
-HANDLES = {"epode_conn", "epode_stanza", "epode_builder", "epode_options", "epode_sasl_out"}
+HANDLES = {"epode_conn", "epode_stanza", "epode_builder", "epode_options", "epode_sasl_out", "epode_connection_methods"}
 # C enums travel as int (their values fit; the header's functions take int where it matters).
 SCALARS = {
     "int": c_int,

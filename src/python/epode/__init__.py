@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from . import jid
+from . import discovery, jid
 from ._lib import path as library_path
 from .builder import Builder, build, iq, msg, pres
 from .connection import Connection
@@ -46,6 +46,6 @@ except _metadata.PackageNotFoundError:  # imported from the source tree
 
 __all__ = [
     "Builder", "Connection", "Error", "KEEP", "LogLevel", "Options", "REMOVE", "Result", "SaslStep", "Stanza",
-    "StanzaQueue", "Status", "build", "clear_default_log_handler", "iq", "jid", "library_path", "library_version",
+    "StanzaQueue", "Status", "build", "clear_default_log_handler", "discovery", "iq", "jid", "library_path", "library_version",
     "log_to_stderr", "msg", "pres", "set_default_log_handler",
 ]

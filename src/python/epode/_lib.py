@@ -51,6 +51,7 @@ STANZA = c_void_p
 BUILDER = c_void_p
 OPTIONS = c_void_p
 SASL_OUT = c_void_p
+METHODS = c_void_p  # epode_connection_methods
 ATTRS = POINTER(c_char_p)  # NULL-terminated name, value, … array
 OUT_LEN = POINTER(c_size_t)
 
@@ -169,6 +170,11 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any]]] = [
     ("epode_jid_normalize", R, [c_char_p, c_char_p, c_size_t, OUT_LEN]),
     ("epode_jid_equal", R, [c_char_p, c_char_p, POINTER(c_bool)]),
     ("epode_jid_bare_equal", R, [c_char_p, c_char_p, POINTER(c_bool)]),
+    # XEP-0156 discovery
+    ("epode_host_meta_lookup", R, [c_char_p, c_char_p, OPTIONS, POINTER(METHODS)]),
+    ("epode_connection_methods_count", c_size_t, [METHODS, c_int]),
+    ("epode_connection_methods_url", R, [METHODS, c_int, c_size_t, c_char_p, c_size_t, OUT_LEN]),
+    ("epode_connection_methods_free", None, [METHODS]),
     # the library
     ("epode_last_error", c_size_t, [c_char_p, c_size_t]),
     ("epode_string_free", None, [c_void_p]),
