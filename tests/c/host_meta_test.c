@@ -65,8 +65,7 @@ int main(void) {
     CHECK_RESULT(epode_connection_methods_url(found, EPODE_ENDPOINT_BOSH, 1, url, sizeof url, NULL),
                  EPODE_ERR_NOT_FOUND);
     CHECK_RESULT(epode_connection_methods_url(found, -1, 0, url, sizeof url, NULL), EPODE_ERR_INVALID_ARG);
-    CHECK_RESULT(epode_connection_methods_url(NULL, EPODE_ENDPOINT_BOSH, 0, url, sizeof url, NULL),
-                 EPODE_ERR_NULL_ARG);
+    CHECK_RESULT(epode_connection_methods_url(NULL, EPODE_ENDPOINT_BOSH, 0, url, sizeof url, NULL), EPODE_ERR_NULL_ARG);
     epode_connection_methods_free(found);
     epode_connection_methods_free(NULL);
 
