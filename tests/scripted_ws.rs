@@ -1149,3 +1149,82 @@ fn waiting_for_the_close_with_an_ack_outstanding_does_not_spin() {
     );
     server.join().unwrap();
 }
+
+/// A handler's send is queued without waking the engine (it runs on the
+/// engine's own thread), so the step that ran the handler must write it
+/// before it returns: here the peer gets each reply while the client takes
+/// no further step, and the descriptor shows nothing left to do.
+#[test]
+fn a_handler_reply_is_written_by_the_step_that_ran_the_handler() {
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    // The peer sends the next ping only when the client has looked.
+    let (go, next) = std::sync::mpsc::channel::<()>();
+    let (url, server) = serve(move |peer| {
+        peer.authenticate();
+        peer.bind("a@localhost/r");
+        for n in 0..3 {
+            if n > 0 {
+                next.recv().unwrap();
+            }
+            peer.send(&format!(
+                "<message xmlns='jabber:client' from='b@localhost/x' type='chat'><body>ping {n}</body></message>"
+            ));
+            let mut reply = peer.recv();
+            while reply.starts_with("<presence") {
+                reply = peer.recv();
+            }
+            tx.send(reply).unwrap();
+        }
+        let _ = peer.recv(); // the close
+    });
+    let mut o = Options::default();
+    o.set("pollable", "true").unwrap();
+    let (conn, mut rec) = connect(&url, "a@localhost", Some("pw"), o);
+    conn.add_handler(epode::Matcher::new().name("message"), |c, m| {
+        let body = m.child_text("body").unwrap_or_default();
+        let reply = epode::Builder::msg([("to", "b@localhost/x")])
+            .c_text("body", epode::xml::NO_ATTRS, &format!("pong {body}"))
+            .build();
+        c.send(&reply).unwrap();
+        epode::Keep::Keep
+    })
+    .unwrap();
+    let fd = conn.poll_fd().unwrap();
+    let readable = |ms: i32| {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut replies = Vec::new();
+    while replies.len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "got {replies:?}");
+        if !readable(100) {
+            continue;
+        }
+        conn.run_once(Duration::ZERO).unwrap();
+        if let Ok(reply) = rx.recv_timeout(Duration::from_millis(500)) {
+            // Written within that one step; nothing is left pending.
+            assert!(!readable(0), "the step left work behind after {reply}");
+            replies.push(reply);
+            let _ = go.send(());
+        }
+    }
+    for (n, reply) in replies.iter().enumerate() {
+        assert!(reply.contains(&format!("pong ping {n}")), "{reply}");
+    }
+    conn.disconnect(None).unwrap();
+    while !rec.seen.iter().any(|e| e.0 == Status::Disconnected) {
+        assert!(std::time::Instant::now() < deadline, "no end");
+        readable(100);
+        conn.run_once(Duration::ZERO).unwrap();
+        while let Ok(e) = rec.rx.try_recv() {
+            rec.seen.push(e);
+        }
+    }
+    server.join().unwrap();
+}

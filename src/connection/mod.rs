@@ -131,7 +131,12 @@ impl Connection {
     }
 
     fn post(&self, command: Command) {
-        self.core.mailbox.post(command);
+        if self.on_engine_thread() {
+            // Inside the engine's step: it runs this before it sleeps.
+            self.core.mailbox.post_quietly(command);
+        } else {
+            self.core.mailbox.post(command);
+        }
     }
 
     fn on_engine_thread(&self) -> bool {

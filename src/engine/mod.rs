@@ -276,7 +276,12 @@ impl Engine {
             self.shutdown = true;
             return Ok(());
         };
-        let wait = self.wait_time(timeout);
+        // Commands posted quietly from this thread (a callback that ran
+        // after the last step's final look) must not wait for a wake-up.
+        let wait = match core.mailbox.is_empty() {
+            true => self.wait_time(timeout),
+            false => Some(Duration::ZERO),
+        };
         let fds = self.wanted_fds(&core);
         let revents = poll_fds(&fds, wait)?;
         drop(core);
@@ -290,13 +295,17 @@ impl Engine {
         // Callbacks may have posted more: handle it before sleeping again.
         // A drain of the mailbox may also have eaten the wake-up of a BOSH
         // answer that arrived meanwhile, so look for one before sleeping.
+        // And a callback's send is posted without a wake-up: look again.
         loop {
             self.run_commands();
             self.flush_transport();
-            if !self.transport.as_ref().is_some_and(|t| t.has_pending()) {
+            if self.transport.as_ref().is_some_and(|t| t.has_pending()) {
+                self.read_transport();
+            } else if !self.mailbox_is_empty() {
+                continue;
+            } else {
                 break;
             }
-            self.read_transport();
         }
         self.update_readiness()
     }
@@ -332,7 +341,17 @@ impl Engine {
 
     /// How long until a timer of the engine's is due (None: none is set).
     pub(crate) fn next_timeout(&self) -> Option<Duration> {
-        self.wait_time(None)
+        match self.mailbox_is_empty() {
+            true => self.wait_time(None),
+            false => Some(Duration::ZERO),
+        }
+    }
+
+    /// No command waits (true too when the connection is gone).
+    fn mailbox_is_empty(&self) -> bool {
+        self.core
+            .upgrade()
+            .is_none_or(|core| core.mailbox.is_empty())
     }
 
     fn wait_time(&self, timeout: Option<Duration>) -> Option<Duration> {
