@@ -87,6 +87,8 @@ impl Element {
         attrs: impl IntoIterator<Item = (K, V)>,
     ) -> Element {
         let mut elem = Element::named(name.as_ref());
+        let attrs = attrs.into_iter();
+        elem.attrs.reserve(attrs.size_hint().0);
         for (k, v) in attrs {
             elem.set_attr_str(k.as_ref(), v);
         }
@@ -109,15 +111,21 @@ impl Element {
 
     /// The name without its prefix.
     pub fn local_name(&self) -> &str {
-        match self.name.split_once(':') {
-            Some((_, local)) => local,
+        match self.colon() {
+            Some(at) => &self.name[at + 1..],
             None => &self.name,
         }
     }
 
     /// The prefix of the name, if any.
     pub fn prefix(&self) -> Option<&str> {
-        self.name.split_once(':').map(|(p, _)| p)
+        self.colon().map(|at| &self.name[..at])
+    }
+
+    /// Where the name's prefix ends: a byte search, which costs a fraction
+    /// of `str::split_once`'s char searcher on these short names.
+    fn colon(&self) -> Option<usize> {
+        self.name.bytes().position(|b| b == b':')
     }
 
     /// The value of an attribute, by its name as written.

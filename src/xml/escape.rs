@@ -58,6 +58,9 @@ fn escape_with<W: Write>(
     marked: &[bool; 256],
     table: fn(u8) -> Option<&'static str>,
 ) -> fmt::Result {
+    if !any_marked(s.as_bytes(), marked) {
+        return w.write_str(s); // the common case: nothing to replace
+    }
     let mut last = 0;
     for (i, &b) in s.as_bytes().iter().enumerate() {
         if marked[usize::from(b)] {
@@ -95,6 +98,18 @@ pub(super) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// Whether any byte of `bytes` is marked. Chunks are looked at whole,
+/// without a branch per byte, which runs several times faster than
+/// `Iterator::any` on the short texts of a stanza (this is on the path of
+/// every text and attribute value sent and received).
+pub(crate) fn any_marked(bytes: &[u8], marked: &[bool; 256]) -> bool {
+    bytes.chunks(16).any(|chunk| {
+        chunk
+            .iter()
+            .fold(false, |hit, &b| hit | marked[usize::from(b)])
+    })
+}
+
 /// Where raw input goes. Attribute values normalize literal whitespace to
 /// spaces (XML 1.0 §3.3.3); CDATA sections expand no references.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -126,7 +141,7 @@ static UNESCAPE_MARKS: [bool; 256] = {
 /// refuses characters XML forbids.
 pub(super) fn unescape_into(raw: &str, ctx: Context, out: &mut String) -> Result<(), XmlError> {
     let bytes = raw.as_bytes();
-    if !bytes.iter().any(|&b| UNESCAPE_MARKS[usize::from(b)]) {
+    if !any_marked(bytes, &UNESCAPE_MARKS) {
         out.push_str(raw); // the common case: plain text
         return Ok(());
     }

@@ -20,21 +20,24 @@ pub(super) fn is_space_char(c: char) -> bool {
 
 /// A name without a colon, as Namespaces in XML requires. Non-ASCII
 /// characters are accepted without consulting the full XML name tables.
-fn is_ncname(s: &str) -> bool {
-    match s.bytes().next() {
+fn is_ncname(s: &[u8]) -> bool {
+    match s.first() {
         None => false,
-        Some(b) if b.is_ascii_digit() || b == b'-' || b == b'.' => false,
+        Some(b) if b.is_ascii_digit() || matches!(b, b'-' | b'.') => false,
         Some(_) => s
-            .bytes()
-            .all(|b| b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')),
+            .iter()
+            .all(|&b| b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')),
     }
 }
 
 /// `local` or `prefix:local`.
 pub(super) fn check_qname(name: &str) -> Result<(), XmlError> {
-    let ok = match name.split_once(':') {
-        Some((prefix, local)) => is_ncname(prefix) && is_ncname(local),
-        None => is_ncname(name),
+    // Bytes, not str::split_once: its char searcher cost more than the
+    // check itself on every name of every stanza.
+    let bytes = name.as_bytes();
+    let ok = match bytes.iter().position(|&b| b == b':') {
+        Some(at) => is_ncname(&bytes[..at]) && is_ncname(&bytes[at + 1..]),
+        None => is_ncname(bytes),
     };
     if ok {
         return Ok(());
@@ -51,7 +54,9 @@ pub(super) fn parse_attrs(body: &str, name_len: usize) -> Result<Vec<(Name, Stri
     if tail.bytes().all(is_space) {
         return Ok(Vec::new());
     }
-    let mut attrs: Vec<(Name, String)> = Vec::new();
+    // One allocation: at most one attribute per '=' (values may hold more).
+    let mut attrs: Vec<(Name, String)> =
+        Vec::with_capacity(tail.bytes().filter(|&b| b == b'=').count());
     let mut iter = Attributes::new(body, name_len);
     // Duplicates are checked below, without quick-xml's per-tag allocation.
     iter.with_checks(false);
