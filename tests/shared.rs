@@ -21,7 +21,7 @@ fn servers() -> Vec<Server> {
     vec![Server::get("prosody"), Server::get("ejabberd")]
 }
 
-/// The tests count dave's sessions on the server: one test at a time.
+/// The tests count erin's sessions on the server: one test at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
@@ -64,10 +64,10 @@ fn connect_as(conn: &Connection, jid: &str, password: &str) -> Recorder {
     rec
 }
 
-/// A handle of `worker` that logs dave in (the first one drives the login).
+/// A handle of `worker` that logs erin in (the first one drives the login).
 fn log_in(server: &Server, worker: &str) -> (Connection, Recorder) {
     let conn = handle(server, worker);
-    let mut rec = connect(&conn, server, "dave");
+    let mut rec = connect(&conn, server, "erin");
     rec.wait_for(Status::Connected, 20);
     (conn, rec)
 }
@@ -112,7 +112,7 @@ fn three_handles_in_one_process_share_one_session() {
 
         // A later connect() for the same account attaches: no second login.
         let b = handle(&server, &worker);
-        let mut rb = connect(&b, &server, "dave");
+        let mut rb = connect(&b, &server, "erin");
         rb.wait_for(Status::Attached, 20);
         assert_eq!(rb.statuses(), [Status::Connecting, Status::Attached]);
         let c = handle(&server, &worker);
@@ -122,7 +122,7 @@ fn three_handles_in_one_process_share_one_session() {
         assert_eq!(b.jid(), a.jid());
         assert_eq!(c.jid(), a.jid());
         assert!(b.authenticated() && c.authenticated());
-        assert_sessions(&server, "dave", 1);
+        assert_sessions(&server, "erin", 1);
 
         // Every handle hears what is sent to the session's JID.
         let bodies = [&a, &b, &c].map(collect_bodies);
@@ -180,7 +180,7 @@ fn three_handles_in_one_process_share_one_session() {
                 got.lock().unwrap().contains(&"after c left".to_string())
             });
         }
-        assert_sessions(&server, "dave", 1);
+        assert_sessions(&server, "erin", 1);
 
         // disconnect() from any handle ends the session for every handle at once.
         a.disconnect(None).unwrap();
@@ -188,14 +188,14 @@ fn three_handles_in_one_process_share_one_session() {
         let seen = rb.wait_for(Status::Disconnected, 10);
         let condition = seen.last().unwrap().1.clone().unwrap_or_default();
         assert!(condition.contains("another handle"), "{condition}");
-        assert_sessions(&server, "dave", 0);
+        assert_sessions(&server, "erin", 0);
 
         // With the socket gone a new handle's attach fails; connect logs in afresh.
         let d = handle(&server, &worker);
         let mut rd = attach(&d);
         rd.wait_for(Status::Disconnected, 10);
         assert_eq!(rd.statuses(), [Status::AttachFail, Status::Disconnected]);
-        let mut rd = connect(&d, &server, "dave");
+        let mut rd = connect(&d, &server, "erin");
         rd.wait_for(Status::Connected, 20);
         assert_eq!(
             rd.statuses(),
@@ -205,7 +205,7 @@ fn three_handles_in_one_process_share_one_session() {
                 Status::Connected
             ]
         );
-        assert_sessions(&server, "dave", 1);
+        assert_sessions(&server, "erin", 1);
         d.disconnect(None).unwrap();
         rd.wait_for(Status::Disconnected, 10);
         bob.disconnect(None).unwrap();
@@ -218,15 +218,15 @@ fn a_handle_joining_during_the_login_waits_for_it() {
     for server in servers() {
         let worker = unique("late", &server);
         let (a, b) = (handle(&server, &worker), handle(&server, &worker));
-        let mut ra = connect(&a, &server, "dave");
+        let mut ra = connect(&a, &server, "erin");
         // Whoever opens first drives: let a open, then b joins mid-login.
         ra.wait_for(Status::Authenticating, 20);
-        let mut rb = connect(&b, &server, "dave");
+        let mut rb = connect(&b, &server, "erin");
         rb.wait_for(Status::Attached, 20);
         ra.wait_for(Status::Connected, 20);
         assert_eq!(rb.statuses(), [Status::Connecting, Status::Attached]);
         assert_eq!(b.jid(), a.jid());
-        assert_sessions(&server, "dave", 1);
+        assert_sessions(&server, "erin", 1);
         b.disconnect(None).unwrap();
         rb.wait_for(Status::Disconnected, 10);
         ra.wait_for(Status::Disconnected, 10);
@@ -240,12 +240,12 @@ fn a_failed_login_fails_the_handles_waiting_for_it() {
         let worker = unique("failed", &server);
         let (a, b) = (handle(&server, &worker), handle(&server, &worker));
         let (mut ra, cb) = recorder();
-        a.connect(&server.jid("dave"), Some("wrong password"), cb)
+        a.connect(&server.jid("erin"), Some("wrong password"), cb)
             .unwrap();
         // a drives the login (whoever opens first drives; a joining handle
         // is not asked for the password: the worker is its user's own).
         ra.wait_for(Status::Authenticating, 20);
-        let mut rb = connect(&b, &server, "dave");
+        let mut rb = connect(&b, &server, "erin");
         ra.wait_for(Status::Disconnected, 20);
         assert!(ra.statuses().contains(&Status::AuthFail), "{:?}", ra.seen);
         rb.wait_for(Status::Disconnected, 20);
@@ -268,7 +268,7 @@ fn connect_as_another_account_on_a_busy_worker_is_refused() {
         assert_eq!(seen[1].0, Status::ConnFail, "{seen:?}");
         let why = seen[1].1.clone().unwrap_or_default();
         assert!(why.contains("logged in as"), "{why}");
-        // dave's session is untouched.
+        // erin's session is untouched.
         assert!(a.authenticated());
         a.disconnect(None).unwrap();
         ra.wait_for(Status::Disconnected, 10);
@@ -284,12 +284,12 @@ fn connect_as_the_same_account_in_another_case_joins() {
         let worker = unique("case", &server);
         let (a, mut ra) = log_in(&server, &worker);
         let b = handle(&server, &worker);
-        let shouted = format!("DAVE@{}", server.var("XMPP_DOMAIN").to_uppercase());
-        let mut rb = connect_as(&b, &shouted, &server.password("dave"));
+        let shouted = format!("ERIN@{}", server.var("XMPP_DOMAIN").to_uppercase());
+        let mut rb = connect_as(&b, &shouted, &server.password("erin"));
         rb.wait_for(Status::Attached, 10);
         assert_eq!(rb.statuses(), [Status::Connecting, Status::Attached]);
         assert_eq!(b.jid(), a.jid());
-        assert_sessions(&server, "dave", 1);
+        assert_sessions(&server, "erin", 1);
         b.disconnect(None).unwrap();
         rb.wait_for(Status::Disconnected, 10);
         ra.wait_for(Status::Disconnected, 10);
@@ -326,7 +326,7 @@ fn a_path_worker_is_an_owner_only_socket_that_survives_garbage() {
         assert_eq!(peer.read_to_end(&mut rest).unwrap(), 0, "{rest:?}");
 
         let b = handle(&server, worker);
-        let mut rb = connect(&b, &server, "dave");
+        let mut rb = connect(&b, &server, "erin");
         rb.wait_for(Status::Attached, 10);
         let bodies = [&a, &b].map(collect_bodies);
         let (bob, _rbob) = login(&server, &server.ws(), "bob", Options::default());
@@ -372,7 +372,7 @@ fn a_worker_path_where_nobody_may_write_is_a_clear_failure() {
         dir.join("w.sock")
     };
     let a = handle(&server, path.to_str().unwrap());
-    let mut ra = connect(&a, &server, "dave");
+    let mut ra = connect(&a, &server, "erin");
     let seen = ra.wait_for(Status::Disconnected, 10);
     assert_eq!(seen[1].0, Status::ConnFail, "{seen:?}");
     let why = seen[1].1.clone().unwrap_or_default();
@@ -528,7 +528,7 @@ fn two_processes_share_one_session_and_survive_the_host_being_killed() {
         let bob_got = collect_bodies(&bob);
 
         // The child process logs in and hosts the socket.
-        let mut host = ChildHandle::start(&server, &path, "dave");
+        let mut host = ChildHandle::start(&server, &path, "erin");
         host.expect("status CONNECTED");
         assert!(
             host.seen.iter().all(|l| !l.contains("ATTACHED")),
@@ -538,11 +538,11 @@ fn two_processes_share_one_session_and_survive_the_host_being_killed() {
 
         // This process's handle attaches to the child's session.
         let mine = handle(&server, path.to_str().unwrap());
-        let mut rm = connect(&mine, &server, "dave");
+        let mut rm = connect(&mine, &server, "erin");
         rm.wait_for(Status::Attached, 20);
         assert_eq!(rm.statuses(), [Status::Connecting, Status::Attached]);
-        assert!(mine.jid().starts_with(&server.jid("dave")));
-        assert_sessions(&server, "dave", 1);
+        assert!(mine.jid().starts_with(&server.jid("erin")));
+        assert_sessions(&server, "erin", 1);
 
         // Both processes hear the session and both can send.
         let my_bodies = collect_bodies(&mine);
@@ -569,7 +569,7 @@ fn two_processes_share_one_session_and_survive_the_host_being_killed() {
         let why = seen.last().unwrap().1.clone().unwrap_or_default();
         assert!(why.contains("went away"), "{why}");
         assert!(path.exists(), "the killed host's socket file stays behind");
-        let mut rm = connect(&mine, &server, "dave");
+        let mut rm = connect(&mine, &server, "erin");
         rm.wait_for(Status::Connected, 20);
         assert_eq!(
             rm.statuses(),
@@ -579,14 +579,14 @@ fn two_processes_share_one_session_and_survive_the_host_being_killed() {
                 Status::Connected
             ]
         );
-        assert_sessions(&server, "dave", 1);
+        assert_sessions(&server, "erin", 1);
 
         // Now another process joins this one's session.
-        let mut guest = ChildHandle::start(&server, &path, "dave");
+        let mut guest = ChildHandle::start(&server, &path, "erin");
         guest.expect("status ATTACHED");
         bob.send(&chat(&mine.jid(), "to the new guest")).unwrap();
         guest.expect("message to the new guest");
-        assert_sessions(&server, "dave", 1);
+        assert_sessions(&server, "erin", 1);
 
         // The host's disconnect ends the guest's session too.
         mine.disconnect(None).unwrap();
@@ -608,10 +608,10 @@ fn a_session_without_handles_lingers_for_the_grace_period_then_closes() {
     // Freeing the only handle detaches it; the session stays for a while.
     drop(a);
     std::thread::sleep(Duration::from_millis(500));
-    assert_sessions(&server, "dave", 1);
+    assert_sessions(&server, "erin", 1);
     // A handle that comes back within the grace period attaches: no new login.
     let b = handle(&server, &worker);
-    let mut rb = connect(&b, &server, "dave");
+    let mut rb = connect(&b, &server, "erin");
     rb.wait_for(Status::Attached, 10);
     assert_eq!(b.jid(), jid);
     drop(b);
@@ -622,7 +622,7 @@ fn a_session_without_handles_lingers_for_the_grace_period_then_closes() {
     let grace_over = Instant::now() + Duration::from_secs(10);
     let mut in_time = 0;
     let closed_at = loop {
-        let count = sessions_of(&server, "dave");
+        let count = sessions_of(&server, "erin");
         let probed = Instant::now();
         if probed < grace_over {
             assert_eq!(
@@ -646,7 +646,7 @@ fn a_session_without_handles_lingers_for_the_grace_period_then_closes() {
         "closed {:?} after the grace period; {in_time} probes saw it open before",
         closed_at - grace_over
     );
-    assert_sessions(&server, "dave", 0);
+    assert_sessions(&server, "erin", 0);
     let c = handle(&server, &worker);
     let mut rc = attach(&c);
     rc.wait_for(Status::AttachFail, 10);

@@ -21,7 +21,10 @@ PACKAGES=(ejabberd erlang-p1-oauth2 openssl curl)
 DOMAIN=localhost
 SCRAM_DOMAIN=scram.localhost
 ANON_DOMAIN=anon.localhost
-USERS=(alice bob carol dave)
+# erin belongs to tests/shared.rs alone: it counts her sessions on the server,
+# which a session another test binary left lingering (BOSH inactivity, a
+# hibernating XEP-0198 session) must not disturb.
+USERS=(alice bob carol dave erin)
 
 # Absolute, and free of characters that would need quoting in the generated
 # YAML, Erlang arguments and shell wrappers.

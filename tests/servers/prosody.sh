@@ -20,7 +20,10 @@ DOMAIN=localhost
 SCRAM_DOMAIN=scram.localhost
 ANON_DOMAIN=anon.localhost
 CERT_DOMAIN=cert.localhost # SASL EXTERNAL (mod_auth_ccert, prosody-modules)
-USERS=(alice bob carol dave)
+# erin belongs to tests/shared.rs alone: it counts her sessions on the server,
+# which a session another test binary left lingering (BOSH inactivity, a
+# hibernating XEP-0198 session) must not disturb.
+USERS=(alice bob carol dave erin)
 
 # Absolute, and free of characters that would need quoting in the generated
 # Lua config and shell wrappers. Unix socket paths are limited to 108 bytes,
