@@ -276,12 +276,7 @@ impl Engine {
             self.shutdown = true;
             return Ok(());
         };
-        // Commands posted quietly from this thread (a callback that ran
-        // after the last step's final look) must not wait for a wake-up.
-        let wait = match core.mailbox.is_empty() {
-            true => self.wait_time(timeout),
-            false => Some(Duration::ZERO),
-        };
+        let wait = self.wait_time(timeout);
         let fds = self.wanted_fds(&core);
         let revents = poll_fds(&fds, wait)?;
         drop(core);
@@ -341,10 +336,7 @@ impl Engine {
 
     /// How long until a timer of the engine's is due (None: none is set).
     pub(crate) fn next_timeout(&self) -> Option<Duration> {
-        match self.mailbox_is_empty() {
-            true => self.wait_time(None),
-            false => Some(Duration::ZERO),
-        }
+        self.wait_time(None)
     }
 
     /// No command waits (true too when the connection is gone).
@@ -355,6 +347,11 @@ impl Engine {
     }
 
     fn wait_time(&self, timeout: Option<Duration>) -> Option<Duration> {
+        // Commands posted quietly from the engine's thread (a callback that
+        // ran after a step's final look) must not wait for a wake-up.
+        if !self.mailbox_is_empty() {
+            return Some(Duration::ZERO);
+        }
         let now = Instant::now();
         let deadlines = [
             self.handlers.next_deadline(),

@@ -28,5 +28,6 @@ pub use parser::{
 };
 pub use serialize::{escape_attr, escape_text};
 
+pub(crate) use escape::any_marked;
 #[cfg(any(test, fuzzing))]
 pub(crate) use parser::parse_document;
