@@ -9,32 +9,8 @@
 
 static char ws_url[1024];
 
-/* Reads XMPP_WS_URL from DIR/env (lines: export NAME='value'). */
 static int load_server(void) {
-    const char *dir = getenv("EPODE_TEST_PROSODY");
-    if (dir == NULL) {
-        fprintf(stderr, "EPODE_TEST_PROSODY is not set: start the servers (tests/run-all.sh)\n");
-        return 0;
-    }
-    char path[1024];
-    snprintf(path, sizeof path, "%s/env", dir);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return 0;
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        const char *key = "export XMPP_WS_URL='";
-        if (strncmp(line, key, strlen(key)) == 0) {
-            char *v = line + strlen(key);
-            char *end = strchr(v, '\'');
-            if (end) *end = '\0';
-            size_t n = strlen(v);
-            if (n >= sizeof ws_url) n = sizeof ws_url - 1;
-            memcpy(ws_url, v, n);
-            ws_url[n] = '\0';
-        }
-    }
-    fclose(f);
-    return ws_url[0] != '\0';
+    return server_env("EPODE_TEST_PROSODY", "XMPP_WS_URL", ws_url, sizeof ws_url);
 }
 
 static int frees = 0;

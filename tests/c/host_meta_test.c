@@ -7,29 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One variable of $EPODE_TEST_EJABBERD/env (lines: export NAME='value'). */
+/* One variable of the ejabberd test server's env file. */
 static int env_var(const char *name, char *out, size_t cap) {
-    const char *dir = getenv("EPODE_TEST_EJABBERD");
-    if (dir == NULL) {
-        fprintf(stderr, "EPODE_TEST_EJABBERD is not set: start the servers (tests/run-all.sh)\n");
-        return 0;
-    }
-    char path[1024], line[1024], key[128];
-    snprintf(path, sizeof path, "%s/env", dir);
-    snprintf(key, sizeof key, "export %s='", name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return 0;
-    out[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, strlen(key)) == 0) {
-            char *v = line + strlen(key);
-            char *end = strchr(v, '\'');
-            if (end) *end = '\0';
-            snprintf(out, cap, "%s", v);
-        }
-    }
-    fclose(f);
-    return out[0] != '\0';
+    return server_env("EPODE_TEST_EJABBERD", name, out, cap);
 }
 
 int main(void) {
