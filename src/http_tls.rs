@@ -1,6 +1,6 @@
 //! ureq's TLS settings from the options' `ca_file` and
-//! `accept_invalid_certs`, in one place for the two HTTP clients: the BOSH
-//! workers and the host-meta lookup (XEP-0156). As for wss and TCP, a
+//! `accept_invalid_certs`, for the host-meta lookup (XEP-0156); BOSH has
+//! its own client (transport/bosh/client.rs). As for wss and TCP, a
 //! `ca_file` is the only trust (curl's --cacert), and without one the
 //! platform's roots are.
 

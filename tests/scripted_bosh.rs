@@ -427,3 +427,80 @@ fn a_close_right_after_a_send_stores_the_rid_after_the_last_one_received() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// The engine's own HTTP client (src/transport/bosh/client.rs) reads a
+/// chunked answer, its extensions and trailers too, as any server or
+/// proxy may send one.
+#[test]
+fn chunked_answers_with_extensions_and_trailers_are_read() {
+    let (url, log) = serve(|req, _| {
+        let mut reply = session_script(req, None);
+        reply.chunked = true;
+        reply
+    });
+    let (conn, mut rec) = anonymous(&url, Options::default());
+    rec.wait_for(Status::Connected, 10);
+    assert_eq!(conn.jid(), "anon@localhost/r");
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 10);
+    assert!(log.lock().unwrap().len() >= 4);
+}
+
+/// A server that drops every connection right after its answer (an idle
+/// keep-alive closed as it is reused): each request goes again at once on
+/// a new connection, without a BOSH-level retry (100 ms each) and without
+/// the server seeing any rid twice.
+#[test]
+fn a_kept_connection_the_server_dropped_is_replaced_at_once() {
+    let (url, log) = serve(|req, _| {
+        let mut reply = session_script(req, None);
+        reply.close_after = true;
+        reply
+    });
+    let started = Instant::now();
+    let (conn, mut rec) = anonymous(&url, Options::default());
+    rec.wait_for(Status::Connected, 10);
+    let took = started.elapsed();
+    assert_eq!(
+        rec.seen,
+        [
+            (Status::Connecting, None),
+            (Status::Authenticating, None),
+            (Status::Connected, None)
+        ]
+    );
+    let log = log.lock().unwrap();
+    let login: Vec<_> = log.iter().take(4).collect();
+    let rids: Vec<u64> = login.iter().map(|r| r.rid()).collect();
+    assert_eq!(
+        rids,
+        (rids[0]..rids[0] + 4).collect::<Vec<_>>(),
+        "every rid once, in order"
+    );
+    let connections: Vec<usize> = login.iter().map(|r| r.connection).collect();
+    let mut distinct = connections.clone();
+    distinct.dedup();
+    assert_eq!(distinct, connections, "a new connection for each request");
+    // Three reused connections turned out closed: a BOSH-level retry of
+    // each would have taken 300 ms or more.
+    assert!(took < Duration::from_millis(250), "login took {took:?}");
+    drop(log);
+    drop(conn);
+}
+
+/// A redirect is not followed (it would turn the POST into a GET or move
+/// the session): CONNFAIL at once, after one request, not five retries.
+#[test]
+fn a_redirect_is_connfail_at_once() {
+    let (url, log) = serve(|_, _| {
+        let mut reply = Reply::status(302);
+        reply
+            .headers
+            .push(("Location".into(), "http://127.0.0.1:1/elsewhere".into()));
+        reply
+    });
+    let (_conn, mut rec) = anonymous(&url, Options::default());
+    rec.wait_for(Status::Disconnected, 10);
+    assert_eq!(rec.seen[1], (Status::ConnFail, Some("HTTP 302".into())));
+    assert_eq!(log.lock().unwrap().len(), 1);
+}

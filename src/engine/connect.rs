@@ -71,7 +71,7 @@ impl Engine {
             s.authzid = authzid;
             s.domain = domain.clone();
         });
-        let mut bosh = match BoshTransport::new(&self.url, &self.options, self.waker()) {
+        let mut bosh = match BoshTransport::new(&self.url, &self.options) {
             Ok(t) => t,
             Err(e) => {
                 self.change_status(Status::AttachFail, Some(&e.to_string()), None);
@@ -153,15 +153,13 @@ impl Engine {
             TransportKind::Tcp { target } => {
                 Box::new(TcpTransport::new(target, &self.options, self.waker()))
             }
-            TransportKind::Bosh { .. } => {
-                match BoshTransport::new(&self.url, &self.options, self.waker()) {
-                    Ok(t) => Box::new(t),
-                    Err(e) => {
-                        self.fail(Status::ConnFail, &e.to_string());
-                        return;
-                    }
+            TransportKind::Bosh { .. } => match BoshTransport::new(&self.url, &self.options) {
+                Ok(t) => Box::new(t),
+                Err(e) => {
+                    self.fail(Status::ConnFail, &e.to_string());
+                    return;
                 }
-            }
+            },
             TransportKind::Shared { worker, url } => {
                 let account = Some(self.login.creds.jid.as_str());
                 match SharedTransport::new(worker, url, &self.options, self.waker(), account) {

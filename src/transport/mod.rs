@@ -5,7 +5,6 @@ pub mod bosh;
 pub mod cookies;
 mod handshake_line;
 mod hook_output;
-mod http;
 pub mod keepalive;
 pub mod net;
 pub mod shared;

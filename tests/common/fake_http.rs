@@ -14,6 +14,8 @@ pub struct Request {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// Which TCP connection it came on, counted from 0 in accept order.
+    pub connection: usize,
 }
 
 impl Request {
@@ -38,6 +40,11 @@ pub struct Reply {
     pub delay: Duration,
     /// Send the body one byte a second (a trickling server).
     pub trickle: bool,
+    /// Send the body chunked (Transfer-Encoding), a few bytes a chunk.
+    pub chunked: bool,
+    /// Close the connection after this reply without saying so (no
+    /// `Connection: close`): a server dropping an idle keep-alive.
+    pub close_after: bool,
 }
 
 impl Reply {
@@ -48,6 +55,8 @@ impl Reply {
             body: body.to_string(),
             delay: Duration::ZERO,
             trickle: false,
+            chunked: false,
+            close_after: false,
         }
     }
 
@@ -58,6 +67,8 @@ impl Reply {
             body: String::new(),
             delay: Duration::ZERO,
             trickle: false,
+            chunked: false,
+            close_after: false,
         }
     }
 }
@@ -67,7 +78,7 @@ pub type Log = Arc<Mutex<Vec<Request>>>;
 /// How the peer answers: given the request and its index in the log.
 type Script = Arc<dyn Fn(&Request, usize) -> Reply + Send + Sync>;
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
@@ -95,13 +106,14 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         path,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        connection,
     })
 }
 
-fn serve_connection(stream: TcpStream, log: Log, script: Script) {
+fn serve_connection(stream: TcpStream, connection: usize, log: Log, script: Script) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
-    while let Some(req) = read_request(&mut reader) {
+    while let Some(req) = read_request(&mut reader, connection) {
         let index = {
             let mut l = log.lock().unwrap();
             l.push(req.clone());
@@ -109,10 +121,13 @@ fn serve_connection(stream: TcpStream, log: Log, script: Script) {
         };
         let reply = script(&req, index);
         std::thread::sleep(reply.delay);
+        let framing = match reply.chunked {
+            true => "Transfer-Encoding: chunked".to_string(),
+            false => format!("Content-Length: {}", reply.body.len()),
+        };
         let mut head = format!(
-            "HTTP/1.1 {} X\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {}\r\n",
-            reply.status,
-            reply.body.len()
+            "HTTP/1.1 {} X\r\nContent-Type: text/xml; charset=utf-8\r\n{framing}\r\n",
+            reply.status
         );
         for (k, v) in &reply.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
@@ -121,17 +136,28 @@ fn serve_connection(stream: TcpStream, log: Log, script: Script) {
         if writer.write_all(head.as_bytes()).is_err() {
             return;
         }
-        let pieces: Vec<&[u8]> = match reply.trickle {
-            true => reply.body.as_bytes().chunks(1).collect(),
-            false => vec![reply.body.as_bytes()],
+        let pieces: Vec<Vec<u8>> = match (reply.trickle, reply.chunked) {
+            (true, _) => reply.body.bytes().map(|b| vec![b]).collect(),
+            (false, true) => reply
+                .body
+                .as_bytes()
+                .chunks(7)
+                .map(|c| [format!("{:x};ext=1\r\n", c.len()).as_bytes(), c, b"\r\n"].concat())
+                .chain([b"0\r\nX-Trailer: t\r\n\r\n".to_vec()])
+                .collect(),
+            (false, false) => vec![reply.body.as_bytes().to_vec()],
         };
         for (i, piece) in pieces.iter().enumerate() {
-            if i > 0 {
+            if i > 0 && reply.trickle {
                 std::thread::sleep(Duration::from_secs(1));
             }
             if writer.write_all(piece).is_err() {
                 return;
             }
+        }
+        if reply.close_after {
+            let _ = writer.shutdown(std::net::Shutdown::Both);
+            return;
         }
     }
 }
@@ -148,9 +174,9 @@ pub fn serve(script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) 
     let script: Script = Arc::new(script);
     let l = Arc::clone(&log);
     std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
+        for (connection, stream) in listener.incoming().flatten().enumerate() {
             let (log, script) = (Arc::clone(&l), Arc::clone(&script));
-            std::thread::spawn(move || serve_connection(stream, log, script));
+            std::thread::spawn(move || serve_connection(stream, connection, log, script));
         }
     });
     (url, log)

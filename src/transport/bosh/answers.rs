@@ -2,7 +2,7 @@
 //! and the session, and what a body says (its attributes at session
 //! creation, a terminate and its condition, the stanzas inside).
 
-use super::worker::{Answer, Outcome};
+use super::client::{Answer, Outcome};
 use super::{BoshTransport, Retry, State, POLL_DEFER};
 use crate::status::Status;
 use crate::transport::Incoming;
@@ -11,9 +11,7 @@ use crate::xml::{Element, StreamEvent};
 #[cfg(any(fuzzing, test))]
 use crate::xml::{Limits, StreamParser};
 #[cfg(any(fuzzing, test))]
-use crate::{options::Options, transport::Notify, transport::Transport};
-#[cfg(any(fuzzing, test))]
-use std::sync::Arc;
+use crate::{options::Options, transport::Transport};
 use std::time::{Duration, Instant};
 
 impl BoshTransport {
@@ -40,7 +38,10 @@ impl BoshTransport {
                 }
                 self.on_body(&reply.body, out);
             }
-            Outcome::Reply(reply) if (400..500).contains(&reply.status) => {
+            // A redirect is not followed (it would turn the POST into a
+            // GET, or move the session elsewhere): like a client error,
+            // sending the request again cannot help.
+            Outcome::Reply(reply) if (300..500).contains(&reply.status) => {
                 self.give_up(
                     out,
                     Status::ConnFail,
@@ -196,9 +197,8 @@ impl BoshTransport {
 /// answer that creates the session, then as an answer in an open session.
 #[cfg(any(fuzzing, test))]
 pub(crate) fn fuzz_body(text: &str, limits: Limits) {
-    let notify: Notify = Arc::new(|| {});
     let url = "http://127.0.0.1/http-bind";
-    let mut t = BoshTransport::new(url, &Options::default(), notify).expect("a valid URL");
+    let mut t = BoshTransport::new(url, &Options::default()).expect("a valid URL");
     t.parser = StreamParser::with_limits(limits);
     t.raw_input = true;
     t.set_xml_hooks(true, true);
@@ -232,9 +232,8 @@ mod tests {
 
     #[test]
     fn a_server_that_claims_a_longer_wait_or_hold_is_held_to_ours() {
-        let notify: Notify = Arc::new(|| {});
         let options = Options::default();
-        let mut t = BoshTransport::new("http://127.0.0.1/http-bind", &options, notify).unwrap();
+        let mut t = BoshTransport::new("http://127.0.0.1/http-bind", &options).unwrap();
         let (asked_wait, asked_hold) = (t.wait, t.hold);
         t.state = State::Creating;
         let mut out = Vec::new();
@@ -249,8 +248,7 @@ mod tests {
             Duration::from_secs((asked_wait as f64 * 1.1) as u64)
         );
         // A shorter wait is the server's right.
-        let mut t =
-            BoshTransport::new("http://127.0.0.1/http-bind", &options, Arc::new(|| {})).unwrap();
+        let mut t = BoshTransport::new("http://127.0.0.1/http-bind", &options).unwrap();
         t.state = State::Creating;
         t.on_body(
             "<body xmlns='http://jabber.org/protocol/httpbind' sid='s2' wait='10' hold='1'/>",

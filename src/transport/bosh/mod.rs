@@ -1,35 +1,36 @@
 //! BOSH (XEP-0124 / XEP-0206): XMPP over long-polling HTTP requests.
 //!
 //! This file is the session: its state, the bodies it builds and the
-//! answers it reads. Requests run on worker threads (worker.rs); which rid
-//! may leave when is requests.rs. A request leaves as soon as there is
+//! answers it reads. Requests go out on the engine's own thread, over
+//! non-blocking sockets (client.rs, with the HTTP/1.1 codec in http1.rs);
+//! which rid may leave when is requests.rs. A request leaves as soon as there is
 //! something to send, a free slot and the requests before it have arrived
 //! at the server — no timer tick, unlike Strophe's 100 ms.
 
 mod answers;
+mod client;
+mod http1;
 mod requests;
-mod worker;
 mod wrappers;
 
 #[cfg(any(fuzzing, test))]
 pub(crate) use answers::fuzz_body;
 
 use super::cookies::{cookie_header, CookieJar};
-use super::http;
 use super::keepalive::{self, StoredSession};
 use super::net::split_url;
-use super::{send_queue_full, HookOutput, Incoming, Notify, Transport};
+use super::{send_queue_full, HookOutput, Incoming, Transport};
 use crate::error::Result;
 use crate::options::Options;
 use crate::outgoing::Outgoing;
 use crate::xml::ns;
 use crate::xml::{Element, Limits, StreamParser};
+use client::{Client, Endpoint, Job};
 use requests::{Requests, Retry};
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use worker::{Endpoint, Job, Workers};
 
 /// How long freeing a connection waits for the server to take its terminate.
 const END_TIMEOUT: Duration = Duration::from_secs(2);
@@ -72,8 +73,7 @@ pub(crate) struct BoshTransport {
     host: String,
     path: String,
     options: Options,
-    agent: Option<ureq::Agent>,
-    workers: Workers,
+    client: Client,
     domain: String,
     route: Option<String>,
     rid: u64,
@@ -122,7 +122,7 @@ fn random_rid() -> u64 {
 }
 
 impl BoshTransport {
-    pub fn new(url: &str, options: &Options, notify: Notify) -> Result<BoshTransport> {
+    pub fn new(url: &str, options: &Options) -> Result<BoshTransport> {
         let parts = split_url(url)?;
         let limits = Limits {
             max_stanza_bytes: options.max_stanza_bytes,
@@ -134,11 +134,10 @@ impl BoshTransport {
             headers: options.custom_headers.clone(),
         };
         Ok(BoshTransport {
-            host: parts.host,
-            path: parts.path,
+            host: parts.host.clone(),
+            path: parts.path.clone(),
             options: options.clone(),
-            agent: None,
-            workers: Workers::new(endpoint, notify),
+            client: Client::new(endpoint, parts, options),
             domain: String::new(),
             route: options.route.clone(),
             rid: random_rid(),
@@ -171,7 +170,7 @@ impl BoshTransport {
     /// answers the first without waiting `wait` seconds: that answer proves
     /// the session alive (`Incoming::Alive`), a terminate or 404 that it is not.
     pub fn attach(&mut self, domain: &str, tokens: SessionTokens) -> Result<()> {
-        self.start_agent()?;
+        self.client.prepare()?;
         self.domain = domain.to_string();
         self.sid = Some(tokens.sid);
         self.rid = tokens.rid;
@@ -203,7 +202,7 @@ impl BoshTransport {
             (&self.keepalive, &self.sid, self.last_written)
         {
             let session = StoredSession {
-                service: self.workers.endpoint().url.clone(),
+                service: self.client.endpoint().url.clone(),
                 jid: jid.clone(),
                 sid: sid.clone(),
                 rid: written + 1,
@@ -211,29 +210,6 @@ impl BoshTransport {
             // A failed save must not end the session; restore will say "no session".
             let _ = keepalive::save(path, &session);
         }
-    }
-
-    fn start_agent(&mut self) -> Result<()> {
-        if self.agent.is_some() {
-            return Ok(());
-        }
-        let tls = crate::http_tls::tls_config(
-            self.options.ca_file.as_deref(),
-            self.options.accept_invalid_certs,
-        )?;
-        let config = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .http_status_as_error(false)
-            .no_delay(true)
-            .max_idle_connections_per_host(8)
-            .user_agent(concat!("epode/", env!("CARGO_PKG_VERSION")))
-            // ureq's 128 KiB buffers per connection were most of an idle
-            // session's memory; a body bigger than this still streams.
-            .input_buffer_size(16 * 1024)
-            .output_buffer_size(16 * 1024)
-            .build();
-        self.agent = Some(http::agent(config));
-        Ok(())
     }
 
     fn body_start(&self, rid: u64) -> Element {
@@ -279,7 +255,7 @@ impl BoshTransport {
         )
     }
 
-    /// Sends one body on a free worker.
+    /// Sends one body on a free connection.
     fn dispatch(&mut self, rid: u64, body: Arc<str>, attempt: u32) {
         self.hook_output.raw(&body);
         let job = Job {
@@ -289,7 +265,7 @@ impl BoshTransport {
             cookie: self.cookie(),
             timeout: self.primary_timeout(),
         };
-        self.workers.start(self.agent.as_ref(), job);
+        self.client.start(job);
     }
 
     /// The Cookie header for the next request.
@@ -384,7 +360,7 @@ fn wrap(body: &Element, stanzas: &[Outgoing]) -> String {
 
 impl Transport for BoshTransport {
     fn open(&mut self, domain: &str, _timeout: Duration) -> Result<()> {
-        self.start_agent()?;
+        self.client.prepare()?;
         self.domain = domain.to_string();
         self.state = State::Creating;
         let body = self.session_request(self.rid);
@@ -415,24 +391,28 @@ impl Transport for BoshTransport {
     }
 
     fn flush(&mut self) -> Result<()> {
+        self.client.tick(Instant::now());
         self.pump();
         Ok(())
     }
 
     fn read(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
+        self.client.drive();
         self.hook_output.drain_into(out);
-        while let Some(answer) = self.workers.next_answer() {
+        while let Some(answer) = self.client.next_answer() {
             self.on_answer(answer, out);
         }
         Ok(())
     }
 
+    /// The epoll set of the request sockets: readable when one of them
+    /// has work (writing included), so the engine never waits to write.
     fn poll_fd(&self) -> Option<(RawFd, bool)> {
-        None
+        self.client.poll_fd().map(|fd| (fd, false))
     }
 
     fn has_pending(&self) -> bool {
-        self.hook_output.pending() || self.workers.has_answers()
+        self.hook_output.pending() || self.client.has_answers()
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -447,10 +427,16 @@ impl Transport for BoshTransport {
             || self.probe_at.is_some()
             || self.requests.resend_pending();
         let settle = self.requests.next_settle().filter(|_| waiting);
-        [resend, self.probe_at, poll, settle]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            resend,
+            self.probe_at,
+            poll,
+            settle,
+            self.client.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn last_heard(&self) -> Option<Instant> {
@@ -464,20 +450,15 @@ impl Transport for BoshTransport {
     }
 
     fn abort(&mut self) {
-        // The agent's shutdown fails every request in flight at once (the
-        // held long-poll too), and without senders each worker then ends.
-        if let Some(agent) = self.agent.take() {
-            agent.shutdown();
-        }
+        // Every connection closes at once, the held long-poll's too.
+        self.client.abort();
         self.requests.clear();
         self.state = State::Closed;
-        // No thread outlives the transport (bar one stuck in a connect).
-        self.workers.end(Instant::now() + END_TIMEOUT);
         // A request written just before the end (its report still queued)
         // reached the server: a kept session must resume after it, or the
         // restored client would send its rid again, which servers may
         // never answer.
-        if let Some(rid) = self.workers.take_last_written() {
+        if let Some(rid) = self.client.take_last_written() {
             self.note_written(rid);
         }
     }
@@ -488,20 +469,18 @@ impl Transport for BoshTransport {
     /// process's to restore, and stays.
     fn end(&mut self) {
         if self.state == State::Open && self.keepalive.is_none() {
-            if let Some(agent) = self.agent.clone() {
-                let mut body = self.body_start(self.rid);
-                body.set_attr("type", "terminate");
-                let job = Job {
-                    rid: self.rid,
-                    attempt: 0,
-                    body: wrap(&body, &self.take_queue()).into(),
-                    cookie: self.cookie(),
-                    timeout: END_TIMEOUT,
-                };
-                self.rid += 1;
-                // The answer does not matter: the session ends either way.
-                let _ = worker::post(&agent, self.workers.endpoint(), &job);
-            }
+            let mut body = self.body_start(self.rid);
+            body.set_attr("type", "terminate");
+            let job = Job {
+                rid: self.rid,
+                attempt: 0,
+                body: wrap(&body, &self.take_queue()).into(),
+                cookie: self.cookie(),
+                timeout: END_TIMEOUT,
+            };
+            self.rid += 1;
+            // The answer does not matter: the session ends either way.
+            self.client.post_and_wait(job, Instant::now() + END_TIMEOUT);
         }
         self.abort();
     }
