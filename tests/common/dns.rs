@@ -49,12 +49,32 @@ fn script() -> String {
 }
 
 /// A port free on 127.0.0.1 for both UDP and TCP, as far as can be known
-/// before dnsmasq binds it.
+/// before dnsmasq binds it. It is taken from below the kernel's ephemeral
+/// range: a port from that range (what binding port 0 gives) can become
+/// the local end of any outgoing connection before dnsmasq binds it (the
+/// other tests connect all the time), and dnsmasq then fails with
+/// "Address already in use" (seen in CI).
 fn free_port() -> u16 {
+    static TRIES: AtomicUsize = AtomicUsize::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (20_000u16, ephemeral_low.max(20_001));
     loop {
-        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("a UDP port");
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        // Spread over the range by time, process and attempt.
+        let nanos = Instant::now().elapsed().as_nanos() as u64
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+        let mix = nanos
+            .wrapping_add(u64::from(std::process::id()) << 20)
+            .wrapping_add(TRIES.fetch_add(1, Ordering::Relaxed) as u64 * 0x9E37_79B9)
+            .wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let port = low + ((mix >> 33) % u64::from(high - low)) as u16;
+        if UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+            && TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+        {
             return port;
         }
     }
