@@ -86,6 +86,11 @@ pub fn bosh_body(data: &[u8]) {
     }
 }
 
+/// One HTTP response to a BOSH request, as the engine's client reads it.
+pub fn http_response(data: &[u8]) {
+    crate::transport::bosh::fuzz_response(data);
+}
+
 /// One RFC 7395 WebSocket message: parse, then the `<open/>` check.
 pub fn websocket_message(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -267,6 +272,11 @@ pub(crate) mod tests {
     #[test]
     fn bosh_body_corpus() {
         run_corpus("bosh_body", super::bosh_body);
+    }
+
+    #[test]
+    fn http_response_corpus() {
+        run_corpus("http_response", super::http_response);
     }
 
     #[test]

@@ -452,6 +452,43 @@ fn decimal(digits: &[u8]) -> Option<u64> {
     })
 }
 
+/// The fuzz target's way in (see `crate::fuzzing`): `data` as a response
+/// read whole and in pieces of 1 to 7 bytes. Never a panic, the body never
+/// over the limit, and the outcome the same however the bytes arrive.
+#[cfg(any(fuzzing, test))]
+pub(crate) fn fuzz_response(data: &[u8]) {
+    const LIMIT: usize = 4096;
+    fn read_in(data: &[u8], piece: usize) -> Result<Response, String> {
+        let mut reader = ResponseReader::new(LIMIT);
+        let mut at = 0;
+        while at < data.len() {
+            let end = at.saturating_add(piece).min(data.len());
+            match reader.feed(data.get(at..end).unwrap_or_default())? {
+                Progress::Done(r) if end == data.len() => return Ok(r),
+                // Bytes left after a whole response: what feeding them all at once says.
+                Progress::Done(_) => return Err("more than one response".into()),
+                Progress::NeedMore => at = end,
+            }
+        }
+        match reader.eof()? {
+            Progress::Done(r) => Ok(r),
+            Progress::NeedMore => Err("eof was not the end".into()),
+        }
+    }
+    let whole = read_in(data, data.len().max(1));
+    if let Ok(r) = &whole {
+        assert!(r.body.len() <= LIMIT, "a body over the limit");
+    }
+    for piece in 1..=7 {
+        let split = read_in(data, piece);
+        match (&whole, &split) {
+            (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "pieces of {piece}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("whole: {whole:?}, in pieces of {piece}: {split:?}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,8 @@ mod wrappers;
 
 #[cfg(any(fuzzing, test))]
 pub(crate) use answers::fuzz_body;
+#[cfg(any(fuzzing, test))]
+pub(crate) use http1::fuzz_response;
 
 use super::cookies::{cookie_header, CookieJar};
 use super::keepalive::{self, StoredSession};
