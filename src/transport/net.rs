@@ -55,11 +55,15 @@ pub fn split_url(url: &str) -> Result<UrlParts> {
 
 /// Connects to host:port, trying each address until `deadline`.
 pub fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream> {
-    let addrs: Vec<_> = (host, port)
+    connect_any(host, &resolve(host, port)?, deadline)
+}
+
+/// The addresses of host:port (the system's resolver; an IP address as is).
+pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+    Ok((host, port)
         .to_socket_addrs()
         .map_err(|e| Error::io_from(format!("cannot resolve {host}: {e}"), e))?
-        .collect();
-    connect_any(host, &addrs, deadline)
+        .collect())
 }
 
 /// Connects to the first of `addrs` that answers. Each address gets an

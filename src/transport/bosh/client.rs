@@ -19,7 +19,7 @@ use crate::transport::net::{self, UrlParts};
 use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsConnector, TlsStream};
 use std::collections::VecDeque;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -317,11 +317,8 @@ impl Client {
     }
 
     fn resolve(&mut self) -> crate::error::Result<()> {
-        let (host, port) = (self.url.host.as_str(), self.url.port);
-        let addrs: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| crate::error::Error::io_from(format!("cannot resolve {host}: {e}"), e))?
-            .collect();
+        let host = self.url.host.as_str();
+        let addrs = net::resolve(host, self.url.port)?;
         if addrs.is_empty() {
             return Err(crate::error::Error::io(format!("{host} has no address")));
         }
