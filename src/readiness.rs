@@ -16,11 +16,15 @@ pub(crate) struct Readiness {
 }
 
 impl Readiness {
-    pub fn new() -> io::Result<Readiness> {
+    pub fn new() -> crate::error::Result<Readiness> {
         // SAFETY: a plain syscall; the descriptor is ours until Drop.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if fd < 0 {
-            return Err(io::Error::last_os_error());
+            let e = io::Error::last_os_error();
+            return Err(crate::error::Error::io_from(
+                format!("cannot make the poll set: {e}"),
+                e,
+            ));
         }
         Ok(Readiness {
             epoll_fd: fd,

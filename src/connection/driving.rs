@@ -118,8 +118,7 @@ impl Connection {
         if let Some(r) = self.core.readiness.get() {
             return Ok(r.fd());
         }
-        let made = crate::readiness::Readiness::new()
-            .map_err(|e| Error::io_from(format!("cannot make the poll set: {e}"), e))?;
+        let made = crate::readiness::Readiness::new()?;
         let engine = lock(&self.core.engine);
         let fd = self.core.readiness.get_or_init(|| made).fd();
         engine.update_readiness()?;

@@ -302,10 +302,7 @@ impl Client {
     /// done once, when the session opens (`open` may block; steps may not).
     pub fn prepare(&mut self) -> crate::error::Result<()> {
         if self.readiness.is_none() {
-            let r = Readiness::new().map_err(|e| {
-                crate::error::Error::io_from(format!("cannot make the poll set: {e}"), e)
-            })?;
-            self.readiness = Some(r);
+            self.readiness = Some(Readiness::new()?);
         }
         if self.url.secure && self.tls.is_none() {
             self.tls = Some(net::tls_connector(&self.options, &[])?);
