@@ -58,12 +58,17 @@ pub fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream
     connect_any(host, &resolve(host, port)?, deadline)
 }
 
-/// The addresses of host:port (the system's resolver; an IP address as is).
+/// The addresses of host:port (the system's resolver; an IP address as
+/// is): at least one, or an error.
 pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
-    Ok((host, port)
+    let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| Error::io_from(format!("cannot resolve {host}: {e}"), e))?
-        .collect())
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::io(format!("{host} has no address")));
+    }
+    Ok(addrs)
 }
 
 /// Connects to the first of `addrs` that answers. Each address gets an

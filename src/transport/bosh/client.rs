@@ -314,12 +314,7 @@ impl Client {
     }
 
     fn resolve(&mut self) -> crate::error::Result<()> {
-        let host = self.url.host.as_str();
-        let addrs = net::resolve(host, self.url.port)?;
-        if addrs.is_empty() {
-            return Err(crate::error::Error::io(format!("{host} has no address")));
-        }
-        self.addrs = addrs;
+        self.addrs = net::resolve(&self.url.host, self.url.port)?;
         Ok(())
     }
 
