@@ -113,6 +113,92 @@ fn a_websocket_open_trickled_one_byte_a_second_is_conntimeout() {
     server.join().unwrap();
 }
 
+/// A server that accepts one connection, reads the WebSocket upgrade and
+/// never answers it. It reports when the request arrived, then returns how
+/// long after that the client let the socket go (None: not within 10 s).
+fn never_upgrades() -> (
+    String,
+    std::sync::mpsc::Receiver<()>,
+    std::thread::JoinHandle<Option<Duration>>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "ws://127.0.0.1:{}/ws",
+        listener.local_addr().unwrap().port()
+    );
+    let (asked, heard) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request);
+        let since = Instant::now();
+        asked.send(()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        match stream.read(&mut request) {
+            Ok(0) => Some(since.elapsed()),
+            Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => Some(since.elapsed()),
+            _ => None,
+        }
+    });
+    (url, heard, server)
+}
+
+/// A shared connection's manager makes its WebSocket handshake on its own
+/// thread: the driving handle's `disconnect()` cuts a handshake that never
+/// finishes at once, and the socket is let go.
+#[test]
+fn a_shared_handle_disconnecting_during_a_stuck_handshake_ends_it_at_once() {
+    let (url, heard, server) = never_upgrades();
+    let o = options(&[
+        ("worker", "hostile-stuck-disconnect"),
+        ("connect_timeout", "20000"),
+    ]);
+    let (conn, mut rec) = connect(&url, "a@localhost", o);
+    heard.recv_timeout(Duration::from_secs(5)).unwrap();
+    let asked = Instant::now();
+    conn.disconnect(None).unwrap();
+    rec.wait_for(Status::Disconnected, 5);
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(1), "DISCONNECTED after {took:?}");
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::Disconnecting,
+            Status::Disconnected
+        ]
+    );
+    let gone = server.join().unwrap().expect("the client kept the socket");
+    assert!(
+        gone < Duration::from_secs(1),
+        "socket closed only after {gone:?}"
+    );
+}
+
+/// Freeing the driving handle during a stuck handshake returns at once and
+/// lets the socket go.
+#[test]
+fn a_shared_handle_freed_during_a_stuck_handshake_lets_go_at_once() {
+    let (url, heard, server) = never_upgrades();
+    let o = options(&[
+        ("worker", "hostile-stuck-free"),
+        ("connect_timeout", "20000"),
+    ]);
+    let (conn, _rec) = connect(&url, "a@localhost", o);
+    heard.recv_timeout(Duration::from_secs(5)).unwrap();
+    let asked = Instant::now();
+    drop(conn);
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(1), "free took {took:?}");
+    let gone = server.join().unwrap().expect("the client kept the socket");
+    assert!(
+        gone < Duration::from_secs(1),
+        "socket closed only after {gone:?}"
+    );
+}
+
 /// A peer that logs the client in, then runs `then`.
 fn after_login(
     o: Options,

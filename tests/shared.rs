@@ -256,6 +256,44 @@ fn a_failed_login_fails_the_handles_waiting_for_it() {
     }
 }
 
+/// The manager makes the TLS handshake on its own thread: over wss the
+/// certificate is verified there (the test CA), and a second handle joins.
+#[test]
+fn a_worker_over_wss_verifies_the_certificate_and_shares_the_session() {
+    let _serial = serial();
+    for server in servers() {
+        let worker = unique("wss", &server);
+        let mut o = server.tls_options();
+        o.set("worker", &worker).unwrap();
+        let a = Connection::new(&server.wss(), o.clone()).unwrap();
+        let mut ra = connect(&a, &server, "erin");
+        ra.wait_for(Status::Connected, 20);
+        let b = Connection::new(&server.wss(), o).unwrap();
+        let mut rb = connect(&b, &server, "erin");
+        rb.wait_for(Status::Attached, 20);
+        assert_eq!(b.jid(), a.jid());
+        assert_sessions(&server, "erin", 1);
+        a.disconnect(None).unwrap();
+        ra.wait_for(Status::Disconnected, 10);
+        rb.wait_for(Status::Disconnected, 10);
+        // Without the test CA the same worker name cannot log in.
+        let untrusted = Connection::new(
+            &server.wss(),
+            worker_options(&unique("wss-untrusted", &server)),
+        )
+        .unwrap();
+        let mut ru = connect(&untrusted, &server, "erin");
+        let seen = ru.wait_for(Status::Disconnected, 20);
+        assert_eq!(
+            ru.statuses(),
+            [Status::Connecting, Status::ConnFail, Status::Disconnected]
+        );
+        let why = seen[1].1.clone().unwrap_or_default();
+        assert!(why.contains("certificate verify failed"), "{why}");
+        assert_sessions(&server, "erin", 0);
+    }
+}
+
 #[test]
 fn connect_as_another_account_on_a_busy_worker_is_refused() {
     let _serial = serial();

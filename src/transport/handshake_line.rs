@@ -1,4 +1,4 @@
-//! The socket of a handshake running on a helper thread (WebSocket's
+//! The socket of a handshake running on another thread (WebSocket's
 //! upgrade, TCP's TLS and STARTTLS), shared so that `abort` can cut it: a
 //! server trickling its answer a byte at a time never lets a per-read
 //! timeout fire, and would otherwise keep the thread (and the socket) busy
@@ -40,6 +40,11 @@ impl HandshakeLine {
         if matches!(*line, Line::Open(_)) {
             *line = Line::Idle;
         }
+    }
+
+    /// Whether `abort` was called.
+    pub fn aborted(&self) -> bool {
+        matches!(*lock(&self.0), Line::Aborted)
     }
 
     /// Cuts the handshake off; it finishes at once, with an error.

@@ -3,7 +3,7 @@
 
 pub mod bosh;
 pub mod cookies;
-mod handshake_line;
+pub(crate) mod handshake_line;
 mod hook_output;
 pub mod keepalive;
 pub mod net;

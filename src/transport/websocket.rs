@@ -108,6 +108,20 @@ impl WebSocketTransport {
         Ok(())
     }
 
+    /// Connects on the caller's thread, blocking for at most `timeout`; for
+    /// a thread of its own (the shared connection's manager), which saves
+    /// a helper thread and a hand-off. `line` lets another thread cut it.
+    pub(crate) fn open_here(
+        &mut self,
+        domain: &str,
+        timeout: Duration,
+        line: &HandshakeLine,
+    ) -> Result<()> {
+        let result = handshake(&self.url, &self.options, Instant::now() + timeout, line);
+        line.done();
+        self.finish_connect(result, domain)
+    }
+
     /// Takes the finished handshake: the socket goes non-blocking (the
     /// engine waits in poll() from now on) and the stream header goes out.
     fn finish_connect(&mut self, result: Result<Socket>, domain: &str) -> Result<()> {

@@ -17,6 +17,7 @@ use crate::jid;
 use crate::liveness::{Verdict, Watch};
 use crate::mailbox::{lock, poll_fds, Mailbox};
 use crate::options::Options;
+use crate::transport::handshake_line::HandshakeLine;
 use crate::transport::websocket::WebSocketTransport;
 use crate::transport::{Incoming, Notify, Transport};
 use crate::xml::{Element, StreamEvent};
@@ -69,6 +70,11 @@ pub(crate) struct ManagerHandle {
     inbox: Mailbox<Request>,
     open: Mutex<bool>,
     next_port: AtomicU64,
+    /// The port logging in, and the socket of its handshake: the manager
+    /// connects on its own thread, so the driver's `disconnect()` or
+    /// `free` cuts the handshake here rather than wait in the inbox.
+    driver: PortId,
+    handshake: HandshakeLine,
 }
 
 impl ManagerHandle {
@@ -77,7 +83,14 @@ impl ManagerHandle {
     }
 
     /// Posts unless the manager has ended (then the caller looks again).
+    /// Other handles' requests wait for a handshake in progress (it ends
+    /// within `connect_timeout`).
     pub fn post(&self, request: Request) -> bool {
+        if let Request::Close { port } | Request::Leave { port } = &request {
+            if *port == self.driver {
+                self.handshake.abort();
+            }
+        }
         let open = lock(&self.open);
         if *open {
             self.inbox.post(request);
@@ -115,12 +128,14 @@ pub(crate) fn spawn(
     local: Arc<LocalPort>,
     domain: &str,
 ) -> crate::error::Result<(Arc<ManagerHandle>, PortId)> {
+    let driver: PortId = 1;
     let handle = Arc::new(ManagerHandle {
         inbox: Mailbox::new()?,
         open: Mutex::new(true),
-        next_port: AtomicU64::new(1),
+        next_port: AtomicU64::new(driver + 1),
+        driver,
+        handshake: HandshakeLine::default(),
     });
-    let driver = handle.new_port();
     let wake = Arc::clone(&handle);
     let notify: Notify = Arc::new(move || wake.inbox.wake());
     let mut manager = Manager {
@@ -149,8 +164,13 @@ pub(crate) fn spawn(
         .name("epode-worker".into())
         .stack_size(256 * 1024)
         .spawn(move || {
-            if let Err(e) = manager.ws.open(&domain, manager.options.connect_timeout) {
-                manager.fail(e);
+            let (timeout, line) = (manager.options.connect_timeout, &manager.handle.handshake);
+            // Cut off by the driver: its Close or Leave, in the inbox,
+            // ends the session as it would have without a handshake.
+            if let Err(e) = manager.ws.open_here(&domain, timeout, line) {
+                if !line.aborted() {
+                    manager.fail(e);
+                }
             }
             manager.run();
         })
