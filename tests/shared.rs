@@ -212,6 +212,53 @@ fn three_handles_in_one_process_share_one_session() {
     }
 }
 
+/// Two handles of one process send at once from their own threads (each
+/// serves its sends on the manager itself while the manager's thread reads
+/// the server): every handle hears both bursts whole and each in order.
+#[test]
+fn bursts_sent_from_two_handles_at_once_all_arrive_in_order() {
+    let _serial = serial();
+    const N: usize = 300;
+    for server in servers() {
+        let worker = unique("bursts", &server);
+        let (a, mut ra) = log_in(&server, &worker);
+        let b = handle(&server, &worker);
+        let mut rb = connect(&b, &server, "erin");
+        rb.wait_for(Status::Attached, 20);
+        let heard = [&a, &b].map(collect_bodies);
+        let to = a.jid();
+        std::thread::scope(|s| {
+            for (conn, tag) in [(&a, "a"), (&b, "b")] {
+                let to = to.clone();
+                s.spawn(move || {
+                    for i in 0..N {
+                        conn.send(&chat(&to, &format!("{tag}-{i}"))).unwrap();
+                    }
+                });
+            }
+        });
+        for (n, got) in heard.iter().enumerate() {
+            eventually(30, &format!("handle {n} hears {} messages", 2 * N), || {
+                got.lock().unwrap().len() >= 2 * N
+            });
+            let got = got.lock().unwrap().clone();
+            assert_eq!(got.len(), 2 * N, "handle {n}");
+            for tag in ["a", "b"] {
+                let mine: Vec<String> = got
+                    .iter()
+                    .filter(|body| body.starts_with(&format!("{tag}-")))
+                    .cloned()
+                    .collect();
+                let want: Vec<String> = (0..N).map(|i| format!("{tag}-{i}")).collect();
+                assert_eq!(mine, want, "handle {n}: {tag}'s burst");
+            }
+        }
+        b.disconnect(None).unwrap();
+        rb.wait_for(Status::Disconnected, 10);
+        ra.wait_for(Status::Disconnected, 10);
+    }
+}
+
 #[test]
 fn a_handle_joining_during_the_login_waits_for_it() {
     let _serial = serial();

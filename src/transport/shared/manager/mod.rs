@@ -5,9 +5,12 @@
 //! leaves detaches only; `disconnect()` from any port ends the session
 //! for all; with no port left the session ends after a grace period.
 //!
-//! It runs on its own thread in the process that opened the socket, and
-//! serves handles of that process (in-memory ports) and, for a worker
-//! named by a path, handles of other processes (ports on the Unix socket).
+//! It lives in the process that opened the socket, and serves handles of
+//! that process (in-memory ports) and, for a worker named by a path,
+//! handles of other processes (ports on the Unix socket). Its own thread
+//! waits on the sockets; a handle of this process that finds the manager
+//! free serves its own request on its thread (a stanza goes out without a
+//! hand-off), else leaves it in the inbox for the manager's thread.
 
 use super::ports::{Delivery, Link, LocalPort, Port, PortId};
 use super::socket::Listener;
@@ -15,18 +18,20 @@ use super::{unregister, GRACE};
 use crate::error::Error;
 use crate::jid;
 use crate::liveness::{Verdict, Watch};
-use crate::mailbox::{lock, poll_fds, Mailbox};
+use crate::mailbox::{lock, Mailbox};
 use crate::options::Options;
 use crate::transport::handshake_line::HandshakeLine;
 use crate::transport::websocket::WebSocketTransport;
-use crate::transport::{Incoming, Notify, Transport};
+use crate::transport::{Incoming, Transport};
 use crate::xml::{Element, StreamEvent};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod remote_ports;
+mod thread;
+
+pub(crate) use thread::spawn;
 
 pub(crate) enum JoinMode {
     /// `connect()` as this JID: attach if that account's session is up.
@@ -65,16 +70,20 @@ pub(crate) enum Request {
     },
 }
 
-/// How handles reach a manager: its inbox, closed once it has ended.
+/// How handles reach a manager: its inbox, closed once it has ended, and
+/// the manager itself.
 pub(crate) struct ManagerHandle {
     inbox: Mailbox<Request>,
     open: Mutex<bool>,
-    next_port: AtomicU64,
+    next_port: Arc<AtomicU64>,
     /// The port logging in, and the socket of its handshake: the manager
     /// connects on its own thread, so the driver's `disconnect()` or
     /// `free` cuts the handshake here rather than wait in the inbox.
     driver: PortId,
     handshake: HandshakeLine,
+    /// Held by the manager's thread while it works, not while it sleeps
+    /// in poll(): a handle that finds it free serves its own request.
+    manager: Mutex<Manager>,
 }
 
 impl ManagerHandle {
@@ -82,9 +91,11 @@ impl ManagerHandle {
         self.next_port.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Posts unless the manager has ended (then the caller looks again).
-    /// Other handles' requests wait for a handshake in progress (it ends
-    /// within `connect_timeout`).
+    /// Hands `request` to the manager, unless it has ended (then the
+    /// caller looks again). Served at once on the caller's thread when the
+    /// manager is free, which saves a thread hand-off per stanza sent;
+    /// queued for the manager's thread otherwise. Other handles' requests
+    /// wait for a handshake in progress (it ends within `connect_timeout`).
     pub fn post(&self, request: Request) -> bool {
         if let Request::Close { port } | Request::Leave { port } = &request {
             if *port == self.driver {
@@ -93,15 +104,19 @@ impl ManagerHandle {
         }
         let open = lock(&self.open);
         if *open {
-            self.inbox.post(request);
+            match self.manager.try_lock() {
+                // An ended manager answers what it is sent as it shuts down.
+                Ok(mut manager) if !manager.ended => manager.serve_now(&self.inbox, request),
+                _ => self.inbox.post(request),
+            }
         }
         *open
     }
 }
 
 pub(crate) struct Manager {
-    handle: Arc<ManagerHandle>,
     key: String,
+    next_port: Arc<AtomicU64>,
     options: Options,
     ws: WebSocketTransport,
     listener: Option<Listener>,
@@ -118,114 +133,37 @@ pub(crate) struct Manager {
     watch: Watch,
 }
 
-/// Starts the manager of `key` on its own thread, with `local` as the
-/// driving port, and opens the WebSocket for `domain`.
-pub(crate) fn spawn(
-    key: String,
-    url: &str,
-    options: &Options,
-    listener: Option<Listener>,
-    local: Arc<LocalPort>,
-    domain: &str,
-) -> crate::error::Result<(Arc<ManagerHandle>, PortId)> {
-    let driver: PortId = 1;
-    let handle = Arc::new(ManagerHandle {
-        inbox: Mailbox::new()?,
-        open: Mutex::new(true),
-        next_port: AtomicU64::new(driver + 1),
-        driver,
-        handshake: HandshakeLine::default(),
-    });
-    let wake = Arc::clone(&handle);
-    let notify: Notify = Arc::new(move || wake.inbox.wake());
-    let mut manager = Manager {
-        handle: Arc::clone(&handle),
-        key,
-        options: options.clone(),
-        ws: WebSocketTransport::new(url, options, notify),
-        listener,
-        ports: vec![Port {
-            id: driver,
-            link: Link::Local(local),
-            attached: true,
-            waiting: None,
-        }],
-        driver: Some(driver),
-        jid: None,
-        closing: false,
-        close_deadline: None,
-        grace_deadline: None,
-        ended: false,
-        incoming: Vec::new(),
-        watch: Watch::default(),
-    };
-    let domain = domain.to_string();
-    std::thread::Builder::new()
-        .name("epode-worker".into())
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            let (timeout, line) = (manager.options.connect_timeout, &manager.handle.handshake);
-            // Cut off by the driver: its Close or Leave, in the inbox,
-            // ends the session as it would have without a handshake.
-            if let Err(e) = manager.ws.open_here(&domain, timeout, line) {
-                if !line.aborted() {
-                    manager.fail(e);
-                }
-            }
-            manager.run();
-        })
-        .map_err(|e| Error::io_from(format!("cannot start the worker thread: {e}"), e))?;
-    Ok((handle, driver))
-}
-
 impl Manager {
-    fn run(&mut self) {
-        let mut requests = Vec::new();
-        while !self.ended {
-            let mut fds = vec![(self.handle.inbox.wake_fd(), libc::POLLIN)];
-            if let Some(l) = &self.listener {
-                fds.push((l.socket.as_raw_fd(), libc::POLLIN));
-            }
-            let ws_slot = fds.len();
-            if let Some((fd, write)) = self.ws.poll_fd() {
-                let out = if write { libc::POLLOUT } else { 0 };
-                fds.push((fd, libc::POLLIN | out));
-            }
-            let remote_slot = fds.len();
-            for port in &self.ports {
-                if let Link::Remote(r) = &port.link {
-                    let out = if r.output.is_empty() {
-                        0
-                    } else {
-                        libc::POLLOUT
-                    };
-                    fds.push((r.stream.as_raw_fd(), libc::POLLIN | out));
-                }
-            }
-            let wait = self
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now()));
-            let Ok(revents) = poll_fds(&fds, wait) else {
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            };
-            self.handle.inbox.drain(&mut requests);
-            for request in requests.drain(..) {
-                self.request(request);
-            }
-            if self.listener.is_some() && revents[1] != 0 {
-                self.accept();
-            }
-            let ws_ready = remote_slot > ws_slot && revents[ws_slot] != 0;
-            if ws_ready || self.ws.has_pending() {
-                self.read_server();
-            }
-            let remote_ready: Vec<bool> = revents[remote_slot..].iter().map(|r| *r != 0).collect();
-            self.read_remotes(&remote_ready);
-            self.fire_timers();
-            self.flush();
+    /// A port id for a handle of another process (they share one counter
+    /// with the handles of this one).
+    fn new_port(&self) -> PortId {
+        self.next_port.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Serves `request` on a handle's thread, after what the inbox holds
+    /// (the same handle's earlier requests may wait there), and wakes the
+    /// manager's thread if what it waits on or for how long has changed.
+    fn serve_now(&mut self, inbox: &Mailbox<Request>, request: Request) {
+        let mut queued = Vec::new();
+        inbox.drain(&mut queued);
+        let same_wait = queued.is_empty() && matches!(request, Request::Send { .. });
+        for earlier in queued {
+            self.request(earlier);
         }
-        self.shut_down();
+        self.request(request);
+        self.flush();
+        if !same_wait || self.ended || self.output_waiting() {
+            inbox.wake();
+        }
+    }
+
+    /// Output the sockets have not taken: poll() must wait for POLLOUT.
+    fn output_waiting(&self) -> bool {
+        self.ws.poll_fd().is_some_and(|(_, write)| write)
+            || self
+                .ports
+                .iter()
+                .any(|p| matches!(&p.link, Link::Remote(r) if !r.output.is_empty()))
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -534,22 +472,6 @@ impl Manager {
         if let Some(port) = self.port(id) {
             port.send(d, &mut none);
         }
-    }
-
-    /// Leaves the registry, then answers whatever was posted meanwhile.
-    fn shut_down(&mut self) {
-        unregister(&self.key, &self.handle);
-        *lock(&self.handle.open) = false;
-        let mut late = Vec::new();
-        self.handle.inbox.drain(&mut late);
-        for request in late {
-            if let Request::Join { local, .. } = request {
-                local.deliver(Delivery::Ended);
-            }
-        }
-        self.last_words_to_remotes();
-        self.ports.clear();
-        self.listener = None;
     }
 }
 

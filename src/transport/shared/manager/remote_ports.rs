@@ -23,7 +23,7 @@ impl Manager {
             if !same_user(&stream) || stream.set_nonblocking(true).is_err() {
                 continue;
             }
-            let id = self.handle.new_port();
+            let id = self.new_port();
             self.ports.push(Port {
                 id,
                 link: Link::Remote(RemotePort {
@@ -37,15 +37,10 @@ impl Manager {
         }
     }
 
-    pub(super) fn read_remotes(&mut self, ready: &[bool]) {
-        let remote_ids: Vec<PortId> = self
-            .ports
-            .iter()
-            .filter(|p| matches!(p.link, Link::Remote(_)))
-            .map(|p| p.id)
-            .collect();
+    /// Reads the remote ports `ready` (poll() found input or a hang-up).
+    pub(super) fn read_remotes(&mut self, ready: &[PortId]) {
         let limit = self.options.max_stanza_bytes + 1024;
-        for (id, _) in remote_ids.into_iter().zip(ready).filter(|(_, r)| **r) {
+        for &id in ready {
             let mut asks = Vec::new();
             let ok = match self.port(id).map(|p| &mut p.link) {
                 Some(Link::Remote(r)) => read_port(r, limit, &mut asks),
