@@ -1,11 +1,13 @@
 //! Opening a TCP connection (with a deadline) and TLS on top of it, with
 //! certificates verified unless the application explicitly said otherwise.
 
+use super::handshake_line::HandshakeLine;
 use crate::error::{Error, Result};
+use crate::mailbox::poll_fds;
 use crate::options::Options;
 use native_tls::{Certificate, Identity, TlsConnector};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -53,9 +55,15 @@ pub fn split_url(url: &str) -> Result<UrlParts> {
     })
 }
 
-/// Connects to host:port, trying each address until `deadline`.
-pub fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream> {
-    connect_any(host, &resolve(host, port)?, deadline)
+/// Connects to host:port, trying each address until `deadline`; `line`
+/// can cut it (and what follows on the socket).
+pub fn connect_tcp(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    line: &HandshakeLine,
+) -> Result<TcpStream> {
+    connect_any(host, &resolve(host, port)?, deadline, line)
 }
 
 /// The addresses of host:port (the system's resolver; an IP address as
@@ -74,7 +82,12 @@ pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
 /// Connects to the first of `addrs` that answers. Each address gets an
 /// equal share of the time left, so that one that swallows SYNs (a dead
 /// host, a firewall) cannot eat the time of those after it.
-pub fn connect_any(host: &str, addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream> {
+pub fn connect_any(
+    host: &str,
+    addrs: &[SocketAddr],
+    deadline: Instant,
+    line: &HandshakeLine,
+) -> Result<TcpStream> {
     let mut last = Error::io(format!("{host} has no address"));
     for (i, addr) in addrs.iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -82,10 +95,13 @@ pub fn connect_any(host: &str, addrs: &[SocketAddr], deadline: Instant) -> Resul
             return Err(Error::Timeout(format!("connecting to {host}")));
         }
         let share = left / (addrs.len() - i) as u32;
-        match TcpStream::connect_timeout(addr, share.max(Duration::from_millis(1))) {
+        match connect_one(addr, Instant::now() + share, line) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
                 return Ok(stream);
+            }
+            Err(e) if line.aborted() => {
+                return Err(Error::io_from(format!("connecting to {addr}: {e}"), e))
             }
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 last = Error::Timeout(format!("connecting to {addr}"));
@@ -94,6 +110,93 @@ pub fn connect_any(host: &str, addrs: &[SocketAddr], deadline: Instant) -> Resul
         }
     }
     Err(last)
+}
+
+/// Connects to `addr` before `until`, blocking. The socket is on `line`
+/// from the start: cutting the line ends even a connect that no SYN-ACK
+/// answers (shutdown() of a connecting socket aborts it and wakes poll()),
+/// which std's `connect_timeout` could not offer.
+fn connect_one(
+    addr: &SocketAddr,
+    until: Instant,
+    line: &HandshakeLine,
+) -> std::io::Result<TcpStream> {
+    use std::io::{Error as IoError, ErrorKind};
+    let family = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    let kind = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: a plain syscall; the new descriptor is owned by `stream` below.
+    let fd = unsafe { libc::socket(family, kind, 0) };
+    if fd < 0 {
+        return Err(IoError::last_os_error());
+    }
+    // SAFETY: fd is a socket just made, owned by nobody else.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    line.attach(&stream)
+        .map_err(|e| IoError::new(ErrorKind::ConnectionAborted, e.to_string()))?;
+    let (address, len) = sockaddr(addr);
+    // SAFETY: `address` holds a socket address of `len` bytes.
+    let rc = unsafe { libc::connect(fd, (&address as *const libc::sockaddr_storage).cast(), len) };
+    if rc != 0 {
+        let e = IoError::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e);
+        }
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(IoError::new(ErrorKind::TimedOut, "no answer in time"));
+            }
+            // EINTR reports nothing ready: look again.
+            if poll_fds(&[(fd, libc::POLLOUT)], Some(left))?[0] != 0 {
+                break;
+            }
+        }
+        if line.aborted() {
+            return Err(IoError::new(
+                ErrorKind::ConnectionAborted,
+                "the connection attempt was abandoned",
+            ));
+        }
+        if let Some(e) = stream.take_error()? {
+            return Err(e);
+        }
+    }
+    stream.set_nonblocking(false)?;
+    Ok(stream)
+}
+
+/// `addr` as the C socket address connect() takes.
+fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all zeroes is a valid (empty) socket address of any kind.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: zeroes are a valid sockaddr_in; its fields are set below.
+            let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
+            // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_in.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: zeroes are a valid sockaddr_in6; its fields are set below.
+            let mut sin6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_addr.s6_addr = a.ip().octets();
+            sin6.sin6_scope_id = a.scope_id();
+            // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_in6.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
 }
 
 /// Keepalive probes the kernel sends before it gives a silent link up.
@@ -303,12 +406,96 @@ mod tests {
         value
     }
 
+    /// A listener whose accept queue is full: the kernel drops further
+    /// SYNs, so a connect to it waits, as to a host that swallows them.
+    fn swallowing_listener() -> (std::net::TcpListener, SocketAddr, Vec<TcpStream>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: listen() on our own listening socket, to shrink its queue.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let addr = listener.local_addr().unwrap();
+        // One connection fills a queue of 0; a few more make sure.
+        let fillers = (0..3)
+            .filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok())
+            .collect();
+        (listener, addr, fillers)
+    }
+
+    #[test]
+    fn a_connect_nobody_answers_ends_at_its_deadline_or_at_once_when_cut() {
+        let (_listener, addr, _fillers) = swallowing_listener();
+        let started = Instant::now();
+        let line = HandshakeLine::default();
+        let e = connect_any("test", &[addr], started + Duration::from_millis(500), &line)
+            .expect_err("nobody answers");
+        let took = started.elapsed();
+        assert!(matches!(e, Error::Timeout(_)), "{e}");
+        assert!(
+            took >= Duration::from_millis(450) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+
+        let line = HandshakeLine::default();
+        let cutter = line.clone();
+        let started = Instant::now();
+        let connecting = std::thread::spawn(move || {
+            connect_any(
+                "test",
+                &[addr],
+                Instant::now() + Duration::from_secs(20),
+                &line,
+            )
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        cutter.abort();
+        let e = connecting.join().unwrap().expect_err("cut");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "cut after {took:?}: {e}");
+        assert!(e.to_string().contains("abandoned"), "{e}");
+    }
+
+    #[test]
+    fn connects_over_ipv4_and_ipv6() {
+        for host in ["127.0.0.1", "::1"] {
+            let Ok(listener) = std::net::TcpListener::bind((host, 0)) else {
+                // A machine without IPv6 on loopback: only ::1 may be missing.
+                assert_eq!(host, "::1", "no {host} listener");
+                continue;
+            };
+            let addr = listener.local_addr().unwrap();
+            let line = HandshakeLine::default();
+            let tcp = connect_any(
+                host,
+                &[addr],
+                Instant::now() + Duration::from_secs(5),
+                &line,
+            )
+            .unwrap();
+            let (accepted, peer) = listener.accept().unwrap();
+            assert_eq!(peer, tcp.local_addr().unwrap());
+            assert_eq!(accepted.local_addr().unwrap(), tcp.peer_addr().unwrap());
+        }
+        // Refused: the error says so, at once.
+        let free = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let line = HandshakeLine::default();
+        let e = connect_any(
+            "test",
+            &[free],
+            Instant::now() + Duration::from_secs(5),
+            &line,
+        )
+        .expect_err("refused");
+        assert!(e.to_string().contains("refused"), "{e}");
+    }
+
     #[test]
     fn keepalive_matches_the_liveness_check() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let deadline = Instant::now() + Duration::from_secs(5);
-        let on = connect_tcp("127.0.0.1", port, deadline).unwrap();
+        let on = connect_tcp("127.0.0.1", port, deadline, &HandshakeLine::default()).unwrap();
         set_keepalive(&on, Duration::from_secs(60), Duration::from_secs(10)).unwrap();
         let fd = on.as_raw_fd();
         let tcp = libc::IPPROTO_TCP;
@@ -321,7 +508,7 @@ mod tests {
         set_keepalive(&on, Duration::from_secs(1), Duration::from_secs(1)).unwrap();
         assert_eq!(getsockopt(fd, tcp, libc::TCP_KEEPINTVL), 1);
         // The check off: the socket keeps the system's defaults.
-        let off = connect_tcp("127.0.0.1", port, deadline).unwrap();
+        let off = connect_tcp("127.0.0.1", port, deadline, &HandshakeLine::default()).unwrap();
         set_keepalive(&off, Duration::ZERO, Duration::from_secs(10)).unwrap();
         assert_eq!(
             getsockopt(off.as_raw_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE),

@@ -165,9 +165,8 @@ fn handshake(
     line: &HandshakeLine,
 ) -> Result<Socket> {
     let parts = split_url(url)?;
-    let tcp = connect_tcp(&parts.host, parts.port, deadline)?;
+    let tcp = connect_tcp(&parts.host, parts.port, deadline, line)?;
     set_keepalive(&tcp, options.ping_interval, options.ping_timeout)?;
-    line.attach(&tcp)?;
     tcp.set_read_timeout(Some(remaining(deadline)))?;
     tcp.set_write_timeout(Some(remaining(deadline)))?;
     let stream = if parts.secure {

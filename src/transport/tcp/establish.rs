@@ -138,9 +138,8 @@ fn attempt(
     line: &HandshakeLine,
 ) -> Result<Established> {
     let addresses = resolver.addresses(&endpoint.host, endpoint.port)?;
-    let tcp = connect_any(&endpoint.host, &addresses, deadline)?;
+    let tcp = connect_any(&endpoint.host, &addresses, deadline, line)?;
     set_keepalive(&tcp, options.ping_interval, options.ping_timeout)?;
-    line.attach(&tcp)?;
     tcp.set_read_timeout(Some(remaining(deadline)))?;
     tcp.set_write_timeout(Some(remaining(deadline)))?;
     if endpoint.direct_tls {
