@@ -49,44 +49,53 @@ fn trickle(stream: &mut TcpStream, bytes: &[u8], since: Instant) -> Option<Durat
     None
 }
 
+/// Threaded, and in sync mode (where `connect()` itself makes the
+/// handshake, on the caller's thread, and returns when it is over).
 #[test]
 fn a_websocket_handshake_trickled_one_byte_a_second_is_conntimeout_and_lets_go() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "ws://127.0.0.1:{}/ws",
-        listener.local_addr().unwrap().port()
-    );
-    let started = Instant::now();
-    let server = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut request = [0u8; 1024];
-        let _ = stream.read(&mut request);
-        // Never completes: each byte keeps a per-read timeout from firing.
-        let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n".repeat(4);
-        trickle(&mut stream, response.as_bytes(), started)
-    });
-    let (_conn, mut rec) = connect(&url, "a@localhost", options(&[("connect_timeout", "2000")]));
-    rec.wait_for(Status::Disconnected, 10);
-    assert_eq!(
-        rec.statuses(),
-        vec![
-            Status::Connecting,
-            Status::ConnTimeout,
-            Status::Disconnected
-        ]
-    );
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(4), "CONNTIMEOUT after {took:?}");
-    // The handshake thread gives the socket up with the session: no thread
-    // keeps reading a trickle for as long as the server cares to send it.
-    let gone = server
-        .join()
-        .unwrap()
-        .expect("the client never let go of the socket");
-    assert!(
-        gone < Duration::from_secs(8),
-        "socket closed only after {gone:?}"
-    );
+    for sync in ["false", "true"] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "ws://127.0.0.1:{}/ws",
+            listener.local_addr().unwrap().port()
+        );
+        let started = Instant::now();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            // Never completes: each byte keeps a per-read timeout from firing.
+            let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n".repeat(4);
+            trickle(&mut stream, response.as_bytes(), started)
+        });
+        let o = options(&[("connect_timeout", "2000"), ("sync", sync)]);
+        let (_conn, mut rec) = connect(&url, "a@localhost", o);
+        rec.wait_for(Status::Disconnected, 10);
+        assert_eq!(
+            rec.statuses(),
+            vec![
+                Status::Connecting,
+                Status::ConnTimeout,
+                Status::Disconnected
+            ],
+            "sync {sync}"
+        );
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(4),
+            "sync {sync}: CONNTIMEOUT after {took:?}"
+        );
+        // The handshake gives the socket up with the session: nothing keeps
+        // reading a trickle for as long as the server cares to send it.
+        let gone = server
+            .join()
+            .unwrap()
+            .expect("the client never let go of the socket");
+        assert!(
+            gone < Duration::from_secs(8),
+            "sync {sync}: socket closed only after {gone:?}"
+        );
+    }
 }
 
 #[test]
@@ -113,19 +122,22 @@ fn a_websocket_open_trickled_one_byte_a_second_is_conntimeout() {
     server.join().unwrap();
 }
 
-/// A server that accepts one connection, reads the WebSocket upgrade and
-/// never answers it. It reports when the request arrived, then returns how
-/// long after that the client let the socket go (None: not within 10 s).
-fn never_upgrades() -> (
+/// A server that accepts one connection, reads the client's first bytes
+/// (a WebSocket upgrade, a TLS ClientHello, a stream header) and never
+/// answers. It reports when they arrived, then returns how long after that
+/// the client let the socket go (None: not within 10 s). The URL is
+/// `scheme://127.0.0.1:PORT` + `path`.
+fn never_answers(
+    scheme: &str,
+    path: &str,
+) -> (
     String,
     std::sync::mpsc::Receiver<()>,
     std::thread::JoinHandle<Option<Duration>>,
 ) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "ws://127.0.0.1:{}/ws",
-        listener.local_addr().unwrap().port()
-    );
+    let port = listener.local_addr().unwrap().port();
+    let url = format!("{scheme}://127.0.0.1:{port}{path}");
     let (asked, heard) = std::sync::mpsc::channel();
     let server = std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
@@ -143,6 +155,138 @@ fn never_upgrades() -> (
         }
     });
     (url, heard, server)
+}
+
+fn never_upgrades() -> (
+    String,
+    std::sync::mpsc::Receiver<()>,
+    std::thread::JoinHandle<Option<Duration>>,
+) {
+    never_answers("ws", "/ws")
+}
+
+/// Connects to `url` (sync mode or threaded), waits for `ready`, then
+/// calls `disconnect()` from another thread than `connect()`'s: DISCONNECTED
+/// must follow within a second, with the statuses of any disconnect before
+/// the session.
+fn disconnect_while_connecting(case: &str, url: &str, sync: &str, ready: impl FnOnce()) {
+    let o = options(&[
+        ("sync", sync),
+        ("connect_timeout", "20000"),
+        ("allow_plaintext", "true"),
+    ]);
+    let conn = Connection::new(url, o).unwrap();
+    let (mut rec, cb) = recorder();
+    std::thread::scope(|s| {
+        // Threaded: returns at once. Sync: returns once it is over.
+        let connecting = s.spawn(|| conn.connect("a@localhost", Some("pw"), cb));
+        ready();
+        let asked = Instant::now();
+        conn.disconnect(None).unwrap();
+        rec.wait_for(Status::Disconnected, 5);
+        let took = asked.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "{case}: DISCONNECTED after {took:?}"
+        );
+        connecting.join().unwrap().unwrap();
+    });
+    assert_eq!(
+        rec.statuses(),
+        vec![
+            Status::Connecting,
+            Status::Disconnecting,
+            Status::Disconnected
+        ],
+        "{case}"
+    );
+}
+
+/// Each transport whose open blocks, threaded and in sync mode (where
+/// `connect()` itself waits): `disconnect()` cuts a handshake that never
+/// finishes at once, and the socket is let go.
+#[test]
+fn disconnect_during_a_stuck_handshake_ends_it_at_once_on_every_blocking_transport() {
+    for (scheme, path) in [("ws", "/ws"), ("tcp", ""), ("tls", "")] {
+        for sync in ["false", "true"] {
+            let case = format!("{scheme}, sync {sync}");
+            let (url, heard, server) = never_answers(scheme, path);
+            disconnect_while_connecting(&case, &url, sync, || {
+                heard.recv_timeout(Duration::from_secs(5)).unwrap()
+            });
+            let gone = server.join().unwrap();
+            let gone = gone.unwrap_or_else(|| panic!("{case}: the client kept the socket"));
+            assert!(
+                gone < Duration::from_secs(1),
+                "{case}: closed after {gone:?}"
+            );
+        }
+    }
+}
+
+/// A listener whose accept queue is full: the kernel drops further SYNs,
+/// so a connect to it waits, as to a host that swallows them.
+fn swallowing_listener() -> (TcpListener, u16, Vec<TcpStream>) {
+    use std::os::fd::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: listen() on our own listening socket, to shrink its queue.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    let addr = listener.local_addr().unwrap();
+    let fillers = (0..3)
+        .filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok())
+        .collect();
+    (listener, addr.port(), fillers)
+}
+
+/// A connect that no SYN-ACK answers (a dead host, a firewall) is cut at
+/// once too: by `disconnect()`, threaded and in sync mode, and by free.
+#[test]
+fn disconnect_or_free_during_a_connect_nobody_answers_ends_it_at_once() {
+    let (_listener, port, _fillers) = swallowing_listener();
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    for sync in ["false", "true"] {
+        disconnect_while_connecting(&format!("sync {sync}"), &url, sync, || {
+            std::thread::sleep(Duration::from_millis(300))
+        });
+    }
+    let (conn, _rec) = connect(
+        &url,
+        "a@localhost",
+        options(&[("connect_timeout", "20000")]),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    drop(conn);
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(1), "free took {took:?}");
+}
+
+/// Freeing a connection during a handshake that never finishes returns at
+/// once and lets the socket go.
+#[test]
+fn freeing_during_a_stuck_handshake_lets_go_at_once() {
+    for (scheme, path) in [("ws", "/ws"), ("tls", "")] {
+        let (url, heard, server) = never_answers(scheme, path);
+        let (conn, _rec) = connect(
+            &url,
+            "a@localhost",
+            options(&[("connect_timeout", "20000")]),
+        );
+        heard.recv_timeout(Duration::from_secs(5)).unwrap();
+        let asked = Instant::now();
+        drop(conn);
+        let took = asked.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "{scheme}: free took {took:?}"
+        );
+        let gone = server.join().unwrap();
+        let gone = gone.unwrap_or_else(|| panic!("{scheme}: the client kept the socket"));
+        assert!(
+            gone < Duration::from_secs(1),
+            "{scheme}: closed after {gone:?}"
+        );
+    }
 }
 
 /// A shared connection's manager makes its WebSocket handshake on its own

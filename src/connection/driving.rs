@@ -34,7 +34,8 @@ impl Connection {
     }
 
     /// Switches sync mode (Strophe's `options.sync`). Switching on while the
-    /// engine thread runs hands the engine to the caller's thread.
+    /// engine thread runs hands the engine to the caller's thread (after
+    /// the handshake it may be making: at most `connect_timeout`).
     pub fn set_sync(&self, on: bool) -> Result<()> {
         if self.on_engine_thread() && on {
             return Err(Error::WouldDeadlock(
@@ -156,20 +157,25 @@ impl Connection {
     }
 
     pub(super) fn drive(&self, timeout: Option<Duration>) -> Result<()> {
-        self.drive_locked(lock(&self.core.engine), timeout)
+        self.drive_locked(lock(&self.core.engine), timeout, false)
     }
 
     /// One step on the caller's thread. A step that leaves the transport
     /// idle has written every send whose ticket was taken before it began.
+    /// `may_block`: the caller waits until the engine is done anyway (sync
+    /// mode's `connect()`, `disconnect()` ...), so a handshake may block.
     pub(super) fn drive_locked(
         &self,
         mut engine: MutexGuard<'_, Engine>,
         timeout: Option<Duration>,
+        may_block: bool,
     ) -> Result<()> {
         *lock(&self.core.driver) = Some(std::thread::current().id());
         let taken = self.core.tickets.taken();
+        engine.may_block = may_block;
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.step(timeout)));
+        engine.may_block = false;
         if matches!(result, Ok(Ok(()))) && engine.transport_idle() {
             self.core.tickets.mark_done(taken);
         }
@@ -195,7 +201,8 @@ impl Connection {
         }
         let deadline = limit.map(|l| Instant::now() + l);
         loop {
-            self.drive(Some(Duration::from_millis(250)))?;
+            let engine = lock(&self.core.engine);
+            self.drive_locked(engine, Some(Duration::from_millis(250)), true)?;
             let phase = lock(&self.core.engine).phase();
             if done(phase) && self.core.mailbox.is_empty() {
                 return Ok(());
@@ -227,7 +234,10 @@ fn engine_thread(core: Arc<Core>) {
     *lock(&core.driver) = Some(std::thread::current().id());
     loop {
         let mut engine = lock(&core.engine);
+        // The caller waits for what this thread does: a handshake may block it.
+        engine.may_block = true;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.step(None)));
+        engine.may_block = false;
         if let Some(why) = failure_of(result) {
             engine.recover(&why.to_string());
         }

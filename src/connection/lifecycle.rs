@@ -197,6 +197,7 @@ impl Connection {
     /// ```
     pub fn disconnect(&self, reason: Option<&str>) -> Result<()> {
         self.post(Command::Disconnect(reason.map(str::to_string)));
+        self.core.inline.cut();
         self.let_engine_run(|phase| phase == Phase::Idle)
     }
 
@@ -218,6 +219,7 @@ impl Connection {
             ));
         }
         self.post(Command::Shutdown);
+        self.core.inline.cut();
         let thread = lock(&self.core.thread).take();
         match thread {
             Some(t) => {

@@ -110,6 +110,7 @@ impl Connection {
             pollable: options.pollable,
             readiness: Default::default(),
             tickets: Default::default(),
+            inline: Default::default(),
             xml_output_hooked: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             id_prefix,

@@ -129,7 +129,7 @@ impl Connection {
             self.core.tickets.released();
             return Ok(());
         }
-        self.drive_locked(engine, Some(Duration::from_millis(250)))
+        self.drive_locked(engine, Some(Duration::from_millis(250)), false)
     }
 
     /// Strophe's `sendIQ`: sends `iq` (an id is added if it has none) and

@@ -3,7 +3,7 @@
 //! connection's session, and following a see-other-uri redirect.
 
 use super::{AttachRequest, ConnectRequest, Engine, Phase, StatusFn, MAX_REDIRECTS, REDIRECTED};
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::jid;
 use crate::log::log_at;
 use crate::options::{TcpTarget, TransportKind};
@@ -142,7 +142,10 @@ impl Engine {
             self.change_status(Status::Connecting, None, None);
         }
         let timeout = self.options.connect_timeout;
-        self.connect_deadline = Some(Instant::now() + timeout);
+        // The watchdog of an inline handshake cuts it at this same deadline,
+        // so the connect timer finds it passed.
+        let deadline = Instant::now() + timeout;
+        self.connect_deadline = Some(deadline);
         log_at!(self.log, Info, "opening {}", self.url);
         let mut transport: Box<dyn Transport> = match &self.kind {
             TransportKind::WebSocket { .. } => Box::new(WebSocketTransport::new(
@@ -172,10 +175,49 @@ impl Engine {
             }
         };
         self.announce_hooks(transport.as_mut());
-        match transport.open(&self.login.creds.domain.clone(), timeout) {
+        let domain = self.login.creds.domain.clone();
+        let opened = match self.open_inline(transport.as_mut(), &domain, deadline) {
+            Some(result) => result,
+            None => transport.open(&domain, timeout),
+        };
+        match opened {
             Ok(()) => self.transport = Some(transport),
             Err(Error::Timeout(m)) => self.fail(Status::ConnTimeout, &m),
             Err(e) => self.login_failed(&e),
+        }
+    }
+
+    /// Opens on this thread, blocking, when the step may block and nothing
+    /// waits to end the attempt; None: `open` it (on a helper thread).
+    fn open_inline(
+        &self,
+        transport: &mut dyn Transport,
+        domain: &str,
+        deadline: Instant,
+    ) -> Option<Result<()>> {
+        // The transports whose open blocks; the others never wait.
+        let blocks = matches!(
+            self.kind,
+            TransportKind::WebSocket { .. } | TransportKind::Tcp { .. }
+        );
+        // A timed handler or an IQ's timeout due meanwhile must fire on time.
+        let app_timer = [self.handlers.next_deadline(), self.iqs.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
+        if !self.may_block || self.cut_queued || !blocks || app_timer.is_some_and(|t| t < deadline)
+        {
+            return None;
+        }
+        let core = self.core.upgrade()?;
+        let line = core.inline.begin(self.cuts_seen, deadline)?;
+        let result = transport.open_blocking(domain, deadline, &line);
+        core.inline.end();
+        match result {
+            // Cut by disconnect() or free, or at the deadline: the command
+            // or the connect timer ends the attempt, as with a helper thread.
+            Some(Err(_)) if line.aborted() => Some(Ok(())),
+            other => other,
         }
     }
 

@@ -11,6 +11,7 @@ use crate::readiness::Readiness;
 use crate::send_tickets::SendTickets;
 use crate::sm::StreamManagement;
 use crate::status::Status;
+use crate::transport::inline_handshake::InlineSlot;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{JoinHandle, ThreadId};
@@ -55,6 +56,9 @@ pub(crate) struct Core {
     pub(crate) readiness: OnceLock<Readiness>,
     /// What sends wait for in sync mode.
     pub(crate) tickets: SendTickets,
+    /// A handshake the engine makes on its own thread, for the commands
+    /// that end the attempt to cut.
+    pub(crate) inline: InlineSlot,
     /// An xmlOutput hook is set: sends must keep the element.
     pub(crate) xml_output_hooked: AtomicBool,
     pub(crate) next_id: AtomicU64,

@@ -113,6 +113,17 @@ pub enum Command {
     Shutdown,
 }
 
+impl Command {
+    /// Ends a connection attempt, or takes the engine from its thread: a
+    /// handshake must not block while one waits.
+    fn ends_attempt(&self) -> bool {
+        matches!(
+            self,
+            Command::Disconnect(_) | Command::Shutdown | Command::Release
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Idle,
@@ -179,6 +190,13 @@ pub(crate) struct Engine {
     released: bool,
     pub shutdown: bool,
     next_id: u64,
+    /// This step may block in a handshake: its caller waits for the
+    /// outcome anyway (the engine thread, sync mode's blocking calls).
+    pub may_block: bool,
+    /// The connection's count of cuts when the commands were last taken.
+    cuts_seen: u64,
+    /// A command that ends the attempt waits later in the batch being run.
+    cut_queued: bool,
     /// Reused buffers for the mailbox's commands and the transport's events.
     commands: Vec<Command>,
     incoming: Vec<Incoming>,
@@ -225,6 +243,9 @@ impl Engine {
             released: false,
             shutdown: false,
             next_id: 0,
+            may_block: false,
+            cuts_seen: 0,
+            cut_queued: false,
             commands: Vec::new(),
             incoming: Vec::new(),
             handlers: Handlers::default(),
@@ -380,15 +401,19 @@ impl Engine {
                 return;
             };
             let mut commands = std::mem::take(&mut self.commands);
+            self.cuts_seen = core.inline.cuts();
             core.mailbox.drain(&mut commands);
             drop(core);
             if commands.is_empty() {
                 self.commands = commands;
                 return;
             }
-            for command in commands.drain(..) {
+            let last_cut = commands.iter().rposition(Command::ends_attempt);
+            for (i, command) in commands.drain(..).enumerate() {
+                self.cut_queued = last_cut.is_some_and(|c| c > i);
                 self.command(command);
             }
+            self.cut_queued = false;
             self.commands = commands;
         }
     }

@@ -11,11 +11,13 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 enum Line {
-    /// No socket yet, or the handshake is over.
+    /// No socket yet.
     #[default]
     Idle,
     /// A clone of the socket the handshake is using.
     Open(TcpStream),
+    /// The handshake is over.
+    Done,
     /// The connection attempt was abandoned: stop at once.
     Aborted,
 }
@@ -37,9 +39,14 @@ impl HandshakeLine {
     /// The handshake is over: the clone's descriptor is not needed any more.
     pub fn done(&self) {
         let mut line = lock(&self.0);
-        if matches!(*line, Line::Open(_)) {
-            *line = Line::Idle;
+        if !matches!(*line, Line::Aborted) {
+            *line = Line::Done;
         }
+    }
+
+    /// Over, or abandoned: nothing left to cut.
+    pub fn finished(&self) -> bool {
+        matches!(*lock(&self.0), Line::Done | Line::Aborted)
     }
 
     /// Whether `abort` was called.

@@ -5,6 +5,7 @@ pub mod bosh;
 pub mod cookies;
 pub(crate) mod handshake_line;
 mod hook_output;
+pub(crate) mod inline_handshake;
 pub mod keepalive;
 pub mod net;
 pub mod shared;
@@ -79,6 +80,17 @@ pub(crate) enum Incoming {
 pub(crate) trait Transport: Send {
     /// Connects and sends the stream header for `domain`.
     fn open(&mut self, domain: &str, timeout: Duration) -> Result<()>;
+    /// `open` made on the caller's thread, blocking until connected or
+    /// `deadline`; `line` lets another thread cut it. None: this transport
+    /// never blocks to open (the caller then uses `open`).
+    fn open_blocking(
+        &mut self,
+        _domain: &str,
+        _deadline: Instant,
+        _line: &handshake_line::HandshakeLine,
+    ) -> Option<Result<()>> {
+        None
+    }
     /// Restarts the stream after SASL success (new header, fresh parser).
     fn restart(&mut self, domain: &str) -> Result<()>;
     /// Queues one serialized element (a stanza, a nonza, SASL, raw XML)

@@ -108,16 +108,17 @@ impl WebSocketTransport {
         Ok(())
     }
 
-    /// Connects on the caller's thread, blocking for at most `timeout`; for
-    /// a thread of its own (the shared connection's manager), which saves
-    /// a helper thread and a hand-off. `line` lets another thread cut it.
+    /// Connects on the caller's thread, blocking until `deadline`: for a
+    /// thread that waits for the outcome anyway (the engine's, the shared
+    /// connection's manager), which saves a helper thread and a hand-off.
+    /// `line` lets another thread cut it.
     pub(crate) fn open_here(
         &mut self,
         domain: &str,
-        timeout: Duration,
+        deadline: Instant,
         line: &HandshakeLine,
     ) -> Result<()> {
-        let result = handshake(&self.url, &self.options, Instant::now() + timeout, line);
+        let result = handshake(&self.url, &self.options, deadline, line);
         line.done();
         self.finish_connect(result, domain)
     }
@@ -243,6 +244,15 @@ impl Transport for WebSocketTransport {
             line,
         });
         Ok(())
+    }
+
+    fn open_blocking(
+        &mut self,
+        domain: &str,
+        deadline: Instant,
+        line: &HandshakeLine,
+    ) -> Option<Result<()>> {
+        Some(self.open_here(domain, deadline, line))
     }
 
     fn restart(&mut self, domain: &str) -> Result<()> {

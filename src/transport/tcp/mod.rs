@@ -215,6 +215,17 @@ impl Transport for TcpTransport {
         Ok(())
     }
 
+    fn open_blocking(
+        &mut self,
+        domain: &str,
+        deadline: Instant,
+        line: &HandshakeLine,
+    ) -> Option<Result<()>> {
+        let result = establish::establish(&self.target, domain, &self.options, deadline, line);
+        line.done();
+        Some(result.and_then(|established| self.finish_connect(established, domain)))
+    }
+
     fn restart(&mut self, domain: &str) -> Result<()> {
         self.open_stream(domain)
     }

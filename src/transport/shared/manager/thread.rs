@@ -87,10 +87,11 @@ pub(crate) fn spawn(
 /// The handshake, holding the manager: requests queue until it is done.
 fn connect(handle: &ManagerHandle, domain: &str) {
     let mut manager = lock(&handle.manager);
-    let (timeout, line) = (manager.options.connect_timeout, &handle.handshake);
+    let deadline = Instant::now() + manager.options.connect_timeout;
+    let line = &handle.handshake;
     // Cut off by the driver: its Close or Leave, in the inbox, ends the
     // session as it would have without a handshake.
-    if let Err(e) = manager.ws.open_here(domain, timeout, line) {
+    if let Err(e) = manager.ws.open_here(domain, deadline, line) {
         if !line.aborted() {
             manager.fail(e);
         }
