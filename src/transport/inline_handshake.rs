@@ -1,7 +1,7 @@
 //! Handshakes made on the engine's own thread, where the caller waits for
 //! the outcome anyway (the engine thread of threaded mode, sync mode's
-//! blocking `connect()`): no helper thread to start, which under load
-//! cost a whole time slice (about 4 ms) per login. Two things a helper
+//! blocking `connect()`): no helper thread to start, which with the cores
+//! loaded can wait a time slice (milliseconds) per login. Two things a helper
 //! thread gave for free are kept: the connect deadline still holds (the
 //! watchdog cuts a handshake that outlives it, as the engine's timer
 //! would), and `disconnect()` or freeing the connection still ends the
