@@ -157,25 +157,38 @@ fn never_answers(
     (url, heard, server)
 }
 
-fn never_upgrades() -> (
-    String,
-    std::sync::mpsc::Receiver<()>,
-    std::thread::JoinHandle<Option<Duration>>,
-) {
-    never_answers("ws", "/ws")
+/// What a stuck attempt's server returns from `never_answers`: the client
+/// must have let the socket go within a second of being told to.
+fn assert_let_go(case: &str, server: std::thread::JoinHandle<Option<Duration>>) {
+    let gone = server.join().unwrap();
+    let gone = gone.unwrap_or_else(|| panic!("{case}: the client kept the socket"));
+    assert!(
+        gone < Duration::from_secs(1),
+        "{case}: closed after {gone:?}"
+    );
 }
 
-/// Connects to `url` (sync mode or threaded), waits for `ready`, then
-/// calls `disconnect()` from another thread than `connect()`'s: DISCONNECTED
-/// must follow within a second, with the statuses of any disconnect before
-/// the session.
-fn disconnect_while_connecting(case: &str, url: &str, sync: &str, ready: impl FnOnce()) {
-    let o = options(&[
-        ("sync", sync),
-        ("connect_timeout", "20000"),
-        ("allow_plaintext", "true"),
-    ]);
-    let conn = Connection::new(url, o).unwrap();
+/// A connection to `url` for an attempt that never finishes: a long
+/// connect timeout, plaintext allowed, and the `extra` options.
+fn stuck_options(extra: &[(&str, &str)]) -> Options {
+    let mut o = options(&[("connect_timeout", "20000"), ("allow_plaintext", "true")]);
+    for (k, v) in extra {
+        o.set(k, v).unwrap();
+    }
+    o
+}
+
+/// Connects to `url` (threaded, or sync mode where `connect()` waits),
+/// waits for `ready`, then calls `disconnect()` from another thread than
+/// `connect()`'s: DISCONNECTED must follow within a second, with the
+/// statuses of any disconnect before the session.
+fn disconnect_while_connecting(
+    case: &str,
+    url: &str,
+    extra: &[(&str, &str)],
+    ready: impl FnOnce(),
+) {
+    let conn = Connection::new(url, stuck_options(extra)).unwrap();
     let (mut rec, cb) = recorder();
     std::thread::scope(|s| {
         // Threaded: returns at once. Sync: returns once it is over.
@@ -202,6 +215,17 @@ fn disconnect_while_connecting(case: &str, url: &str, sync: &str, ready: impl Fn
     );
 }
 
+/// Connects to `url` (threaded), waits for `ready`, then frees the
+/// connection: that must return within a second.
+fn free_while_connecting(case: &str, url: &str, extra: &[(&str, &str)], ready: impl FnOnce()) {
+    let (conn, _rec) = connect(url, "a@localhost", stuck_options(extra));
+    ready();
+    let asked = Instant::now();
+    drop(conn);
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(1), "{case}: free took {took:?}");
+}
+
 /// Each transport whose open blocks, threaded and in sync mode (where
 /// `connect()` itself waits): `disconnect()` cuts a handshake that never
 /// finishes at once, and the socket is let go.
@@ -211,15 +235,10 @@ fn disconnect_during_a_stuck_handshake_ends_it_at_once_on_every_blocking_transpo
         for sync in ["false", "true"] {
             let case = format!("{scheme}, sync {sync}");
             let (url, heard, server) = never_answers(scheme, path);
-            disconnect_while_connecting(&case, &url, sync, || {
+            disconnect_while_connecting(&case, &url, &[("sync", sync)], || {
                 heard.recv_timeout(Duration::from_secs(5)).unwrap()
             });
-            let gone = server.join().unwrap();
-            let gone = gone.unwrap_or_else(|| panic!("{case}: the client kept the socket"));
-            assert!(
-                gone < Duration::from_secs(1),
-                "{case}: closed after {gone:?}"
-            );
+            assert_let_go(&case, server);
         }
     }
 }
@@ -244,21 +263,11 @@ fn swallowing_listener() -> (TcpListener, u16, Vec<TcpStream>) {
 fn disconnect_or_free_during_a_connect_nobody_answers_ends_it_at_once() {
     let (_listener, port, _fillers) = swallowing_listener();
     let url = format!("ws://127.0.0.1:{port}/ws");
+    let a_moment = || std::thread::sleep(Duration::from_millis(300));
     for sync in ["false", "true"] {
-        disconnect_while_connecting(&format!("sync {sync}"), &url, sync, || {
-            std::thread::sleep(Duration::from_millis(300))
-        });
+        disconnect_while_connecting(&format!("sync {sync}"), &url, &[("sync", sync)], a_moment);
     }
-    let (conn, _rec) = connect(
-        &url,
-        "a@localhost",
-        options(&[("connect_timeout", "20000")]),
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    let asked = Instant::now();
-    drop(conn);
-    let took = asked.elapsed();
-    assert!(took < Duration::from_secs(1), "free took {took:?}");
+    free_while_connecting("free", &url, &[], a_moment);
 }
 
 /// Freeing a connection during a handshake that never finishes returns at
@@ -267,25 +276,10 @@ fn disconnect_or_free_during_a_connect_nobody_answers_ends_it_at_once() {
 fn freeing_during_a_stuck_handshake_lets_go_at_once() {
     for (scheme, path) in [("ws", "/ws"), ("tls", "")] {
         let (url, heard, server) = never_answers(scheme, path);
-        let (conn, _rec) = connect(
-            &url,
-            "a@localhost",
-            options(&[("connect_timeout", "20000")]),
-        );
-        heard.recv_timeout(Duration::from_secs(5)).unwrap();
-        let asked = Instant::now();
-        drop(conn);
-        let took = asked.elapsed();
-        assert!(
-            took < Duration::from_secs(1),
-            "{scheme}: free took {took:?}"
-        );
-        let gone = server.join().unwrap();
-        let gone = gone.unwrap_or_else(|| panic!("{scheme}: the client kept the socket"));
-        assert!(
-            gone < Duration::from_secs(1),
-            "{scheme}: closed after {gone:?}"
-        );
+        free_while_connecting(scheme, &url, &[], || {
+            heard.recv_timeout(Duration::from_secs(5)).unwrap()
+        });
+        assert_let_go(scheme, server);
     }
 }
 
@@ -294,53 +288,24 @@ fn freeing_during_a_stuck_handshake_lets_go_at_once() {
 /// finishes at once, and the socket is let go.
 #[test]
 fn a_shared_handle_disconnecting_during_a_stuck_handshake_ends_it_at_once() {
-    let (url, heard, server) = never_upgrades();
-    let o = options(&[
-        ("worker", "hostile-stuck-disconnect"),
-        ("connect_timeout", "20000"),
-    ]);
-    let (conn, mut rec) = connect(&url, "a@localhost", o);
-    heard.recv_timeout(Duration::from_secs(5)).unwrap();
-    let asked = Instant::now();
-    conn.disconnect(None).unwrap();
-    rec.wait_for(Status::Disconnected, 5);
-    let took = asked.elapsed();
-    assert!(took < Duration::from_secs(1), "DISCONNECTED after {took:?}");
-    assert_eq!(
-        rec.statuses(),
-        vec![
-            Status::Connecting,
-            Status::Disconnecting,
-            Status::Disconnected
-        ]
-    );
-    let gone = server.join().unwrap().expect("the client kept the socket");
-    assert!(
-        gone < Duration::from_secs(1),
-        "socket closed only after {gone:?}"
-    );
+    let (url, heard, server) = never_answers("ws", "/ws");
+    let worker = [("worker", "hostile-stuck-disconnect")];
+    disconnect_while_connecting("shared", &url, &worker, || {
+        heard.recv_timeout(Duration::from_secs(5)).unwrap()
+    });
+    assert_let_go("shared", server);
 }
 
 /// Freeing the driving handle during a stuck handshake returns at once and
 /// lets the socket go.
 #[test]
 fn a_shared_handle_freed_during_a_stuck_handshake_lets_go_at_once() {
-    let (url, heard, server) = never_upgrades();
-    let o = options(&[
-        ("worker", "hostile-stuck-free"),
-        ("connect_timeout", "20000"),
-    ]);
-    let (conn, _rec) = connect(&url, "a@localhost", o);
-    heard.recv_timeout(Duration::from_secs(5)).unwrap();
-    let asked = Instant::now();
-    drop(conn);
-    let took = asked.elapsed();
-    assert!(took < Duration::from_secs(1), "free took {took:?}");
-    let gone = server.join().unwrap().expect("the client kept the socket");
-    assert!(
-        gone < Duration::from_secs(1),
-        "socket closed only after {gone:?}"
-    );
+    let (url, heard, server) = never_answers("ws", "/ws");
+    let worker = [("worker", "hostile-stuck-free")];
+    free_while_connecting("shared", &url, &worker, || {
+        heard.recv_timeout(Duration::from_secs(5)).unwrap()
+    });
+    assert_let_go("shared", server);
 }
 
 /// A peer that logs the client in, then runs `then`.
