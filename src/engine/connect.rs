@@ -195,7 +195,8 @@ impl Engine {
         domain: &str,
         deadline: Instant,
     ) -> Option<Result<()>> {
-        // The transports whose open blocks; the others never wait.
+        // The transports whose open blocks; the others never wait, and
+        // need no watchdog.
         let blocks = matches!(
             self.kind,
             TransportKind::WebSocket { .. } | TransportKind::Tcp { .. }
@@ -213,12 +214,9 @@ impl Engine {
         let line = core.inline.begin(self.cuts_seen, deadline)?;
         let result = transport.open_blocking(domain, deadline, &line);
         core.inline.end();
-        match result {
-            // Cut by disconnect() or free, or at the deadline: the command
-            // or the connect timer ends the attempt, as with a helper thread.
-            Some(Err(_)) if line.aborted() => Some(Ok(())),
-            other => other,
-        }
+        // Cut by disconnect() or free, or at the deadline: the command or
+        // the connect timer ends the attempt, as with a helper thread.
+        Some(result.or_else(|e| if line.aborted() { Ok(()) } else { Err(e) }))
     }
 
     /// RFC 7395 §3.6: `<close see-other-uri=…/>`. Never to a weaker

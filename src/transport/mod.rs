@@ -81,15 +81,15 @@ pub(crate) trait Transport: Send {
     /// Connects and sends the stream header for `domain`.
     fn open(&mut self, domain: &str, timeout: Duration) -> Result<()>;
     /// `open` made on the caller's thread, blocking until connected or
-    /// `deadline`; `line` lets another thread cut it. None: this transport
-    /// never blocks to open (the caller then uses `open`).
+    /// `deadline`; `line` lets another thread cut it. A transport that
+    /// never blocks to open just opens.
     fn open_blocking(
         &mut self,
-        _domain: &str,
-        _deadline: Instant,
+        domain: &str,
+        deadline: Instant,
         _line: &handshake_line::HandshakeLine,
-    ) -> Option<Result<()>> {
-        None
+    ) -> Result<()> {
+        self.open(domain, deadline.saturating_duration_since(Instant::now()))
     }
     /// Restarts the stream after SASL success (new header, fresh parser).
     fn restart(&mut self, domain: &str) -> Result<()>;

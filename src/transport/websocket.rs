@@ -251,8 +251,8 @@ impl Transport for WebSocketTransport {
         domain: &str,
         deadline: Instant,
         line: &HandshakeLine,
-    ) -> Option<Result<()>> {
-        Some(self.open_here(domain, deadline, line))
+    ) -> Result<()> {
+        self.open_here(domain, deadline, line)
     }
 
     fn restart(&mut self, domain: &str) -> Result<()> {

@@ -220,10 +220,10 @@ impl Transport for TcpTransport {
         domain: &str,
         deadline: Instant,
         line: &HandshakeLine,
-    ) -> Option<Result<()>> {
+    ) -> Result<()> {
         let result = establish::establish(&self.target, domain, &self.options, deadline, line);
         line.done();
-        Some(result.and_then(|established| self.finish_connect(established, domain)))
+        self.finish_connect(result?, domain)
     }
 
     fn restart(&mut self, domain: &str) -> Result<()> {
