@@ -9,53 +9,53 @@
 
 use super::handshake_line::HandshakeLine;
 use crate::mailbox::lock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Where a connection's inline handshake can be cut from other threads.
 #[derive(Default)]
-pub(crate) struct InlineSlot(Mutex<Slot>);
-
-#[derive(Default)]
-struct Slot {
-    line: Option<HandshakeLine>,
+pub(crate) struct InlineSlot {
+    line: Mutex<Option<HandshakeLine>>,
     /// How many cuts were asked for: one asked for after the engine last
     /// looked (its command may not have been seen yet) forbids blocking.
-    cuts: u64,
+    /// Changed only with `line` locked; read without it on every batch of
+    /// commands, so that the engine's hot path takes no lock for it.
+    cuts: AtomicU64,
 }
 
 impl InlineSlot {
     /// The cuts so far; the engine reads it before it takes its commands.
     pub fn cuts(&self) -> u64 {
-        lock(&self.0).cuts
+        self.cuts.load(Ordering::Acquire)
     }
 
     /// A line for a handshake about to block until `deadline`, unless a cut
     /// came after `seen` or no watchdog can keep the deadline (then the
     /// caller must not block).
     pub fn begin(&self, seen: u64, deadline: Instant) -> Option<HandshakeLine> {
-        let mut slot = lock(&self.0);
-        if slot.cuts != seen {
+        let mut slot = lock(&self.line);
+        if self.cuts.load(Ordering::Acquire) != seen {
             return None;
         }
         let line = HandshakeLine::default();
         if !watch(&line, deadline) {
             return None;
         }
-        slot.line = Some(line.clone());
+        *slot = Some(line.clone());
         Some(line)
     }
 
     pub fn end(&self) {
-        lock(&self.0).line = None;
+        *lock(&self.line) = None;
     }
 
     /// A command that ends the attempt was posted: cut the handshake in
     /// progress, and keep the next one from blocking until it is seen.
     pub fn cut(&self) {
-        let mut slot = lock(&self.0);
-        slot.cuts += 1;
-        if let Some(line) = slot.line.take() {
+        let mut slot = lock(&self.line);
+        self.cuts.fetch_add(1, Ordering::AcqRel);
+        if let Some(line) = slot.take() {
             line.abort();
         }
     }
